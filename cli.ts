@@ -1,0 +1,201 @@
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ClientAgent } from './client/agent.ts';
+import { openDataSource } from './client/data-source.ts';
+import { EngineTrainer } from './client/trainer.ts';
+import { startCoordinator } from './coordinator/coordinator.ts';
+import type { RoundRecord } from './coordinator/round-loop.ts';
+import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
+import { loadRunConfig, type RunConfig } from './shared/config.ts';
+import { parsePartition } from './shared/data/partition.ts';
+import { TfjsEngine } from './shared/engine/tfjs-engine.ts';
+import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
+import { createLogger, type LogLevel } from './shared/log.ts';
+import { simulate } from './simulations/simulate.ts';
+
+/**
+ * One entry point: coordinator | client | simulate | doctor. Flags override the
+ * config file; both go through the one schema in shared/config.ts.
+ */
+const program = new Command()
+  .name('starling')
+  .description('Federated learning: a coordinator, client agents and local simulations.')
+  .showHelpAfterError();
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+  return n;
+};
+const logLevel = () =>
+  new Option('--log-level <level>', 'log verbosity on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']);
+const backendOption = () => new Option('--backend <name>', 'force a tfjs backend').choices([...BACKENDS]);
+
+function logger(level: string | undefined, fallback: LogLevel) {
+  return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
+}
+
+const MB = 1e6;
+/** The per-round line a person reads, or one JSON object per round with --json. */
+function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
+  const width = String(config.rounds).length;
+  return (r) => {
+    if (config.json) {
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, trainLoss, trainAccuracy } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, trainLoss, trainAccuracy }) + '\n');
+      return;
+    }
+    const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
+    const loss = r.loss === null ? '   n/a' : r.loss.toFixed(4);
+    const fail = r.failures ? `  ${r.failures} failed` : '';
+    process.stdout.write(
+      `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
+        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${r.skipped ? '  (skipped)' : ''}\n`,
+    );
+  };
+}
+
+function runFlags(o: Record<string, unknown>): Record<string, unknown> {
+  const pick: Record<string, unknown> = {
+    host: o.host,
+    port: o.port,
+    clients: o.clients,
+    rounds: o.rounds,
+    out: o.out,
+    json: o.json,
+    backend: o.backend,
+    strategy: o.strategy,
+    seed: o.seed,
+    partition: o.partition,
+    logLevel: o.logLevel,
+  };
+  if (o.partition !== undefined) {
+    try {
+      parsePartition(String(o.partition));
+    } catch (e) {
+      throw new ConfigError(`--partition: ${(e as Error).message}`);
+    }
+  }
+  return pick;
+}
+
+program
+  .command('coordinator')
+  .description('run a coordinator server: wait for N clients, run R rounds, write the history')
+  .option('--config <file>', 'run config (YAML); flags override it')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--port <port>', 'port to listen on (default 7070)', int('--port'))
+  .option('--clients <n>', 'clients to wait for before round 1', int('--clients'))
+  .option('--rounds <r>', 'rounds to run', int('--rounds'))
+  .option('--strategy <name>', 'aggregation strategy (fedavg)')
+  .option('--seed <n>', 'seed for initial weights and client batch orders', int('--seed'))
+  .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
+  .option('--json', 'print one JSON object per round on stdout')
+  .addOption(backendOption())
+  .addOption(logLevel())
+  .action(async (o: Record<string, unknown>) => {
+    const config = loadRunConfig(o.config as string | undefined, runFlags(o));
+    const log = logger(o.logLevel as string | undefined, config.logLevel);
+    const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
+    if (!config.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
+    const stop = () => {
+      log.warn('interrupted: closing connections');
+      void coordinator.close().then(() => process.exit(130));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      const result = await coordinator.done;
+      if (!config.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+program
+  .command('client')
+  .description('run a client agent next to private data')
+  .requiredOption('--coordinator <url>', 'coordinator address, e.g. ws://127.0.0.1:7070')
+  .option('--data <source>', '"mnist" (the embedded digits) or a CSV file', 'mnist')
+  .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
+  .option('--label <column>', 'with a CSV file: the label column (integer class index)')
+  .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
+  .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
+  .option('--name <name>', 'name shown in the coordinator\'s logs')
+  .addOption(backendOption())
+  .addOption(logLevel())
+  .action(async (o: Record<string, unknown>) => {
+    const log = logger(o.logLevel as string | undefined, 'info');
+    let partitionSpec;
+    try {
+      partitionSpec = parsePartition(String(o.partition));
+    } catch (e) {
+      throw new ConfigError(`--partition: ${(e as Error).message}`);
+    }
+    const url = String(o.coordinator);
+    if (!/^wss?:\/\//.test(url)) throw new ConfigError(`--coordinator must be a ws:// or wss:// URL, got "${url}"`);
+    const data = await openDataSource({
+      data: String(o.data),
+      shard: o.shard as string | undefined,
+      label: o.label as string | undefined,
+      partition: partitionSpec,
+      seed: o.seed as number,
+    });
+    const engine = await TfjsEngine.create(o.backend as string | undefined, log);
+    const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engine, data), log });
+    const outcome = await agent.run();
+    log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
+  });
+
+program
+  .command('simulate')
+  .description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)')
+  .option('--config <file>', 'run config (YAML); flags override it')
+  .option('--clients <n>', 'number of virtual clients', int('--clients'))
+  .option('--rounds <r>', 'rounds to run', int('--rounds'))
+  .option('--partition <p>', 'iid or dirichlet:<alpha>')
+  .option('--seed <n>', 'seed for partitioning, initial weights and batch orders', int('--seed'))
+  .option('--strategy <name>', 'aggregation strategy (fedavg)')
+  .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
+  .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
+  .option('--json', 'print one JSON object per round on stdout')
+  .addOption(backendOption())
+  .addOption(logLevel())
+  .action(async (o: Record<string, unknown>) => {
+    const config = loadRunConfig(o.config as string | undefined, runFlags(o));
+    const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
+    if (o.workers !== undefined && (o.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
+    if (!config.json) {
+      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on MNIST (${config.partition}, seed ${config.seed})\n`);
+    }
+    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: o.workers as number | undefined });
+    const failed = result.agents.filter((a) => a.status === 'rejected');
+    for (const f of failed) log.warn(`a client agent failed: ${errorMessage((f as PromiseRejectedResult).reason)}`);
+    if (!config.json) {
+      const last = result.history.rounds.at(-1);
+      process.stdout.write(
+        `done: accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'} after ${result.history.rounds.length} rounds ` +
+          `(${result.workers} workers, ${result.history.backend ?? 'no'} backend); history in ${result.dir ?? '(not written)'}\n`,
+      );
+    }
+  });
+
+program
+  .command('doctor')
+  .description('show which tfjs backends are usable here and which one Starling picks')
+  .action(async () => {
+    const probes = probeAll();
+    for (const p of probes) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);
+    const chosen = await selectBackend();
+    process.stdout.write(`\nselected backend: ${chosen} (first usable in the order ${BACKENDS.join(' → ')})\n`);
+    process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`starling: ${errorMessage(err)}\n`);
+  if (!(err instanceof StarlingError) && err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}

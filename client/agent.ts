@@ -1,0 +1,128 @@
+import { WebSocket } from 'ws';
+import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, toClientSchema, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import type { Trainer } from './trainer.ts';
+
+export interface AgentOptions {
+  /** ws://host:port of the coordinator. */
+  readonly url: string;
+  readonly name: string;
+  readonly trainer: Trainer;
+  readonly log: Logger;
+  readonly maxPayloadBytes?: number;
+  readonly connectTimeoutMs?: number;
+  readonly sealer?: FrameSealer;
+  /** Called after each fit result is sent. */
+  readonly onFit?: (round: number, seconds: number) => void;
+}
+
+export interface AgentOutcome {
+  readonly rounds: number;
+  readonly reason: string;
+}
+
+/**
+ * A client agent: connects, says hello, then answers each fit task with a delta
+ * trained on its private data, until the coordinator says the run is done.
+ * Raw data never leaves: only `delta = local − global` and counts are sent.
+ */
+export class ClientAgent {
+  private readonly opts: AgentOptions;
+  private weights: Float32Array | undefined;
+  private version = -1;
+  private fits = 0;
+
+  constructor(opts: AgentOptions) {
+    this.opts = opts;
+  }
+
+  /** Runs until `done` (resolves) or an error / unexpected close (rejects). */
+  run(): Promise<AgentOutcome> {
+    const { url, log } = this.opts;
+    const maxPayload = this.opts.maxPayloadBytes ?? 256 * 1024 * 1024;
+    const sealer = this.opts.sealer ?? plaintextSealer;
+    return new Promise<AgentOutcome>((resolve, reject) => {
+      const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000 });
+      let state: 'connecting' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
+      let chain = Promise.resolve();
+      const fail = (err: Error) => {
+        if (state === 'done' || state === 'failed') return;
+        state = 'failed';
+        if (socket.readyState === socket.OPEN) {
+          // tell the coordinator why, then close: it logs the reason and drops only this client
+          const code = err instanceof StarlingError ? err.code : 'E_CLIENT';
+          send({ type: 'error', code, message: err.message.slice(0, 4000) });
+          socket.close(err instanceof ProtocolError ? err.closeCode : CloseCode.normal, code);
+        } else socket.terminate();
+        reject(err);
+      };
+      const send = (msg: ToCoordinator) => {
+        if (socket.readyState === socket.OPEN) socket.send(toFrame(msg, sealer), { binary: true });
+      };
+      socket.on('open', () => {
+        state = 'hello';
+        send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.name });
+      });
+      socket.on('error', (err) => fail(new StarlingError('E_CONNECT', `cannot reach the coordinator at ${url}: ${errorMessage(err)}`, { cause: err })));
+      socket.on('close', (code, reason) => {
+        if (state === 'done' || state === 'failed') return;
+        fail(new StarlingError('E_CLOSED', `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+      });
+      socket.on('message', (data, isBinary) => {
+        if (!isBinary) return fail(protocolError.malformed('text frame from the coordinator'));
+        let msg: ToClient;
+        try {
+          msg = fromFrame(data as Buffer, toClientSchema, sealer, maxPayload);
+        } catch (err) {
+          return fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err)));
+        }
+        switch (msg.type) {
+          case 'welcome':
+            if (state !== 'hello') return fail(protocolError.unexpected('welcome after the handshake'));
+            if (msg.protocolVersion !== PROTOCOL_VERSION) return fail(protocolError.version(msg.protocolVersion, PROTOCOL_VERSION));
+            state = 'ready';
+            log.info({ clientId: msg.clientId, runId: msg.runId }, `joined run ${msg.runId} as ${msg.clientId}`);
+            return;
+          case 'fit':
+            if (state !== 'ready') return fail(protocolError.unexpected('fit task before welcome'));
+            // tasks are handled one at a time, in order
+            chain = chain.then(() => this.handleFit(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            return;
+          case 'done':
+            state = 'done';
+            log.info({ rounds: msg.rounds }, `run over: ${msg.reason}`);
+            socket.close(CloseCode.normal, 'done');
+            resolve({ rounds: this.fits, reason: msg.reason });
+            return;
+          case 'error':
+            return fail(new StarlingError(msg.code, `the coordinator refused this client: ${msg.message}`));
+        }
+      });
+    });
+  }
+
+  private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
+    if (task.weights) {
+      this.weights = task.weights;
+      this.version = task.modelVersion;
+    } else if (!this.weights || this.version !== task.modelVersion) {
+      throw protocolError.invalid(`fit task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`);
+    }
+    const started = performance.now();
+    const result = await this.opts.trainer.fit(task.spec, this.weights, task.config, task.seed);
+    const seconds = (performance.now() - started) / 1000;
+    send({
+      type: 'fitResult',
+      round: task.round,
+      numExamples: result.numExamples,
+      delta: result.delta,
+      metrics: { loss: result.metrics.loss, accuracy: result.metrics.accuracy },
+      seconds,
+    });
+    this.fits++;
+    this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
+    this.opts.onFit?.(task.round, seconds);
+  }
+}

@@ -1,0 +1,47 @@
+import { loadCsv } from '../shared/data/csv.ts';
+import type { DataView } from '../shared/data/dataset.ts';
+import { loadMnist } from '../shared/data/mnist.ts';
+import { partition, type PartitionSpec } from '../shared/data/partition.ts';
+import { ConfigError } from '../shared/errors.ts';
+
+/** `k/N`: the k-th (1-based) of N shards. */
+export interface ShardRef {
+  readonly index: number;
+  readonly count: number;
+}
+
+export function parseShard(text: string): ShardRef {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`--shard must look like k/N (e.g. 3/10), got "${text}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new ConfigError(`--shard ${text}: k must be between 1 and N`);
+  return { index, count };
+}
+
+export interface DataSourceOptions {
+  /** `mnist` for the embedded digits, or a path to a CSV file. */
+  readonly data: string;
+  readonly shard?: string;
+  readonly label?: string;
+  readonly partition: PartitionSpec;
+  readonly seed: number;
+}
+
+/**
+ * Resolves a client's private data: a shard of the embedded MNIST training
+ * digits (partitioned exactly as `simulate` does, so shard k/N matches
+ * simulated client k), or a local CSV file with a label column.
+ */
+export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
+  if (o.data === 'mnist') {
+    const { train } = loadMnist();
+    if (!o.shard) return { dataset: train };
+    const { index, count } = parseShard(o.shard);
+    const shards = partition(o.partition, train.y, train.classes, count, o.seed);
+    return { dataset: train, indices: shards[index - 1]! };
+  }
+  if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
+  if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
+  return { dataset: await loadCsv(o.data, { label: o.label }) };
+}

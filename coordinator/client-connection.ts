@@ -1,0 +1,216 @@
+import type { WebSocket } from 'ws';
+import { CloseCode, ProtocolError, errorMessage, protocolError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { fromFrame, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, toCoordinatorSchema, type FitResult, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { allFinite } from '../shared/weights.ts';
+import type { ClientHandle, FitRequest } from './transport.ts';
+
+export interface ConnectionOptions {
+  readonly id: string;
+  readonly runId: string;
+  readonly socket: WebSocket;
+  readonly sealer: FrameSealer;
+  readonly maxPayloadBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly log: Logger;
+  /** Called once the hello is accepted. */
+  onReady(conn: ClientConnection): void;
+  /** Called once when the connection is gone, whatever the reason. */
+  onClosed(conn: ClientConnection): void;
+  countIn(bytes: number): void;
+  countOut(bytes: number): void;
+}
+
+interface Pending {
+  readonly round: number;
+  readonly expectedLength: number;
+  resolve(r: FitResult): void;
+  reject(e: Error): void;
+}
+
+const MAX_EXAMPLES_PER_RESULT = 1e9;
+
+/**
+ * One client's connection, as a small state machine:
+ * handshake → ready (idle ⇄ awaiting a fit result) → closed.
+ * Every incoming frame is decoded and validated here; anything malformed,
+ * unknown or out of order closes this connection only, with a logged reason.
+ */
+export class ClientConnection implements ClientHandle {
+  readonly id: string;
+  name = '';
+  private state: 'handshake' | 'ready' | 'closed' = 'handshake';
+  private heldVersion = -1;
+  private pending: Pending | undefined;
+  /** Rounds whose results are no longer wanted (deadline passed): a late result is dropped, not an error. */
+  private readonly abandoned = new Set<number>();
+  private readonly opts: ConnectionOptions;
+  private readonly handshakeTimer: NodeJS.Timeout;
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.handshakeTimer = setTimeout(() => this.fail(protocolError.timeout('hello', opts.handshakeTimeoutMs)), opts.handshakeTimeoutMs);
+    opts.socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
+    opts.socket.on('error', (err) => {
+      // ws reports oversized frames (and other socket faults) here, then closes
+      opts.log.warn({ client: this.label(), err: errorMessage(err) }, `connection error from ${this.label()}: ${errorMessage(err)}`);
+    });
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
+    if (this.state !== 'ready') return Promise.reject(new Error(`client ${this.label()} is not connected`));
+    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is already training round ${this.pending.round}`));
+    return new Promise<FitResult>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.pending?.round !== req.round) return;
+        this.pending = undefined;
+        this.abandoned.add(req.round);
+        reject(new Error(`client ${this.label()} missed the round ${req.round} deadline`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pending = {
+        round: req.round,
+        expectedLength: req.weights.length,
+        resolve: (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const sendWeights = this.heldVersion !== req.modelVersion;
+      this.send({
+        type: 'fit',
+        round: req.round,
+        modelVersion: req.modelVersion,
+        spec: req.spec,
+        weights: sendWeights ? req.weights : undefined,
+        config: req.config,
+        seed: req.seed,
+      });
+      this.heldVersion = req.modelVersion;
+    });
+  }
+
+  /** Sends `done` and closes normally. */
+  finish(reason: string, rounds: number): void {
+    if (this.state === 'closed') return;
+    this.send({ type: 'done', reason, rounds });
+    this.close(CloseCode.normal, 'run complete');
+    this.settleClosed(new Error('the run is complete'));
+  }
+
+  /** Closes with a protocol error: logs it, tells the peer, rejects any pending fit. */
+  fail(err: ProtocolError): void {
+    if (this.state === 'closed') return;
+    this.opts.log.warn(
+      { client: this.label(), code: err.code, closeCode: err.closeCode },
+      `closing connection ${this.label()}: ${err.message}`,
+    );
+    this.send({ type: 'error', code: err.code, message: err.message });
+    this.close(err.closeCode, err.code);
+    this.settleClosed(err);
+  }
+
+  private label(): string {
+    return this.name ? `${this.name} (${this.id})` : this.id;
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    this.opts.countIn(data.byteLength);
+    if (!isBinary) return this.fail(protocolError.malformed('text frame (Starling speaks binary frames only)'));
+    let msg: ToCoordinator;
+    try {
+      msg = fromFrame(data, toCoordinatorSchema, this.opts.sealer, this.opts.maxPayloadBytes);
+    } catch (err) {
+      return this.fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err), err));
+    }
+    try {
+      this.dispatch(msg);
+    } catch (err) {
+      this.fail(err instanceof ProtocolError ? err : protocolError.invalid(errorMessage(err)));
+    }
+  }
+
+  private dispatch(msg: ToCoordinator): void {
+    switch (msg.type) {
+      case 'hello': {
+        if (this.state !== 'handshake') throw protocolError.unexpected('hello after the handshake');
+        clearTimeout(this.handshakeTimer);
+        if (msg.protocolVersion !== PROTOCOL_VERSION) throw protocolError.version(msg.protocolVersion, PROTOCOL_VERSION);
+        this.name = msg.clientName;
+        this.state = 'ready';
+        this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: this.id, runId: this.opts.runId });
+        this.opts.log.info({ client: this.label() }, `client ${this.label()} joined`);
+        this.opts.onReady(this);
+        return;
+      }
+      case 'fitResult': {
+        if (this.state !== 'ready') throw protocolError.unexpected('fitResult before the handshake');
+        if (this.abandoned.delete(msg.round)) {
+          this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late result for round ${msg.round} from ${this.label()}`);
+          return;
+        }
+        const p = this.pending;
+        if (!p) throw protocolError.unexpected(`fitResult for round ${msg.round}, but no task is outstanding`);
+        if (msg.round !== p.round) throw protocolError.invalid(`fitResult is for round ${msg.round}, the task was for round ${p.round}`);
+        if (msg.delta.length !== p.expectedLength) {
+          throw protocolError.invalid(`delta has ${msg.delta.length} values, the model has ${p.expectedLength}`);
+        }
+        if (!allFinite(msg.delta)) throw protocolError.invalid('delta contains NaN or Infinity');
+        if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
+        this.pending = undefined;
+        p.resolve(msg);
+        return;
+      }
+      case 'error': {
+        this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${msg.message}`);
+        this.close(CloseCode.normal, 'client error');
+        this.settleClosed(new Error(`client ${this.label()} failed: ${msg.message}`));
+        return;
+      }
+    }
+  }
+
+  private send(msg: ToClient): void {
+    const { socket } = this.opts;
+    if (socket.readyState !== socket.OPEN) return;
+    const frame = toFrame(msg, this.opts.sealer);
+    this.opts.countOut(frame.byteLength);
+    socket.send(frame, { binary: true });
+  }
+
+  private close(code: number, reason: string): void {
+    const { socket } = this.opts;
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason.slice(0, 120));
+    // a peer that never answers the close handshake is cut off
+    setTimeout(() => socket.terminate(), 2000).unref();
+  }
+
+  private onSocketClosed(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    const err = new Error(`client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`);
+    if (this.state === 'ready' || this.pending) this.opts.log.warn({ client: this.label(), code }, err.message);
+    this.settleClosed(err);
+  }
+
+  private settleClosed(err: Error): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.handshakeTimer);
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(err);
+    this.opts.onClosed(this);
+  }
+}

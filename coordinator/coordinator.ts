@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { RunConfig } from '../shared/config.ts';
+import { loadMnist } from '../shared/data/mnist.ts';
+import type { Engine } from '../shared/engine/engine.ts';
+import { TfjsEngine } from '../shared/engine/tfjs-engine.ts';
+import { ConfigError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { initWeights, paramCount } from '../shared/weights.ts';
+import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
+import { runRounds, type RoundRecord } from './round-loop.ts';
+import { CoordinatorServer } from './server.ts';
+import { createStrategy } from './strategies/index.ts';
+
+export interface CoordinatorOptions {
+  readonly log: Logger;
+  readonly onRound?: (record: RoundRecord) => void;
+  /** Engine for central evaluation; a TfjsEngine on `config.backend` when absent. */
+  readonly engine?: Engine & { backend?: string };
+  /** Write history.json and final weights under `config.out` (default true). */
+  readonly writeHistory?: boolean;
+}
+
+export interface RunningCoordinator {
+  readonly url: string;
+  readonly port: number;
+  readonly runId: string;
+  /** Settles when the run ends: all rounds done and clients told, or a fatal error. */
+  readonly done: Promise<CoordinatorResult>;
+  /** Closes the server (also after `done`). */
+  close(): Promise<void>;
+}
+
+export interface CoordinatorResult {
+  readonly history: RunHistory;
+  readonly weights: Float32Array;
+  readonly dir: string | undefined;
+}
+
+/**
+ * Starts a coordinator: listens, waits for `config.clients` clients, runs
+ * `config.rounds` rounds, evaluates each new model centrally, writes the history,
+ * tells the clients the run is over.
+ */
+export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
+  const strategy = createStrategy(config.strategy);
+  const log = opts.log;
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  const evaluation = config.evaluate === 'mnist' ? loadMnist().test : undefined;
+  if (evaluation && (config.model.inputs !== evaluation.features || config.model.outputs !== evaluation.classes)) {
+    throw new ConfigError(
+      `evaluate: mnist needs a model with 784 inputs and 10 outputs, got ${config.model.inputs} and ${config.model.outputs} (set evaluate: none)`,
+    );
+  }
+  const engine = evaluation ? (opts.engine ?? (await TfjsEngine.create(config.backend, log))) : undefined;
+  let round = 0;
+  const server = await CoordinatorServer.listen({
+    host: config.host,
+    port: config.port,
+    runId,
+    maxPayloadBytes: config.maxPayloadBytes,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    log,
+    status: () => ({ round, rounds: config.rounds }),
+  });
+  log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
+  const startedAt = new Date().toISOString();
+
+  const done = (async (): Promise<CoordinatorResult> => {
+    const initialWeights = initWeights(config.model, config.seed);
+    await server.waitForClients(config.clients, config.waitForClientsTimeoutMs);
+    const { weights, history } = await runRounds({
+      transport: server,
+      strategy,
+      spec: config.model,
+      initialWeights,
+      rounds: config.rounds,
+      train: config.train,
+      seed: config.seed,
+      minFitClients: config.minFitClients,
+      roundTimeoutMs: config.roundTimeoutMs,
+      waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
+      evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
+      onRound: (r) => {
+        round = r.round;
+        opts.onRound?.(r);
+      },
+      log,
+    });
+    await server.finish('run complete', history.length);
+    const record: RunHistory = {
+      runId,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      config,
+      strategy: strategy.toConfig(),
+      backend: engine?.backend ?? null,
+      paramCount: paramCount(config.model),
+      rounds: history,
+      finalWeightsSha256: sha256(weights),
+      peakRssBytes: peakRssBytes(),
+    };
+    const dir = opts.writeHistory === false ? undefined : join(config.out, runId);
+    if (dir) writeRun(dir, record, weights);
+    return { history: record, weights, dir };
+  })();
+  // the caller awaits `done`; this keeps an early failure from being reported as unhandled first
+  done.catch(() => {});
+
+  return { url: server.url, port: server.port, runId, done, close: () => server.close() };
+}

@@ -1,0 +1,142 @@
+import type { EvalMetrics, TrainConfig } from '../shared/engine/engine.ts';
+import { errorMessage } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ModelSpec } from '../shared/models/spec.ts';
+import { deriveSeed } from '../shared/rng.ts';
+import type { FitFailure, FitOutcome, Strategy } from './strategies/strategy.ts';
+import type { Transport } from './transport.ts';
+
+/** One line of the run history. */
+export interface RoundRecord {
+  readonly round: number;
+  /** Central test accuracy after aggregation (null when the run has no evaluation set). */
+  readonly accuracy: number | null;
+  readonly loss: number | null;
+  /** Wall-clock seconds from sending tasks to the evaluated new model. */
+  readonly seconds: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly clients: number;
+  readonly failures: number;
+  /** Example-weighted mean of the clients' training metrics. */
+  readonly trainLoss: number | null;
+  readonly trainAccuracy: number | null;
+  /** True when too few results arrived and the global model was left unchanged. */
+  readonly skipped?: boolean;
+}
+
+export interface RoundLoopOptions {
+  readonly transport: Transport;
+  readonly strategy: Strategy;
+  readonly spec: ModelSpec;
+  readonly initialWeights: Float32Array;
+  readonly rounds: number;
+  readonly train: TrainConfig;
+  readonly seed: number;
+  readonly minFitClients: number;
+  readonly roundTimeoutMs: number;
+  readonly waitForClientsTimeoutMs: number;
+  readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
+  readonly onRound?: (record: RoundRecord) => void;
+  readonly log: Logger;
+}
+
+export interface RoundLoopResult {
+  readonly weights: Float32Array;
+  readonly history: RoundRecord[];
+}
+
+/**
+ * The round loop, in one place: configure → send tasks → collect until all
+ * answered or the deadline → aggregate → evaluate → record. Transport events
+ * never advance it; it awaits them.
+ */
+export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
+  let global = o.initialWeights;
+  const history: RoundRecord[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    await o.transport.waitForClients(o.minFitClients, o.waitForClientsTimeoutMs);
+    const started = performance.now();
+    const before = o.transport.traffic();
+    const available = o.transport.connected();
+    const handles = new Map(available.map((h) => [h.id, h]));
+    const instructions = o.strategy.configureFit(round, available, o.train);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
+    const settled = await Promise.allSettled(
+      instructions.map((ins) => {
+        const handle = handles.get(ins.client.id);
+        if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
+        return handle.fit(
+          { round, modelVersion: round - 1, spec: o.spec, weights: global, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)) },
+          deadline.signal,
+        );
+      }),
+    );
+    clearTimeout(timer);
+
+    const results: FitOutcome[] = [];
+    const failures: FitFailure[] = [];
+    settled.forEach((s, i) => {
+      const client = instructions[i]!.client;
+      if (s.status === 'fulfilled') {
+        results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics });
+      } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+    });
+    // a fixed order makes the aggregate's bytes independent of arrival order
+    results.sort((a, b) => compareClients(a.client, b.client));
+    for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
+
+    const skipped = results.length < o.minFitClients;
+    if (skipped) {
+      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${results.length} results, ${o.minFitClients} needed; model unchanged`);
+    } else {
+      global = o.strategy.aggregateFit(round, global, results, failures);
+    }
+    const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
+    const after = o.transport.traffic();
+    const record: RoundRecord = {
+      round,
+      accuracy: evaluation?.accuracy ?? null,
+      loss: evaluation?.loss ?? null,
+      seconds: (performance.now() - started) / 1000,
+      bytesIn: after.bytesIn - before.bytesIn,
+      bytesOut: after.bytesOut - before.bytesOut,
+      clients: results.length,
+      failures: failures.length,
+      trainLoss: weightedMetric(results, 'loss'),
+      trainAccuracy: weightedMetric(results, 'accuracy'),
+      ...(skipped ? { skipped: true } : {}),
+    };
+    history.push(record);
+    o.onRound?.(record);
+  }
+  return { weights: global, history };
+}
+
+function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** A stable 32-bit hash of a client name (FNV-1a), so per-client seeds do not depend on connection order. */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+function weightedMetric(results: readonly FitOutcome[], key: string): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const r of results) {
+    const v = r.metrics[key];
+    if (v === undefined || !Number.isFinite(v)) continue;
+    sum += v * r.numExamples;
+    n += r.numExamples;
+  }
+  return n > 0 ? sum / n : null;
+}

@@ -1,0 +1,48 @@
+import type { TrainConfig } from '../../shared/engine/engine.ts';
+
+/**
+ * The strategy interface (DESIGN.md §5, after Flower's): a strategy decides
+ * which clients train with which settings, and how their results become the
+ * next global model. Strategies are plain objects; failures arrive as data.
+ *
+ * The evaluate verbs (configureEvaluate / aggregateEvaluate) join this interface
+ * together with federated evaluation; today evaluation is central, on the
+ * coordinator's held-out set.
+ */
+export interface ClientInfo {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface FitInstruction {
+  readonly client: ClientInfo;
+  readonly config: TrainConfig;
+}
+
+export interface FitOutcome {
+  readonly client: ClientInfo;
+  readonly numExamples: number;
+  readonly delta: Float32Array;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface FitFailure {
+  readonly client: ClientInfo;
+  readonly reason: string;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** True when aggregation needs every update at once (median, Krum); false allows a streaming fold. */
+  readonly needsAllUpdates: boolean;
+  /** Picks this round's clients and their training settings. */
+  configureFit(round: number, available: readonly ClientInfo[], base: TrainConfig): FitInstruction[];
+  /**
+   * The next global weights from the current ones and this round's results.
+   * Results arrive sorted by client name, so the same inputs give the same bytes.
+   * Pure: `global` and the deltas are not mutated.
+   */
+  aggregateFit(round: number, global: Float32Array, results: readonly FitOutcome[], failures: readonly FitFailure[]): Float32Array;
+  /** Plain data describing the strategy and its parameters (for the run history). */
+  toConfig(): Record<string, unknown>;
+}

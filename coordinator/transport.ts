@@ -1,0 +1,43 @@
+import type { TrainConfig } from '../shared/engine/engine.ts';
+import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitResult } from '../shared/protocol/messages.ts';
+import type { ClientInfo } from './strategies/strategy.ts';
+
+/**
+ * What the round loop needs from the network, and nothing more. The WebSocket
+ * server implements it; an in-memory transport can too, so simulation and
+ * deployment run the same loop.
+ */
+export interface FitRequest {
+  readonly round: number;
+  readonly modelVersion: number;
+  readonly spec: ModelSpec;
+  /** The global weights of `modelVersion`; sent only to clients that do not hold them yet. */
+  readonly weights: Float32Array;
+  readonly config: TrainConfig;
+  readonly seed: number;
+}
+
+export interface ClientHandle extends ClientInfo {
+  /**
+   * Sends a fit task and resolves with the client's validated result. Rejects when
+   * the connection closes, the client breaks the protocol, or `signal` aborts.
+   */
+  fit(req: FitRequest, signal: AbortSignal): Promise<FitResult>;
+}
+
+export interface Traffic {
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export interface Transport {
+  /** Clients that completed the handshake and are still connected. */
+  connected(): ClientHandle[];
+  /** Resolves once at least `n` clients are connected; rejects after `timeoutMs`. */
+  waitForClients(n: number, timeoutMs: number): Promise<void>;
+  /** Cumulative bytes received and sent on all connections. */
+  traffic(): Traffic;
+  /** Tells every client the run is over and closes their connections. */
+  finish(reason: string, rounds: number): Promise<void>;
+}

@@ -1,0 +1,93 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { trainConfigSchema } from './engine/engine.ts';
+import { ConfigError } from './errors.ts';
+import { DEFAULT_MODEL, modelSpecSchema } from './models/spec.ts';
+import { parsePartition } from './data/partition.ts';
+
+/**
+ * The run config: one schema, one merge. Defaults ← YAML file ← command-line
+ * flags ← programmatic options all pass through `resolveRunConfig`, which
+ * reports every bad field with its path.
+ */
+export const DEFAULT_PORT = 7070;
+
+export const runConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
+  /** Clients to wait for before round 1 (simulate: clients to start). */
+  clients: z.number().int().min(1).max(100_000).default(10),
+  rounds: z.number().int().min(1).max(1_000_000).default(10),
+  /** Fewest results a round may be aggregated from; fewer fails the round. */
+  minFitClients: z.number().int().min(1).default(1),
+  seed: z.number().int().min(0).max(0xffffffff).default(42),
+  model: modelSpecSchema.default(DEFAULT_MODEL),
+  train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0 }),
+  strategy: z.string().min(1).default('fedavg'),
+  /** Central evaluation data: the 2,000 MNIST test digits, or none. */
+  evaluate: z.enum(['mnist', 'none']).default('mnist'),
+  /** How simulate and the MNIST client split the training digits. */
+  partition: z
+    .string()
+    .default('iid')
+    .superRefine((s, ctx) => {
+      try {
+        parsePartition(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
+  backend: z.string().optional(),
+  /** Directory the history JSON is written to. */
+  out: z.string().min(1).default('runs'),
+  json: z.boolean().default(false),
+  handshakeTimeoutMs: z.number().int().min(10).default(10_000),
+  waitForClientsTimeoutMs: z.number().int().min(10).default(600_000),
+  roundTimeoutMs: z.number().int().min(10).default(600_000),
+  maxPayloadBytes: z.number().int().min(1024).max(2 ** 31 - 1).default(256 * 1024 * 1024),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+
+/** Reads a YAML (or JSON) run config file into a plain object, unvalidated. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must hold a mapping of settings`);
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Merges layers left to right (later wins; undefined values are skipped) and
+ * validates. Every bad field is listed, each with its dotted path.
+ */
+export function resolveRunConfig(source: string, ...layers: Record<string, unknown>[]): RunConfig {
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
+  }
+  const parsed = runConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+    throw new ConfigError(`invalid run config (${source}):\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.minFitClients > cfg.clients) {
+    throw new ConfigError(`invalid run config (${source}):\n  minFitClients: ${cfg.minFitClients} is more than clients (${cfg.clients})`);
+  }
+  return cfg;
+}
+
+/** Loads defaults ← file ← overrides. */
+export function loadRunConfig(file: string | undefined, overrides: Record<string, unknown> = {}): RunConfig {
+  const fromFile = file ? readConfigFile(file) : {};
+  return resolveRunConfig(file ?? 'flags', fromFile, overrides);
+}

@@ -1,0 +1,60 @@
+import { DataError } from '../errors.ts';
+
+/**
+ * A labelled classification dataset in row-major typed arrays.
+ * `x` holds `size * features` floats; `y` holds one class index per row.
+ * Both may be backed by a SharedArrayBuffer so worker threads read them without copies.
+ */
+export interface Dataset {
+  readonly x: Float32Array;
+  readonly y: Uint8Array;
+  readonly size: number;
+  readonly features: number;
+  readonly classes: number;
+}
+
+/** A view of some rows of a dataset, by index (a client's shard, a split). */
+export interface DataView {
+  readonly dataset: Dataset;
+  /** Row indices into `dataset`; all rows when absent. */
+  readonly indices?: Uint32Array;
+}
+
+export function viewSize(view: DataView): number {
+  return view.indices ? view.indices.length : view.dataset.size;
+}
+
+/** Checks the invariants of a dataset and throws a DataError naming the first broken one. */
+export function checkDataset(ds: Dataset): Dataset {
+  if (!Number.isInteger(ds.size) || ds.size < 0) throw new DataError(`dataset size must be a non-negative integer, got ${ds.size}`);
+  if (ds.x.length !== ds.size * ds.features) {
+    throw new DataError(`dataset x has ${ds.x.length} values, expected ${ds.size} rows × ${ds.features} features`);
+  }
+  if (ds.y.length !== ds.size) throw new DataError(`dataset y has ${ds.y.length} labels, expected ${ds.size}`);
+  for (let i = 0; i < ds.size; i++) {
+    if (ds.y[i]! >= ds.classes) throw new DataError(`row ${i} has label ${ds.y[i]}, outside 0..${ds.classes - 1}`);
+  }
+  return ds;
+}
+
+/** Copies the given rows into a new dataset backed by a SharedArrayBuffer. */
+export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  const n = indices.length;
+  const x = new Float32Array(new SharedArrayBuffer(n * ds.features * 4));
+  const y = new Uint8Array(new SharedArrayBuffer(n));
+  for (let i = 0; i < n; i++) {
+    const r = indices[i]!;
+    x.set(ds.x.subarray(r * ds.features, (r + 1) * ds.features), i * ds.features);
+    y[i] = ds.y[r]!;
+  }
+  return { x, y, size: n, features: ds.features, classes: ds.classes };
+}
+
+/** Counts of each label among the rows of a view. */
+export function labelCounts(view: DataView): number[] {
+  const counts = new Array<number>(view.dataset.classes).fill(0);
+  const { y } = view.dataset;
+  if (view.indices) for (const i of view.indices) counts[y[i]!]!++;
+  else for (let i = 0; i < y.length; i++) counts[y[i]!]!++;
+  return counts;
+}

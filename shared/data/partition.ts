@@ -1,0 +1,77 @@
+import { mulberry32, permutation, dirichlet } from '../rng.ts';
+
+/**
+ * Partitioners split the row indices 0..n-1 of a training set among clients.
+ * Pure functions: the same labels, client count and seed give the same shards.
+ * Every row goes to exactly one client.
+ */
+export type PartitionSpec = { kind: 'iid' } | { kind: 'dirichlet'; alpha: number };
+
+/** Parses `iid` or `dirichlet:<alpha>`; throws a RangeError naming what is wrong. */
+export function parsePartition(text: string): PartitionSpec {
+  if (text === 'iid') return { kind: 'iid' };
+  const m = /^dirichlet:(.+)$/.exec(text);
+  if (m) {
+    const alpha = Number(m[1]);
+    if (!Number.isFinite(alpha) || alpha <= 0) throw new RangeError(`dirichlet alpha must be a positive number, got "${m[1]}"`);
+    return { kind: 'dirichlet', alpha };
+  }
+  throw new RangeError(`unknown partition "${text}" (expected iid or dirichlet:<alpha>)`);
+}
+
+export function formatPartition(p: PartitionSpec): string {
+  return p.kind === 'iid' ? 'iid' : `dirichlet:${p.alpha}`;
+}
+
+export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
+  return spec.kind === 'iid' ? partitionIid(labels.length, clients, seed) : partitionDirichlet(labels, classes, clients, spec.alpha, seed);
+}
+
+/** Shuffles the rows and deals them into `clients` shards whose sizes differ by at most one. */
+export function partitionIid(n: number, clients: number, seed: number): Uint32Array[] {
+  checkClients(clients, n);
+  const order = permutation(n, mulberry32(seed));
+  const shards: Uint32Array[] = [];
+  for (let c = 0; c < clients; c++) {
+    const start = Math.floor((c * n) / clients);
+    const end = Math.floor(((c + 1) * n) / clients);
+    shards.push(order.slice(start, end));
+  }
+  return shards;
+}
+
+/**
+ * Label skew (Hsu et al. 2019): for each class, draw client proportions from
+ * Dirichlet(alpha) and deal that class's shuffled rows accordingly. Small alpha
+ * gives each client few classes; large alpha approaches IID. Redraws (up to a
+ * bound) until every client holds at least one row.
+ */
+export function partitionDirichlet(labels: ArrayLike<number>, classes: number, clients: number, alpha: number, seed: number): Uint32Array[] {
+  checkClients(clients, labels.length);
+  if (!(alpha > 0)) throw new RangeError(`dirichlet alpha must be > 0, got ${alpha}`);
+  const rng = mulberry32(seed);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]!]!.push(i);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const shards: number[][] = Array.from({ length: clients }, () => []);
+    for (const rows of byClass) {
+      const order = permutation(rows.length, rng);
+      const p = dirichlet(alpha, clients, rng);
+      let start = 0;
+      let cum = 0;
+      for (let c = 0; c < clients; c++) {
+        cum += p[c]!;
+        const end = c === clients - 1 ? rows.length : Math.min(rows.length, Math.round(cum * rows.length));
+        for (let k = start; k < end; k++) shards[c]!.push(rows[order[k]!]!);
+        start = Math.max(start, end);
+      }
+    }
+    if (shards.every((s) => s.length > 0)) return shards.map((s) => Uint32Array.from(s));
+  }
+  throw new RangeError(`dirichlet(${alpha}) left some of ${clients} clients empty in 100 draws; use a larger alpha or fewer clients`);
+}
+
+function checkClients(clients: number, n: number): void {
+  if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`client count must be a positive integer, got ${clients}`);
+  if (clients > n) throw new RangeError(`cannot split ${n} rows among ${clients} clients`);
+}

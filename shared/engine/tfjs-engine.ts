@@ -1,0 +1,215 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend, type BackendName } from '../backend.ts';
+import { viewSize, type DataView, type Dataset } from '../data/dataset.ts';
+import type { Logger } from '../log.ts';
+import type { Activation, MlpSpec, ModelSpec } from '../models/spec.ts';
+import { mulberry32, permutation } from '../rng.ts';
+import { paramShapes, subtract, unflatten } from '../weights.ts';
+import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
+import { DataError } from '../errors.ts';
+
+/**
+ * The tfjs engine: MLP training as a lean hand-written loop of tfjs kernels.
+ *
+ * Why not `model.fit` or `optimizer.minimize`? On the wasm backend their per-op
+ * overhead dominates small models (DESIGN.md §12). This loop writes the forward
+ * and backward passes directly (softmax cross-entropy gradient in closed form),
+ * folds the learning rate into the output gradient so each update is a single
+ * subtraction, never uses transposed matMul (wasm runs those ~10× slower than an
+ * explicit transpose + plain matMul), and builds each batch from a subarray of one
+ * shuffled copy of the shard (tf.slice of a large tensor is slow on wasm).
+ */
+export class TfjsEngine implements Engine {
+  readonly name = 'tfjs';
+  readonly backend: BackendName;
+
+  private constructor(backend: BackendName) {
+    this.backend = backend;
+  }
+
+  static async create(backend?: string, log?: Logger): Promise<TfjsEngine> {
+    return new TfjsEngine(await selectBackend(backend, log));
+  }
+
+  async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult> {
+    const mlp = checkSpec(spec, data.dataset);
+    const n = viewSize(data);
+    if (n === 0) throw new DataError('cannot train on an empty shard');
+    const shapes = paramShapes(mlp);
+    // tidy frees the initial tensors; variables outlive it
+    const vars = tf.tidy(() => unflatten(weights, shapes).map((w, i) => tf.variable(tf.tensor(w, shapes[i]!.shape as number[]), true)));
+    const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
+    const rng = mulberry32(seed);
+    const { features, classes } = data.dataset;
+    const xs = new Float32Array(n * features);
+    const ys = new Float32Array(n * classes);
+    const labels = new Uint8Array(n);
+    let lossSum = 0;
+    let correct = 0;
+    try {
+      for (let epoch = 0; epoch < config.epochs; epoch++) {
+        gatherShuffled(data, permutation(n, rng), xs, ys, labels);
+        const last = epoch === config.epochs - 1;
+        const stats = last ? tf.tidy(() => tf.variable(tf.zeros([2]), false)) : undefined;
+        for (let start = 0; start < n; start += config.batchSize) {
+          const b = Math.min(config.batchSize, n - start);
+          tf.tidy(() => {
+            const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
+            const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
+            const grads = mlpStep(mlp, vars, x, y, config.lr / b, stats);
+            for (let i = 0; i < vars.length; i++) {
+              const v = vars[i]!;
+              if (velocity) {
+                const m = velocity[i]!;
+                m.assign(tf.add(tf.mul(m, config.momentum), grads[i]!));
+                v.assign(tf.sub(v, m));
+              } else v.assign(tf.sub(v, grads[i]!));
+            }
+          });
+        }
+        if (stats) {
+          const [l, c] = stats.dataSync();
+          lossSum = l!;
+          correct = c!;
+          stats.dispose();
+        }
+      }
+      const local = new Float32Array(weights.length);
+      let offset = 0;
+      for (const v of vars) {
+        const vals = v.dataSync() as Float32Array;
+        local.set(vals, offset);
+        offset += vals.length;
+      }
+      return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
+    } finally {
+      for (const v of vars) v.dispose();
+      if (velocity) for (const v of velocity) v.dispose();
+    }
+  }
+
+  async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
+    const mlp = checkSpec(spec, data.dataset);
+    const n = viewSize(data);
+    if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
+    const shapes = paramShapes(mlp);
+    const { features, classes } = data.dataset;
+    const xs = new Float32Array(n * features);
+    const ys = new Float32Array(n * classes);
+    const identity = new Uint32Array(n);
+    for (let i = 0; i < n; i++) identity[i] = i;
+    gatherShuffled(data, identity, xs, ys, new Uint8Array(n));
+    const params = unflatten(weights, shapes).map((w, i) => tf.tensor(w, shapes[i]!.shape as number[]));
+    const totals = tf.tidy(() => {
+      const chunk = 1000;
+      let acc = tf.zeros([2]);
+      for (let start = 0; start < n; start += chunk) {
+        const b = Math.min(chunk, n - start);
+        const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
+        const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
+        acc = tf.add(acc, lossAndCorrect(mlpForward(mlp, params, x).logits, y));
+      }
+      return acc;
+    });
+    const [lossSum, correct] = totals.dataSync();
+    totals.dispose();
+    for (const p of params) p.dispose();
+    return { loss: lossSum! / n, accuracy: correct! / n, numExamples: n };
+  }
+}
+
+function checkSpec(spec: ModelSpec, ds: Dataset): MlpSpec {
+  if (spec.inputs !== ds.features) throw new DataError(`the model takes ${spec.inputs} inputs but the data has ${ds.features} features`);
+  if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
+  return spec;
+}
+
+/** Copies the rows of `view` in `order` into contiguous x, one-hot y and label buffers. */
+function gatherShuffled(view: DataView, order: Uint32Array, xs: Float32Array, ys: Float32Array, labels: Uint8Array): void {
+  const { x, y, features, classes } = view.dataset;
+  ys.fill(0);
+  for (let i = 0; i < order.length; i++) {
+    const row = view.indices ? view.indices[order[i]!]! : order[i]!;
+    xs.set(x.subarray(row * features, (row + 1) * features), i * features);
+    const label = y[row]!;
+    labels[i] = label;
+    ys[i * classes + label] = 1;
+  }
+}
+
+interface Forward {
+  logits: tf.Tensor2D;
+  /** Pre-activations and activations of each hidden layer, inputs first. */
+  acts: tf.Tensor2D[];
+  pre: tf.Tensor2D[];
+}
+
+function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D): Forward {
+  const layers = params.length / 2;
+  const acts: tf.Tensor2D[] = [x];
+  const pre: tf.Tensor2D[] = [];
+  let h = x;
+  for (let l = 0; l < layers; l++) {
+    const z = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]!) as tf.Tensor2D;
+    if (l === layers - 1) return { logits: z, acts, pre };
+    pre.push(z);
+    h = activate(spec.activation, z);
+    acts.push(h);
+  }
+  throw new Error('unreachable: an MLP has at least one layer');
+}
+
+function activate(a: Activation, z: tf.Tensor2D): tf.Tensor2D {
+  switch (a) {
+    case 'relu':
+      return tf.relu(z);
+    case 'tanh':
+      return tf.tanh(z);
+    case 'sigmoid':
+      return tf.sigmoid(z);
+  }
+}
+
+/** d act / d z, from the pre-activation z and the activation h. */
+function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+  switch (a) {
+    case 'relu':
+      return tf.step(z);
+    case 'tanh':
+      return tf.sub(1, tf.square(h));
+    case 'sigmoid':
+      return tf.mul(h, tf.sub(1, h));
+  }
+}
+
+/** [sum of cross-entropy losses, number of correct predictions] for a batch. */
+function lossAndCorrect(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor1D {
+  const logp = tf.logSoftmax(logits);
+  const loss = tf.neg(tf.sum(tf.mul(y, logp)));
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'));
+  return tf.stack([loss, correct]) as tf.Tensor1D;
+}
+
+/**
+ * One SGD step's gradients, already multiplied by the learning rate
+ * (`scale` = lr / batch): the caller subtracts them. Adds [loss, correct] into
+ * `stats` when given.
+ */
+function mlpStep(spec: MlpSpec, vars: tf.Variable[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats?: tf.Variable): tf.Tensor[] {
+  const f = mlpForward(spec, vars, x);
+  if (stats) stats.assign(tf.add(stats, lossAndCorrect(f.logits, y)));
+  let g = tf.mul(tf.sub(tf.softmax(f.logits), y), scale) as tf.Tensor2D;
+  const layers = vars.length / 2;
+  const grads: tf.Tensor[] = new Array(vars.length);
+  for (let l = layers - 1; l >= 0; l--) {
+    const input = f.acts[l]!;
+    grads[2 * l] = tf.matMul(tf.transpose(input), g);
+    grads[2 * l + 1] = tf.sum(g, 0);
+    if (l > 0) {
+      const back = tf.matMul(g, tf.transpose(vars[2 * l]!) as tf.Tensor2D);
+      g = tf.mul(back, activationGrad(spec.activation, f.pre[l - 1]!, f.acts[l]!));
+    }
+  }
+  return grads;
+}
+

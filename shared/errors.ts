@@ -1,0 +1,83 @@
+/**
+ * All of Starling's error classes, in one place. Every error carries a stable
+ * `code` (for programs and tests) and an optional `cause`; protocol errors also
+ * carry the WebSocket close code the connection is closed with.
+ */
+export class StarlingError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StarlingError';
+    this.code = code;
+  }
+}
+
+/** A bad configuration value, flag or file. */
+export class ConfigError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_CONFIG', message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Input data that cannot be used (a missing file, a malformed row, a shape mismatch). */
+export class DataError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DATA', message, options);
+    this.name = 'DataError';
+  }
+}
+
+/** A requested backend or engine that is not usable on this machine. */
+export class BackendError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BACKEND', message, options);
+    this.name = 'BackendError';
+  }
+}
+
+/** WebSocket close codes Starling uses (4000–4999 are free for applications). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  tooBig: 1009,
+  malformed: 4400,
+  unauthorized: 4401,
+  unexpected: 4409,
+  versionMismatch: 4426,
+  invalid: 4422,
+  timeout: 4408,
+  replaced: 4410,
+  runFull: 4429,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** A peer broke the protocol: the connection is closed with `closeCode`. */
+export class ProtocolError extends StarlingError {
+  readonly closeCode: CloseCode;
+  constructor(code: string, closeCode: CloseCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ProtocolError';
+    this.closeCode = closeCode;
+  }
+}
+
+/** The single factory for protocol errors, so codes and close codes stay paired. */
+export const protocolError = {
+  tooBig: (bytes: number, limit: number) =>
+    new ProtocolError('E_FRAME_TOO_BIG', CloseCode.tooBig, `frame of ${bytes} bytes exceeds the limit of ${limit} bytes`),
+  malformed: (detail: string, cause?: unknown) =>
+    new ProtocolError('E_MALFORMED', CloseCode.malformed, `malformed frame: ${detail}`, { cause }),
+  invalid: (detail: string) => new ProtocolError('E_INVALID_MESSAGE', CloseCode.invalid, `invalid message: ${detail}`),
+  unexpected: (detail: string) => new ProtocolError('E_UNEXPECTED_MESSAGE', CloseCode.unexpected, `unexpected message: ${detail}`),
+  version: (theirs: number, ours: number) =>
+    new ProtocolError('E_VERSION', CloseCode.versionMismatch, `protocol version ${theirs} is not supported (this side speaks ${ours})`),
+  unauthenticated: () => new ProtocolError('E_UNAUTHENTICATED', CloseCode.unauthorized, 'frame failed authentication'),
+  timeout: (what: string, ms: number) => new ProtocolError('E_TIMEOUT', CloseCode.timeout, `${what} did not arrive within ${ms} ms`),
+};
+
+/** Turns anything thrown into a one-line message for logs and CLI output. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

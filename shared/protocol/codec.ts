@@ -1,0 +1,35 @@
+import { Packr } from 'msgpackr';
+import type { z } from 'zod';
+import { protocolError } from '../errors.ts';
+import type { Message } from './messages.ts';
+
+/**
+ * Message ⇄ bytes. msgpackr with `moreTypes` so a Float32Array travels as raw
+ * bytes and decodes as a Float32Array. Decoding is the wire boundary: size check
+ * before anything else, decode inside try/catch, then the schema — never a cast.
+ */
+const packr = new Packr({ moreTypes: true, useRecords: false, bundleStrings: false });
+
+/** Encodes a message. The result is a copy: msgpackr's own output is a view of a reused buffer. */
+export function encodeMessage(msg: Message): Uint8Array {
+  return new Uint8Array(packr.pack(msg)); // typed-array constructor: one memcpy
+}
+
+export function decodeMessage<S extends z.ZodType>(bytes: Uint8Array, schema: S, maxBytes: number): z.infer<S> {
+  if (bytes.byteLength > maxBytes) throw protocolError.tooBig(bytes.byteLength, maxBytes);
+  if (bytes.byteLength === 0) throw protocolError.malformed('empty frame');
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch (cause) {
+    throw protocolError.malformed(`not valid msgpack (${(cause as Error).message})`, cause);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const tag = typeof value === 'object' && value !== null && 'type' in value ? String((value as { type: unknown }).type).slice(0, 32) : undefined;
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw protocolError.invalid(`${tag ? `"${tag}" ` : ''}${issue?.message ?? 'does not match the schema'}${where}`);
+  }
+  return parsed.data;
+}

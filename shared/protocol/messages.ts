@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { trainConfigSchema } from '../engine/engine.ts';
+import { modelSpecSchema } from '../models/spec.ts';
+
+/**
+ * Every message of the Starling protocol, one schema per type. A frame's
+ * payload must parse as exactly one of these (a discriminated union on `type`);
+ * anything else is a protocol error.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const float32Array = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
+const roundNumber = z.number().int().min(1).max(1_000_000);
+const metricsSchema = z.record(z.string().max(64), z.number()).refine((m) => Object.keys(m).length <= 64, 'at most 64 metrics');
+
+/** client → coordinator, first message on a connection. */
+export const helloSchema = z.strictObject({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  clientName: z.string().min(1).max(128),
+});
+
+/** coordinator → client, accepts the hello. */
+export const welcomeSchema = z.strictObject({
+  type: z.literal('welcome'),
+  protocolVersion: z.number().int(),
+  clientId: z.string().min(1).max(128),
+  runId: z.string().min(1).max(128),
+});
+
+/** coordinator → client: train the global model of `modelVersion` and reply with a fitResult. */
+export const fitTaskSchema = z.strictObject({
+  type: z.literal('fit'),
+  round: roundNumber,
+  modelVersion: z.number().int().min(0),
+  spec: modelSpecSchema,
+  /** The global weights; absent when the client already holds `modelVersion`. */
+  weights: float32Array.optional(),
+  config: trainConfigSchema,
+  /** Seed for this client's batch order this round. */
+  seed: z.number().int().min(0).max(0xffffffff),
+});
+
+/** client → coordinator: the result of a fit task. */
+export const fitResultSchema = z.strictObject({
+  type: z.literal('fitResult'),
+  round: roundNumber,
+  numExamples: z.number().int().min(1).max(1e9),
+  delta: float32Array,
+  metrics: metricsSchema,
+  seconds: z.number().min(0),
+});
+
+/** coordinator → client: the run is over; the client disconnects and exits. */
+export const doneSchema = z.strictObject({
+  type: z.literal('done'),
+  reason: z.string().max(1024),
+  rounds: z.number().int().min(0),
+});
+
+/** either direction: a precise reason before the sender closes the connection. */
+export const errorSchema = z.strictObject({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(4096),
+});
+
+export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, errorSchema]);
+export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, doneSchema, errorSchema]);
+
+export type Hello = z.infer<typeof helloSchema>;
+export type Welcome = z.infer<typeof welcomeSchema>;
+export type FitTask = z.infer<typeof fitTaskSchema>;
+export type FitResult = z.infer<typeof fitResultSchema>;
+export type Done = z.infer<typeof doneSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;
+export type ToClient = z.infer<typeof toClientSchema>;
+export type Message = ToCoordinator | ToClient;

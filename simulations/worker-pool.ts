@@ -1,0 +1,130 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Dataset } from '../shared/data/dataset.ts';
+import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import { BackendError, StarlingError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { ModelSpec } from '../shared/models/spec.ts';
+import type { TrainJob, WorkerInit, WorkerReply } from './worker-protocol.ts';
+
+const WORKER_ENTRY = new URL('./train-worker.mjs', import.meta.url);
+
+export interface PoolOptions {
+  /** Worker threads; default: the number of cores. */
+  readonly size?: number;
+  /** The training data every job's indices point into; SharedArrayBuffer-backed to avoid copies. */
+  readonly dataset: Dataset;
+  readonly backend?: string;
+  readonly log: Logger;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: { job: TrainJob; resolve(r: TrainResult): void; reject(e: Error): void };
+}
+
+/**
+ * A fixed pool of training workers, one per core (wasm threads do not work in
+ * Node, so this is where parallelism comes from). Virtual clients are cheap
+ * records; their jobs queue here, so memory is workers × model + dataset,
+ * whatever the number of clients.
+ */
+export class WorkerPool {
+  readonly size: number;
+  backend = '';
+  private readonly slots: Slot[] = [];
+  private readonly queue: { job: TrainJob; resolve(r: TrainResult): void; reject(e: Error): void }[] = [];
+  private readonly init: WorkerInit;
+  private readonly log: Logger;
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(o: PoolOptions) {
+    this.size = Math.max(1, o.size ?? availableParallelism());
+    this.log = o.log;
+    const ds = o.dataset;
+    if (!(ds.x.buffer instanceof SharedArrayBuffer) || !(ds.y.buffer instanceof SharedArrayBuffer)) {
+      throw new StarlingError('E_POOL', 'the worker pool needs a dataset backed by SharedArrayBuffer (see subset())');
+    }
+    this.init = { backend: o.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
+  }
+
+  /** Starts the workers and waits until each has loaded its engine. */
+  static async create(o: PoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(o);
+    try {
+      await Promise.all(Array.from({ length: pool.size }, () => pool.spawn()));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+    if (this.closed) return Promise.reject(new StarlingError('E_POOL', 'the worker pool is closed'));
+    return new Promise<TrainResult>((resolve, reject) => {
+      this.queue.push({ job: { id: this.nextId++, spec, weights, indices, config, seed }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new StarlingError('E_POOL', 'the worker pool closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const worker = new Worker(WORKER_ENTRY, { workerData: this.init });
+      const slot: Slot = { worker };
+      let ready = false;
+      worker.on('message', (m: WorkerReply) => {
+        switch (m.kind) {
+          case 'ready':
+            ready = true;
+            this.backend = m.backend;
+            this.slots.push(slot);
+            resolve();
+            this.pump();
+            return;
+          case 'initError':
+            reject(new BackendError(`a training worker could not start: ${m.message}`));
+            return;
+          case 'result':
+          case 'error': {
+            const busy = slot.busy;
+            slot.busy = undefined;
+            if (busy && busy.job.id === m.id) {
+              if (m.kind === 'result') busy.resolve(m.result);
+              else busy.reject(new StarlingError('E_TRAIN', m.message));
+            }
+            this.pump();
+            return;
+          }
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) return reject(new BackendError(`a training worker crashed while starting: ${err.message}`, { cause: err }));
+        this.log.error({ err: err.message }, `training worker crashed: ${err.message}; replacing it`);
+        const busy = slot.busy;
+        slot.busy = undefined;
+        busy?.reject(new StarlingError('E_TRAIN', `the training worker crashed: ${err.message}`));
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        if (!this.closed) this.spawn().catch((e: Error) => this.log.error({ err: e.message }, 'could not replace a crashed worker'));
+      });
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const next = this.queue.shift();
+      if (!next) return;
+      slot.busy = next;
+      slot.worker.postMessage(next.job);
+    }
+  }
+}

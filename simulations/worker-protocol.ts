@@ -1,0 +1,27 @@
+import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { ModelSpec } from '../shared/models/spec.ts';
+
+/** Messages between the worker pool and its worker threads (structured clone, not the wire). */
+export interface WorkerInit {
+  readonly backend?: string;
+  readonly x: Float32Array;
+  readonly y: Uint8Array;
+  readonly size: number;
+  readonly features: number;
+  readonly classes: number;
+}
+
+export interface TrainJob {
+  readonly id: number;
+  readonly spec: ModelSpec;
+  readonly weights: Float32Array;
+  readonly indices: Uint32Array;
+  readonly config: TrainConfig;
+  readonly seed: number;
+}
+
+export type WorkerReply =
+  | { readonly kind: 'ready'; readonly backend: string }
+  | { readonly kind: 'initError'; readonly message: string }
+  | { readonly kind: 'result'; readonly id: number; readonly result: TrainResult }
+  | { readonly kind: 'error'; readonly id: number; readonly message: string };
