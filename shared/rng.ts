@@ -24,13 +24,19 @@ export function mulberry32(seed: number): Rng {
  * (e.g. round, client index), so that streams for different purposes never overlap.
  */
 export function deriveSeed(seed: number, ...path: number[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const p of path) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b) >>> 0;
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h ^= h >>> 16;
-  }
+  let h = fmix32((seed ^ 0x9e3779b9) >>> 0);
+  for (const p of path) h = fmix32((h ^ fmix32(((p >>> 0) + 0x7f4a7c15) >>> 0)) >>> 0);
+  return h;
+}
+
+/** murmur3's 32-bit finaliser: a bijective mix in which every input bit affects every output bit. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
   return h >>> 0;
 }
 

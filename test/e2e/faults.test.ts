@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { ClientAgent } from '../../client/agent.ts';
+import { openDataSource } from '../../client/data-source.ts';
+import { EngineTrainer } from '../../client/trainer.ts';
+import { startCoordinator } from '../../coordinator/coordinator.ts';
+import type { RoundRecord } from '../../coordinator/round-loop.ts';
+import { TfjsEngine } from '../../shared/engine/tfjs-engine.ts';
+import { CloseCode } from '../../shared/errors.ts';
+import { memoryLogger, silentLogger } from '../../shared/log.ts';
+import { decodeMessage } from '../../shared/protocol/codec.ts';
+import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
+import { RawPeer, testConfig } from './helpers.ts';
+
+const engine = await TfjsEngine.create();
+
+async function honestAgent(url: string, k: number) {
+  const data = await openDataSource({ data: 'mnist', shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
+  return new ClientAgent({ url, name: `honest-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger }).run();
+}
+
+function logged(log: ReturnType<typeof memoryLogger>): string {
+  return log.entries.map((e) => e.msg ?? '').join('\n');
+}
+
+describe('the coordinator survives hostile and failing peers', () => {
+  it('closes each garbage connection with a precise reason and finishes the run for the honest clients', async () => {
+    const log = memoryLogger();
+    const config = testConfig({ clients: 2, rounds: 2, handshakeTimeoutMs: 300, maxPayloadBytes: 1 << 20 });
+    const rounds: RoundRecord[] = [];
+    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r) });
+    try {
+      const hostile: [string, (p: RawPeer) => void, number][] = [
+        ['random bytes', (p) => p.send(Uint8Array.of(0x82, 0xa1, 0xff, 0x00)), CloseCode.malformed],
+        ['text frame', (p) => p.send('{"type":"hello"}'), CloseCode.malformed],
+        ['unknown type', (p) => p.sendMessage({ type: 'nonsense' } as never), CloseCode.invalid],
+        ['wrong version', (p) => p.sendMessage({ type: 'hello', protocolVersion: 99, clientName: 'old' }), CloseCode.versionMismatch],
+        ['result before hello', (p) => p.sendMessage({ type: 'fitResult', round: 1, numExamples: 1, delta: new Float32Array(1), metrics: {}, seconds: 0 }), CloseCode.unexpected],
+        ['oversized frame', (p) => p.send(new Uint8Array((1 << 20) + 100)), CloseCode.tooBig],
+        ['silence', () => {}, CloseCode.timeout],
+      ];
+      const peers = hostile.map(([, act]) => {
+        const p = new RawPeer(coordinator.url);
+        void p.opened.then(() => act(p));
+        return p;
+      });
+      const closes = await Promise.all(peers.map((p) => p.closed));
+      expect(closes.map((c) => c.code)).toEqual(hostile.map(([, , code]) => code));
+
+      // a peer that joins properly and then sends garbage mid-run
+      const midRun = new RawPeer(coordinator.url);
+      await midRun.opened;
+      const agents = Promise.all([honestAgent(coordinator.url, 1), honestAgent(coordinator.url, 2)]);
+      midRun.sendMessage({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'zz-garbage' });
+      await midRun.nextFrame(); // welcome
+      midRun.send(Uint8Array.of(1, 2, 3, 4, 5));
+      expect((await midRun.closed).code).toBe(CloseCode.malformed);
+
+      await agents;
+      const result = await coordinator.done;
+      expect(result.history.rounds).toHaveLength(2);
+      expect(rounds.every((r) => r.accuracy !== null && r.accuracy > 0.3)).toBe(true);
+      const text = logged(log);
+      expect(text).toMatch(/malformed frame: not valid msgpack/);
+      expect(text).toMatch(/text frame/);
+      expect(text).toMatch(/invalid message: "nonsense"/);
+      expect(text).toMatch(/protocol version 99 is not supported/);
+      expect(text).toMatch(/unexpected message: fitResult before the handshake/);
+      expect(text).toMatch(/hello did not arrive within 300 ms/);
+      expect(text).toMatch(/Max payload size exceeded/);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it('a client that disconnects mid-round is dropped; the round completes with the others', async () => {
+    const log = memoryLogger();
+    const config = testConfig({ clients: 3, rounds: 2 });
+    const rounds: RoundRecord[] = [];
+    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r) });
+    try {
+      const quitter = new RawPeer(coordinator.url);
+      await quitter.opened;
+      quitter.sendMessage({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'quitter' });
+      const agents = Promise.all([honestAgent(coordinator.url, 1), honestAgent(coordinator.url, 2)]);
+      await quitter.nextFrame(); // welcome
+      const task = decodeMessage(await quitter.nextFrame(30_000), toClientSchema, 1 << 30);
+      expect(task.type).toBe('fit');
+      quitter.socket.terminate(); // vanish mid-round
+
+      const outcomes = await agents;
+      const result = await coordinator.done;
+      expect(outcomes.map((o) => o.rounds)).toEqual([2, 2]);
+      expect(rounds[0]).toMatchObject({ round: 1, clients: 2, failures: 1 });
+      expect(rounds[1]).toMatchObject({ round: 2, clients: 2, failures: 0 });
+      expect(rounds[1]!.accuracy!).toBeGreaterThan(rounds[0]!.accuracy! - 0.05);
+      expect(result.history.rounds).toHaveLength(2);
+      expect(logged(log)).toMatch(/quitter \(c\d+\) disconnected/);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it('closes a client whose result is for the wrong round, and keeps going', async () => {
+    const log = memoryLogger();
+    const config = testConfig({ clients: 2, rounds: 1 });
+    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false });
+    try {
+      const liar = new RawPeer(coordinator.url);
+      await liar.opened;
+      liar.sendMessage({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'liar' });
+      const agent = honestAgent(coordinator.url, 3);
+      await liar.nextFrame();
+      const task = decodeMessage(await liar.nextFrame(30_000), toClientSchema, 1 << 30);
+      if (task.type !== 'fit') throw new Error('expected a fit task');
+      liar.sendMessage({ type: 'fitResult', round: task.round + 1, numExamples: 10, delta: new Float32Array(task.weights!.length), metrics: {}, seconds: 0 });
+      expect((await liar.closed).code).toBe(CloseCode.invalid);
+      await agent;
+      const result = await coordinator.done;
+      expect(result.history.rounds[0]).toMatchObject({ clients: 1, failures: 1 });
+      expect(logged(log)).toMatch(/fitResult is for round 2, the task was for round 1/);
+    } finally {
+      await coordinator.close();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import { WebSocket } from 'ws';
+import { resolveRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.ts';
+import { encodeMessage } from '../../shared/protocol/codec.ts';
+import type { ToCoordinator } from '../../shared/protocol/messages.ts';
+
+/** A run config for tests: loopback, ephemeral port, nothing written, short timeouts. */
+export function testConfig(over: Partial<RunConfigInput> = {}): RunConfig {
+  return resolveRunConfig('test', { port: 0, roundTimeoutMs: 60_000, waitForClientsTimeoutMs: 30_000, handshakeTimeoutMs: 5_000, ...over });
+}
+
+/** A raw WebSocket peer for hostile-input tests: sends what it is told and records how it was closed. */
+export class RawPeer {
+  readonly socket: WebSocket;
+  readonly received: Buffer[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly opened: Promise<void>;
+
+  constructor(url: string) {
+    this.socket = new WebSocket(url);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('message', (d) => this.received.push(d as Buffer));
+    this.socket.on('error', () => {});
+    this.closed = new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  send(bytes: Uint8Array | string): void {
+    this.socket.send(bytes, { binary: typeof bytes !== 'string' });
+  }
+
+  sendMessage(msg: ToCoordinator): void {
+    this.send(encodeMessage(msg));
+  }
+
+  /** Resolves with the next frame received (or one already waiting). */
+  async nextFrame(timeoutMs = 10_000): Promise<Buffer> {
+    const start = Date.now();
+    while (this.received.length === 0) {
+      if (Date.now() - start > timeoutMs) throw new Error('no frame arrived');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.received.shift()!;
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { labelCounts } from '../../../shared/data/dataset.ts';
+import { loadMnist } from '../../../shared/data/mnist.ts';
+import { parsePartition, partitionDirichlet, partitionIid } from '../../../shared/data/partition.ts';
+
+const { train } = loadMnist();
+
+function expectExactCover(shards: Uint32Array[], n: number) {
+  const seen = new Uint8Array(n);
+  let total = 0;
+  for (const s of shards) {
+    for (const i of s) {
+      expect(seen[i]).toBe(0);
+      seen[i] = 1;
+    }
+    total += s.length;
+  }
+  expect(total).toBe(n);
+}
+
+/** Mean over clients of the share of its largest class: 0.1 for perfect IID over 10 classes, 1 when each client holds one class. */
+function skew(shards: Uint32Array[]): number {
+  let sum = 0;
+  for (const s of shards) {
+    const c = labelCounts({ dataset: train, indices: s });
+    sum += Math.max(...c) / s.length;
+  }
+  return sum / shards.length;
+}
+
+describe('partitioners', () => {
+  it('IID: sizes add up, differ by at most one, shards are disjoint', () => {
+    const shards = partitionIid(train.size, 7, 1);
+    expect(shards.map((s) => s.length).reduce((a, b) => a + b)).toBe(8000);
+    const sizes = shards.map((s) => s.length);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    expectExactCover(shards, train.size);
+  });
+
+  it('IID and Dirichlet are deterministic for a seed', () => {
+    expect(partitionIid(100, 3, 5)).toEqual(partitionIid(100, 3, 5));
+    expect(partitionIid(100, 3, 5)).not.toEqual(partitionIid(100, 3, 6));
+    expect(partitionDirichlet(train.y, 10, 10, 0.5, 3)).toEqual(partitionDirichlet(train.y, 10, 10, 0.5, 3));
+  });
+
+  it('Dirichlet: every row to exactly one client, no client empty', () => {
+    for (const alpha of [0.05, 0.5, 100]) {
+      const shards = partitionDirichlet(train.y, 10, 10, alpha, 11);
+      expectExactCover(shards, train.size);
+      expect(shards.every((s) => s.length > 0)).toBe(true);
+    }
+  });
+
+  it('Dirichlet: label skew grows as alpha falls', () => {
+    const s100 = skew(partitionDirichlet(train.y, 10, 10, 100, 4));
+    const s1 = skew(partitionDirichlet(train.y, 10, 10, 1, 4));
+    const s01 = skew(partitionDirichlet(train.y, 10, 10, 0.1, 4));
+    const sIid = skew(partitionIid(train.size, 10, 4));
+    expect(sIid).toBeLessThan(0.16);
+    expect(s100).toBeLessThan(s1);
+    expect(s1).toBeLessThan(s01);
+    expect(s01).toBeGreaterThan(0.5);
+  });
+
+  it('parses partition names and rejects bad ones', () => {
+    expect(parsePartition('iid')).toEqual({ kind: 'iid' });
+    expect(parsePartition('dirichlet:0.3')).toEqual({ kind: 'dirichlet', alpha: 0.3 });
+    expect(() => parsePartition('dirichlet:-1')).toThrow(/alpha must be a positive number/);
+    expect(() => parsePartition('shards')).toThrow(/unknown partition "shards"/);
+    expect(() => partitionIid(3, 4, 1)).toThrow(/cannot split 3 rows among 4 clients/);
+  });
+});
