@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ClientAgent, type AgentOutcome } from '../client/agent.ts';
+import type { AgentOutcome } from '../client/agent.ts';
 import type { Trainer } from '../client/trainer.ts';
 import { startCoordinator, type CoordinatorResult } from '../coordinator/coordinator.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
@@ -7,7 +7,7 @@ import type { RunConfig } from '../shared/config.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { parsePartition, partition } from '../shared/data/partition.ts';
 import type { Logger } from '../shared/log.ts';
-import { PoolTrainer } from './pool-trainer.ts';
+import { runVirtualClients } from './virtual-clients.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export interface SimulateOptions {
@@ -42,15 +42,8 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
     coordinator = await startCoordinator({ ...config, port: 0 }, { log, onRound: opts.onRound, writeHistory: opts.writeHistory });
-    const width = String(config.clients).length;
-    const clientLog = log.child({ side: 'client' });
-    const agents = shards.map((indices, i) => {
-      const fallback = new PoolTrainer(pool, indices);
-      const trainer = opts.trainerFor ? opts.trainerFor(i, fallback) : fallback;
-      const name = `client-${String(i + 1).padStart(width, '0')}`;
-      return new ClientAgent({ url: coordinator!.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: config.maxPayloadBytes }).run();
-    });
-    const [result, settled] = await Promise.all([coordinator.done, Promise.allSettled(agents)]);
+    const agents = runVirtualClients({ url: coordinator.url, shards, pool, log, maxPayloadBytes: config.maxPayloadBytes, trainerFor: opts.trainerFor });
+    const [result, settled] = await Promise.all([coordinator.done, agents]);
     return { ...result, agents: settled, workers };
   } finally {
     await coordinator?.close();

@@ -1,0 +1,135 @@
+/**
+ * The core-round benchmark (issue 3 §11): the DESIGN.md §11 workload — MLP
+ * 784-128-10, 1 local epoch, batch 32, SGD lr 0.05, IID shards of the 8,000
+ * training digits, every client every round, central test on 2,000 digits — for
+ * 2, 5 and 10 clients. Deployed shape, as Flower's numbers were taken: the
+ * coordinator is its own process (`starling coordinator`); the client agents
+ * run in this process with their training on a worker pool, one worker per core.
+ *
+ *   npm run bench                       # 2, 5, 10 clients, 10 rounds, 3 runs each
+ *   npm run bench -- --clients 10 --rounds 10 --runs 5
+ *
+ * Prints a JSON array on stdout (one object per client count); progress on stderr.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { RunHistory } from '../coordinator/history.ts';
+import { loadMnist } from '../shared/data/mnist.ts';
+import { partitionIid } from '../shared/data/partition.ts';
+import { silentLogger } from '../shared/log.ts';
+import { runVirtualClients } from '../simulations/virtual-clients.ts';
+import { WorkerPool } from '../simulations/worker-pool.ts';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '2,5,10' },
+    rounds: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    backend: { type: 'string' },
+  },
+});
+const clientCounts = values.clients.split(',').map(Number);
+const rounds = Number(values.rounds);
+const runs = Number(values.runs);
+if (clientCounts.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 2) || !(runs >= 1)) {
+  throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1)');
+}
+
+/** Flower 1.5 (PyTorch 1.13 + OpenBLAS, gRPC, separate processes), DESIGN.md §11, same workload and machine class. */
+const FLOWER: Record<number, { secondsPerRound: number; accuracy: Record<string, number>; wireBytesPerRound: number; coordinatorRssBytes: number }> = {
+  2: { secondsPerRound: 0.147, accuracy: { r1: 0.813, r5: 0.889, r10: 0.912, r30: 0.931 }, wireBytesPerRound: 1.63e6, coordinatorRssBytes: 304 * 2 ** 20 },
+  5: { secondsPerRound: 0.2, accuracy: { r1: 0.725, r5: 0.863, r10: 0.888 }, wireBytesPerRound: 4.08e6, coordinatorRssBytes: 323 * 2 ** 20 },
+  10: { secondsPerRound: 0.266, accuracy: { r1: 0.632, r5: 0.817, r10: 0.865 }, wireBytesPerRound: 8.15e6, coordinatorRssBytes: 348 * 2 ** 20 },
+};
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const BIN = new URL('../bin/starling.mjs', import.meta.url).pathname;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the coordinator on port ${port} did not come up`);
+}
+
+async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
+  const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));
+  const port = await freePort();
+  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(rounds), '--json', '--out', out, '--log-level', 'error'];
+  if (values.backend) args.push('--backend', values.backend);
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await waitForHealth(port);
+    const agents = await runVirtualClients({ url: `ws://127.0.0.1:${port}`, shards, pool, log: silentLogger });
+    const failed = agents.filter((a) => a.status === 'rejected');
+    if (failed.length) throw new Error(`${failed.length} client agents failed: ${String((failed[0] as PromiseRejectedResult).reason)}`);
+    const code = await exited;
+    if (code !== 0) throw new Error(`the coordinator exited with ${code}`);
+    const [dir] = readdirSync(out);
+    return JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
+  } finally {
+    child.kill();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const { train } = loadMnist();
+const workers = availableParallelism();
+const pool = await WorkerPool.create({ size: workers, dataset: train, backend: values.backend, log: silentLogger });
+const report = [];
+try {
+  for (const clients of clientCounts) {
+    const shards = partitionIid(train.size, clients, 42);
+    const histories: RunHistory[] = [];
+    for (let r = 0; r < runs; r++) {
+      const h = await oneRun(clients, pool, shards);
+      histories.push(h);
+      const spr = median(h.rounds.slice(1).map((x) => x.seconds));
+      process.stderr.write(`clients ${clients} run ${r + 1}/${runs}: ${spr.toFixed(3)} s/round, accuracy r${rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+    }
+    const first = histories[0]!;
+    report.push({
+      clients,
+      rounds,
+      runs,
+      secondsPerRoundMedian: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))),
+      secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),
+      accuracyByRound: first.rounds.map((x) => x.accuracy),
+      wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
+      coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
+      backend: first.backend,
+      workers: `${workers} × ${pool.backend}`,
+      machine: `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}`,
+      flower: FLOWER[clients] ?? null,
+    });
+  }
+} finally {
+  await pool.close();
+}
+process.stdout.write(JSON.stringify(report, null, 2) + '\n');

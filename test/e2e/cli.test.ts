@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { probeBackend } from '../../shared/backend.ts';
+
+const BIN = new URL('../../bin/starling.mjs', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function starling(args: string[], timeoutMs = 60_000): { done: Promise<Run>; stdout: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return { done, stdout: () => stdout };
+}
+
+describe('the starling command', () => {
+  it('doctor lists every backend and the one it selects', async () => {
+    const r = await starling(['doctor']).done;
+    expect(r.code).toBe(0);
+    for (const name of ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']) expect(r.stdout).toContain(name);
+    expect(r.stdout).toMatch(/selected backend: (tfjs-node-gpu|tfjs-node|wasm)/);
+  });
+
+  it('a bad config file or flag exits 1 with a precise message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'starling-cli-'));
+    const bad = join(dir, 'run.yaml');
+    writeFileSync(bad, 'rounds: zero\nclients: 2\n');
+    const r = await starling(['coordinator', '--config', bad]).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`invalid run config (${bad})`);
+    expect(r.stderr).toMatch(/rounds: .*number/);
+    const flag = await starling(['simulate', '--rounds', 'ten']).done;
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toMatch(/--rounds must be an integer, got "ten"/);
+    const missing = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--data', join(dir, 'missing.csv'), '--label', 'y']).done;
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/data file .*missing.csv does not exist/);
+    if (!probeBackend('tfjs-node-gpu').usable) {
+      const gpu = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--backend', 'tfjs-node-gpu', '--shard', '1/10']).done;
+      expect(gpu.code).toBe(1);
+      expect(gpu.stderr).toMatch(/backend "tfjs-node-gpu" is not available: tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
+    }
+    const noServer = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--shard', '1/10']).done;
+    expect(noServer.code).toBe(1);
+    expect(noServer.stderr).toMatch(/cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
+  });
+
+  it('a coordinator process and two client processes run a federated round trip', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'starling-run-'));
+    const port = await freePort();
+    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', out, '--log-level', 'warn']);
+    await waitForHealth(port);
+    const clients = [1, 2].map((k) => starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn']).done);
+    const [c, a, b] = await Promise.all([coordinator.done, ...clients]);
+    expect(a!.code).toBe(0);
+    expect(b!.code).toBe(0);
+    expect(c.code).toBe(0);
+    const lines = c.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(lines.map((l) => l.round)).toEqual([1, 2]);
+    for (const l of lines) expect(Object.keys(l)).toEqual(expect.arrayContaining(['round', 'accuracy', 'loss', 'seconds', 'bytesIn', 'bytesOut']));
+    expect(lines[1]!.accuracy!).toBeGreaterThan(0.5);
+    const [runDir] = readdirSync(out);
+    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { rounds: unknown[]; backend: string };
+    expect(history.rounds).toHaveLength(2);
+    expect(readFileSync(join(out, runDir!, 'final-weights.f32')).byteLength).toBe(101_770 * 4);
+  });
+});
+
+/** A port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until the coordinator answers GET /health. */
+async function waitForHealth(port: number, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`coordinator on port ${port} did not come up`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
