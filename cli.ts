@@ -79,20 +79,27 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
   return pick;
 }
 
-program
-  .command('coordinator')
-  .description('run a coordinator server: wait for N clients, run R rounds, write the history')
-  .option('--config <file>', 'run config (YAML); flags override it')
+/** The run-config flags that `coordinator` and `simulate` share. */
+function withRunOptions(cmd: Command, clients: string, seed: string): Command {
+  return cmd
+    .option('--config <file>', 'run config (YAML); flags override it')
+    .option('--clients <n>', clients, int('--clients'))
+    .option('--rounds <r>', 'rounds to run', int('--rounds'))
+    .option('--strategy <name>', 'aggregation strategy (fedavg)')
+    .option('--seed <n>', seed, int('--seed'))
+    .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
+    .option('--json', 'print one JSON object per round on stdout')
+    .addOption(backendOption())
+    .addOption(logLevel());
+}
+
+withRunOptions(
+  program.command('coordinator').description('run a coordinator server: wait for N clients, run R rounds, write the history'),
+  'clients to wait for before round 1',
+  'seed for initial weights and client batch orders',
+)
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
   .option('--port <port>', 'port to listen on (default 7070)', int('--port'))
-  .option('--clients <n>', 'clients to wait for before round 1', int('--clients'))
-  .option('--rounds <r>', 'rounds to run', int('--rounds'))
-  .option('--strategy <name>', 'aggregation strategy (fedavg)')
-  .option('--seed <n>', 'seed for initial weights and client batch orders', int('--seed'))
-  .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
-  .option('--json', 'print one JSON object per round on stdout')
-  .addOption(backendOption())
-  .addOption(logLevel())
   .action(async (o: Record<string, unknown>) => {
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, config.logLevel);
@@ -148,20 +155,13 @@ program
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
 
-program
-  .command('simulate')
-  .description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)')
-  .option('--config <file>', 'run config (YAML); flags override it')
-  .option('--clients <n>', 'number of virtual clients', int('--clients'))
-  .option('--rounds <r>', 'rounds to run', int('--rounds'))
+withRunOptions(
+  program.command('simulate').description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)'),
+  'number of virtual clients',
+  'seed for partitioning, initial weights and batch orders',
+)
   .option('--partition <p>', 'iid or dirichlet:<alpha>')
-  .option('--seed <n>', 'seed for partitioning, initial weights and batch orders', int('--seed'))
-  .option('--strategy <name>', 'aggregation strategy (fedavg)')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
-  .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
-  .option('--json', 'print one JSON object per round on stdout')
-  .addOption(backendOption())
-  .addOption(logLevel())
   .action(async (o: Record<string, unknown>) => {
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');

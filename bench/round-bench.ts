@@ -15,12 +15,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { RunHistory } from '../coordinator/history.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { partitionIid } from '../shared/data/partition.ts';
 import { silentLogger } from '../shared/log.ts';
+import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { runVirtualClients } from '../simulations/virtual-clients.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
 
@@ -53,29 +53,6 @@ const median = (xs: number[]) => {
 };
 
 const BIN = new URL('../bin/starling.mjs', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHealth(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the coordinator on port ${port} did not come up`);
-}
 
 async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
   const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { probeBackend } from '../../shared/backend.ts';
+import { freePort, waitForHealth } from '../../simulations/loopback.ts';
 
 const BIN = new URL('../../bin/starling.mjs', import.meta.url).pathname;
 
@@ -82,30 +82,3 @@ describe('the starling command', () => {
     expect(readFileSync(join(out, runDir!, 'final-weights.f32')).byteLength).toBe(101_770 * 4);
   });
 });
-
-/** A port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until the coordinator answers GET /health. */
-async function waitForHealth(port: number, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - start > timeoutMs) throw new Error(`coordinator on port ${port} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
