@@ -12,6 +12,7 @@ export interface AgentOptions {
   readonly trainer: Trainer;
   readonly log: Logger;
   readonly maxPayloadBytes?: number;
+  /** Limit for the WebSocket handshake and, after it, for the coordinator's welcome. */
   readonly connectTimeoutMs?: number;
   readonly sealer?: FrameSealer;
   /** Called after each fit result is sent. */
@@ -44,12 +45,15 @@ export class ClientAgent {
     const maxPayload = this.opts.maxPayloadBytes ?? 256 * 1024 * 1024;
     const sealer = this.opts.sealer ?? plaintextSealer;
     return new Promise<AgentOutcome>((resolve, reject) => {
-      const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000 });
+      const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
+      const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+      let welcomeTimer: NodeJS.Timeout | undefined;
       let state: 'connecting' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
       let chain = Promise.resolve();
       const fail = (err: Error) => {
         if (state === 'done' || state === 'failed') return;
         state = 'failed';
+        clearTimeout(welcomeTimer);
         if (socket.readyState === socket.OPEN) {
           // tell the coordinator why, then close: it logs the reason and drops only this client
           const code = err instanceof StarlingError ? err.code : 'E_CLIENT';
@@ -64,6 +68,7 @@ export class ClientAgent {
       socket.on('open', () => {
         state = 'hello';
         send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.name });
+        welcomeTimer = setTimeout(() => fail(protocolError.timeout('welcome', connectTimeoutMs)), connectTimeoutMs);
       });
       socket.on('error', (err) => fail(new StarlingError('E_CONNECT', `cannot reach the coordinator at ${url}: ${errorMessage(err)}`, { cause: err })));
       socket.on('close', (code, reason) => {
@@ -83,6 +88,7 @@ export class ClientAgent {
             if (state !== 'hello') return fail(protocolError.unexpected('welcome after the handshake'));
             if (msg.protocolVersion !== PROTOCOL_VERSION) return fail(protocolError.version(msg.protocolVersion, PROTOCOL_VERSION));
             state = 'ready';
+            clearTimeout(welcomeTimer);
             log.info({ clientId: msg.clientId, runId: msg.runId }, `joined run ${msg.runId} as ${msg.clientId}`);
             return;
           case 'fit':

@@ -1,0 +1,41 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/** DESIGN.md §1: the dependency direction, checked on every import statement. */
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir)).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(join(ROOT, path)).isDirectory()) return sources(path);
+    return /\.(ts|mjs)$/.test(name) ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)].map((m) =>
+    relative(ROOT, join(ROOT, file, '..', m[1] ?? m[2]!)),
+  );
+}
+
+const FORBIDDEN: Record<string, string[]> = {
+  shared: ['coordinator/', 'client/', 'simulations/', 'cli.ts'],
+  coordinator: ['client/', 'simulations/', 'cli.ts'],
+  client: ['coordinator/', 'simulations/', 'cli.ts'],
+};
+
+describe('dependency direction', () => {
+  it('sees the imports it checks', () => {
+    expect(importsOf('coordinator/coordinator.ts')).toContain('shared/config.ts');
+    expect(importsOf('simulations/train-worker.mjs')).toContain('simulations/train-worker.ts');
+  });
+
+  for (const [dir, banned] of Object.entries(FORBIDDEN)) {
+    it(`${dir}/ imports nothing from ${banned.join(', ')}`, () => {
+      const offending = sources(dir).flatMap((f) => importsOf(f).filter((i) => banned.some((b) => i.startsWith(b))).map((i) => `${f} → ${i}`));
+      expect(offending).toEqual([]);
+    });
+  }
+});

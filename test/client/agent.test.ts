@@ -1,0 +1,58 @@
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ClientAgent } from '../../client/agent.ts';
+import type { Trainer } from '../../client/trainer.ts';
+import { silentLogger } from '../../shared/log.ts';
+import { encodeMessage } from '../../shared/protocol/codec.ts';
+import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
+
+const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')) };
+let server: WebSocketServer | undefined;
+
+/** A fake coordinator that does whatever `onHello` says after the client's first frame. */
+async function fakeCoordinator(onHello: (ws: WebSocket) => void): Promise<string> {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server!.once('listening', () => r()));
+  server.on('connection', (ws) => ws.once('message', () => onHello(ws)));
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  for (const c of server?.clients ?? []) c.terminate();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+describe('client agent against a misbehaving coordinator', () => {
+  it('gives up when no welcome arrives', async () => {
+    const url = await fakeCoordinator(() => {});
+    const agent = new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, connectTimeoutMs: 200 });
+    await expect(agent.run()).rejects.toThrow(/welcome did not arrive within 200 ms/);
+  });
+
+  it('refuses garbage, a wrong protocol version and a task without weights', async () => {
+    const garbage = await fakeCoordinator((ws) => ws.send(Uint8Array.of(0x82, 0xa1)));
+    await expect(new ClientAgent({ url: garbage, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/malformed frame/);
+    server!.close();
+
+    const version = await fakeCoordinator((ws) => ws.send(encodeMessage({ type: 'welcome', protocolVersion: 7, clientId: 'c1', runId: 'r' })));
+    await expect(new ClientAgent({ url: version, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/protocol version 7 is not supported/);
+    server!.close();
+
+    const noWeights = await fakeCoordinator((ws) => {
+      ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
+      ws.send(
+        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0 }, seed: 1 }),
+      );
+    });
+    await expect(new ClientAgent({ url: noWeights, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/came without weights/);
+  });
+
+  it('reports an unreachable coordinator', async () => {
+    const url = await fakeCoordinator(() => {});
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = undefined;
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/cannot reach the coordinator/);
+  });
+});
