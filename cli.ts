@@ -8,7 +8,9 @@ import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
 import { loadRunConfig, type RunConfig } from './shared/config.ts';
 import { parsePartition } from './shared/data/partition.ts';
-import { TfjsEngine } from './shared/engine/tfjs-engine.ts';
+import { ENGINE_CHOICES, EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
+import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
+import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
@@ -29,7 +31,8 @@ const int = (name: string) => (v: string) => {
 };
 const logLevel = () =>
   new Option('--log-level <level>', 'log verbosity on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']);
-const backendOption = () => new Option('--backend <name>', 'force a tfjs backend').choices([...BACKENDS]);
+const backendOption = () => new Option('--backend <name>', 'force a tfjs backend (implies --engine tfjs unless --engine simd)').choices([...BACKENDS]);
+const engineOption = () => new Option('--engine <name>', 'training engine: simd, tfjs, or auto').choices([...ENGINE_CHOICES]);
 
 function logger(level: string | undefined, fallback: LogLevel) {
   return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
@@ -64,6 +67,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     out: o.out,
     json: o.json,
     backend: o.backend,
+    engine: o.engine,
     strategy: o.strategy,
     seed: o.seed,
     partition: o.partition,
@@ -89,6 +93,7 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')
+    .addOption(engineOption())
     .addOption(backendOption())
     .addOption(logLevel());
 }
@@ -129,6 +134,7 @@ program
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
   .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
   .option('--name <name>', 'name shown in the coordinator\'s logs')
+  .addOption(engineOption())
   .addOption(backendOption())
   .addOption(logLevel())
   .action(async (o: Record<string, unknown>) => {
@@ -148,9 +154,13 @@ program
       partition: partitionSpec,
       seed: o.seed as number,
     });
-    const engine = await TfjsEngine.create(o.backend as string | undefined, log);
+    // the engine is picked per model spec when the first task arrives; a forced choice that cannot work fails now
+    if (o.backend) await selectBackend(o.backend as string, log);
+    const unbuilt = o.engine === 'simd' ? kernelsUnavailable() : undefined;
+    if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
+    const engines = new EngineFactory({ engine: o.engine as EngineChoice | undefined, backend: o.backend as string | undefined, log });
     const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engine, data), log });
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data), log });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
@@ -176,19 +186,27 @@ withRunOptions(
       const last = result.history.rounds.at(-1);
       process.stdout.write(
         `done: accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'} after ${result.history.rounds.length} rounds ` +
-          `(${result.workers} workers, ${result.history.backend ?? 'no'} backend); history in ${result.dir ?? '(not written)'}\n`,
+          `(${result.workers} workers, ${result.engine} engine); history in ${result.dir ?? '(not written)'}\n`,
       );
     }
   });
 
 program
   .command('doctor')
-  .description('show which tfjs backends are usable here and which one Starling picks')
-  .action(async () => {
-    const probes = probeAll();
-    for (const p of probes) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);
-    const chosen = await selectBackend();
+  .description('show which engines and tfjs backends are usable here and which Starling picks')
+  .addOption(engineOption())
+  .addOption(backendOption())
+  .action(async (o: { engine?: EngineChoice; backend?: string }) => {
+    const kernels = kernelsUnavailable();
+    process.stdout.write('engines:\n');
+    process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? 'Starling\'s WebAssembly SIMD kernels loaded (dense networks)'}\n`);
+    process.stdout.write(`ok   ${'tfjs'.padEnd(14)} every model, on the backend below\n`);
+    process.stdout.write('\ntfjs backends:\n');
+    for (const p of probeAll()) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);
+    const chosen = await selectBackend(o.backend);
+    const decision = decideEngine(DEFAULT_MODEL, o.engine, o.backend);
     process.stdout.write(`\nselected backend: ${chosen} (first usable in the order ${BACKENDS.join(' → ')})\n`);
+    process.stdout.write(`selected engine for the default MLP: ${decision.engine} (${decision.reason})\n`);
     process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n`);
   });
 

@@ -20,6 +20,7 @@ import type { RunHistory } from '../coordinator/history.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { partitionIid } from '../shared/data/partition.ts';
 import { silentLogger } from '../shared/log.ts';
+import { isEngineChoice } from '../shared/engine/factory.ts';
 import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { runVirtualClients } from '../simulations/virtual-clients.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
     backend: { type: 'string' },
+    engine: { type: 'string', default: 'auto' },
   },
 });
 const clientCounts = values.clients.split(',').map(Number);
@@ -59,6 +61,7 @@ async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]):
   const port = await freePort();
   const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(rounds), '--json', '--out', out, '--log-level', 'error'];
   if (values.backend) args.push('--backend', values.backend);
+  args.push('--engine', values.engine);
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
@@ -78,7 +81,8 @@ async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]):
 
 const { train } = loadMnist();
 const workers = availableParallelism();
-const pool = await WorkerPool.create({ size: workers, dataset: train, backend: values.backend, log: silentLogger });
+if (!isEngineChoice(values.engine)) throw new Error(`--engine must be auto, simd or tfjs, got "${values.engine}"`);
+const pool = await WorkerPool.create({ size: workers, dataset: train, engine: values.engine, backend: values.backend, log: silentLogger });
 const report = [];
 try {
   for (const clients of clientCounts) {
@@ -101,7 +105,7 @@ try {
       wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
       coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
       backend: first.backend,
-      workers: `${workers} × ${pool.backend}`,
+      workers: `${workers} × ${pool.engine}`,
       machine: `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}`,
       flower: FLOWER[clients] ?? null,
     });

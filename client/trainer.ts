@@ -8,18 +8,22 @@ export interface Trainer {
   fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult>;
 }
 
-/** Trains in this process with an engine on a local data view. */
+/** Picks the engine for a model spec (an EngineFactory's forSpec, or a fixed engine in tests). */
+export type EngineSource = Engine | { forSpec(spec: ModelSpec): Promise<Engine> };
+
+/** Trains in this process on a local data view, with the engine chosen for each task's spec. */
 export class EngineTrainer implements Trainer {
-  private readonly engine: Engine;
+  private readonly engines: EngineSource;
   private readonly data: DataView;
 
-  constructor(engine: Engine, data: DataView) {
-    this.engine = engine;
+  constructor(engines: EngineSource, data: DataView) {
+    this.engines = engines;
     this.data = data;
   }
 
-  fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
-    return this.engine.train(spec, weights, conformClasses(this.data, spec), config, seed);
+  async fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+    const engine = 'forSpec' in this.engines ? await this.engines.forSpec(spec) : this.engines;
+    return engine.train(spec, weights, conformClasses(this.data, spec), config, seed);
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunConfig } from '../shared/config.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
-import { TfjsEngine } from '../shared/engine/tfjs-engine.ts';
+import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
@@ -15,7 +15,7 @@ import { createStrategy } from './strategies/index.ts';
 export interface CoordinatorOptions {
   readonly log: Logger;
   readonly onRound?: (record: RoundRecord) => void;
-  /** Engine for central evaluation; a TfjsEngine on `config.backend` when absent. */
+  /** Engine for central evaluation; chosen by `config.engine` / `config.backend` when absent. */
   readonly engine?: Engine & { backend?: string };
   /** Write history.json and final weights under `config.out` (default true). */
   readonly writeHistory?: boolean;
@@ -52,7 +52,9 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       `evaluate: mnist needs a model with 784 inputs and 10 outputs, got ${config.model.inputs} and ${config.model.outputs} (set evaluate: none)`,
     );
   }
-  const engine = evaluation ? (opts.engine ?? (await TfjsEngine.create(config.backend, log))) : undefined;
+  const engine = evaluation
+    ? (opts.engine ?? (await new EngineFactory({ engine: config.engine, backend: config.backend, log }).forSpec(config.model)))
+    : undefined;
   let round = 0;
   const server = await CoordinatorServer.listen({
     host: config.host,

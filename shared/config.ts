@@ -38,6 +38,8 @@ export const runConfigSchema = z.strictObject({
         ctx.addIssue({ code: 'custom', message: (e as Error).message });
       }
     }),
+  /** Training engine: simd (Starling's kernels), tfjs, or auto (simd where it covers the model and no GPU is present). */
+  engine: z.enum(['auto', 'simd', 'tfjs']).default('auto'),
   backend: z.string().optional(),
   /** Directory the history JSON is written to. */
   out: z.string().min(1).default('runs'),

@@ -23,6 +23,8 @@ export interface SimulateOptions {
 export interface SimulationResult extends CoordinatorResult {
   readonly agents: PromiseSettledResult<AgentOutcome>[];
   readonly workers: number;
+  /** The engine the clients trained with ("simd", or the tfjs backend's name). */
+  readonly engine: string;
 }
 
 /**
@@ -36,15 +38,15 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const { train } = loadMnist();
   const shards = partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
-  const pool = await WorkerPool.create({ size: workers, dataset: train, backend: config.backend, log });
-  log.info({ workers, backend: pool.backend }, `worker pool: ${workers} × ${pool.backend}`);
+  const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
+  log.info({ workers }, `worker pool: ${workers} workers`);
   let coordinator: Awaited<ReturnType<typeof startCoordinator>> | undefined;
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
     coordinator = await startCoordinator({ ...config, port: 0 }, { log, onRound: opts.onRound, writeHistory: opts.writeHistory });
     const agents = runVirtualClients({ url: coordinator.url, shards, pool, log, maxPayloadBytes: config.maxPayloadBytes, trainerFor: opts.trainerFor });
     const [result, settled] = await Promise.all([coordinator.done, agents]);
-    return { ...result, agents: settled, workers };
+    return { ...result, agents: settled, workers, engine: pool.engine };
   } finally {
     await coordinator?.close();
     await pool.close();

@@ -5,6 +5,7 @@ import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
 import { BackendError, StarlingError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { EngineChoice } from '../shared/engine/factory.ts';
 import type { TrainJob, WorkerInit, WorkerReply } from './worker-protocol.ts';
 
 const WORKER_ENTRY = new URL('./train-worker.mjs', import.meta.url);
@@ -14,6 +15,7 @@ export interface PoolOptions {
   readonly size?: number;
   /** The training data every job's indices point into; SharedArrayBuffer-backed to avoid copies. */
   readonly dataset: Dataset;
+  readonly engine?: EngineChoice;
   readonly backend?: string;
   readonly log: Logger;
 }
@@ -31,7 +33,8 @@ interface Slot {
  */
 export class WorkerPool {
   readonly size: number;
-  backend = '';
+  /** The engine (and backend) the workers last trained with, e.g. "simd" or "wasm". */
+  engine = '';
   private readonly slots: Slot[] = [];
   private readonly queue: { job: TrainJob; resolve(r: TrainResult): void; reject(e: Error): void }[] = [];
   private readonly init: WorkerInit;
@@ -46,7 +49,7 @@ export class WorkerPool {
     if (!(ds.x.buffer instanceof SharedArrayBuffer) || !(ds.y.buffer instanceof SharedArrayBuffer)) {
       throw new StarlingError('E_POOL', 'the worker pool needs a dataset backed by SharedArrayBuffer (see subset())');
     }
-    this.init = { backend: o.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
+    this.init = { engine: o.engine ?? 'auto', backend: o.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
   }
 
   /** Starts the workers and waits until each has loaded its engine. */
@@ -85,7 +88,6 @@ export class WorkerPool {
         switch (m.kind) {
           case 'ready':
             ready = true;
-            this.backend = m.backend;
             this.slots.push(slot);
             resolve();
             this.pump();
@@ -98,8 +100,10 @@ export class WorkerPool {
             const busy = slot.busy;
             slot.busy = undefined;
             if (busy && busy.job.id === m.id) {
-              if (m.kind === 'result') busy.resolve(m.result);
-              else busy.reject(new StarlingError('E_TRAIN', m.message));
+              if (m.kind === 'result') {
+                this.engine = m.engine;
+                busy.resolve(m.result);
+              } else busy.reject(new StarlingError('E_TRAIN', m.message));
             }
             this.pump();
             return;

@@ -1,8 +1,10 @@
 import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { EngineChoice } from '../shared/engine/factory.ts';
 
 /** Messages between the worker pool and its worker threads (structured clone, not the wire). */
 export interface WorkerInit {
+  readonly engine: EngineChoice;
   readonly backend?: string;
   readonly x: Float32Array;
   readonly y: Uint8Array;
@@ -21,7 +23,7 @@ export interface TrainJob {
 }
 
 export type WorkerReply =
-  | { readonly kind: 'ready'; readonly backend: string }
+  | { readonly kind: 'ready' }
   | { readonly kind: 'initError'; readonly message: string }
-  | { readonly kind: 'result'; readonly id: number; readonly result: TrainResult }
+  | { readonly kind: 'result'; readonly id: number; readonly result: TrainResult; readonly engine: string }
   | { readonly kind: 'error'; readonly id: number; readonly message: string };

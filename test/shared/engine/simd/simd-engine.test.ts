@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../../../../shared/data/dataset.ts';
+import { loadMnist } from '../../../../shared/data/mnist.ts';
+import { partitionIid } from '../../../../shared/data/partition.ts';
+import { decideEngine, EngineFactory } from '../../../../shared/engine/factory.ts';
+import { SimdEngine } from '../../../../shared/engine/simd/simd-engine.ts';
+import { TfjsEngine } from '../../../../shared/engine/tfjs-engine.ts';
+import { DEFAULT_MODEL, type MlpSpec } from '../../../../shared/models/spec.ts';
+import { mulberry32 } from '../../../../shared/rng.ts';
+import { add, initWeights, paramShapes, unflatten } from '../../../../shared/weights.ts';
+
+const simd = SimdEngine.create();
+const tfjs = await TfjsEngine.create();
+const sgd = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+
+function randomData(rows: number, features: number, classes: number, seed: number): Dataset {
+  const rng = mulberry32(seed);
+  return {
+    x: Float32Array.from({ length: rows * features }, () => (rng() < 0.3 ? 0 : rng() * 2 - 1)),
+    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
+    size: rows,
+    features,
+    classes,
+  };
+}
+
+describe('simd engine', () => {
+  it('computes the same gradients as the tfjs engine on random specs (relative error ≤ 1e-4 per tensor)', async () => {
+    const rng = mulberry32(2024);
+    const pick = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+    for (let trial = 0; trial < 12; trial++) {
+      const spec: MlpSpec = {
+        type: 'mlp',
+        inputs: pick(1, 60),
+        hidden: Array.from({ length: pick(0, 3) }, () => pick(1, 40)),
+        outputs: pick(2, 12),
+        activation: (['relu', 'tanh', 'sigmoid'] as const)[pick(0, 2)]!,
+      };
+      const rows = pick(1, 50);
+      const data = randomData(rows, spec.inputs, spec.outputs, trial);
+      const w = initWeights(spec, trial);
+      for (let i = 0; i < w.length; i++) w[i]! += (rng() - 0.5) * 0.1;
+      // one full-batch step with lr 1: delta = −gradient
+      const cfg = { ...sgd, batchSize: rows, lr: 1 };
+      const a = await simd.train(spec, w, { dataset: data }, cfg, 1);
+      const b = await tfjs.train(spec, w, { dataset: data }, cfg, 1);
+      const shapes = paramShapes(spec);
+      const pa = unflatten(a.delta, shapes);
+      const pb = unflatten(b.delta, shapes);
+      shapes.forEach((s, t) => {
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < pa[t]!.length; i++) {
+          diff = Math.max(diff, Math.abs(pa[t]![i]! - pb[t]![i]!));
+          scale = Math.max(scale, Math.abs(pb[t]![i]!));
+        }
+        expect(diff / Math.max(scale, 1e-6), `${JSON.stringify(spec)} ${s.name}`).toBeLessThanOrEqual(1e-4);
+      });
+      expect(a.metrics.loss).toBeCloseTo(b.metrics.loss, 4);
+    }
+  });
+
+  it('matches tfjs over a whole MNIST epoch, with and without momentum, and is deterministic', async () => {
+    const { train, test } = loadMnist();
+    const shard = { dataset: train, indices: partitionIid(train.size, 4, 3)[1]! };
+    const w0 = initWeights(DEFAULT_MODEL, 5);
+    for (const momentum of [0, 0.9]) {
+      const a = await simd.train(DEFAULT_MODEL, w0, shard, { ...sgd, momentum }, 7);
+      const again = await simd.train(DEFAULT_MODEL, w0, shard, { ...sgd, momentum }, 7);
+      const b = await tfjs.train(DEFAULT_MODEL, w0, shard, { ...sgd, momentum }, 7);
+      expect(Buffer.from(a.delta.buffer).equals(Buffer.from(again.delta.buffer))).toBe(true);
+      let diff = 0;
+      for (let i = 0; i < a.delta.length; i++) diff = Math.max(diff, Math.abs(a.delta[i]! - b.delta[i]!));
+      expect(diff).toBeLessThan(1e-4);
+      const ea = await simd.evaluate(DEFAULT_MODEL, add(w0, a.delta), { dataset: test });
+      const eb = await tfjs.evaluate(DEFAULT_MODEL, add(w0, a.delta), { dataset: test });
+      expect(ea.accuracy).toBe(eb.accuracy);
+      expect(ea.loss).toBeCloseTo(eb.loss, 5);
+    }
+    const other = await simd.train(DEFAULT_MODEL, w0, shard, sgd, 8);
+    const first = await simd.train(DEFAULT_MODEL, w0, shard, sgd, 7);
+    expect(Buffer.from(other.delta.buffer).equals(Buffer.from(first.delta.buffer))).toBe(false);
+  });
+
+  it('refuses malformed inputs with a clear error instead of trapping', async () => {
+    const spec: MlpSpec = { type: 'mlp', inputs: 4, hidden: [3], outputs: 2, activation: 'relu' };
+    const data = randomData(5, 4, 2, 1);
+    await expect(simd.train(spec, new Float32Array(3), { dataset: data }, sgd, 1)).rejects.toThrow(/got 3 weights, the model has 23/);
+    await expect(simd.train({ ...spec, inputs: 5 }, initWeights({ ...spec, inputs: 5 }, 1), { dataset: data }, sgd, 1)).rejects.toThrow(/takes 5 inputs but the data has 4/);
+    await expect(simd.evaluate({ ...spec, outputs: 3 }, initWeights({ ...spec, outputs: 3 }, 1), { dataset: data })).rejects.toThrow(/predicts 3 classes but the data has 2/);
+    await expect(simd.train(spec, initWeights(spec, 1), { dataset: data, indices: new Uint32Array(0) }, sgd, 1)).rejects.toThrow(/empty shard/);
+  });
+
+  it('a kernel trap fails that task only: the instance is replaced and the next task works', async () => {
+    const engine = SimdEngine.create();
+    const spec: MlpSpec = { type: 'mlp', inputs: 4, hidden: [3], outputs: 2, activation: 'relu' };
+    const data = randomData(8, 4, 2, 3);
+    const good = await engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1);
+    const inner = engine as unknown as { k: Record<string, unknown> };
+    inner.k = { ...inner.k, gemm: () => { throw new WebAssembly.RuntimeError('memory access out of bounds'); } };
+    await expect(engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1)).rejects.toThrow(/a SIMD kernel trapped \(memory access out of bounds\)/);
+    const after = await engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1);
+    expect(Buffer.from(after.delta.buffer).equals(Buffer.from(good.delta.buffer))).toBe(true);
+  });
+
+  it('auto-selects simd for an MLP without a GPU; --engine and --backend force a choice', async () => {
+    expect(decideEngine(DEFAULT_MODEL, 'auto')).toMatchObject({ engine: 'simd' });
+    expect(decideEngine(DEFAULT_MODEL, 'tfjs')).toMatchObject({ engine: 'tfjs', reason: 'forced with --engine tfjs' });
+    expect(decideEngine(DEFAULT_MODEL, 'auto', 'wasm')).toMatchObject({ engine: 'tfjs' });
+    expect(decideEngine(DEFAULT_MODEL, 'simd', 'wasm')).toMatchObject({ engine: 'simd' });
+    expect((await new EngineFactory().forSpec(DEFAULT_MODEL)).name).toBe('simd');
+    expect((await new EngineFactory({ engine: 'tfjs' }).forSpec(DEFAULT_MODEL)).name).toBe('tfjs');
+  });
+});
