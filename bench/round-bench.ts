@@ -1,15 +1,16 @@
 /**
- * The core-round benchmark (issue 3 §11): the DESIGN.md §11 workload — MLP
+ * The core-round benchmark: the DESIGN.md §11 workload — MLP
  * 784-128-10, 1 local epoch, batch 32, SGD lr 0.05, IID shards of the 8,000
  * training digits, every client every round, central test on 2,000 digits — for
  * 2, 5 and 10 clients. Deployed shape, as Flower's numbers were taken: the
  * coordinator is its own process (`starling coordinator`); the client agents
  * run in this process with their training on a worker pool, one worker per core.
  *
- *   npm run bench                       # 2, 5, 10 clients, 10 rounds, 3 runs each
- *   npm run bench -- --clients 10 --rounds 10 --runs 5
+ *   npx tsx bench/round-bench.ts                 # 2, 5, 10 clients, 10 rounds, 3 runs each
+ *   npx tsx bench/round-bench.ts --clients 10 --runs 5 --engine tfjs
  *
  * Prints a JSON array on stdout (one object per client count); progress on stderr.
+ * `npm run bench` runs it for both engines with the other benchmarks (bench/index.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -20,48 +21,36 @@ import type { RunHistory } from '../coordinator/history.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { partitionIid } from '../shared/data/partition.ts';
 import { silentLogger } from '../shared/log.ts';
-import { isEngineChoice } from '../shared/engine/factory.ts';
+import { isEngineChoice, type EngineChoice } from '../shared/engine/factory.ts';
+import { median } from './stats.ts';
 import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { runVirtualClients } from '../simulations/virtual-clients.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
 
-const { values } = parseArgs({
-  options: {
-    clients: { type: 'string', default: '2,5,10' },
-    rounds: { type: 'string', default: '10' },
-    runs: { type: 'string', default: '3' },
-    backend: { type: 'string' },
-    engine: { type: 'string', default: 'auto' },
-  },
-});
-const clientCounts = values.clients.split(',').map(Number);
-const rounds = Number(values.rounds);
-const runs = Number(values.runs);
-if (clientCounts.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 2) || !(runs >= 1)) {
-  throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1)');
-}
-
 /** Flower 1.5 (PyTorch 1.13 + OpenBLAS, gRPC, separate processes), DESIGN.md §11, same workload and machine class. */
-const FLOWER: Record<number, { secondsPerRound: number; accuracy: Record<string, number>; wireBytesPerRound: number; coordinatorRssBytes: number }> = {
+export const FLOWER: Record<number, { secondsPerRound: number; accuracy: Record<string, number>; wireBytesPerRound: number; coordinatorRssBytes: number }> = {
   2: { secondsPerRound: 0.147, accuracy: { r1: 0.813, r5: 0.889, r10: 0.912, r30: 0.931 }, wireBytesPerRound: 1.63e6, coordinatorRssBytes: 304 * 2 ** 20 },
   5: { secondsPerRound: 0.2, accuracy: { r1: 0.725, r5: 0.863, r10: 0.888 }, wireBytesPerRound: 4.08e6, coordinatorRssBytes: 323 * 2 ** 20 },
   10: { secondsPerRound: 0.266, accuracy: { r1: 0.632, r5: 0.817, r10: 0.865 }, wireBytesPerRound: 8.15e6, coordinatorRssBytes: 348 * 2 ** 20 },
 };
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** DISCO (TypeScript, tfjs cpu backend), DESIGN.md §11: 10 clients. */
+export const DISCO = { clients: 10, secondsPerRound: 10, wireBytesPerRound: 8.2e6, coordinatorRssBytes: [135 * 2 ** 20, 160 * 2 ** 20] };
 
 const BIN = new URL('../bin/starling.mjs', import.meta.url).pathname;
 
-async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
+export interface RoundBenchOptions {
+  readonly clients: readonly number[];
+  readonly rounds: number;
+  readonly runs: number;
+  readonly engine: EngineChoice;
+  readonly backend?: string;
+}
+
+async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
   const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));
   const port = await freePort();
-  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(rounds), '--json', '--out', out, '--log-level', 'error'];
-  if (values.backend) args.push('--backend', values.backend);
-  args.push('--engine', values.engine);
+  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(o.rounds), '--json', '--out', out, '--log-level', 'error', '--engine', o.engine];
+  if (o.backend) args.push('--backend', o.backend);
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
@@ -79,38 +68,67 @@ async function oneRun(clients: number, pool: WorkerPool, shards: Uint32Array[]):
   }
 }
 
-const { train } = loadMnist();
-const workers = availableParallelism();
-if (!isEngineChoice(values.engine)) throw new Error(`--engine must be auto, simd or tfjs, got "${values.engine}"`);
-const pool = await WorkerPool.create({ size: workers, dataset: train, engine: values.engine, backend: values.backend, log: silentLogger });
-const report = [];
-try {
-  for (const clients of clientCounts) {
-    const shards = partitionIid(train.size, clients, 42);
-    const histories: RunHistory[] = [];
-    for (let r = 0; r < runs; r++) {
-      const h = await oneRun(clients, pool, shards);
-      histories.push(h);
-      const spr = median(h.rounds.slice(1).map((x) => x.seconds));
-      process.stderr.write(`clients ${clients} run ${r + 1}/${runs}: ${spr.toFixed(3)} s/round, accuracy r${rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+/**
+ * One object per client count: seconds per round (median over rounds 2..R of every
+ * run, and per run), accuracy by round, wire bytes, coordinator peak RSS, Flower's
+ * numbers beside them.
+ */
+export async function roundBench(o: RoundBenchOptions) {
+  const { train } = loadMnist();
+  const workers = availableParallelism();
+  const pool = await WorkerPool.create({ size: workers, dataset: train, engine: o.engine, backend: o.backend, log: silentLogger });
+  const report = [];
+  try {
+    for (const clients of o.clients) {
+      const shards = partitionIid(train.size, clients, 42);
+      const histories: RunHistory[] = [];
+      for (let r = 0; r < o.runs; r++) {
+        const h = await oneRun(o, clients, pool, shards);
+        histories.push(h);
+        const spr = median(h.rounds.slice(1).map((x) => x.seconds));
+        process.stderr.write(`rounds: engine ${o.engine}, ${clients} clients, run ${r + 1}/${o.runs}: ${spr.toFixed(3)} s/round, accuracy r${o.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+      }
+      const first = histories[0]!;
+      report.push({
+        bench: 'round',
+        clients,
+        rounds: o.rounds,
+        runs: o.runs,
+        engine: pool.engine,
+        secondsPerRoundMedian: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))),
+        secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),
+        accuracyByRound: first.rounds.map((x) => x.accuracy),
+        wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
+        coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
+        backend: first.backend,
+        workers: `${workers} × ${pool.engine}`,
+        machine: `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}`,
+        flower: FLOWER[clients] ?? null,
+        disco: clients === DISCO.clients ? DISCO : null,
+      });
     }
-    const first = histories[0]!;
-    report.push({
-      clients,
-      rounds,
-      runs,
-      secondsPerRoundMedian: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))),
-      secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),
-      accuracyByRound: first.rounds.map((x) => x.accuracy),
-      wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
-      coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
-      backend: first.backend,
-      workers: `${workers} × ${pool.engine}`,
-      machine: `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, node ${process.version}`,
-      flower: FLOWER[clients] ?? null,
-    });
+  } finally {
+    await pool.close();
   }
-} finally {
-  await pool.close();
+  return report;
 }
-process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '2,5,10' },
+      rounds: { type: 'string', default: '10' },
+      runs: { type: 'string', default: '3' },
+      engine: { type: 'string', default: 'auto' },
+      backend: { type: 'string' },
+    },
+  });
+  const clients = values.clients.split(',').map(Number);
+  const rounds = Number(values.rounds);
+  const runs = Number(values.runs);
+  if (clients.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 2) || !(runs >= 1) || !isEngineChoice(values.engine)) {
+    throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1) --engine auto|simd|tfjs [--backend NAME]');
+  }
+  const report = await roundBench({ clients, rounds, runs, engine: values.engine, backend: values.backend });
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+}

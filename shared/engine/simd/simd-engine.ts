@@ -81,14 +81,20 @@ export class SimdEngine implements Engine {
   readonly backend = 'simd';
   private k: KernelExports;
   private arena: Arena;
+  private readonly sparseInput: boolean;
 
-  private constructor() {
+  private constructor(sparseInput: boolean) {
     this.k = instantiateKernels();
     this.arena = new Arena(this.k);
+    this.sparseInput = sparseInput;
   }
 
-  static create(): SimdEngine {
-    return new SimdEngine();
+  /**
+   * `sparseInput` (default true) lets the input layer's GEMMs skip zero inputs;
+   * the results are the same bits either way (the benchmark measures both).
+   */
+  static create(opts: { sparseInput?: boolean } = {}): SimdEngine {
+    return new SimdEngine(opts.sparseInput ?? true);
   }
 
   async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult> {
@@ -198,7 +204,7 @@ export class SimdEngine implements Engine {
    * often mostly zeros (MNIST pixels), so it takes the sparse-A kernel (same bits).
    */
   private inputGemm(l: number, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number, scratch: number): void {
-    if (l === 1) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, scratch);
+    if (l === 1 && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, scratch);
     else this.k.gemm(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta);
   }
 

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: every Starling benchmark, printed as one JSON array on stdout
+ * (each object names its `bench`); progress on stderr. Medians of several runs,
+ * with spreads and the peers' numbers from DESIGN.md §11 beside them.
+ *
+ *   npm run bench                 # full: rounds for both engines, engine epochs
+ *   npm run bench -- --quick      # one run each, for a smoke test
+ */
+import { parseArgs } from 'node:util';
+import { epochBench } from './epoch-bench.ts';
+import { roundBench } from './round-bench.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const runs = values.quick ? 1 : 3;
+
+const report: unknown[] = [];
+report.push(await epochBench(values.quick ? 2 : 7));
+for (const engine of ['simd', 'tfjs'] as const) {
+  report.push(...(await roundBench({ clients: [2, 5, 10], rounds: 10, runs, engine })));
+}
+process.stdout.write(JSON.stringify(report, null, 2) + '\n');
