@@ -7,6 +7,7 @@ import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
+import { inputSize } from '../shared/models/spec.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
@@ -47,9 +48,9 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const log = opts.log;
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   const evaluation = config.evaluate === 'mnist' ? loadMnist().test : undefined;
-  if (evaluation && (config.model.inputs !== evaluation.features || config.model.outputs !== evaluation.classes)) {
+  if (evaluation && (inputSize(config.model) !== evaluation.features || config.model.outputs !== evaluation.classes)) {
     throw new ConfigError(
-      `evaluate: mnist needs a model with 784 inputs and 10 outputs, got ${config.model.inputs} and ${config.model.outputs} (set evaluate: none)`,
+      `evaluate: mnist needs a model with 784 inputs and 10 outputs, got ${inputSize(config.model)} and ${config.model.outputs} (set evaluate: none)`,
     );
   }
   const engine = evaluation

@@ -1,3 +1,4 @@
+import { cnnInit, cnnShapes } from './models/cnn.ts';
 import { mlpInit, mlpShapes } from './models/mlp.ts';
 import type { ModelSpec } from './models/spec.ts';
 
@@ -15,6 +16,8 @@ export function paramShapes(spec: ModelSpec): ParamShape[] {
   switch (spec.type) {
     case 'mlp':
       return mlpShapes(spec);
+    case 'cnn':
+      return cnnShapes(spec);
   }
 }
 
@@ -33,6 +36,9 @@ export function initWeights(spec: ModelSpec, seed: number): Float32Array {
   switch (spec.type) {
     case 'mlp':
       mlpInit(spec, seed, out);
+      break;
+    case 'cnn':
+      cnnInit(spec, seed, out);
   }
   return out;
 }

@@ -1,15 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '../backend.ts';
-import { viewSize, type DataView, type Dataset } from '../data/dataset.ts';
+import { viewSize, type DataView } from '../data/dataset.ts';
 import type { Logger } from '../log.ts';
 import type { Activation, MlpSpec, ModelSpec } from '../models/spec.ts';
 import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
+import { checkSpec, gatherShuffled, lossAndCorrect } from './tfjs-common.ts';
+import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
+import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
+import { kernelsUnavailable } from './simd/kernels.ts';
 
 /**
- * The tfjs engine: MLP training as a lean hand-written loop of tfjs kernels.
+ * The tfjs engine. MLPs train in a lean hand-written loop of tfjs kernels;
+ * other architectures (CNN) through tfjs autodiff (tfjs-graph.ts).
  *
  * Why not `model.fit` or `optimizer.minimize`? On the wasm backend their per-op
  * overhead dominates small models (DESIGN.md §12). This loop writes the forward
@@ -27,14 +32,28 @@ export class TfjsEngine implements Engine {
     this.backend = backend;
   }
 
-  static async create(backend?: string, log?: Logger): Promise<TfjsEngine> {
-    return new TfjsEngine(await selectBackend(backend, log));
+  /**
+   * On the wasm backend, Starling's SIMD kernels supply the missing
+   * Conv2DBackpropFilter and replace the slow transposed matrix multiplies and
+   * Conv2DBackpropInput (tfjs-wasm-kernels.ts); `simdKernels: false` adds only the
+   * missing kernel (the benchmark compares both).
+   */
+  static async create(backend?: string, log?: Logger, opts: { simdKernels?: boolean } = {}): Promise<TfjsEngine> {
+    const name = await selectBackend(backend, log);
+    if (name === 'wasm') {
+      const why = kernelsUnavailable();
+      if (why) log?.warn(`tfjs-wasm keeps its own kernels and cannot train conv nets: ${why}`);
+      else registerWasmKernels({ missingOnly: opts.simdKernels === false });
+    }
+    return new TfjsEngine(name);
   }
 
   async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult> {
-    const mlp = checkSpec(spec, data.dataset);
+    checkSpec(spec, data.dataset);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot train on an empty shard');
+    if (spec.type === 'cnn') return trainGraph(spec, weights, data, n, config, seed);
+    const mlp = spec;
     const shapes = paramShapes(mlp);
     // tidy frees the initial tensors; variables outlive it
     const vars = tf.tidy(() => unflatten(weights, shapes).map((w, i) => tf.variable(tf.tensor(w, shapes[i]!.shape as number[]), true)));
@@ -89,9 +108,11 @@ export class TfjsEngine implements Engine {
   }
 
   async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
-    const mlp = checkSpec(spec, data.dataset);
+    checkSpec(spec, data.dataset);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
+    if (spec.type === 'cnn') return evaluateGraph(spec, weights, data, n);
+    const mlp = spec;
     const shapes = paramShapes(mlp);
     const { features, classes } = data.dataset;
     const xs = new Float32Array(n * features);
@@ -118,24 +139,6 @@ export class TfjsEngine implements Engine {
   }
 }
 
-function checkSpec(spec: ModelSpec, ds: Dataset): MlpSpec {
-  if (spec.inputs !== ds.features) throw new DataError(`the model takes ${spec.inputs} inputs but the data has ${ds.features} features`);
-  if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
-  return spec;
-}
-
-/** Copies the rows of `view` in `order` into contiguous x, one-hot y and label buffers. */
-function gatherShuffled(view: DataView, order: Uint32Array, xs: Float32Array, ys: Float32Array, labels: Uint8Array): void {
-  const { x, y, features, classes } = view.dataset;
-  ys.fill(0);
-  for (let i = 0; i < order.length; i++) {
-    const row = view.indices ? view.indices[order[i]!]! : order[i]!;
-    xs.set(x.subarray(row * features, (row + 1) * features), i * features);
-    const label = y[row]!;
-    labels[i] = label;
-    ys[i * classes + label] = 1;
-  }
-}
 
 interface Forward {
   logits: tf.Tensor2D;
@@ -180,14 +183,6 @@ function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tenso
     case 'sigmoid':
       return tf.mul(h, tf.sub(1, h));
   }
-}
-
-/** [sum of cross-entropy losses, number of correct predictions] for a batch. */
-function lossAndCorrect(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor1D {
-  const logp = tf.logSoftmax(logits);
-  const loss = tf.neg(tf.sum(tf.mul(y, logp)));
-  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'));
-  return tf.stack([loss, correct]) as tf.Tensor1D;
 }
 
 /**

@@ -1,77 +1,27 @@
 import { viewSize, type DataView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
-import type { MlpSpec, ModelSpec } from '../../models/spec.ts';
+import { outputSize } from '../../models/cnn.ts';
+import { inputSize, type ModelSpec } from '../../models/spec.ts';
 import { mulberry32, permutation } from '../../rng.ts';
 import { paramCount, subtract } from '../../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
 import { Arena } from './arena.ts';
 import { Activation, instantiateKernels, kernelsUnavailable, type KernelExports } from './kernels.ts';
+import { gemmRows, NetworkWorkspace, patchSize } from './network.ts';
 
 /** Rows per forward pass when evaluating. */
 const EVAL_CHUNK = 256;
 
-/** Why the simd engine cannot run `spec`, or undefined when it can. */
+/** Why the simd engine cannot run `spec`, or undefined when it can (it runs every mlp and cnn spec). */
 export function simdUnsupported(spec: ModelSpec): string | undefined {
   const why = kernelsUnavailable();
   if (why) return why;
-  if (spec.type !== 'mlp') return `the simd engine has no kernels for model type "${(spec as { type: string }).type}"`;
+  if (spec.type !== 'mlp' && spec.type !== 'cnn') return `the simd engine has no kernels for model type "${(spec as { type: string }).type}"`;
   return undefined;
 }
 
 /**
- * Buffers of one MLP at one batch size, laid out once in the kernel memory:
- * the parameters in the flat layout of shared/weights.ts (so weights go in and
- * out with one copy), per-layer activations, backprop scratch and optimizer state.
- */
-class MlpWorkspace {
-  readonly sizes: number[];
-  readonly batch: number;
-  readonly params: number;
-  readonly paramCount: number;
-  readonly w: number[] = [];
-  readonly b: number[] = [];
-  /** acts[l]: [batch, sizes[l]]; acts[0] is the input batch, acts[L] the logits, then their gradient. */
-  readonly acts: number[] = [];
-  /** grads[l]: [batch, sizes[l]] backprop scratch for hidden layers. */
-  readonly deltas: number[] = [];
-  readonly transposed: number;
-  readonly labels: number;
-  /** K i32s for the sparse GEMM's index lists. */
-  readonly scratch: number;
-  readonly stats: number;
-  /** Gradient and velocity regions (flat layout), present when the optimizer needs them. */
-  readonly grad: number;
-  readonly velocity: number;
-
-  constructor(arena: Arena, spec: MlpSpec, batch: number, withOptimizerState: boolean) {
-    this.sizes = [spec.inputs, ...spec.hidden, spec.outputs];
-    this.batch = batch;
-    this.paramCount = paramCount(spec);
-    this.params = arena.alloc(this.paramCount * 4);
-    let offset = this.params;
-    for (let l = 1; l < this.sizes.length; l++) {
-      this.w.push(offset);
-      offset += this.sizes[l - 1]! * this.sizes[l]! * 4;
-      this.b.push(offset);
-      offset += this.sizes[l]! * 4;
-    }
-    let widest = 0;
-    for (let l = 0; l < this.sizes.length; l++) {
-      this.acts.push(arena.alloc(batch * this.sizes[l]! * 4));
-      this.deltas.push(l > 0 && l < this.sizes.length - 1 ? arena.alloc(batch * this.sizes[l]! * 4) : -1);
-      if (l > 0) widest = Math.max(widest, this.sizes[l - 1]! * Math.max(batch, this.sizes[l]!));
-    }
-    this.transposed = arena.alloc(widest * 4);
-    this.labels = arena.alloc(batch);
-    this.scratch = arena.alloc(Math.max(spec.inputs, batch) * 4);
-    this.stats = arena.alloc(16);
-    this.grad = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
-    this.velocity = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
-  }
-}
-
-/**
- * The simd engine: dense networks trained by Starling's own WebAssembly SIMD
+ * The simd engine: MLPs and CNNs trained by Starling's own WebAssembly SIMD
  * kernels (shared/engine/simd/assembly). Same flat weight layout as the tfjs
  * engine, so results of both aggregate together. Deterministic: the same inputs
  * and seed give the same bytes on every machine (no FMA, fixed summation order).
@@ -90,25 +40,26 @@ export class SimdEngine implements Engine {
   }
 
   /**
-   * `sparseInput` (default true) lets the input layer's GEMMs skip zero inputs;
-   * the results are the same bits either way (the benchmark measures both).
+   * `sparseInput` (default true) lets GEMMs whose left operand is mostly zeros (the
+   * input data, gradients after max-pooling) skip them; the results are the same
+   * bits either way (the benchmark measures both).
    */
   static create(opts: { sparseInput?: boolean } = {}): SimdEngine {
     return new SimdEngine(opts.sparseInput ?? true);
   }
 
   async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult> {
-    const mlp = checkSpec(spec, data.dataset, weights);
+    checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot train on an empty shard');
-    return this.guard(() => this.trainMlp(mlp, weights, data, n, config, seed));
+    return this.guard(() => this.trainNetwork(spec, weights, data, n, config, seed));
   }
 
   async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
-    const mlp = checkSpec(spec, data.dataset, weights);
+    checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
-    return this.guard(() => this.evaluateMlp(mlp, weights, data, n));
+    return this.guard(() => this.evaluateNetwork(spec, weights, data, n));
   }
 
   /** A wasm trap leaves the instance in an unknown state: replace it and report the task failed. */
@@ -127,15 +78,16 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private trainMlp(spec: MlpSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
+  private trainNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
     const { k, arena } = this;
     const batch = Math.min(config.batchSize, n);
+    // plain SGD folds the step into the weight-gradient GEMMs; momentum keeps a gradient and a velocity
     const fused = config.momentum === 0;
-    const ws = new MlpWorkspace(arena, spec, batch, !fused);
+    const ws = new NetworkWorkspace(arena, spec, batch, !fused);
     arena.f32(ws.params, ws.paramCount).set(weights);
     if (!fused) arena.f32(ws.velocity, ws.paramCount).fill(0);
-    const L = ws.sizes.length - 1;
-    const act = Activation[spec.activation];
+    const last = ws.layers.length - 1;
+    const classes = outputSize(ws.layers[last]!);
     const rng = mulberry32(seed);
     const stats = arena.f64(ws.stats, 2);
     let lossSum = 0;
@@ -146,31 +98,10 @@ export class SimdEngine implements Engine {
       for (let start = 0; start < n; start += batch) {
         const m = Math.min(batch, n - start);
         gatherBatch(arena, ws, data, order, start, m);
-        this.forward(ws, m, act);
-        // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMM
-        k.softmaxCrossEntropy(m, ws.sizes[L]!, ws.acts[L]!, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
-        for (let l = L; l >= 1; l--) {
-          const g = l === L ? ws.acts[L]! : ws.deltas[l]!;
-          const fanIn = ws.sizes[l - 1]!;
-          const fanOut = ws.sizes[l]!;
-          if (l > 1) {
-            // δ_{l−1} = (δ_l · W_lᵀ) ⊙ act′(a_{l−1}), before W_l changes
-            k.transpose(fanIn, fanOut, ws.w[l - 1]!, ws.transposed);
-            k.gemm(m, fanIn, fanOut, g, fanOut, ws.transposed, fanIn, ws.deltas[l - 1]!, fanIn, 1, 0);
-            k.activationGrad(m * fanIn, ws.deltas[l - 1]!, ws.acts[l - 1]!, act);
-          }
-          // ∇W_l = a_{l−1}ᵀ · δ_l, through an explicit transpose so the GEMM streams rows
-          k.transpose(m, fanIn, ws.acts[l - 1]!, ws.transposed);
-          if (fused) {
-            this.inputGemm(l, fanIn, fanOut, m, ws.transposed, m, g, fanOut, ws.w[l - 1]!, fanOut, -1, 1, ws.scratch);
-            k.columnSum(m, fanOut, g, ws.b[l - 1]!, -1, 1);
-          } else {
-            const gw = ws.grad + (ws.w[l - 1]! - ws.params);
-            const gb = ws.grad + (ws.b[l - 1]! - ws.params);
-            this.inputGemm(l, fanIn, fanOut, m, ws.transposed, m, g, fanOut, gw, fanOut, 1, 0, ws.scratch);
-            k.columnSum(m, fanOut, g, gb, 1, 0);
-          }
-        }
+        this.forward(ws, m);
+        // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMMs
+        k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
+        for (let i = last; i >= 0; i--) this.backward(ws, i, m, fused);
         if (!fused) k.sgdUpdate(ws.paramCount, ws.params, ws.grad, ws.velocity, config.lr, config.momentum, 0, 0);
       }
       lossSum = stats[0]!;
@@ -180,12 +111,12 @@ export class SimdEngine implements Engine {
     return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
   }
 
-  private evaluateMlp(spec: MlpSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
+  private evaluateNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
-    const ws = new MlpWorkspace(arena, spec, chunk, false);
+    const ws = new NetworkWorkspace(arena, spec, chunk, false);
     arena.f32(ws.params, ws.paramCount).set(weights);
-    const L = ws.sizes.length - 1;
+    const last = ws.layers.length - 1;
     const stats = arena.f64(ws.stats, 2);
     stats.fill(0);
     const order = new Uint32Array(n);
@@ -193,36 +124,93 @@ export class SimdEngine implements Engine {
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
       gatherBatch(arena, ws, data, order, start, m);
-      this.forward(ws, m, Activation[spec.activation]);
-      k.softmaxCrossEntropy(m, ws.sizes[L]!, ws.acts[L]!, ws.labels, 0, ws.stats);
+      this.forward(ws, m);
+      k.softmaxCrossEntropy(m, outputSize(ws.layers[last]!), ws.buffers[last]!.out, ws.labels, 0, ws.stats);
     }
     return { loss: stats[0]! / n, accuracy: stats[1]! / n, numExamples: n };
   }
 
   /**
-   * A GEMM whose A operand is layer l's input. The first layer's input is the data,
-   * often mostly zeros (MNIST pixels), so it takes the sparse-A kernel (same bits).
+   * C = α·A·B + β·C through the sparse-A kernel when A is likely mostly zeros
+   * (same bits as the dense kernel, which is faster on dense data).
    */
-  private inputGemm(l: number, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number, scratch: number): void {
-    if (l === 1 && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, scratch);
+  private gemm(sparse: boolean, ws: NetworkWorkspace, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void {
+    if (sparse && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, ws.indexList);
     else this.k.gemm(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta);
   }
 
-  private forward(ws: MlpWorkspace, m: number, act: number): void {
-    const L = ws.sizes.length - 1;
-    for (let l = 1; l <= L; l++) {
-      const fanIn = ws.sizes[l - 1]!;
-      const fanOut = ws.sizes[l]!;
-      this.inputGemm(l, m, fanOut, fanIn, ws.acts[l - 1]!, fanIn, ws.w[l - 1]!, fanOut, ws.acts[l]!, fanOut, 1, 0, ws.scratch);
-      this.k.biasActivate(m, fanOut, ws.acts[l]!, ws.b[l - 1]!, l < L ? act : Activation.identity);
+  private forward(ws: NetworkWorkspace, m: number): void {
+    const { k } = this;
+    for (const [i, l] of ws.layers.entries()) {
+      const x = ws.inputOf(i);
+      const buf = ws.buffers[i]!;
+      if (l.kind === 'dense') {
+        this.gemm(i === 0 || ws.layers[i - 1]!.kind !== "dense", ws, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
+        k.biasActivate(m, l.units, buf.out, buf.b, Activation[l.activation]);
+      } else if (l.kind === 'conv') {
+        const K = patchSize(l);
+        const M = gemmRows(l, m);
+        k.im2col(m, l.inH, l.inW, l.inC, l.kernel, l.pad, l.outH, l.outW, x, buf.aux);
+        this.gemm(true, ws, M, l.filters, K, buf.aux, K, buf.w, l.filters, buf.out, l.filters, 1, 0);
+        k.biasActivate(M, l.filters, buf.out, buf.b, Activation[l.activation]);
+      } else {
+        k.maxPool2Forward(m, l.inH, l.inW, l.inC, x, buf.out);
+      }
+    }
+  }
+
+  /**
+   * Layer i's backward pass: its output gradient (in buffers[i].grad) becomes the
+   * gradient of its input (buffers[i − 1].grad) and of its parameters, which update
+   * the weights at once (fused SGD) or land in the gradient region.
+   */
+  private backward(ws: NetworkWorkspace, i: number, m: number, fused: boolean): void {
+    const { k, arena } = this;
+    const l = ws.layers[i]!;
+    const buf = ws.buffers[i]!;
+    const g = buf.grad;
+    const x = ws.inputOf(i);
+    const dx = i > 0 ? ws.buffers[i - 1]!.grad : -1;
+    if (l.kind === 'maxpool') {
+      if (i > 0) k.maxPool2Backward(m, l.inH, l.inW, l.inC, x, buf.out, g, dx);
+      return;
+    }
+    if (l.activation !== 'identity') k.activationGrad(m * outputSize(l), g, buf.out, Activation[l.activation]);
+    const gradW = fused ? -1 : ws.grad + (buf.w - ws.params);
+    const gradB = fused ? -1 : ws.grad + (buf.b - ws.params);
+    if (l.kind === 'dense') {
+      // δx = δ · Wᵀ, before W changes (dot-product form: W is read as stored, once)
+      if (i > 0) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
+      // ∇W = xᵀ · δ through an explicit transpose, so the GEMM streams rows
+      k.transpose(m, l.inputs, x, ws.scratchA);
+      if (fused) this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
+      else this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, gradW, l.units, 1, 0);
+      k.columnSum(m, l.units, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
+      return;
+    }
+    // conv: ∇Wᵀ = δᵀ · cols — δ after max-pooling is mostly zeros, so it is the sparse operand
+    const K = patchSize(l);
+    const M = gemmRows(l, m);
+    const F = l.filters;
+    k.transpose(M, F, g, ws.scratchA);
+    this.gemm(true, ws, F, K, M, ws.scratchA, M, buf.aux, K, ws.scratchB, K, 1, 0);
+    k.transpose(F, K, ws.scratchB, fused ? ws.scratchA : gradW);
+    if (i > 0) k.transpose(K, F, buf.w, ws.scratchB); // Wᵀ for δx, before W changes
+    if (fused) k.axpy(K * F, -1, ws.scratchA, buf.w);
+    k.columnSum(M, F, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
+    if (i > 0) {
+      // δcols = δ · Wᵀ into the patch buffer (no longer needed), then back onto the image
+      this.gemm(true, ws, M, K, F, g, F, ws.scratchB, K, buf.aux, K, 1, 0);
+      arena.f32(dx, m * l.inH * l.inW * l.inC).fill(0);
+      k.col2im(m, l.inH, l.inW, l.inC, l.kernel, l.pad, l.outH, l.outW, buf.aux, dx);
     }
   }
 }
 
 /** Copies rows order[start .. start+m) of the view into the input and label buffers. */
-function gatherBatch(arena: Arena, ws: MlpWorkspace, view: DataView, order: Uint32Array, start: number, m: number): void {
+function gatherBatch(arena: Arena, ws: NetworkWorkspace, view: DataView, order: Uint32Array, start: number, m: number): void {
   const { x, y, features } = view.dataset;
-  const xs = arena.f32(ws.acts[0]!, m * features);
+  const xs = arena.f32(ws.input, m * features);
   const labels = arena.u8(ws.labels, m);
   for (let i = 0; i < m; i++) {
     const p = order[start + i]!;
@@ -232,12 +220,12 @@ function gatherBatch(arena: Arena, ws: MlpWorkspace, view: DataView, order: Uint
   }
 }
 
-function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): MlpSpec {
+function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): void {
   const why = simdUnsupported(spec);
   if (why) throw new StarlingError('E_ENGINE', why);
-  if (spec.inputs !== ds.features) throw new DataError(`the model takes ${spec.inputs} inputs but the data has ${ds.features} features`);
+  const inputs = inputSize(spec);
+  if (inputs !== ds.features) throw new DataError(`the model takes ${inputs} inputs but the data has ${ds.features} features`);
   if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
   const expected = paramCount(spec);
   if (weights.length !== expected) throw new DataError(`got ${weights.length} weights, the model has ${expected}`);
-  return spec;
 }

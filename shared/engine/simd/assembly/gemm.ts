@@ -204,6 +204,71 @@ export function gemmSparseA(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize
   store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
 }
 
+/**
+ *   gemmNT:  C[M×N] = beta·C + alpha · A[M×K] · B[N×K]ᵀ
+ *
+ * Both operands are read along their rows (dot products), so a weight matrix is
+ * used as stored — no transpose — and each group of 4 of B's rows is loaded once
+ * for all of A's rows (it stays in L1), which suits backprop's δx = δ · Wᵀ with a
+ * small batch and a large W. Tile: 2 rows of A × 4 rows of B, 8 f32x4 accumulators.
+ */
+export function gemmNT(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, alpha: f32, beta: f32): void {
+  const la = <usize>lda << 2;
+  const lb = <usize>ldb << 2;
+  const lc = <usize>ldc << 2;
+  const K4 = K & ~3;
+  const N4 = N & ~3;
+  const M2 = M & ~1;
+  for (let j = 0; j < N4; j += 4) {
+    const b0 = b + <usize>j * lb;
+    for (let i = 0; i < M2; i += 2) {
+      const a0 = a + <usize>i * la;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) {
+        const o = <usize>k << 2;
+        const x0 = v128.load(a0 + o);
+        const x1 = v128.load(a0 + la + o);
+        const w0 = v128.load(b0 + o);
+        const w1 = v128.load(b0 + lb + o);
+        const w2 = v128.load(b0 + 2 * lb + o);
+        const w3 = v128.load(b0 + 3 * lb + o);
+        s00 = f32x4.add(s00, f32x4.mul(x0, w0));
+        s01 = f32x4.add(s01, f32x4.mul(x0, w1));
+        s02 = f32x4.add(s02, f32x4.mul(x0, w2));
+        s03 = f32x4.add(s03, f32x4.mul(x0, w3));
+        s10 = f32x4.add(s10, f32x4.mul(x1, w0));
+        s11 = f32x4.add(s11, f32x4.mul(x1, w1));
+        s12 = f32x4.add(s12, f32x4.mul(x1, w2));
+        s13 = f32x4.add(s13, f32x4.mul(x1, w3));
+      }
+      const c0 = c + <usize>i * lc + (<usize>j << 2);
+      storeDot(c0, alpha, beta, s00, a0, b0, K4, K);
+      storeDot(c0 + 4, alpha, beta, s01, a0, b0 + lb, K4, K);
+      storeDot(c0 + 8, alpha, beta, s02, a0, b0 + 2 * lb, K4, K);
+      storeDot(c0 + 12, alpha, beta, s03, a0, b0 + 3 * lb, K4, K);
+      storeDot(c0 + lc, alpha, beta, s10, a0 + la, b0, K4, K);
+      storeDot(c0 + lc + 4, alpha, beta, s11, a0 + la, b0 + lb, K4, K);
+      storeDot(c0 + lc + 8, alpha, beta, s12, a0 + la, b0 + 2 * lb, K4, K);
+      storeDot(c0 + lc + 12, alpha, beta, s13, a0 + la, b0 + 3 * lb, K4, K);
+    }
+    for (let i = M2; i < M; i++) {
+      for (let jj = j; jj < j + 4; jj++) storeDot(c + <usize>i * lc + (<usize>jj << 2), alpha, beta, f32x4.splat(0), a + <usize>i * la, b + <usize>jj * lb, 0, K);
+    }
+  }
+  for (let j = N4; j < N; j++) {
+    for (let i = 0; i < M; i++) storeDot(c + <usize>i * lc + (<usize>j << 2), alpha, beta, f32x4.splat(0), a + <usize>i * la, b + <usize>j * lb, 0, K);
+  }
+}
+
+/** Finishes one dot product: the lanes of `acc` (covering k < from), then the scalar tail k in [from, K). */
+@inline function storeDot(c: usize, alpha: f32, beta: f32, acc: v128, a: usize, b: usize, from: i32, K: i32): void {
+  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (let k = from; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(b + (<usize>k << 2));
+  const y = alpha * s;
+  store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
+}
+
 /** dst[C×R] = srcᵀ, src being R×C row-major. */
 export function transpose(R: i32, C: i32, src: usize, dst: usize): void {
   // 4×4 blocks through registers, scalar edges

@@ -1,6 +1,6 @@
 // Starling's SIMD training kernels, compiled to WebAssembly by `npm run build:kernels`
 // (which runs on install). Loaded by shared/engine/simd/kernels.ts.
-export { gemm, gemmSparseA, transpose } from './gemm';
+export { gemm, gemmNT, gemmSparseA, transpose } from './gemm';
 export { biasActivate, activationGrad, softmaxCrossEntropy, mseGrad, columnSum, dropoutForward, multiplyInto } from './layers';
 export { axpy, scale, sgdUpdate, adamUpdate } from './optim';
 
@@ -8,3 +8,4 @@ export { axpy, scale, sgdUpdate, adamUpdate } from './optim';
 export function heapBase(): usize {
   return __heap_base;
 }
+export { im2col, col2im, maxPool2Forward, maxPool2Backward } from './conv';

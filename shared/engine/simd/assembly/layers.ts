@@ -171,3 +171,25 @@ export function multiplyInto(n: i32, x: usize, y: usize): void {
     store<f32>(x + p, load<f32>(x + p) * load<f32>(y + p));
   }
 }
+
+/** z[i, :] += bias, then max(·, 0) when `relu` (M rows of N). Data-free: also built into the shared-memory module. */
+export function biasRelu(M: i32, N: i32, z: usize, bias: usize, relu: bool): void {
+  const N4 = N & ~3;
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < M; i++) {
+    const row = z + ((<usize>i * <usize>N) << 2);
+    let j = 0;
+    for (; j < N4; j += 4) {
+      let v = v128.load(row + (<usize>j << 2));
+      if (bias) v = f32x4.add(v, v128.load(bias + (<usize>j << 2)));
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(row + (<usize>j << 2), v);
+    }
+    for (; j < N; j++) {
+      let v = load<f32>(row + (<usize>j << 2));
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      if (relu) v = max<f32>(v, 0);
+      store<f32>(row + (<usize>j << 2), v);
+    }
+  }
+}

@@ -49,6 +49,19 @@ describe('SIMD kernels', () => {
     }
   });
 
+  it('gemmNT (B stored transposed) matches the reference', () => {
+    for (const [M, N, K] of [[1, 1, 1], [2, 4, 4], [3, 5, 7], [10, 3136, 512], [7, 13, 33], [4, 8, 0]] as const) {
+      const a = random(M * K);
+      const bt = random(N * K); // B as [N, K]
+      const b = new Float32Array(K * N);
+      for (let n = 0; n < N; n++) for (let x = 0; x < K; x++) b[x * N + n] = bt[n * K + x]!;
+      const c = random(M * N);
+      const pc = put(c);
+      k.gemmNT(M, N, K, put(a), K, put(bt), K, pc, N, 1.5, 0.5);
+      expectClose(get(pc, M * N), naiveGemm(M, N, K, a, b, c, 1.5, 0.5), 1e-4 * Math.max(1, K));
+    }
+  });
+
   it('gemmSparseA gives the same bits as gemm on sparse inputs', () => {
     for (const [M, N, K] of [[32, 128, 784], [31, 10, 50], [1, 16, 7], [784, 128, 32]] as const) {
       const a = random(M * K, 0.8);
@@ -118,6 +131,40 @@ describe('SIMD kernels', () => {
     expect(l).toBeCloseTo(loss, 5);
     expect(correct).toBe(2); // rows 0 and 2 predict their label
     expectClose(get(pz, 9), rows.flatMap((p, i) => p.map((v, j) => 0.5 * (v - (j === lab[i] ? 1 : 0)))), 1e-6);
+  });
+
+  it('im2col / col2im are adjoint, and max-pooling routes gradients to each maximum', () => {
+    // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for 'same' and 'valid'
+    for (const [B, H, W, C, kk, pad] of [[2, 5, 6, 3, 3, 1], [1, 4, 4, 1, 3, 0], [2, 7, 5, 4, 5, 2]] as const) {
+      const OH = H + 2 * pad - kk + 1;
+      const OW = W + 2 * pad - kk + 1;
+      const x = random(B * H * W * C);
+      const rows = B * OH * OW * kk * kk * C;
+      const cols = arena.alloc(rows * 4);
+      k.im2col(B, H, W, C, kk, pad, OH, OW, put(x), cols);
+      const c = random(rows);
+      const dx = put(new Float32Array(B * H * W * C));
+      k.col2im(B, H, W, C, kk, pad, OH, OW, put(c), dx);
+      const lhs = get(cols, rows).reduce((s2, v, i) => s2 + v * c[i]!, 0);
+      const rhs = get(dx, B * H * W * C).reduce((s2, v, i) => s2 + v * x[i]!, 0);
+      expect(lhs).toBeCloseTo(rhs, 3);
+    }
+    // one 2×2 window per channel, C = 5 (a SIMD group of 4 and a scalar tail)
+    const C = 5;
+    // window positions p = 0..3, channel c: ties in channel 1 (p 1 and 3), negative values in channel 4
+    const x = Float32Array.from({ length: 4 * C }, (_, i) => [[3, 1, 2, 0, -7], [1, 5, 2, 0, -2], [0, 0, 9, 0, -9], [2, 5, 1, 4, -3]][(i / C) | 0]![i % C]!);
+    const px = put(x);
+    const y = arena.alloc(C * 4);
+    k.maxPool2Forward(1, 2, 2, C, px, y);
+    const expected = Array.from({ length: C }, (_, c) => Math.max(...[0, 1, 2, 3].map((p) => x[p * C + c]!)));
+    expect(get(y, C)).toEqual(expected);
+    const dx = arena.alloc(4 * C * 4);
+    k.maxPool2Backward(1, 2, 2, C, px, y, put([1, 2, 3, 4, 5]), dx);
+    const out = get(dx, 4 * C);
+    for (let c = 0; c < C; c++) {
+      const winner = [0, 1, 2, 3].find((p) => x[p * C + c] === expected[c])!;
+      for (let p = 0; p < 4; p++) expect(out[p * C + c]).toBe(p === winner ? c + 1 : 0);
+    }
   });
 
   it('MSE gradient and loss', () => {

@@ -1,0 +1,111 @@
+import { resolveCnn, outputSize, type ResolvedLayer } from '../../models/cnn.ts';
+import { inputSize, type ModelSpec } from '../../models/spec.ts';
+import { paramCount } from '../../weights.ts';
+import type { Arena } from './arena.ts';
+
+/**
+ * A model as the simd engine sees it: a list of resolved layers (an MLP is a list
+ * of dense layers) and, once laid out for a batch size, every buffer a training
+ * step touches — allocated once in the kernel memory and reused for every step.
+ */
+export function layersOf(spec: ModelSpec): ResolvedLayer[] {
+  if (spec.type === 'cnn') return resolveCnn(spec);
+  const sizes = [spec.inputs, ...spec.hidden, spec.outputs];
+  return sizes.slice(1).map((units, i) => ({
+    kind: 'dense' as const,
+    inputs: sizes[i]!,
+    units,
+    activation: i === sizes.length - 2 ? ('identity' as const) : spec.activation,
+  }));
+}
+
+/** Rows of the GEMMs a layer runs per batch (output pixels for conv, examples for dense). */
+export function gemmRows(l: ResolvedLayer, batch: number): number {
+  return l.kind === 'conv' ? batch * l.outH * l.outW : batch;
+}
+
+/** Inner dimension of a conv layer's patch matrix: k·k·C. */
+export function patchSize(l: ResolvedLayer & { kind: 'conv' }): number {
+  return l.kernel * l.kernel * l.inC;
+}
+
+export interface LayerBuffers {
+  /** Kernel and bias offsets (conv, dense). */
+  readonly w: number;
+  readonly b: number;
+  /** This layer's output [batch, outputSize]. */
+  readonly out: number;
+  /** Gradient with respect to the output (hidden layers); the last layer reuses `out`. */
+  readonly grad: number;
+  /** conv: the patch matrix of the forward pass, kept for the weight gradient. */
+  readonly aux: number;
+}
+
+export class NetworkWorkspace {
+  readonly layers: ResolvedLayer[];
+  readonly batch: number;
+  readonly inputSize: number;
+  readonly paramCount: number;
+  readonly params: number;
+  readonly input: number;
+  readonly buffers: LayerBuffers[] = [];
+  /** Scratch for transposes and transposed weight gradients. */
+  readonly scratchA: number;
+  readonly scratchB: number;
+  /** i32 index lists of the sparse GEMM. */
+  readonly indexList: number;
+  readonly labels: number;
+  readonly stats: number;
+  /** Flat gradient and momentum regions, when the optimizer keeps state. */
+  readonly grad: number;
+  readonly velocity: number;
+
+  constructor(arena: Arena, spec: ModelSpec, batch: number, withOptimizerState: boolean) {
+    this.layers = layersOf(spec);
+    this.batch = batch;
+    this.inputSize = inputSize(spec);
+    this.paramCount = paramCount(spec);
+    this.params = arena.alloc(this.paramCount * 4);
+    this.input = arena.alloc(batch * this.inputSize * 4);
+    let offset = this.params;
+    let scratch = batch * this.inputSize;
+    let index = Math.max(batch, this.inputSize);
+    const last = this.layers.length - 1;
+    for (const [i, l] of this.layers.entries()) {
+      let w = -1;
+      let b = -1;
+      let aux = -1;
+      if (l.kind === 'dense') {
+        w = offset;
+        b = w + l.inputs * l.units * 4;
+        offset = b + l.units * 4;
+        scratch = Math.max(scratch, l.inputs * Math.max(l.units, batch));
+        index = Math.max(index, l.inputs, l.units);
+      } else if (l.kind === 'conv') {
+        const K = patchSize(l);
+        const M = gemmRows(l, batch);
+        w = offset;
+        b = w + K * l.filters * 4;
+        offset = b + l.filters * 4;
+        aux = arena.alloc(M * K * 4);
+        scratch = Math.max(scratch, K * l.filters, M * l.filters);
+        index = Math.max(index, M, K, l.filters);
+      }
+      const out = arena.alloc(batch * outputSize(l) * 4);
+      const grad = i < last ? arena.alloc(batch * outputSize(l) * 4) : out;
+      this.buffers.push({ w, b, out, grad, aux });
+    }
+    this.scratchA = arena.alloc(scratch * 4);
+    this.scratchB = arena.alloc(scratch * 4);
+    this.indexList = arena.alloc(index * 4);
+    this.labels = arena.alloc(batch);
+    this.stats = arena.alloc(16);
+    this.grad = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
+    this.velocity = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
+  }
+
+  /** Output offset of the layer before `i` (the input batch for layer 0). */
+  inputOf(i: number): number {
+    return i === 0 ? this.input : this.buffers[i - 1]!.out;
+  }
+}

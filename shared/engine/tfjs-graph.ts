@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataView } from '../data/dataset.ts';
+import { resolveCnn, type ResolvedLayer } from '../models/cnn.ts';
+import type { CnnSpec } from '../models/spec.ts';
+import { mulberry32, permutation } from '../rng.ts';
+import { paramShapes, subtract, unflatten } from '../weights.ts';
+import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
+import { gatherShuffled, lossAndCorrect } from './tfjs-common.ts';
+
+/**
+ * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
+ * Node bundle registers no gradients; the @tensorflow/tfjs bundle does, on the
+ * same tfjs-core instance, so it is loaded (once) before the first gradient.
+ * On wasm, TfjsEngine.create has registered Starling's Conv2DBackpropFilter.
+ */
+let prepared: Promise<unknown> | undefined;
+function prepare(): Promise<unknown> {
+  prepared ??= import('@tensorflow/tfjs');
+  return prepared;
+}
+
+function forward(layers: readonly ResolvedLayer[], params: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D {
+  let h: tf.Tensor = x;
+  let p = 0;
+  for (const l of layers) {
+    if (l.kind === 'maxpool') {
+      h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
+      continue;
+    }
+    const w = params[p++]!;
+    const b = params[p++]!;
+    if (l.kind === 'conv') h = tf.add(tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 1, l.pad > 0 ? 'same' : 'valid'), b);
+    else h = tf.add(tf.matMul(h.rank === 2 ? (h as tf.Tensor2D) : tf.reshape(h, [h.shape[0]!, -1]), w as tf.Tensor2D), b);
+    switch (l.activation) {
+      case 'relu':
+        h = tf.relu(h);
+        break;
+      case 'tanh':
+        h = tf.tanh(h);
+        break;
+      case 'sigmoid':
+        h = tf.sigmoid(h);
+        break;
+      case 'identity':
+        break;
+    }
+  }
+  return h as tf.Tensor2D;
+}
+
+export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): Promise<TrainResult> {
+  await prepare();
+  const layers = resolveCnn(spec);
+  const shapes = paramShapes(spec);
+  const [h, w, c] = spec.input;
+  const { features, classes } = data.dataset;
+  const vars = tf.tidy(() => unflatten(weights, shapes).map((v, i) => tf.variable(tf.tensor(v, shapes[i]!.shape as number[]), true)));
+  const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
+  const xs = new Float32Array(n * features);
+  const ys = new Float32Array(n * classes);
+  const rng = mulberry32(seed);
+  let totals = [0, 0];
+  try {
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      gatherShuffled(data, permutation(n, rng), xs, ys, new Uint8Array(n));
+      const stats = tf.tidy(() => tf.variable(tf.zeros([2]), false));
+      for (let start = 0; start < n; start += config.batchSize) {
+        const b = Math.min(config.batchSize, n - start);
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs.subarray(start * features, (start + b) * features), [b, h, w, c]);
+          const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
+          const { grads } = tf.variableGrads(() => {
+            const logits = forward(layers, vars, x);
+            stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
+            return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
+          }, vars);
+          vars.forEach((v, i) => {
+            const g = grads[v.name]!;
+            if (velocity) {
+              const m = velocity[i]!;
+              m.assign(tf.add(tf.mul(m, config.momentum), g));
+              v.assign(tf.sub(v, tf.mul(m, config.lr)));
+            } else v.assign(tf.sub(v, tf.mul(g, config.lr)));
+          });
+        });
+      }
+      totals = Array.from(stats.dataSync());
+      stats.dispose();
+    }
+    const local = new Float32Array(weights.length);
+    let offset = 0;
+    for (const v of vars) {
+      const vals = v.dataSync() as Float32Array;
+      local.set(vals, offset);
+      offset += vals.length;
+    }
+    return { delta: subtract(local, weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n } };
+  } finally {
+    for (const v of vars) v.dispose();
+    if (velocity) for (const v of velocity) v.dispose();
+  }
+}
+
+export async function evaluateGraph(spec: CnnSpec, weights: Float32Array, data: DataView, n: number): Promise<EvalMetrics> {
+  await prepare();
+  const layers = resolveCnn(spec);
+  const shapes = paramShapes(spec);
+  const [h, w, c] = spec.input;
+  const { features, classes } = data.dataset;
+  const xs = new Float32Array(n * features);
+  const ys = new Float32Array(n * classes);
+  const identity = new Uint32Array(n);
+  for (let i = 0; i < n; i++) identity[i] = i;
+  gatherShuffled(data, identity, xs, ys, new Uint8Array(n));
+  const params = unflatten(weights, shapes).map((v, i) => tf.tensor(v, shapes[i]!.shape as number[]));
+  const totals = tf.tidy(() => {
+    let acc = tf.zeros([2]);
+    for (let start = 0; start < n; start += 250) {
+      const b = Math.min(250, n - start);
+      const x = tf.tensor4d(xs.subarray(start * features, (start + b) * features), [b, h, w, c]);
+      const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
+      acc = tf.add(acc, lossAndCorrect(forward(layers, params, x), y));
+    }
+    return acc;
+  });
+  const [lossSum, correct] = totals.dataSync();
+  totals.dispose();
+  for (const p of params) p.dispose();
+  return { loss: lossSum! / n, accuracy: correct! / n, numExamples: n };
+}

@@ -1,0 +1,101 @@
+import { createRequire } from "node:module"; const require = createRequire(import.meta.url);
+import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../../../shared/data/dataset.ts';
+import { loadMnist } from '../../../shared/data/mnist.ts';
+import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
+import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
+import { cnnSpecSchema, FEDAVG_CNN, modelSpecSchema, type CnnSpec } from '../../../shared/models/spec.ts';
+import { mulberry32 } from '../../../shared/rng.ts';
+import { add, initWeights, paramCount, paramShapes, unflatten } from '../../../shared/weights.ts';
+
+const simd = SimdEngine.create();
+const tfjs = await TfjsEngine.create();
+const sgd = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 1, momentum: 0 };
+
+/**
+ * Random images with no exact zeros: max-pooling windows then have no ties, whose
+ * gradient routing is a convention that differs even between tfjs backends
+ * (cpu routes to the first maximum, wasm to the last; Starling to the first).
+ */
+function images(rows: number, [h, w, c]: readonly number[], classes: number, seed: number): Dataset {
+  const rng = mulberry32(seed);
+  const features = h! * w! * c!;
+  return {
+    x: Float32Array.from({ length: rows * features }, () => 0.05 + rng()),
+    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
+    size: rows,
+    features,
+    classes,
+  };
+}
+
+describe('CNN', () => {
+  it('the FedAvg CNN has exactly 1,663,370 parameters in the Keras layout', () => {
+    expect(paramCount(FEDAVG_CNN)).toBe(1_663_370);
+    expect(paramShapes(FEDAVG_CNN).map((p) => p.shape)).toEqual([[5, 5, 1, 32], [32], [5, 5, 32, 64], [64], [3136, 512], [512], [512, 10], [10]]);
+    expect(modelSpecSchema.parse(FEDAVG_CNN)).toEqual(FEDAVG_CNN);
+  });
+
+  it('rejects impossible geometry with the layer and the reason', () => {
+    const bad = (layers: unknown[], input = [28, 28, 1]) => cnnSpecSchema.safeParse({ type: 'cnn', input, layers, outputs: 10 });
+    expect(bad([{ type: 'conv', filters: 4, kernel: 4 }]).error?.issues[0]?.message).toMatch(/'same' padding needs an odd kernel, got 4/);
+    expect(bad([{ type: 'maxpool' }], [7, 7, 1]).error?.issues[0]?.message).toMatch(/even height and width, got 7×7/);
+    expect(bad([{ type: 'dense', units: 4 }, { type: 'conv', filters: 2, kernel: 3 }]).error?.issues[0]?.message).toMatch(/cannot follow a dense layer/);
+    expect(bad([{ type: 'conv', filters: 2, kernel: 9, padding: 'valid' }], [5, 5, 1]).error?.issues[0]?.path).toEqual(['layers', 0]);
+  });
+
+  it('simd and tfjs compute the same gradients on random CNNs (relative error ≤ 1e-4 per tensor)', async () => {
+    const rng = mulberry32(77);
+    const pick = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+    for (let trial = 0; trial < 6; trial++) {
+      const side = 2 * pick(3, 5);
+      const spec: CnnSpec = cnnSpecSchema.parse({
+        type: 'cnn',
+        input: [side, side, pick(1, 3)],
+        layers: [
+          { type: 'conv', filters: pick(1, 9), kernel: [1, 3, 5][pick(0, 2)], padding: 'same', activation: (['relu', 'tanh', 'sigmoid'] as const)[pick(0, 2)] },
+          { type: 'maxpool' },
+          { type: 'conv', filters: pick(1, 6), kernel: 3, padding: trial % 2 ? 'valid' : 'same' },
+          { type: 'dense', units: pick(2, 20) },
+        ],
+        outputs: pick(2, 6),
+      });
+      const rows = pick(2, 9);
+      const data = images(rows, spec.input, spec.outputs, trial);
+      const w = initWeights(spec, trial);
+      const cfg = { ...sgd, batchSize: rows };
+      require("fs").writeFileSync(`/tmp/exp/case${trial}.json`, JSON.stringify({ spec, rows, x: Array.from(data.x), y: Array.from(data.y), w: Array.from(w) }));
+      const a = await simd.train(spec, w, { dataset: data }, cfg, 1);
+      const b = await tfjs.train(spec, w, { dataset: data }, cfg, 1);
+      const shapes = paramShapes(spec);
+      const pa = unflatten(a.delta, shapes);
+      const pb = unflatten(b.delta, shapes);
+      shapes.forEach((s, t) => {
+        let diff = 0;
+        let scale = 0;
+        for (let i = 0; i < pa[t]!.length; i++) {
+          diff = Math.max(diff, Math.abs(pa[t]![i]! - pb[t]![i]!));
+          scale = Math.max(scale, Math.abs(pb[t]![i]!));
+        }
+        expect(diff / Math.max(scale, 1e-6), `${JSON.stringify(spec.layers)} ${s.name}`).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  });
+
+  it('the FedAvg CNN learns MNIST on both engines, deterministically', async () => {
+    const { train, test } = loadMnist();
+    const shard = { dataset: train, indices: Uint32Array.from({ length: 300 }, (_, i) => i) };
+    const w0 = initWeights(FEDAVG_CNN, 3);
+    const cfg = { epochs: 1, batchSize: 10, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+    const a = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
+    const again = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
+    expect(Buffer.from(a.delta.buffer).equals(Buffer.from(again.delta.buffer))).toBe(true);
+    const held = { dataset: test, indices: Uint32Array.from({ length: 500 }, (_, i) => i) };
+    const before = await simd.evaluate(FEDAVG_CNN, w0, held);
+    const after = await simd.evaluate(FEDAVG_CNN, add(w0, a.delta), held);
+    const viaTfjs = await tfjs.evaluate(FEDAVG_CNN, add(w0, a.delta), held);
+    expect(after.loss).toBeLessThan(before.loss);
+    expect(after.accuracy).toBeGreaterThan(0.4);
+    expect(Math.abs(viaTfjs.accuracy - after.accuracy)).toBeLessThanOrEqual(0.004);
+  });
+});
