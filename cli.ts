@@ -199,7 +199,7 @@ program
   .action(async (o: { engine?: EngineChoice; backend?: string }) => {
     const kernels = kernelsUnavailable();
     process.stdout.write('engines:\n');
-    process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? 'Starling\'s WebAssembly SIMD kernels loaded (dense networks)'}\n`);
+    process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? 'Starling\'s WebAssembly SIMD kernels loaded (mlp and cnn models)'}\n`);
     process.stdout.write(`ok   ${'tfjs'.padEnd(14)} every model, on the backend below\n`);
     process.stdout.write('\ntfjs backends:\n');
     for (const p of probeAll()) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);

@@ -3,10 +3,11 @@
  * (each object names its `bench`); progress on stderr. Medians of several runs,
  * with spreads and the peers' numbers from DESIGN.md §11 beside them.
  *
- *   npm run bench                 # full: rounds for both engines, engine epochs
+ *   npm run bench                 # full: engine epochs (MLP, CNN), rounds for both engines
  *   npm run bench -- --quick      # one run each, for a smoke test
  */
 import { parseArgs } from 'node:util';
+import { cnnBench } from './cnn-bench.ts';
 import { epochBench } from './epoch-bench.ts';
 import { roundBench } from './round-bench.ts';
 
@@ -15,6 +16,7 @@ const runs = values.quick ? 1 : 3;
 
 const report: unknown[] = [];
 report.push(await epochBench(values.quick ? 2 : 7));
+report.push(await cnnBench(values.quick ? 1 : 3));
 for (const engine of ['simd', 'tfjs'] as const) {
   report.push(...(await roundBench({ clients: [2, 5, 10], rounds: 10, runs, engine })));
 }

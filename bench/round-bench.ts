@@ -99,6 +99,10 @@ export async function roundBench(o: RoundBenchOptions) {
         secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),
         accuracyByRound: first.rounds.map((x) => x.accuracy),
         wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
+        // medians over rounds 2..R of every run: where a round's time goes
+        timingsMedian: Object.fromEntries(
+          (['collect', 'slowestClientTrain', 'aggregate', 'evaluate'] as const).map((key) => [key, median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.timings[key])))]),
+        ),
         coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
         backend: first.backend,
         workers: `${workers} × ${pool.engine}`,

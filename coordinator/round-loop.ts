@@ -23,6 +23,12 @@ export interface RoundRecord {
   readonly trainAccuracy: number | null;
   /** True when too few results arrived and the global model was left unchanged. */
   readonly skipped?: boolean;
+  /**
+   * Where the round's seconds went: until the last result arrived (of which the
+   * slowest client spent `slowestClientTrain` training, as it reports), aggregation,
+   * central evaluation.
+   */
+  readonly timings: { readonly collect: number; readonly slowestClientTrain: number; readonly aggregate: number; readonly evaluate: number };
 }
 
 export interface RoundLoopOptions {
@@ -74,12 +80,15 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       }),
     );
     clearTimeout(timer);
+    const collected = performance.now();
 
     const results: FitOutcome[] = [];
+    let slowestClientTrain = 0;
     const failures: FitFailure[] = [];
     settled.forEach((s, i) => {
       const client = instructions[i]!.client;
       if (s.status === 'fulfilled') {
+        slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
         results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics });
       } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
     });
@@ -93,7 +102,9 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     } else {
       global = o.strategy.aggregateFit(round, global, results, failures);
     }
+    const aggregated = performance.now();
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
+    const evaluated = performance.now();
     const after = o.transport.traffic();
     const record: RoundRecord = {
       round,
@@ -107,6 +118,12 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...(skipped ? { skipped: true } : {}),
+      timings: {
+        collect: (collected - started) / 1000,
+        slowestClientTrain,
+        aggregate: (aggregated - collected) / 1000,
+        evaluate: (evaluated - aggregated) / 1000,
+      },
     };
     history.push(record);
     o.onRound?.(record);

@@ -27,14 +27,16 @@ interface WasmBackendLike {
 type KernelArgs = { inputs: Record<string, tf.TensorInfo | null | undefined>; backend: unknown; attrs?: Record<string, unknown> };
 
 let registered: 'missing' | 'all' | undefined;
+const originals = new Map<string, tf.KernelConfig>();
 
 /**
  * Registers the missing Conv2DBackpropFilter and, unless `missingOnly`, the faster
- * matrix multiplies and Conv2DBackpropInput. Once per process.
+ * matrix multiplies, Conv2DBackpropInput and the corrected MaxPoolGrad. Per
+ * process; calling again with the other setting switches (the benchmark compares both).
  */
 export function registerWasmKernels(opts: { missingOnly?: boolean } = {}): void {
   const want = opts.missingOnly ? 'missing' : 'all';
-  if (registered === want || registered === 'all') return;
+  if (registered === want) return;
   const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | null;
   if (!backend) throw new Error('registerWasmKernels: the wasm backend is not initialised');
   const k = instantiateSharedKernels(backend.wasm.asm.memory);
@@ -44,6 +46,12 @@ export function registerWasmKernels(opts: { missingOnly?: boolean } = {}): void 
     replace('_FusedMatMul', (args, original) => batchMatMul(k, args, true) ?? original(args));
     replace('Conv2DBackpropInput', (args, original) => conv2dBackpropInput(k, args) ?? original(args));
     replace('MaxPoolGrad', (args, original) => maxPoolGrad(k, args) ?? original(args));
+  } else {
+    for (const [name, config] of originals) {
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(config);
+    }
+    originals.clear();
   }
   registered = want;
 }
@@ -51,6 +59,7 @@ export function registerWasmKernels(opts: { missingOnly?: boolean } = {}): void 
 function replace(name: string, impl: (args: KernelArgs, original: (a: KernelArgs) => tf.TensorInfo) => tf.TensorInfo): void {
   const config = tf.getKernel(name, 'wasm');
   if (!config) throw new Error(`registerWasmKernels: tfjs-backend-wasm has no ${name} kernel to wrap`);
+  originals.set(name, config);
   const original = config.kernelFunc as unknown as (a: KernelArgs) => tf.TensorInfo;
   tf.unregisterKernel(name, 'wasm');
   tf.registerKernel({ ...config, kernelFunc: ((args: KernelArgs) => impl(args, original)) as unknown as tf.KernelFunc });

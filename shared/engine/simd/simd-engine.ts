@@ -179,8 +179,13 @@ export class SimdEngine implements Engine {
     const gradW = fused ? -1 : ws.grad + (buf.w - ws.params);
     const gradB = fused ? -1 : ws.grad + (buf.b - ws.params);
     if (l.kind === 'dense') {
-      // δx = δ · Wᵀ, before W changes (dot-product form: W is read as stored, once)
-      if (i > 0) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
+      // δx = δ · Wᵀ, before W changes. With many units the dot-product form reads W once,
+      // as stored; with few (short dot products) an explicit transpose + GEMM is faster.
+      if (i > 0 && l.units >= 64) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
+      else if (i > 0) {
+        k.transpose(l.inputs, l.units, buf.w, ws.scratchA);
+        k.gemm(m, l.inputs, l.units, g, l.units, ws.scratchA, l.inputs, dx, l.inputs, 1, 0);
+      }
       // ∇W = xᵀ · δ through an explicit transpose, so the GEMM streams rows
       k.transpose(m, l.inputs, x, ws.scratchA);
       if (fused) this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
