@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { inputSize, type ModelSpec } from '../models/spec.ts';
 import { DataError } from '../errors.ts';
 import type { DataView, Dataset } from '../data/dataset.ts';
+import { unflatten, type ParamShape } from '../weights.ts';
 
 /** Helpers shared by the tfjs engine's training loops. */
 
@@ -32,3 +33,31 @@ export function lossAndCorrect(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor1D
   return tf.stack([loss, correct]) as tf.Tensor1D;
 }
 
+
+/** Variables holding the flat weights, one per parameter (outside any tidy scope's reach). */
+export function variablesFrom(weights: Float32Array, shapes: readonly ParamShape[]): tf.Variable[] {
+  // tidy frees the initial tensors; variables outlive it
+  return tf.tidy(() => unflatten(weights, shapes).map((w, i) => tf.variable(tf.tensor(w, shapes[i]!.shape as number[]), true)));
+}
+
+/** The variables' values concatenated in the flat layout. */
+export function readFlat(vars: readonly tf.Variable[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let offset = 0;
+  for (const v of vars) {
+    const vals = v.dataSync() as Float32Array;
+    out.set(vals, offset);
+    offset += vals.length;
+  }
+  return out;
+}
+
+/** All rows of a view, in order, as contiguous x and one-hot y (for evaluation). */
+export function gatherAll(view: DataView, n: number): { xs: Float32Array; ys: Float32Array } {
+  const xs = new Float32Array(n * view.dataset.features);
+  const ys = new Float32Array(n * view.dataset.classes);
+  const identity = new Uint32Array(n);
+  for (let i = 0; i < n; i++) identity[i] = i;
+  gatherShuffled(view, identity, xs, ys, new Uint8Array(n));
+  return { xs, ys };
+}

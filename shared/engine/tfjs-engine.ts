@@ -7,7 +7,7 @@ import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
-import { checkSpec, gatherShuffled, lossAndCorrect } from './tfjs-common.ts';
+import { checkSpec, gatherAll, gatherShuffled, lossAndCorrect, readFlat, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 import { kernelsUnavailable } from './simd/kernels.ts';
@@ -55,8 +55,7 @@ export class TfjsEngine implements Engine {
     if (spec.type === 'cnn') return trainGraph(spec, weights, data, n, config, seed);
     const mlp = spec;
     const shapes = paramShapes(mlp);
-    // tidy frees the initial tensors; variables outlive it
-    const vars = tf.tidy(() => unflatten(weights, shapes).map((w, i) => tf.variable(tf.tensor(w, shapes[i]!.shape as number[]), true)));
+    const vars = variablesFrom(weights, shapes);
     const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
     const rng = mulberry32(seed);
     const { features, classes } = data.dataset;
@@ -93,14 +92,7 @@ export class TfjsEngine implements Engine {
           stats.dispose();
         }
       }
-      const local = new Float32Array(weights.length);
-      let offset = 0;
-      for (const v of vars) {
-        const vals = v.dataSync() as Float32Array;
-        local.set(vals, offset);
-        offset += vals.length;
-      }
-      return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
+      return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
     } finally {
       for (const v of vars) v.dispose();
       if (velocity) for (const v of velocity) v.dispose();
@@ -115,11 +107,7 @@ export class TfjsEngine implements Engine {
     const mlp = spec;
     const shapes = paramShapes(mlp);
     const { features, classes } = data.dataset;
-    const xs = new Float32Array(n * features);
-    const ys = new Float32Array(n * classes);
-    const identity = new Uint32Array(n);
-    for (let i = 0; i < n; i++) identity[i] = i;
-    gatherShuffled(data, identity, xs, ys, new Uint8Array(n));
+    const { xs, ys } = gatherAll(data, n);
     const params = unflatten(weights, shapes).map((w, i) => tf.tensor(w, shapes[i]!.shape as number[]));
     const totals = tf.tidy(() => {
       const chunk = 1000;

@@ -5,7 +5,7 @@ import type { CnnSpec } from '../models/spec.ts';
 import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { gatherShuffled, lossAndCorrect } from './tfjs-common.ts';
+import { gatherAll, gatherShuffled, lossAndCorrect, readFlat, variablesFrom } from './tfjs-common.ts';
 
 /**
  * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
@@ -54,7 +54,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   const shapes = paramShapes(spec);
   const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
-  const vars = tf.tidy(() => unflatten(weights, shapes).map((v, i) => tf.variable(tf.tensor(v, shapes[i]!.shape as number[]), true)));
+  const vars = variablesFrom(weights, shapes);
   const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
   const xs = new Float32Array(n * features);
   const ys = new Float32Array(n * classes);
@@ -87,14 +87,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
       totals = Array.from(stats.dataSync());
       stats.dispose();
     }
-    const local = new Float32Array(weights.length);
-    let offset = 0;
-    for (const v of vars) {
-      const vals = v.dataSync() as Float32Array;
-      local.set(vals, offset);
-      offset += vals.length;
-    }
-    return { delta: subtract(local, weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n } };
+    return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n } };
   } finally {
     for (const v of vars) v.dispose();
     if (velocity) for (const v of velocity) v.dispose();
@@ -107,11 +100,7 @@ export async function evaluateGraph(spec: CnnSpec, weights: Float32Array, data: 
   const shapes = paramShapes(spec);
   const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
-  const xs = new Float32Array(n * features);
-  const ys = new Float32Array(n * classes);
-  const identity = new Uint32Array(n);
-  for (let i = 0; i < n; i++) identity[i] = i;
-  gatherShuffled(data, identity, xs, ys, new Uint8Array(n));
+  const { xs, ys } = gatherAll(data, n);
   const params = unflatten(weights, shapes).map((v, i) => tf.tensor(v, shapes[i]!.shape as number[]));
   const totals = tf.tidy(() => {
     let acc = tf.zeros([2]);

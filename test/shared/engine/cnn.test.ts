@@ -1,12 +1,12 @@
-import { createRequire } from "node:module"; const require = createRequire(import.meta.url);
 import { describe, expect, it } from 'vitest';
+import { expectSameGradients } from './gradients.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
 import { cnnSpecSchema, FEDAVG_CNN, modelSpecSchema, type CnnSpec } from '../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
-import { add, initWeights, paramCount, paramShapes, unflatten } from '../../../shared/weights.ts';
+import { add, initWeights, paramCount, paramShapes } from '../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
@@ -64,21 +64,9 @@ describe('CNN', () => {
       const data = images(rows, spec.input, spec.outputs, trial);
       const w = initWeights(spec, trial);
       const cfg = { ...sgd, batchSize: rows };
-      require("fs").writeFileSync(`/tmp/exp/case${trial}.json`, JSON.stringify({ spec, rows, x: Array.from(data.x), y: Array.from(data.y), w: Array.from(w) }));
       const a = await simd.train(spec, w, { dataset: data }, cfg, 1);
       const b = await tfjs.train(spec, w, { dataset: data }, cfg, 1);
-      const shapes = paramShapes(spec);
-      const pa = unflatten(a.delta, shapes);
-      const pb = unflatten(b.delta, shapes);
-      shapes.forEach((s, t) => {
-        let diff = 0;
-        let scale = 0;
-        for (let i = 0; i < pa[t]!.length; i++) {
-          diff = Math.max(diff, Math.abs(pa[t]![i]! - pb[t]![i]!));
-          scale = Math.max(scale, Math.abs(pb[t]![i]!));
-        }
-        expect(diff / Math.max(scale, 1e-6), `${JSON.stringify(spec.layers)} ${s.name}`).toBeLessThanOrEqual(1e-4);
-      });
+      expectSameGradients(spec, a.delta, b.delta, 1e-4, JSON.stringify(spec.layers));
     }
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectSameGradients } from '../gradients.ts';
 import type { Dataset } from '../../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../../shared/data/mnist.ts';
 import { partitionIid } from '../../../../shared/data/partition.ts';
@@ -7,7 +8,7 @@ import { SimdEngine } from '../../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../../shared/engine/tfjs-engine.ts';
 import { DEFAULT_MODEL, type MlpSpec } from '../../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../../shared/rng.ts';
-import { add, initWeights, paramShapes, unflatten } from '../../../../shared/weights.ts';
+import { add, initWeights } from '../../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
@@ -44,18 +45,7 @@ describe('simd engine', () => {
       const cfg = { ...sgd, batchSize: rows, lr: 1 };
       const a = await simd.train(spec, w, { dataset: data }, cfg, 1);
       const b = await tfjs.train(spec, w, { dataset: data }, cfg, 1);
-      const shapes = paramShapes(spec);
-      const pa = unflatten(a.delta, shapes);
-      const pb = unflatten(b.delta, shapes);
-      shapes.forEach((s, t) => {
-        let diff = 0;
-        let scale = 0;
-        for (let i = 0; i < pa[t]!.length; i++) {
-          diff = Math.max(diff, Math.abs(pa[t]![i]! - pb[t]![i]!));
-          scale = Math.max(scale, Math.abs(pb[t]![i]!));
-        }
-        expect(diff / Math.max(scale, 1e-6), `${JSON.stringify(spec)} ${s.name}`).toBeLessThanOrEqual(1e-4);
-      });
+      expectSameGradients(spec, a.delta, b.delta, 1e-4, JSON.stringify(spec));
       expect(a.metrics.loss).toBeCloseTo(b.metrics.loss, 4);
     }
   });
