@@ -210,6 +210,12 @@ program
     process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n`);
   });
 
+// a reader that stops early (`starling doctor | head`) is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

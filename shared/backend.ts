@@ -78,7 +78,7 @@ export async function selectBackend(forced?: string, log: Logger = silentLogger)
       continue;
     }
     tf.enableProdMode(); // skips per-op NaN checks and the cpu backend's console banner
-    const ok = await tf.setBackend(TFJS_ID[name]);
+    const ok = await withoutProcessHandlers(() => tf.setBackend(TFJS_ID[name]));
     if (!ok) {
       tried.push(`${name}: tf.setBackend('${TFJS_ID[name]}') failed`);
       continue;
@@ -95,6 +95,23 @@ export async function selectBackend(forced?: string, log: Logger = silentLogger)
 
 export function activeBackend(): BackendName | undefined {
   return active;
+}
+
+/**
+ * The wasm backend's Emscripten runtime installs process-wide 'uncaughtException' and
+ * 'unhandledRejection' handlers that rethrow, which makes Node print a minified source
+ * line of several hundred kilobytes with any crash. Starling reports its own errors, so
+ * handlers a backend adds while initialising are removed again.
+ */
+async function withoutProcessHandlers<T>(run: () => Promise<T>): Promise<T> {
+  const uncaught = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
+  try {
+    return await run();
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!uncaught.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
+  }
 }
 
 function firstLine(s: string): string {
