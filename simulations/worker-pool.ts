@@ -110,15 +110,24 @@ export class WorkerPool {
           }
         }
       });
-      worker.on('error', (err) => {
-        if (!ready) return reject(new BackendError(`a training worker crashed while starting: ${err.message}`, { cause: err }));
-        this.log.error({ err: err.message }, `training worker crashed: ${err.message}; replacing it`);
+      // a worker that throws outside a job, or exits (killed, out of memory), is replaced;
+      // the job it held fails with the reason, the others go on
+      let gone = false;
+      const lost = (reason: string, cause?: Error) => {
+        if (gone) return;
+        gone = true;
+        if (!ready) return reject(new BackendError(`a training worker died while starting: ${reason}`, { cause }));
+        if (this.closed) return;
+        this.log.error({ reason }, `training worker died: ${reason}; replacing it`);
         const busy = slot.busy;
         slot.busy = undefined;
-        busy?.reject(new StarlingError('E_TRAIN', `the training worker crashed: ${err.message}`));
-        this.slots.splice(this.slots.indexOf(slot), 1);
-        if (!this.closed) this.spawn().catch((e: Error) => this.log.error({ err: e.message }, 'could not replace a crashed worker'));
-      });
+        busy?.reject(new StarlingError('E_TRAIN', `the training worker died: ${reason}`));
+        const i = this.slots.indexOf(slot);
+        if (i >= 0) this.slots.splice(i, 1);
+        this.spawn().catch((e: Error) => this.log.error({ err: e.message }, 'could not replace a training worker'));
+      };
+      worker.on('error', (err) => lost(err.message, err));
+      worker.on('exit', (code) => lost(`it exited with code ${code}`));
     });
   }
 

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { loadMnist } from '../../shared/data/mnist.ts';
+import { memoryLogger } from '../../shared/log.ts';
+import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
+import { initWeights } from '../../shared/weights.ts';
+import { WorkerPool } from '../../simulations/worker-pool.ts';
+
+const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+
+describe('worker pool', () => {
+  it('a worker that dies mid-job fails that job only, is replaced, and the pool keeps training', async () => {
+    const { train } = loadMnist();
+    const log = memoryLogger();
+    const pool = await WorkerPool.create({ size: 2, dataset: train, log });
+    try {
+      const w = initWeights(DEFAULT_MODEL, 1);
+      const shard = Uint32Array.from({ length: 4000 }, (_, i) => i);
+      const doomed = pool.train(DEFAULT_MODEL, w, shard, cfg, 1);
+      const fine = pool.train(DEFAULT_MODEL, w, shard.subarray(0, 100), cfg, 2);
+      // kill the worker that took the first job
+      const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> }; busy?: { job: { id: number } } }[] }).slots;
+      await new Promise((r) => setTimeout(r, 20));
+      const victim = slots.find((s) => s.busy?.job.id === 1)!;
+      await victim.worker.terminate();
+      await expect(doomed).rejects.toThrow(/the training worker died: it exited with code 1/);
+      expect((await fine).numExamples).toBe(100);
+      const after = await pool.train(DEFAULT_MODEL, w, shard.subarray(0, 64), cfg, 3);
+      expect(after.numExamples).toBe(64);
+      expect(log.entries.some((e) => /training worker died/.test(e.msg ?? ''))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+});
