@@ -28,8 +28,19 @@ export function isBackendName(s: string): s is BackendName {
   return (BACKENDS as readonly string[]).includes(s);
 }
 
-/** Tries to load one backend's package; never throws. */
+const probes = new Map<BackendName, BackendProbe>();
+
+/** Tries to load one backend's package (once per process: the answer cannot change); never throws. */
 export function probeBackend(name: BackendName): BackendProbe {
+  let probe = probes.get(name);
+  if (!probe) {
+    probe = probeUncached(name);
+    probes.set(name, probe);
+  }
+  return probe;
+}
+
+function probeUncached(name: BackendName): BackendProbe {
   const pkg = name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : name === 'cpu' ? '@tensorflow/tfjs-backend-cpu' : `@tensorflow/${name}`;
   try {
     require.resolve(pkg);
