@@ -14,6 +14,8 @@ import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
+import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
+import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
 /**
  * One entry point: coordinator | client | simulate | doctor. Flags override the
@@ -36,6 +38,18 @@ const engineOption = () => new Option('--engine <name>', 'training engine: simd,
 
 function logger(level: string | undefined, fallback: LogLevel) {
   return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
+}
+
+/** A client's secure-channel material from its flags; undefined with --insecure. */
+function clientSecurity(o: Record<string, unknown>) {
+  if (o.insecure) return undefined;
+  if (!o.coordinatorKey) throw new ConfigError('--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)');
+  const coordinatorKey = fromBase64(String(o.coordinatorKey), KEY_BYTES, '--coordinator-key');
+  const joinToken = o.joinToken as string | undefined;
+  if (!o.key && !joinToken) throw new ConfigError('--key FILE is required (make one with `npx starling keygen --out client.key`), unless the coordinator admits by --join-token');
+  // joining by token with no key file: a fresh identity for this session
+  const identity = o.key ? readIdentityFile(String(o.key)) : generateIdentity();
+  return { identity, coordinatorKey, joinToken };
 }
 
 const MB = 1e6;
@@ -72,6 +86,10 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     seed: o.seed,
     partition: o.partition,
     logLevel: o.logLevel,
+    key: o.key,
+    allow: o.allow,
+    joinToken: o.joinToken,
+    insecure: o.insecure,
   };
   if (o.partition !== undefined) {
     try {
@@ -105,6 +123,10 @@ withRunOptions(
 )
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
   .option('--port <port>', 'port to listen on (default 7070)', int('--port'))
+  .option('--key <file>', 'the coordinator\'s identity key (starling keygen)')
+  .option('--allow <file>', 'allowlist: client public keys, one per line')
+  .option('--join-token <token>', 'admit any client that proves it holds this secret (≥ 16 characters)')
+  .option('--insecure', 'plaintext frames and no identities (loopback only)')
   .action(async (o: Record<string, unknown>) => {
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, config.logLevel);
@@ -134,6 +156,10 @@ program
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
   .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
   .option('--name <name>', 'name shown in the coordinator\'s logs')
+  .option('--key <file>', 'this client\'s identity key (starling keygen); optional with --join-token')
+  .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
+  .option('--join-token <token>', 'the coordinator\'s join token, when it admits by token')
+  .option('--insecure', 'plaintext frames, no identities (only against an --insecure coordinator)')
   .addOption(engineOption())
   .addOption(backendOption())
   .addOption(logLevel())
@@ -160,7 +186,7 @@ program
     if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
     const engines = new EngineFactory({ engine: o.engine as EngineChoice | undefined, backend: o.backend as string | undefined, log });
     const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data), log });
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data), log, security: clientSecurity(o) });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
@@ -172,6 +198,7 @@ withRunOptions(
 )
   .option('--partition <p>', 'iid or dirichlet:<alpha>')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
+  .option('--insecure', 'run without the secure channel (plaintext frames)')
   .action(async (o: Record<string, unknown>) => {
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
@@ -189,6 +216,17 @@ withRunOptions(
           `(${result.workers} workers, ${result.engine} engine); history in ${result.dir ?? '(not written)'}\n`,
       );
     }
+  });
+
+program
+  .command('keygen')
+  .description('write a new Ed25519 identity key file (mode 0600) and print its public key')
+  .requiredOption('--out <file>', 'where to write the key, e.g. client.key')
+  .option('--force', 'replace an existing file')
+  .action((o: { out: string; force?: boolean }) => {
+    const id = writeIdentityFile(o.out, { force: o.force });
+    process.stdout.write(`${toBase64(id.publicKey)}\n`);
+    process.stderr.write(`wrote ${o.out} (mode 0600); the line above is its public key, for allowlists and --coordinator-key\n`);
   });
 
 program

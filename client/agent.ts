@@ -2,6 +2,10 @@ import { WebSocket } from 'ws';
 import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
+import { decodeMessage } from '../shared/protocol/codec.ts';
+import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, type ClientHello } from '../shared/protocol/handshake-messages.ts';
+import { ClientHandshake } from '../shared/crypto/handshake.ts';
+import type { Identity } from '../shared/crypto/primitives.ts';
 import { PROTOCOL_VERSION, toClientSchema, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -14,7 +18,11 @@ export interface AgentOptions {
   readonly maxPayloadBytes?: number;
   /** Limit for the WebSocket handshake and, after it, for the coordinator's welcome. */
   readonly connectTimeoutMs?: number;
-  readonly sealer?: FrameSealer;
+  /**
+   * This client's identity and the coordinator's pinned key (and a join token, when
+   * the coordinator admits by token). Absent only with --insecure.
+   */
+  readonly security?: { readonly identity: Identity; readonly coordinatorKey: Uint8Array; readonly joinToken?: string };
   /** Called after each fit result is sent. */
   readonly onFit?: (round: number, seconds: number) => void;
 }
@@ -43,12 +51,13 @@ export class ClientAgent {
   run(): Promise<AgentOutcome> {
     const { url, log } = this.opts;
     const maxPayload = this.opts.maxPayloadBytes ?? 256 * 1024 * 1024;
-    const sealer = this.opts.sealer ?? plaintextSealer;
+    let sealer: FrameSealer = plaintextSealer;
+    const handshake = this.opts.security ? new ClientHandshake(this.opts.security.identity, this.opts.security.coordinatorKey, this.opts.security.joinToken) : undefined;
     return new Promise<AgentOutcome>((resolve, reject) => {
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
       const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
       let welcomeTimer: NodeJS.Timeout | undefined;
-      let state: 'connecting' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
+      let state: 'connecting' | 'keyExchange' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
       let chain = Promise.resolve();
       const fail = (err: Error) => {
         if (state === 'done' || state === 'failed') return;
@@ -62,13 +71,18 @@ export class ClientAgent {
         } else socket.terminate();
         reject(err);
       };
-      const send = (msg: ToCoordinator) => {
+      const send = (msg: ToCoordinator | ClientHello | ClientAuth) => {
         if (socket.readyState === socket.OPEN) socket.send(toFrame(msg, sealer), { binary: true });
       };
-      socket.on('open', () => {
+      const sayHello = () => {
         state = 'hello';
         send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.name });
-        welcomeTimer = setTimeout(() => fail(protocolError.timeout('welcome', connectTimeoutMs)), connectTimeoutMs);
+      };
+      socket.on('open', () => {
+        welcomeTimer = setTimeout(() => fail(protocolError.timeout(handshake ? 'the handshake and welcome' : 'welcome', connectTimeoutMs)), connectTimeoutMs);
+        if (!handshake) return sayHello();
+        state = 'keyExchange';
+        send(handshake.start());
       });
       socket.on('error', (err) => fail(new StarlingError('E_CONNECT', `cannot reach the coordinator at ${url}: ${errorMessage(err)}`, { cause: err })));
       socket.on('close', (code, reason) => {
@@ -77,6 +91,19 @@ export class ClientAgent {
       });
       socket.on('message', (data, isBinary) => {
         if (!isBinary) return fail(protocolError.malformed('text frame from the coordinator'));
+        if (state === 'keyExchange') {
+          try {
+            const hs = decodeMessage(data as Buffer, toClientHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES);
+            if (hs.type === 'error') return fail(new StarlingError(hs.code, `the coordinator refused the handshake: ${hs.message}`));
+            const session = handshake!.onServerHello(hs);
+            send(session.auth);
+            sealer = session.sealer;
+            log.debug({ coordinator: session.peerKey }, 'secure channel established');
+            return sayHello();
+          } catch (err) {
+            return fail(err instanceof ProtocolError ? err : protocolError.handshake(errorMessage(err)));
+          }
+        }
         let msg: ToClient;
         try {
           msg = fromFrame(data as Buffer, toClientSchema, sealer, maxPayload);

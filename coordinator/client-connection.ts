@@ -1,7 +1,11 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, ProtocolError, errorMessage, protocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { fromFrame, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
+import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
+import { decodeMessage } from '../shared/protocol/codec.ts';
+import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
+import { ServerHandshake, type Admission } from '../shared/crypto/handshake.ts';
+import type { Identity } from '../shared/crypto/primitives.ts';
 import { PROTOCOL_VERSION, toCoordinatorSchema, type FitResult, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
 import { allFinite } from '../shared/weights.ts';
 import type { ClientHandle, FitRequest } from './transport.ts';
@@ -10,12 +14,15 @@ export interface ConnectionOptions {
   readonly id: string;
   readonly runId: string;
   readonly socket: WebSocket;
-  readonly sealer: FrameSealer;
+  /** Identity and admission rules for the secure channel; absent only with --insecure. */
+  readonly security?: { readonly identity: Identity; readonly admission: Admission };
   readonly maxPayloadBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly log: Logger;
   /** Called once the hello is accepted. */
   onReady(conn: ClientConnection): void;
+  /** Called when the handshake proved the peer's identity (before its hello). */
+  onAuthenticated?(conn: ClientConnection): void;
   /** Called once when the connection is gone, whatever the reason. */
   onClosed(conn: ClientConnection): void;
   countIn(bytes: number): void;
@@ -40,7 +47,12 @@ const MAX_EXAMPLES_PER_RESULT = 1e9;
 export class ClientConnection implements ClientHandle {
   readonly id: string;
   name = '';
-  private state: 'handshake' | 'ready' | 'closed' = 'handshake';
+  /** keyExchange → auth (secure channel only) → hello → ready → closed. */
+  private state: 'keyExchange' | 'auth' | 'hello' | 'ready' | 'closed';
+  private sealer: FrameSealer = plaintextSealer;
+  private readonly handshake: ServerHandshake | undefined;
+  /** The authenticated identity (base64), when the channel is secure. */
+  peerKey: string | undefined;
   private heldVersion = -1;
   private pending: Pending | undefined;
   /** Rounds whose results are no longer wanted (deadline passed): a late result is dropped, not an error. */
@@ -51,6 +63,8 @@ export class ClientConnection implements ClientHandle {
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
     this.id = opts.id;
+    this.handshake = opts.security ? new ServerHandshake(opts.security.identity, opts.security.admission) : undefined;
+    this.state = this.handshake ? 'keyExchange' : 'hello';
     this.handshakeTimer = setTimeout(() => this.fail(protocolError.timeout('hello', opts.handshakeTimeoutMs)), opts.handshakeTimeoutMs);
     opts.socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
@@ -109,6 +123,11 @@ export class ClientConnection implements ClientHandle {
     this.settleClosed(new Error('the run is complete'));
   }
 
+  /** Closes this session because the same identity opened a newer one. */
+  replace(): void {
+    this.fail(new ProtocolError('E_REPLACED', CloseCode.replaced, 'a newer session of the same identity replaced this one'));
+  }
+
   /** Closes with a protocol error: logs it, tells the peer, rejects any pending fit. */
   fail(err: ProtocolError): void {
     if (this.state === 'closed') return;
@@ -129,9 +148,16 @@ export class ClientConnection implements ClientHandle {
     if (this.state === 'closed') return;
     this.opts.countIn(data.byteLength);
     if (!isBinary) return this.fail(protocolError.malformed('text frame (Starling speaks binary frames only)'));
+    if (this.state === 'keyExchange' || this.state === 'auth') {
+      try {
+        return this.onHandshakeFrame(data);
+      } catch (err) {
+        return this.fail(err instanceof ProtocolError ? err : protocolError.handshake(errorMessage(err)));
+      }
+    }
     let msg: ToCoordinator;
     try {
-      msg = fromFrame(data, toCoordinatorSchema, this.opts.sealer, this.opts.maxPayloadBytes);
+      msg = fromFrame(data, toCoordinatorSchema, this.sealer, this.opts.maxPayloadBytes);
     } catch (err) {
       return this.fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err), err));
     }
@@ -142,10 +168,31 @@ export class ClientConnection implements ClientHandle {
     }
   }
 
+  /** The plaintext handshake: clientHello → serverHello, then clientAuth → the sealed session. */
+  private onHandshakeFrame(data: Uint8Array): void {
+    const hs = this.handshake!;
+    const msg = decodeMessage(data, toServerHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES);
+    if (msg.type === 'error') throw protocolError.handshake(`the client gave up: ${msg.message}`);
+    if (this.state === 'keyExchange') {
+      if (msg.type !== 'clientHello') throw protocolError.unexpected(`${msg.type} before clientHello`);
+      const reply = hs.onClientHello(msg);
+      this.state = 'auth';
+      this.send(reply);
+      return;
+    }
+    if (msg.type !== 'clientAuth') throw protocolError.unexpected(`${msg.type} where clientAuth belongs`);
+    const session = hs.onClientAuth(msg);
+    this.sealer = session.sealer;
+    this.peerKey = session.peerKey;
+    this.state = 'hello';
+    this.opts.log.debug({ id: this.id, key: session.peerKey, name: session.peerName }, `connection ${this.id} authenticated as ${session.peerName}`);
+    this.opts.onAuthenticated?.(this);
+  }
+
   private dispatch(msg: ToCoordinator): void {
     switch (msg.type) {
       case 'hello': {
-        if (this.state !== 'handshake') throw protocolError.unexpected('hello after the handshake');
+        if (this.state !== 'hello') throw protocolError.unexpected('hello after the handshake');
         clearTimeout(this.handshakeTimer);
         if (msg.protocolVersion !== PROTOCOL_VERSION) throw protocolError.version(msg.protocolVersion, PROTOCOL_VERSION);
         this.name = msg.clientName;
@@ -182,10 +229,10 @@ export class ClientConnection implements ClientHandle {
     }
   }
 
-  private send(msg: ToClient): void {
+  private send(msg: ToClient | ServerHello): void {
     const { socket } = this.opts;
     if (socket.readyState !== socket.OPEN) return;
-    const frame = toFrame(msg, this.opts.sealer);
+    const frame = toFrame(msg, this.sealer);
     this.opts.countOut(frame.byteLength);
     socket.send(frame, { binary: true });
   }

@@ -5,6 +5,9 @@ import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
+import type { Admission } from '../shared/crypto/handshake.ts';
+import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/identity-file.ts';
+import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
 import { inputSize } from '../shared/models/spec.ts';
@@ -20,6 +23,26 @@ export interface CoordinatorOptions {
   readonly engine?: Engine & { backend?: string };
   /** Write history.json and final weights under `config.out` (default true). */
   readonly writeHistory?: boolean;
+  /** Identity and admission given directly (simulations, tests) instead of `config.key` / `config.allow` files. */
+  readonly security?: { readonly identity: Identity; readonly admission: Admission };
+}
+
+/** The secure channel's material from the options or the config's files; undefined only when insecure. */
+export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOptions['security']): CoordinatorOptions['security'] {
+  if (config.insecure) {
+    if (!isLoopback(config.host)) throw new ConfigError(`--insecure sends models in the clear; it is refused when listening on ${config.host} (loopback only)`);
+    return undefined;
+  }
+  if (given) return given;
+  if (!config.key) throw new ConfigError('the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback');
+  const identity = readIdentityFile(config.key);
+  const allowlist = config.allow ? readAllowlist(config.allow) : undefined;
+  if (!allowlist && !config.joinToken) throw new ConfigError('no client could join: pass --allow FILE (client public keys) and/or --join-token TOKEN');
+  return { identity, admission: { allowlist, joinToken: config.joinToken } };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export interface RunningCoordinator {
@@ -45,6 +68,7 @@ export interface CoordinatorResult {
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
   const strategy = createStrategy(config.strategy);
+  const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   const evaluation = config.evaluate === 'mnist' ? loadMnist().test : undefined;
@@ -64,9 +88,12 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     maxPayloadBytes: config.maxPayloadBytes,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     log,
-    status: () => ({ round, rounds: config.rounds }),
+    security,
+    status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
   });
   log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
+  if (security) log.info({ key: toBase64(security.identity.publicKey) }, `coordinator public key ${toBase64(security.identity.publicKey)}`);
+  else log.warn('insecure mode: frames travel in the clear and anyone may join');
   const startedAt = new Date().toISOString();
 
   const done = (async (): Promise<CoordinatorResult> => {

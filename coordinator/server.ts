@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { plaintextSealer, type FrameSealer } from '../shared/protocol/frame.ts';
+import type { Admission } from '../shared/crypto/handshake.ts';
+import type { Identity } from '../shared/crypto/primitives.ts';
 import { ClientConnection } from './client-connection.ts';
 import type { ClientHandle, Traffic, Transport } from './transport.ts';
 
@@ -14,8 +15,11 @@ export interface ServerOptions {
   readonly maxPayloadBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly log: Logger;
-  /** Makes the frame sealer for a new connection (encryption slots in here). */
-  readonly sealerFor?: (socket: WebSocket) => FrameSealer;
+  /**
+   * The coordinator's identity and who may join. Absent only in --insecure mode
+   * (plaintext frames; refused off loopback by the CLI).
+   */
+  readonly security?: { readonly identity: Identity; readonly admission: Admission };
   /** Extra fields for GET /status. */
   readonly status?: () => Record<string, unknown>;
 }
@@ -31,6 +35,8 @@ export class CoordinatorServer implements Transport {
   private readonly opts: ServerOptions;
   private readonly clients = new Map<string, ClientConnection>();
   private readonly all = new Set<ClientConnection>();
+  /** One session per identity: the newest connection of a key replaces the older one. */
+  private readonly sessions = new Map<string, ClientConnection>();
   private readonly waiters = new Set<() => void>();
   private nextId = 1;
   private bytesIn = 0;
@@ -111,7 +117,7 @@ export class CoordinatorServer implements Transport {
       id,
       runId: this.opts.runId,
       socket,
-      sealer: this.opts.sealerFor ? this.opts.sealerFor(socket) : plaintextSealer,
+      security: this.opts.security,
       maxPayloadBytes: this.opts.maxPayloadBytes,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       log,
@@ -119,9 +125,18 @@ export class CoordinatorServer implements Transport {
         this.clients.set(c.id, c);
         for (const w of [...this.waiters]) w();
       },
+      onAuthenticated: (c) => {
+        const previous = this.sessions.get(c.peerKey!);
+        this.sessions.set(c.peerKey!, c);
+        if (previous && previous !== c) {
+          log.warn({ key: c.peerKey, old: previous.id, new: c.id }, `identity ${c.peerKey} connected again as ${c.id}; closing its older session ${previous.id}`);
+          previous.replace();
+        }
+      },
       onClosed: (c) => {
         this.clients.delete(c.id);
         this.all.delete(c);
+        if (c.peerKey && this.sessions.get(c.peerKey) === c) this.sessions.delete(c.peerKey);
       },
       countIn: (b) => {
         this.bytesIn += b;

@@ -41,6 +41,14 @@ export const runConfigSchema = z.strictObject({
   /** Training engine: simd (Starling's kernels), tfjs, or auto (simd where it covers the model and no GPU is present). */
   engine: z.enum(['auto', 'simd', 'tfjs']).default('auto'),
   backend: z.string().optional(),
+  /** The coordinator's identity key file (starling keygen). */
+  key: z.string().min(1).optional(),
+  /** Allowlist of client public keys, one per line. */
+  allow: z.string().min(1).optional(),
+  /** A shared secret that admits any client proving it holds it (quick starts, simulations). */
+  joinToken: z.string().min(16, 'a join token needs at least 16 characters').optional(),
+  /** Plaintext frames, no identities: loopback only. */
+  insecure: z.boolean().default(false),
   /** Directory the history JSON is written to. */
   out: z.string().min(1).default('runs'),
   json: z.boolean().default(false),

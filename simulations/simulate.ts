@@ -7,7 +7,8 @@ import type { RunConfig } from '../shared/config.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { parsePartition, partition } from '../shared/data/partition.ts';
 import type { Logger } from '../shared/log.ts';
-import { runVirtualClients } from './virtual-clients.ts';
+import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
+import { makeSimulationKeys } from './keys.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export interface SimulateOptions {
@@ -41,14 +42,26 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
   log.info({ workers }, `worker pool: ${workers} workers`);
   let coordinator: Awaited<ReturnType<typeof startCoordinator>> | undefined;
+  // the secure channel by default, with keys made in a temporary folder
+  const keys = config.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
-    coordinator = await startCoordinator({ ...config, port: 0 }, { log, onRound: opts.onRound, writeHistory: opts.writeHistory });
-    const agents = runVirtualClients({ url: coordinator.url, shards, pool, log, maxPayloadBytes: config.maxPayloadBytes, trainerFor: opts.trainerFor });
+    coordinator = await startCoordinator({ ...config, port: 0 }, { log, onRound: opts.onRound, writeHistory: opts.writeHistory, security: keys?.coordinator });
+    const coordinatorKey = keys?.coordinator.identity.publicKey;
+    const agents = runVirtualClients({
+      url: coordinator.url,
+      shards,
+      pool,
+      log,
+      maxPayloadBytes: config.maxPayloadBytes,
+      trainerFor: opts.trainerFor,
+      securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
+    });
     const [result, settled] = await Promise.all([coordinator.done, agents]);
     return { ...result, agents: settled, workers, engine: pool.engine };
   } finally {
     await coordinator?.close();
     await pool.close();
+    keys?.dispose();
   }
 }

@@ -1,4 +1,4 @@
-import { ClientAgent, type AgentOutcome } from '../client/agent.ts';
+import { ClientAgent, type AgentOptions, type AgentOutcome } from '../client/agent.ts';
 import type { Trainer } from '../client/trainer.ts';
 import type { Logger } from '../shared/log.ts';
 import { PoolTrainer } from './pool-trainer.ts';
@@ -14,6 +14,13 @@ export interface VirtualClientsOptions {
   readonly maxPayloadBytes?: number;
   /** Per-client trainer override (tests use it to inject faulty clients). */
   readonly trainerFor?: (index: number, fallback: Trainer) => Trainer;
+  /** Per-client secure-channel material; absent for an insecure run. */
+  readonly securityFor?: (index: number) => AgentOptions['security'];
+}
+
+/** The name of virtual client `index` (0-based) among `count`: client-01 … client-NN. */
+export function virtualClientName(index: number, count: number): string {
+  return `client-${String(index + 1).padStart(String(count).length, '0')}`;
 }
 
 /**
@@ -21,13 +28,12 @@ export interface VirtualClientsOptions {
  * runs on the shared worker pool. Settles when every agent has finished or failed.
  */
 export function runVirtualClients(o: VirtualClientsOptions): Promise<PromiseSettledResult<AgentOutcome>[]> {
-  const width = String(o.shards.length).length;
   const clientLog = o.log.child({ side: 'client' });
   const agents = o.shards.map((indices, i) => {
     const fallback = new PoolTrainer(o.pool, indices);
     const trainer = o.trainerFor ? o.trainerFor(i, fallback) : fallback;
-    const name = `client-${String(i + 1).padStart(width, '0')}`;
-    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes }).run();
+    const name = virtualClientName(i, o.shards.length);
+    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i) }).run();
   });
   return Promise.allSettled(agents);
 }

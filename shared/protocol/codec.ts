@@ -2,6 +2,10 @@ import { Packr } from 'msgpackr';
 import type { z } from 'zod';
 import { protocolError } from '../errors.ts';
 import type { Message } from './messages.ts';
+import type { ClientAuth, ClientHello, ServerHello } from './handshake-messages.ts';
+
+/** Every message the schemas describe: the protocol's and the handshake's. */
+export type Encodable = Message | ClientHello | ServerHello | ClientAuth;
 
 /**
  * Message ⇄ bytes. msgpackr with `moreTypes` so a Float32Array travels as raw
@@ -11,7 +15,7 @@ import type { Message } from './messages.ts';
 const packr = new Packr({ moreTypes: true, useRecords: false, bundleStrings: false });
 
 /** Encodes a message. The result is a copy: msgpackr's own output is a view of a reused buffer. */
-export function encodeMessage(msg: Message): Uint8Array {
+export function encodeMessage(msg: Encodable): Uint8Array {
   return new Uint8Array(packr.pack(msg)); // typed-array constructor: one memcpy
 }
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { protocolError } from '../errors.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
-import type { Message } from './messages.ts';
+import type { Encodable } from './codec.ts';
 
 /**
  * The frame path, one place for both sides: message → encode → seal → socket,
@@ -22,7 +22,7 @@ export const plaintextSealer: FrameSealer = {
   open: (sealed) => sealed,
 };
 
-export function toFrame(msg: Message, sealer: FrameSealer): Uint8Array {
+export function toFrame(msg: Encodable, sealer: FrameSealer): Uint8Array {
   return sealer.seal(encodeMessage(msg));
 }
 

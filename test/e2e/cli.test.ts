@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,21 +53,33 @@ describe('the starling command', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/data file .*missing.csv does not exist/);
     if (!probeBackend('tfjs-node-gpu').usable) {
-      const gpu = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--backend', 'tfjs-node-gpu', '--shard', '1/10']).done;
+      const gpu = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--backend', 'tfjs-node-gpu', '--shard', '1/10', '--insecure']).done;
       expect(gpu.code).toBe(1);
       expect(gpu.stderr).toMatch(/backend "tfjs-node-gpu" is not available: tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
     }
-    const noServer = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--shard', '1/10']).done;
+    const noServer = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--shard', '1/10', '--insecure']).done;
     expect(noServer.code).toBe(1);
     expect(noServer.stderr).toMatch(/cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
   });
 
   it('a coordinator process and two client processes run a federated round trip', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-run-'));
+    // keys as a user makes them: keygen prints each public key
+    const keygen = async (name: string) => {
+      const r = await starling(['keygen', '--out', join(out, `${name}.key`)]).done;
+      expect(r.code).toBe(0);
+      expect(statSync(join(out, `${name}.key`)).mode & 0o777).toBe(0o600);
+      return r.stdout.trim();
+    };
+    const coordinatorKey = await keygen('coordinator');
+    writeFileSync(join(out, 'clients.txt'), `# who may join\n${await keygen('site-1')} site one\n${await keygen('site-2')} site two\n`);
     const port = await freePort();
-    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', out, '--log-level', 'warn']);
+    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', join(out, 'runs'), '--log-level', 'warn', '--key', join(out, 'coordinator.key'), '--allow', join(out, 'clients.txt')]);
     await waitForHealth(port);
-    const clients = [1, 2].map((k) => starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn']).done);
+    const clients = [1, 2].map(
+      (k) =>
+        starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn', '--key', join(out, `site-${k}.key`), '--coordinator-key', coordinatorKey]).done,
+    );
     const [c, a, b] = await Promise.all([coordinator.done, ...clients]);
     expect(a!.code).toBe(0);
     expect(b!.code).toBe(0);
@@ -76,9 +88,9 @@ describe('the starling command', () => {
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
     for (const l of lines) expect(Object.keys(l)).toEqual(expect.arrayContaining(['round', 'accuracy', 'loss', 'seconds', 'bytesIn', 'bytesOut']));
     expect(lines[1]!.accuracy!).toBeGreaterThan(0.5);
-    const [runDir] = readdirSync(out);
-    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { rounds: unknown[]; backend: string };
+    const [runDir] = readdirSync(join(out, 'runs'));
+    const history = JSON.parse(readFileSync(join(out, 'runs', runDir!, 'history.json'), 'utf8')) as { rounds: unknown[]; backend: string };
     expect(history.rounds).toHaveLength(2);
-    expect(readFileSync(join(out, runDir!, 'final-weights.f32')).byteLength).toBe(101_770 * 4);
+    expect(readFileSync(join(out, 'runs', runDir!, 'final-weights.f32')).byteLength).toBe(101_770 * 4);
   });
 });

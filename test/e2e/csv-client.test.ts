@@ -10,7 +10,7 @@ import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { TfjsEngine } from '../../shared/engine/tfjs-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { mulberry32 } from '../../shared/rng.ts';
-import { testConfig } from './helpers.ts';
+import { testConfig, testKeys } from './helpers.ts';
 
 /** Three Gaussian blobs in 4-D, written as a private CSV per client. */
 function writeBlobs(path: string, rows: number, seed: number): void {
@@ -36,13 +36,14 @@ describe('clients on private CSV files', () => {
     });
     const engine = await TfjsEngine.create();
     const rounds: RoundRecord[] = [];
-    const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false, onRound: (r) => rounds.push(r) });
+    const keys = testKeys(2);
+    const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
     try {
       const agents = [1, 2].map(async (k) => {
         const file = join(dir, `site-${k}.csv`);
         writeBlobs(file, 90, k);
         const data = await openDataSource({ data: file, label: 'species', partition: { kind: 'iid' }, seed: 1 });
-        return new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger }).run();
+        return new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(k - 1) }).run();
       });
       await Promise.all(agents);
       await coordinator.done;
@@ -59,10 +60,11 @@ describe('clients on private CSV files', () => {
     const file = join(dir, 'bad.csv');
     writeFileSync(file, 'f1,f2,f3,f4,species\n1,2,3,4,7\n');
     const config = testConfig({ clients: 1, rounds: 1, evaluate: 'none', model: { type: 'mlp', inputs: 4, hidden: [8], outputs: 3, activation: 'relu' } });
-    const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false });
+    const keys = testKeys(1);
+    const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false, security: keys.coordinator });
     try {
       const data = await openDataSource({ data: file, label: 'species', partition: { kind: 'iid' }, seed: 1 });
-      const agent = new ClientAgent({ url: coordinator.url, name: 'bad', trainer: new EngineTrainer(await TfjsEngine.create(), data), log: silentLogger });
+      const agent = new ClientAgent({ url: coordinator.url, name: 'bad', trainer: new EngineTrainer(await TfjsEngine.create(), data), log: silentLogger, security: keys.client(0) });
       await expect(agent.run()).rejects.toThrow(/labels up to 7, but the model predicts only 3 classes/);
     } finally {
       await coordinator.close();

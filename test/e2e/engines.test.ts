@@ -8,7 +8,7 @@ import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../shared/engine/tfjs-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { simulate } from '../../simulations/simulate.ts';
-import { testConfig } from './helpers.ts';
+import { testConfig, testKeys } from './helpers.ts';
 
 describe('the simd and tfjs engines in whole runs', () => {
   it('give accuracy curves within 0.5 points of each other on the core-round workload', async () => {
@@ -25,12 +25,13 @@ describe('the simd and tfjs engines in whole runs', () => {
 
   it('mix in one run: simd and tfjs clients share the flat weight layout', async () => {
     const rounds: RoundRecord[] = [];
-    const coordinator = await startCoordinator(testConfig({ clients: 3, rounds: 2 }), { log: silentLogger, writeHistory: false, onRound: (r) => rounds.push(r) });
+    const keys = testKeys(3);
+    const coordinator = await startCoordinator(testConfig({ clients: 3, rounds: 2 }), { log: silentLogger, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
     try {
       const engines = [SimdEngine.create(), await TfjsEngine.create(), SimdEngine.create()];
       const agents = engines.map(async (engine, i) => {
         const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-        return new ClientAgent({ url: coordinator.url, name: `mixed-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger }).run();
+        return new ClientAgent({ url: coordinator.url, name: `mixed-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i) }).run();
       });
       await Promise.all(agents);
       await coordinator.done;

@@ -22,10 +22,14 @@ function logged(log: ReturnType<typeof memoryLogger>): string {
   return log.entries.map((e) => e.msg ?? '').join('\n');
 }
 
+/**
+ * The message layer under hostile and failing peers, in --insecure mode so raw peers
+ * can speak plaintext; test/e2e/secure-faults.test.ts covers the sealed channel.
+ */
 describe('the coordinator survives hostile and failing peers', () => {
   it('closes each garbage connection with a precise reason and finishes the run for the honest clients', async () => {
     const log = memoryLogger();
-    const config = testConfig({ clients: 2, rounds: 2, handshakeTimeoutMs: 300, maxPayloadBytes: 1 << 20 });
+    const config = testConfig({ clients: 2, rounds: 2, handshakeTimeoutMs: 300, maxPayloadBytes: 1 << 20, insecure: true });
     const rounds: RoundRecord[] = [];
     const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r) });
     try {
@@ -74,7 +78,7 @@ describe('the coordinator survives hostile and failing peers', () => {
 
   it('a client that disconnects mid-round is dropped; the round completes with the others', async () => {
     const log = memoryLogger();
-    const config = testConfig({ clients: 3, rounds: 2 });
+    const config = testConfig({ clients: 3, rounds: 2, insecure: true });
     const rounds: RoundRecord[] = [];
     const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r) });
     try {
@@ -102,7 +106,7 @@ describe('the coordinator survives hostile and failing peers', () => {
 
   it('closes a client whose result is for the wrong round, and keeps going', async () => {
     const log = memoryLogger();
-    const config = testConfig({ clients: 2, rounds: 1 });
+    const config = testConfig({ clients: 2, rounds: 1, insecure: true });
     const coordinator = await startCoordinator(config, { log, engine, writeHistory: false });
     try {
       const liar = new RawPeer(coordinator.url);

@@ -2,6 +2,8 @@ import { WebSocket } from 'ws';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.ts';
 import { encodeMessage } from '../../shared/protocol/codec.ts';
 import type { ToCoordinator } from '../../shared/protocol/messages.ts';
+import { toBase64 } from '../../shared/crypto/identity-file.ts';
+import { generateIdentity } from '../../shared/crypto/primitives.ts';
 
 /** A run config for tests: loopback, ephemeral port, nothing written, short timeouts. */
 export function testConfig(over: Partial<RunConfigInput> = {}): RunConfig {
@@ -43,4 +45,15 @@ export class RawPeer {
     }
     return this.received.shift()!;
   }
+}
+
+/** In-memory identities for a secure test run: the coordinator's, and one per client on its allowlist. */
+export function testKeys(clients: number) {
+  const coordinator = generateIdentity();
+  const ids = Array.from({ length: clients }, () => generateIdentity());
+  return {
+    coordinator: { identity: coordinator, admission: { allowlist: new Map(ids.map((id, i) => [toBase64(id.publicKey), `client ${i}`])) } },
+    client: (i: number) => ({ identity: ids[i]!, coordinatorKey: coordinator.publicKey }),
+    ids,
+  };
 }

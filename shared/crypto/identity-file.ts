@@ -1,0 +1,79 @@
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+import nacl from 'tweetnacl';
+import { KEY_BYTES, generateIdentity, type Identity } from './primitives.ts';
+
+/**
+ * Identity key files: JSON with a format version, the Ed25519 public key and
+ * seed in base64, mode 0600. Loading checks the permissions, the version, the
+ * lengths and that the public key belongs to the seed.
+ */
+export const KEY_FILE_VERSION = 1;
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** Decodes base64 of exactly `length` bytes, or throws a ConfigError naming `what`. */
+export function fromBase64(text: string, length: number, what: string): Uint8Array {
+  const trimmed = text.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) throw new ConfigError(`${what} is not base64: "${trimmed.slice(0, 60)}"`);
+  const bytes = new Uint8Array(Buffer.from(trimmed, 'base64'));
+  if (bytes.length !== length) throw new ConfigError(`${what} decodes to ${bytes.length} bytes, expected ${length}`);
+  return bytes;
+}
+
+/** Writes a new identity to `path` (mode 0600); refuses to overwrite unless `force`. */
+export function writeIdentityFile(path: string, opts: { force?: boolean; identity?: Identity } = {}): Identity {
+  if (existsSync(path) && !opts.force) throw new ConfigError(`${path} already exists (pass --force to replace it)`);
+  const id = opts.identity ?? generateIdentity();
+  const doc = { version: KEY_FILE_VERSION, type: 'ed25519', publicKey: toBase64(id.publicKey), seed: toBase64(id.seed) };
+  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600); // writeFileSync's mode applies only to new files
+  return id;
+}
+
+export function readIdentityFile(path: string): Identity {
+  if (!existsSync(path)) throw new ConfigError(`key file ${path} does not exist (make one with \`npx starling keygen --out ${path}\`)`);
+  const mode = statSync(path).mode & 0o777;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new ConfigError(`key file ${path} has mode ${mode.toString(8).padStart(4, '0')}; it must be readable by its owner only (chmod 600 ${path})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigError(`key file ${path} is not a Starling key file (not JSON)`, { cause });
+  }
+  const d = doc as { version?: unknown; type?: unknown; publicKey?: unknown; seed?: unknown };
+  if (typeof doc !== 'object' || doc === null) throw new ConfigError(`key file ${path} is not a Starling key file`);
+  if (d.version !== KEY_FILE_VERSION) throw new ConfigError(`key file ${path} has version ${String(d.version)}; this Starling reads version ${KEY_FILE_VERSION}`);
+  if (d.type !== 'ed25519') throw new ConfigError(`key file ${path} holds a ${String(d.type)} key, expected ed25519`);
+  if (typeof d.publicKey !== 'string' || typeof d.seed !== 'string') throw new ConfigError(`key file ${path} lacks publicKey or seed`);
+  const publicKey = fromBase64(d.publicKey, KEY_BYTES, `publicKey in ${path}`);
+  const seed = fromBase64(d.seed, KEY_BYTES, `seed in ${path}`);
+  const derived = nacl.sign.keyPair.fromSeed(seed).publicKey;
+  if (!Buffer.from(derived).equals(Buffer.from(publicKey))) throw new ConfigError(`key file ${path}: the public key does not belong to the seed`);
+  return { publicKey, seed };
+}
+
+/**
+ * An allowlist: one base64 public key per line, optionally followed by a name;
+ * blank lines and `#` comments ignored. A bad line is an error naming its line number.
+ */
+export function parseAllowlist(text: string, source: string): Map<string, string> {
+  const allowed = new Map<string, string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const [key, ...name] = line.split(/\s+/);
+    fromBase64(key!, KEY_BYTES, `${source}:${i + 1}: the key`);
+    allowed.set(key!, name.join(' ') || `line ${i + 1}`);
+  });
+  return allowed;
+}
+
+export function readAllowlist(path: string): Map<string, string> {
+  if (!existsSync(path)) throw new ConfigError(`allowlist ${path} does not exist`);
+  return parseAllowlist(readFileSync(path, 'utf8'), path);
+}

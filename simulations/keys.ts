@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admission } from '../shared/crypto/handshake.ts';
+import { readAllowlist, readIdentityFile, toBase64, writeIdentityFile } from '../shared/crypto/identity-file.ts';
+import type { Identity } from '../shared/crypto/primitives.ts';
+
+export interface SimulationKeys {
+  readonly coordinator: { readonly identity: Identity; readonly admission: Admission };
+  readonly clients: readonly Identity[];
+  /** Removes the key folder. */
+  dispose(): void;
+}
+
+/**
+ * Keys for a simulated run, made as a deployment makes them: key files (mode 0600)
+ * in a temporary folder, an allowlist of the clients' public keys, all read back
+ * through the same loaders the CLI uses.
+ */
+export function makeSimulationKeys(clients: number, names: (i: number) => string): SimulationKeys {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-keys-'));
+  try {
+    writeIdentityFile(join(dir, 'coordinator.key'));
+    const lines: string[] = ['# clients of this simulation'];
+    for (let i = 0; i < clients; i++) {
+      const id = writeIdentityFile(join(dir, `${names(i)}.key`));
+      lines.push(`${toBase64(id.publicKey)} ${names(i)}`);
+    }
+    writeFileSync(join(dir, 'allow.txt'), lines.join('\n') + '\n');
+    return {
+      coordinator: { identity: readIdentityFile(join(dir, 'coordinator.key')), admission: { allowlist: readAllowlist(join(dir, 'allow.txt')) } },
+      clients: Array.from({ length: clients }, (_, i) => readIdentityFile(join(dir, `${names(i)}.key`))),
+      dispose: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
