@@ -1,7 +1,12 @@
 import { WebSocket } from 'ws';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.ts';
-import { encodeMessage } from '../../shared/protocol/codec.ts';
-import type { ToCoordinator } from '../../shared/protocol/messages.ts';
+import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
+import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
+import { toClientHandshakeSchema, type ClientAuth, type ClientHello } from '../../shared/protocol/handshake-messages.ts';
+import { ClientHandshake } from '../../shared/crypto/handshake.ts';
+import type { SessionSealer } from '../../shared/crypto/session-sealer.ts';
+import type { Identity } from '../../shared/crypto/primitives.ts';
+import { toClientSchema, type ToClient, type ToCoordinator } from '../../shared/protocol/messages.ts';
 import { toBase64 } from '../../shared/crypto/identity-file.ts';
 import { generateIdentity } from '../../shared/crypto/primitives.ts';
 
@@ -56,4 +61,49 @@ export function testKeys(clients: number) {
     client: (i: number) => ({ identity: ids[i]!, coordinatorKey: coordinator.publicKey }),
     ids,
   };
+}
+
+/**
+ * A peer that performs the real handshake and then does what a test tells it:
+ * send sealed messages, raw bytes, replays, or frames sealed with a rewound counter.
+ */
+export class SecurePeer extends RawPeer {
+  sealer: SessionSealer | undefined;
+  private readonly hs: ClientHandshake;
+
+  constructor(url: string, identity: Identity, coordinatorKey: Uint8Array) {
+    super(url);
+    this.hs = new ClientHandshake(identity, coordinatorKey);
+  }
+
+  /** Runs the handshake to the sealed session (or returns the refusal's close). */
+  async connect(mutate?: { hello?: (h: ClientHello) => ClientHello; auth?: (a: ClientAuth) => ClientAuth }): Promise<void> {
+    await this.opened;
+    const hello = this.hs.start();
+    this.send(encodeMessage(mutate?.hello ? mutate.hello(hello) : hello));
+    const reply = decodeMessage(await this.nextFrame(), toClientHandshakeSchema, 1 << 20);
+    if (reply.type !== 'serverHello') throw new Error(`handshake refused: ${reply.message}`);
+    const { auth, sealer } = this.hs.onServerHello(reply);
+    this.send(encodeMessage(mutate?.auth ? mutate.auth(auth) : auth));
+    this.sealer = sealer;
+  }
+
+  seal(msg: ToCoordinator): Uint8Array {
+    return toFrame(msg, this.sealer!);
+  }
+
+  sendSealed(msg: ToCoordinator): Uint8Array {
+    const frame = this.seal(msg);
+    this.send(frame);
+    return frame;
+  }
+
+  /** A copy of the sealer with its counters as they are now: sealing with it later reuses old counters. */
+  snapshotSealer(): SessionSealer {
+    return Object.assign(Object.create(Object.getPrototypeOf(this.sealer!)), this.sealer!) as SessionSealer;
+  }
+
+  async nextMessage(): Promise<ToClient> {
+    return fromFrame(await this.nextFrame(30_000), toClientSchema, this.sealer!, 1 << 30);
+  }
 }

@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { ClientConnection } from '../../coordinator/client-connection.ts';
+import { ClientHandshake } from '../../shared/crypto/handshake.ts';
+import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
+import { toFrame } from '../../shared/protocol/frame.ts';
+import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
+import { memoryLogger } from '../../shared/log.ts';
+import { testKeys } from '../e2e/helpers.ts';
+
+/** A stand-in for a ws socket: records what the connection sends and how it closes. */
+class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readonly CONNECTING = 0;
+  readyState = 1;
+  sent: Uint8Array[] = [];
+  closedWith: number | undefined;
+  send(data: Uint8Array) {
+    this.sent.push(Uint8Array.from(data));
+  }
+  close(code: number) {
+    this.closedWith ??= code;
+    this.readyState = 3;
+  }
+  terminate() {
+    this.readyState = 3;
+  }
+}
+
+const keys = testKeys(1);
+
+function connection() {
+  const socket = new FakeSocket();
+  const log = memoryLogger();
+  const conn = new ClientConnection({
+    id: 'c1',
+    runId: 'r',
+    socket: socket as unknown as WebSocket,
+    security: keys.coordinator,
+    maxPayloadBytes: 1 << 20,
+    handshakeTimeoutMs: 60_000,
+    log,
+    onReady: () => {},
+    onClosed: () => {},
+    countIn: () => {},
+    countOut: () => {},
+  });
+  return { socket, conn, log };
+}
+
+/** Completes the handshake against the connection; returns the client's sealer. */
+function authenticate(socket: FakeSocket) {
+  const hs = new ClientHandshake(keys.ids[0]!, keys.coordinator.identity.publicKey);
+  socket.emit('message', Buffer.from(encodeMessage(hs.start())), true);
+  const reply = decodeMessage(socket.sent.at(-1)!, toClientHandshakeSchema, 1 << 20);
+  if (reply.type !== 'serverHello') throw new Error('refused');
+  const { auth, sealer } = hs.onServerHello(reply);
+  socket.emit('message', Buffer.from(encodeMessage(auth)), true);
+  return sealer;
+}
+
+describe('client connection under random input (property)', () => {
+  it('random bytes before or after the handshake never escape as an exception; bad frames close with a logged reason', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (junk, afterHandshake) => {
+        const { socket, log } = connection();
+        if (afterHandshake) authenticate(socket);
+        expect(() => socket.emit('message', Buffer.from(junk), true)).not.toThrow();
+        expect(socket.closedWith).toBeDefined();
+        expect(log.entries.some((e) => /closing connection c1/.test(e.msg ?? ''))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('random mutations and truncations of a valid sealed hello are refused, never thrown', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 1, max: 255 }), fc.nat(40), (pos, xor, cut) => {
+        const { socket, conn } = connection();
+        const sealer = authenticate(socket);
+        const frame = Uint8Array.from(toFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'prop' }, sealer));
+        frame[pos % frame.length]! ^= xor;
+        const mutated = cut > 0 && cut < frame.length ? frame.subarray(0, frame.length - cut) : frame;
+        expect(() => socket.emit('message', Buffer.from(mutated), true)).not.toThrow();
+        // any change to a sealed frame fails authentication or sequencing
+        expect(conn.ready).toBe(false);
+        expect(socket.closedWith).toBeDefined();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
