@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cnnBench } from './cnn-bench.ts';
+import { cryptoBench } from './crypto-bench.ts';
 import { epochBench } from './epoch-bench.ts';
 import { roundBench } from './round-bench.ts';
 
@@ -17,7 +18,10 @@ const runs = values.quick ? 1 : 3;
 const report: unknown[] = [];
 report.push(await epochBench(values.quick ? 2 : 7));
 report.push(await cnnBench(values.quick ? 1 : 3));
+report.push(cryptoBench());
 for (const engine of ['simd', 'tfjs'] as const) {
   report.push(...(await roundBench({ clients: [2, 5, 10], rounds: 10, runs, engine })));
 }
+// what the secure channel adds to a round: the same workload in the clear
+report.push(...(await roundBench({ clients: [2, 10], rounds: 10, runs, engine: 'simd', insecure: true })));
 process.stdout.write(JSON.stringify(report, null, 2) + '\n');

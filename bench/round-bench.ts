@@ -24,7 +24,8 @@ import { silentLogger } from '../shared/log.ts';
 import { isEngineChoice, type EngineChoice } from '../shared/engine/factory.ts';
 import { median } from './stats.ts';
 import { freePort, waitForHealth } from '../simulations/loopback.ts';
-import { runVirtualClients } from '../simulations/virtual-clients.ts';
+import { runVirtualClients, virtualClientName } from '../simulations/virtual-clients.ts';
+import { makeSimulationKeys } from '../simulations/keys.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
 
 /** Flower 1.5 (PyTorch 1.13 + OpenBLAS, gRPC, separate processes), DESIGN.md §11, same workload and machine class. */
@@ -44,6 +45,8 @@ export interface RoundBenchOptions {
   readonly runs: number;
   readonly engine: EngineChoice;
   readonly backend?: string;
+  /** Plaintext frames (to measure what the secure channel costs). */
+  readonly insecure?: boolean;
 }
 
 async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
@@ -51,11 +54,21 @@ async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, s
   const port = await freePort();
   const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(o.rounds), '--json', '--out', out, '--log-level', 'error', '--engine', o.engine];
   if (o.backend) args.push('--backend', o.backend);
+  const keys = o.insecure ? undefined : makeSimulationKeys(clients, (i) => virtualClientName(i, clients));
+  if (keys) args.push('--key', join(keys.dir, 'coordinator.key'), '--allow', join(keys.dir, 'allow.txt'));
+  else args.push('--insecure');
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
     await waitForHealth(port);
-    const agents = await runVirtualClients({ url: `ws://127.0.0.1:${port}`, shards, pool, log: silentLogger });
+    const coordinatorKey = keys?.coordinator.identity.publicKey;
+    const agents = await runVirtualClients({
+      url: `ws://127.0.0.1:${port}`,
+      shards,
+      pool,
+      log: silentLogger,
+      securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
+    });
     const failed = agents.filter((a) => a.status === 'rejected');
     if (failed.length) throw new Error(`${failed.length} client agents failed: ${String((failed[0] as PromiseRejectedResult).reason)}`);
     const code = await exited;
@@ -65,6 +78,7 @@ async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, s
   } finally {
     child.kill();
     rmSync(out, { recursive: true, force: true });
+    keys?.dispose();
   }
 }
 
@@ -86,11 +100,12 @@ export async function roundBench(o: RoundBenchOptions) {
         const h = await oneRun(o, clients, pool, shards);
         histories.push(h);
         const spr = median(h.rounds.slice(1).map((x) => x.seconds));
-        process.stderr.write(`rounds: engine ${o.engine}, ${clients} clients, run ${r + 1}/${o.runs}: ${spr.toFixed(3)} s/round, accuracy r${o.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+        process.stderr.write(`rounds: engine ${o.engine}${o.insecure ? ', insecure' : ''}, ${clients} clients, run ${r + 1}/${o.runs}: ${spr.toFixed(3)} s/round, accuracy r${o.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
       }
       const first = histories[0]!;
       report.push({
         bench: 'round',
+        secure: !o.insecure,
         clients,
         rounds: o.rounds,
         runs: o.runs,
@@ -125,6 +140,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       runs: { type: 'string', default: '3' },
       engine: { type: 'string', default: 'auto' },
       backend: { type: 'string' },
+      insecure: { type: 'boolean', default: false },
     },
   });
   const clients = values.clients.split(',').map(Number);
@@ -133,6 +149,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (clients.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 2) || !(runs >= 1) || !isEngineChoice(values.engine)) {
     throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1) --engine auto|simd|tfjs [--backend NAME]');
   }
-  const report = await roundBench({ clients, rounds, runs, engine: values.engine, backend: values.backend });
+  const report = await roundBench({ clients, rounds, runs, engine: values.engine, backend: values.backend, insecure: values.insecure });
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 }

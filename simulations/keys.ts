@@ -6,6 +6,8 @@ import { readAllowlist, readIdentityFile, toBase64, writeIdentityFile } from '..
 import type { Identity } from '../shared/crypto/primitives.ts';
 
 export interface SimulationKeys {
+  /** The folder holding coordinator.key, one key per client and allow.txt. */
+  readonly dir: string;
   readonly coordinator: { readonly identity: Identity; readonly admission: Admission };
   readonly clients: readonly Identity[];
   /** Removes the key folder. */
@@ -28,6 +30,7 @@ export function makeSimulationKeys(clients: number, names: (i: number) => string
     }
     writeFileSync(join(dir, 'allow.txt'), lines.join('\n') + '\n');
     return {
+      dir,
       coordinator: { identity: readIdentityFile(join(dir, 'coordinator.key')), admission: { allowlist: readAllowlist(join(dir, 'allow.txt')) } },
       clients: Array.from({ length: clients }, (_, i) => readIdentityFile(join(dir, `${names(i)}.key`))),
       dispose: () => rmSync(dir, { recursive: true, force: true }),
