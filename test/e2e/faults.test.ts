@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientAgent } from '../../client/agent.ts';
+import { ClientAgent, type AgentOptions } from '../../client/agent.ts';
 import { openDataSource } from '../../client/data-source.ts';
 import { EngineTrainer } from '../../client/trainer.ts';
 import { startCoordinator } from '../../coordinator/coordinator.ts';
@@ -7,15 +7,14 @@ import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { TfjsEngine } from '../../shared/engine/tfjs-engine.ts';
 import { CloseCode } from '../../shared/errors.ts';
 import { memoryLogger, silentLogger } from '../../shared/log.ts';
-import { decodeMessage } from '../../shared/protocol/codec.ts';
-import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
-import { RawPeer, testConfig } from './helpers.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
+import { RawPeer, SecurePeer, testConfig, testKeys } from './helpers.ts';
 
 const engine = await TfjsEngine.create();
 
-async function honestAgent(url: string, k: number) {
+async function honestAgent(url: string, k: number, security?: AgentOptions['security']) {
   const data = await openDataSource({ data: 'mnist', shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
-  return new ClientAgent({ url, name: `honest-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger }).run();
+  return new ClientAgent({ url, name: `honest-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security }).run();
 }
 
 function logged(log: ReturnType<typeof memoryLogger>): string {
@@ -23,8 +22,9 @@ function logged(log: ReturnType<typeof memoryLogger>): string {
 }
 
 /**
- * The message layer under hostile and failing peers, in --insecure mode so raw peers
- * can speak plaintext; test/e2e/secure-faults.test.ts covers the sealed channel.
+ * The message layer under hostile and failing peers. The garbage-frame test runs in
+ * --insecure mode (a supported debugging mode) so raw peers can speak plaintext messages;
+ * test/e2e/secure-faults.test.ts covers the same and more on the sealed channel.
  */
 describe('the coordinator survives hostile and failing peers', () => {
   it('closes each garbage connection with a precise reason and finishes the run for the honest clients', async () => {
@@ -76,19 +76,19 @@ describe('the coordinator survives hostile and failing peers', () => {
     }
   });
 
-  it('a client that disconnects mid-round is dropped; the round completes with the others', async () => {
+  it('a client that disconnects mid-round is dropped; the round completes with the others (secure channel)', async () => {
     const log = memoryLogger();
-    const config = testConfig({ clients: 3, rounds: 2, insecure: true });
+    const keys = testKeys(3);
+    const config = testConfig({ clients: 3, rounds: 2 });
     const rounds: RoundRecord[] = [];
-    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r) });
+    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
     try {
-      const quitter = new RawPeer(coordinator.url);
-      await quitter.opened;
-      quitter.sendMessage({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'quitter' });
-      const agents = Promise.all([honestAgent(coordinator.url, 1), honestAgent(coordinator.url, 2)]);
-      await quitter.nextFrame(); // welcome
-      const task = decodeMessage(await quitter.nextFrame(30_000), toClientSchema, 1 << 30);
-      expect(task.type).toBe('fit');
+      const quitter = new SecurePeer(coordinator.url, keys.ids[2]!, keys.coordinator.identity.publicKey);
+      await quitter.connect();
+      quitter.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'quitter' });
+      const agents = Promise.all([honestAgent(coordinator.url, 1, keys.client(0)), honestAgent(coordinator.url, 2, keys.client(1))]);
+      await quitter.nextMessage(); // welcome
+      expect((await quitter.nextMessage()).type).toBe('fit');
       quitter.socket.terminate(); // vanish mid-round
 
       const outcomes = await agents;
@@ -96,32 +96,8 @@ describe('the coordinator survives hostile and failing peers', () => {
       expect(outcomes.map((o) => o.rounds)).toEqual([2, 2]);
       expect(rounds[0]).toMatchObject({ round: 1, clients: 2, failures: 1 });
       expect(rounds[1]).toMatchObject({ round: 2, clients: 2, failures: 0 });
-      expect(rounds[1]!.accuracy!).toBeGreaterThan(rounds[0]!.accuracy! - 0.05);
       expect(result.history.rounds).toHaveLength(2);
       expect(logged(log)).toMatch(/quitter \(c\d+\) disconnected/);
-    } finally {
-      await coordinator.close();
-    }
-  });
-
-  it('closes a client whose result is for the wrong round, and keeps going', async () => {
-    const log = memoryLogger();
-    const config = testConfig({ clients: 2, rounds: 1, insecure: true });
-    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false });
-    try {
-      const liar = new RawPeer(coordinator.url);
-      await liar.opened;
-      liar.sendMessage({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'liar' });
-      const agent = honestAgent(coordinator.url, 3);
-      await liar.nextFrame();
-      const task = decodeMessage(await liar.nextFrame(30_000), toClientSchema, 1 << 30);
-      if (task.type !== 'fit') throw new Error('expected a fit task');
-      liar.sendMessage({ type: 'fitResult', round: task.round + 1, numExamples: 10, delta: new Float32Array(task.weights!.length), metrics: {}, seconds: 0 });
-      expect((await liar.closed).code).toBe(CloseCode.invalid);
-      await agent;
-      const result = await coordinator.done;
-      expect(result.history.rounds[0]).toMatchObject({ clients: 1, failures: 1 });
-      expect(logged(log)).toMatch(/fitResult is for round 2, the task was for round 1/);
     } finally {
       await coordinator.close();
     }
