@@ -7,8 +7,7 @@ import { ClientHandshake } from '../../shared/crypto/handshake.ts';
 import type { SessionSealer } from '../../shared/crypto/session-sealer.ts';
 import type { Identity } from '../../shared/crypto/primitives.ts';
 import { toClientSchema, type ToClient, type ToCoordinator } from '../../shared/protocol/messages.ts';
-import { toBase64 } from '../../shared/crypto/identity-file.ts';
-import { generateIdentity } from '../../shared/crypto/primitives.ts';
+import { makeSimulationKeys } from '../../simulations/keys.ts';
 
 /** A run config for tests: loopback, ephemeral port, nothing written, short timeouts. */
 export function testConfig(over: Partial<RunConfigInput> = {}): RunConfig {
@@ -52,14 +51,16 @@ export class RawPeer {
   }
 }
 
-/** In-memory identities for a secure test run: the coordinator's, and one per client on its allowlist. */
+/**
+ * Identities for a secure test run, made as a deployment makes them: key files (0600) and
+ * an allowlist in a temporary folder, read back through the CLI's loaders.
+ */
 export function testKeys(clients: number) {
-  const coordinator = generateIdentity();
-  const ids = Array.from({ length: clients }, () => generateIdentity());
+  const keys = makeSimulationKeys(clients, (i) => `client-${i}`);
   return {
-    coordinator: { identity: coordinator, admission: { allowlist: new Map(ids.map((id, i) => [toBase64(id.publicKey), `client ${i}`])) } },
-    client: (i: number) => ({ identity: ids[i]!, coordinatorKey: coordinator.publicKey }),
-    ids,
+    coordinator: keys.coordinator,
+    client: (i: number) => ({ identity: keys.clients[i]!, coordinatorKey: keys.coordinator.identity.publicKey }),
+    ids: keys.clients,
   };
 }
 
