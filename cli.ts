@@ -83,6 +83,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     backend: o.backend,
     engine: o.engine,
     strategy: o.strategy,
+    fractionFit: o.fraction,
     seed: o.seed,
     partition: o.partition,
     logLevel: o.logLevel,
@@ -107,7 +108,8 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--config <file>', 'run config (YAML); flags override it')
     .option('--clients <n>', clients, int('--clients'))
     .option('--rounds <r>', 'rounds to run', int('--rounds'))
-    .option('--strategy <name>', 'aggregation strategy (fedavg)')
+    .option('--strategy <spec>', 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)')
+    .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')

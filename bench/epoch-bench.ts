@@ -18,7 +18,7 @@ import { spread } from './stats.ts';
 export async function epochBench(runs: number) {
   const { train, test } = loadMnist();
   const w0 = initWeights(DEFAULT_MODEL, 42);
-  const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+  const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
   const engines: [string, Engine][] = [
     ['simd', SimdEngine.create()],
     ['simd (dense kernels only)', SimdEngine.create({ sparseInput: false })],

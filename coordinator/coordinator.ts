@@ -67,7 +67,7 @@ export interface CoordinatorResult {
  * tells the clients the run is over.
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
-  const strategy = createStrategy(config.strategy);
+  const strategy = createStrategy(config.strategy, { clients: config.clients, sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed } });
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;

@@ -21,9 +21,11 @@ export const runConfigSchema = z.strictObject({
   rounds: z.number().int().min(1).max(1_000_000).default(10),
   /** Fewest results a round may be aggregated from; fewer fails the round. */
   minFitClients: z.number().int().min(1).default(1),
+  /** Fraction C of the available clients asked to train each round (at least minFitClients). */
+  fractionFit: z.number().gt(0).max(1).default(1),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
-  train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0 }),
+  train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
   strategy: z.string().min(1).default('fedavg'),
   /** Central evaluation data: the 2,000 MNIST test digits, or none. */
   evaluate: z.enum(['mnist', 'none']).default('mnist'),

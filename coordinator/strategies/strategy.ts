@@ -1,4 +1,5 @@
 import type { TrainConfig } from '../../shared/engine/engine.ts';
+import type { SamplingOptions } from './sampling.ts';
 
 /**
  * The strategy interface (DESIGN.md §5, after Flower's): a strategy decides
@@ -40,9 +41,16 @@ export interface Strategy {
   /**
    * The next global weights from the current ones and this round's results.
    * Results arrive sorted by client name, so the same inputs give the same bytes.
-   * Pure: `global` and the deltas are not mutated.
+   * `global` and the deltas are not mutated (a strategy may keep its own state).
    */
   aggregateFit(round: number, global: Float32Array, results: readonly FitOutcome[], failures: readonly FitFailure[]): Float32Array;
   /** Plain data describing the strategy and its parameters (for the run history). */
   toConfig(): Record<string, unknown>;
+}
+
+/** What every strategy is created with: how many clients a round asks, and how they are drawn. */
+export interface StrategyContext {
+  readonly sampling: SamplingOptions;
+  /** Clients the run waits for (the population sampling draws from, at the start). */
+  readonly clients: number;
 }

@@ -13,6 +13,8 @@ export const trainConfigSchema = z.strictObject({
   optimizer: z.enum(['sgd']),
   lr: z.number().positive().max(100),
   momentum: z.number().min(0).max(1).default(0),
+  /** FedProx's proximal coefficient μ: after each step, w ← w − lr·μ·(w − w_global). */
+  mu: z.number().min(0).max(1e6).default(0),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 

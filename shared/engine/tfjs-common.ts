@@ -52,6 +52,17 @@ export function readFlat(vars: readonly tf.Variable[], length: number): Float32A
   return out;
 }
 
+/** FedProx's proximal step after each local step, w ← w − lr·μ·(w − w_global); nothing when μ = 0. */
+export function proximalStep(vars: readonly tf.Variable[], anchors: readonly tf.Tensor[] | undefined, lrMu: number): void {
+  if (!anchors) return;
+  vars.forEach((v, i) => v.assign(tf.sub(v, tf.mul(tf.sub(v, anchors[i]!), lrMu))));
+}
+
+/** The global weights as constant tensors, when FedProx needs them. */
+export function anchorsFor(weights: Float32Array, shapes: readonly ParamShape[], mu: number): tf.Tensor[] | undefined {
+  return mu > 0 ? unflatten(weights, shapes).map((w, i) => tf.tensor(w, shapes[i]!.shape as number[])) : undefined;
+}
+
 /** All rows of a view, in order, as contiguous x and one-hot y (for evaluation). */
 export function gatherAll(view: DataView, n: number): { xs: Float32Array; ys: Float32Array } {
   const xs = new Float32Array(n * view.dataset.features);

@@ -7,7 +7,7 @@ import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
-import { checkSpec, gatherAll, gatherShuffled, lossAndCorrect, readFlat, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 import { kernelsUnavailable } from './simd/kernels.ts';
@@ -56,6 +56,7 @@ export class TfjsEngine implements Engine {
     const mlp = spec;
     const shapes = paramShapes(mlp);
     const vars = variablesFrom(weights, shapes);
+    const anchors = anchorsFor(weights, shapes, config.mu);
     const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
     const rng = mulberry32(seed);
     const { features, classes } = data.dataset;
@@ -83,6 +84,7 @@ export class TfjsEngine implements Engine {
                 v.assign(tf.sub(v, m));
               } else v.assign(tf.sub(v, grads[i]!));
             }
+            proximalStep(vars, anchors, config.lr * config.mu);
           });
         }
         if (stats) {
@@ -96,6 +98,7 @@ export class TfjsEngine implements Engine {
     } finally {
       for (const v of vars) v.dispose();
       if (velocity) for (const v of velocity) v.dispose();
+      if (anchors) for (const a of anchors) a.dispose();
     }
   }
 

@@ -5,7 +5,7 @@ import type { CnnSpec } from '../models/spec.ts';
 import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { gatherAll, gatherShuffled, lossAndCorrect, readFlat, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, variablesFrom } from './tfjs-common.ts';
 
 /**
  * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
@@ -55,6 +55,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
   const vars = variablesFrom(weights, shapes);
+  const anchors = anchorsFor(weights, shapes, config.mu);
   const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
   const xs = new Float32Array(n * features);
   const ys = new Float32Array(n * classes);
@@ -82,6 +83,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
               v.assign(tf.sub(v, tf.mul(m, config.lr)));
             } else v.assign(tf.sub(v, tf.mul(g, config.lr)));
           });
+          proximalStep(vars, anchors, config.lr * config.mu);
         });
       }
       totals = Array.from(stats.dataSync());
@@ -91,6 +93,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   } finally {
     for (const v of vars) v.dispose();
     if (velocity) for (const v of velocity) v.dispose();
+    if (anchors) for (const a of anchors) a.dispose();
   }
 }
 

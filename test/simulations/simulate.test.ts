@@ -34,4 +34,16 @@ describe('simulate', () => {
     expect(result.agents[1]!.status).toBe('rejected');
     expect(log.entries.some((e) => /delta contains NaN or Infinity/.test(e.msg ?? ''))).toBe(true);
   });
+
+  it('runs each strategy end to end; fraction C samples the clients each round', async () => {
+    for (const strategy of ['fedsgd', 'fedprox:mu=0.1', 'fedavgm:lr=1,momentum=0.5', 'fedadam:lr=0.01', 'fedyogi:lr=0.01', 'fedadagrad:lr=0.05', 'fedmedian', 'trimmedmean:beta=0.2', 'krum:f=1', 'multikrum:f=1']) {
+      const r = await simulate(testConfig({ clients: 5, rounds: 2, strategy }), { log: silentLogger, writeHistory: false, workers: 2 });
+      expect(r.history.strategy.name, strategy).toBe(strategy.split(':')[0]);
+      expect(r.history.rounds.every((x) => x.clients === 5), strategy).toBe(true);
+      // every strategy learns something in two rounds (FedSGD takes one gradient step per round)
+      expect(r.history.rounds[1]!.accuracy!, strategy).toBeGreaterThan(strategy === 'fedsgd' ? 0.1 : 0.3);
+    }
+    const sampled = await simulate(testConfig({ clients: 10, rounds: 2, fractionFit: 0.3, minFitClients: 2 }), { log: silentLogger, writeHistory: false });
+    expect(sampled.history.rounds.map((x) => x.clients)).toEqual([3, 3]);
+  });
 });

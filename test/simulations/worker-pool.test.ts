@@ -5,7 +5,7 @@ import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { initWeights } from '../../shared/weights.ts';
 import { WorkerPool } from '../../simulations/worker-pool.ts';
 
-const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
 
 describe('worker pool', () => {
   it('a worker that dies mid-job fails that job only, is replaced, and the pool keeps training', async () => {

@@ -85,6 +85,10 @@ export class SimdEngine implements Engine {
     const fused = config.momentum === 0;
     const ws = new NetworkWorkspace(arena, spec, batch, !fused);
     arena.f32(ws.params, ws.paramCount).set(weights);
+    // FedProx: the global weights stay in memory as the proximal anchor
+    const anchor = config.mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
+    if (anchor >= 0) arena.f32(anchor, ws.paramCount).set(weights);
+    const shrink = config.lr * config.mu;
     if (!fused) arena.f32(ws.velocity, ws.paramCount).fill(0);
     const last = ws.layers.length - 1;
     const classes = outputSize(ws.layers[last]!);
@@ -103,6 +107,11 @@ export class SimdEngine implements Engine {
         k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
         for (let i = last; i >= 0; i--) this.backward(ws, i, m, fused);
         if (!fused) k.sgdUpdate(ws.paramCount, ws.params, ws.grad, ws.velocity, config.lr, config.momentum, 0, 0);
+        if (anchor >= 0) {
+          // w ← w − lr·μ·(w − w_global) = (1 − lr·μ)·w + lr·μ·w_global
+          k.scale(ws.paramCount, ws.params, 1 - shrink);
+          k.axpy(ws.paramCount, shrink, anchor, ws.params);
+        }
       }
       lossSum = stats[0]!;
       correct = stats[1]!;

@@ -8,7 +8,7 @@ import { add, initWeights } from '../../../shared/weights.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
 
 const { train, test } = loadMnist();
-const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
 
 describe('tfjs engine', () => {
   it('learns MNIST from a shard, deterministically, without leaking tensors', async () => {

@@ -38,7 +38,7 @@ describe('wire codec', () => {
       round: 1,
       modelVersion: 0,
       spec: DEFAULT_MODEL,
-      config: { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0 },
+      config: { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 },
       seed: 7,
     } as const;
     const withW = decodeMessage(encodeMessage({ ...base, weights: Float32Array.of(1, 2) }), toClientSchema, MAX);

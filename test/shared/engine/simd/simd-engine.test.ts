@@ -12,7 +12,7 @@ import { add, initWeights } from '../../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
-const sgd = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0 };
+const sgd = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
 
 function randomData(rows: number, features: number, classes: number, seed: number): Dataset {
   const rng = mulberry32(seed);
@@ -70,6 +70,27 @@ describe('simd engine', () => {
     const other = await simd.train(DEFAULT_MODEL, w0, shard, sgd, 8);
     const first = await simd.train(DEFAULT_MODEL, w0, shard, sgd, 7);
     expect(Buffer.from(other.delta.buffer).equals(Buffer.from(first.delta.buffer))).toBe(false);
+  });
+
+  it('FedProx: both engines apply the same proximal step, and a larger μ keeps the local model closer to the global one', async () => {
+    const { train } = loadMnist();
+    const shard = { dataset: train, indices: partitionIid(train.size, 16, 3)[0]! };
+    const w0 = initWeights(DEFAULT_MODEL, 5);
+    const norm = (d: Float32Array) => Math.sqrt(d.reduce((s, v) => s + v * v, 0));
+    const sizes: number[] = [];
+    for (const mu of [0, 1, 10]) {
+      for (const momentum of [0, 0.9]) {
+        const cfg = { ...sgd, mu, momentum, epochs: 2 };
+        const a = await simd.train(DEFAULT_MODEL, w0, shard, cfg, 3);
+        const b = await tfjs.train(DEFAULT_MODEL, w0, shard, cfg, 3);
+        let diff = 0;
+        for (let i = 0; i < a.delta.length; i++) diff = Math.max(diff, Math.abs(a.delta[i]! - b.delta[i]!));
+        expect(diff, `mu ${mu} momentum ${momentum}`).toBeLessThan(1e-4);
+        if (momentum === 0) sizes.push(norm(a.delta));
+      }
+    }
+    expect(sizes[1]!).toBeLessThan(sizes[0]!);
+    expect(sizes[2]!).toBeLessThan(sizes[1]!);
   });
 
   it('refuses malformed inputs with a clear error instead of trapping', async () => {
