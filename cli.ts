@@ -14,6 +14,7 @@ import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
+import { parseAttack } from './simulations/attacks.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
@@ -201,6 +202,8 @@ withRunOptions(
   .option('--partition <p>', 'iid or dirichlet:<alpha>')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
   .option('--insecure', 'run without the secure channel (plaintext frames)')
+  .option('--attack <spec>', 'Byzantine clients send this instead of their delta: sign-flip[:scale=s], scale[:factor=s], gaussian[:sigma=σ]')
+  .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
   .action(async (o: Record<string, unknown>) => {
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
@@ -208,7 +211,11 @@ withRunOptions(
     if (!config.json) {
       process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on MNIST (${config.partition}, seed ${config.seed})\n`);
     }
-    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: o.workers as number | undefined });
+    const attackers = (o.attackers as number | undefined) ?? (o.attack ? 1 : 0);
+    if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
+    if (attackers > 0 && !o.attack) throw new ConfigError('--attackers needs --attack NAME');
+    const attack = o.attack ? { attack: parseAttack(String(o.attack)), attackers } : undefined;
+    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: o.workers as number | undefined, attack });
     const failed = result.agents.filter((a) => a.status === 'rejected');
     for (const f of failed) log.warn(`a client agent failed: ${errorMessage((f as PromiseRejectedResult).reason)}`);
     if (!config.json) {

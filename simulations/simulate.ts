@@ -9,6 +9,7 @@ import { parsePartition, partition } from '../shared/data/partition.ts';
 import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
 import { makeSimulationKeys } from './keys.ts';
+import { attacker, type Attack } from './attacks.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export interface SimulateOptions {
@@ -18,6 +19,8 @@ export interface SimulateOptions {
   readonly workers?: number;
   /** Per-client trainer override (tests use it to inject faulty clients). */
   readonly trainerFor?: (index: number, fallback: Trainer) => Trainer;
+  /** Byzantine clients: the first `attackers` clients send the attack's delta. */
+  readonly attack?: { readonly attack: Attack; readonly attackers: number };
   readonly writeHistory?: boolean;
 }
 
@@ -54,7 +57,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
       pool,
       log,
       maxPayloadBytes: config.maxPayloadBytes,
-      trainerFor: opts.trainerFor,
+      trainerFor: (i, t) => {
+        const own = opts.trainerFor ? opts.trainerFor(i, t) : t;
+        return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
+      },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
     });
     const [result, settled] = await Promise.all([coordinator.done, agents]);
