@@ -59,13 +59,13 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, trainLoss, trainAccuracy } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, trainLoss, trainAccuracy }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
     const loss = r.loss === null ? '   n/a' : r.loss.toFixed(4);
-    const fail = r.failures ? `  ${r.failures} failed` : '';
+    const fail = (r.failures ? `  ${r.failures} failed` : '') + (r.partial ? `  ${r.partial} partial` : '');
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
         `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${r.skipped ? '  (skipped)' : ''}\n`,
@@ -85,6 +85,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     engine: o.engine,
     strategy: o.strategy,
     fractionFit: o.fraction,
+    stragglers: o.stragglers,
     seed: o.seed,
     partition: o.partition,
     logLevel: o.logLevel,
@@ -199,9 +200,10 @@ withRunOptions(
   'number of virtual clients',
   'seed for partitioning, initial weights and batch orders',
 )
-  .option('--partition <p>', 'iid or dirichlet:<alpha>')
+  .option('--partition <p>', 'iid, dirichlet:<alpha> or shards:<k> (k label-sorted shards per client)')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
   .option('--insecure', 'run without the secure channel (plaintext frames)')
+  .option('--stragglers <p>', 'probability that a client straggles in a round, running fewer local epochs', Number)
   .option('--attack <spec>', 'Byzantine clients send this instead of their delta: sign-flip[:scale=s], scale[:factor=s], gaussian[:sigma=σ]')
   .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
   .action(async (o: Record<string, unknown>) => {

@@ -151,7 +151,7 @@ export class ClientAgent {
       round: task.round,
       numExamples: result.numExamples,
       delta: result.delta,
-      metrics: { loss: result.metrics.loss, accuracy: result.metrics.accuracy },
+      metrics: { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs },
       seconds,
     });
     this.fits++;

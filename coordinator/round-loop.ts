@@ -18,6 +18,8 @@ export interface RoundRecord {
   readonly bytesOut: number;
   readonly clients: number;
   readonly failures: number;
+  /** Results that were partial work (fewer local epochs than asked); kept or dropped as the strategy says. */
+  readonly partial: number;
   /** Example-weighted mean of the clients' training metrics. */
   readonly trainLoss: number | null;
   readonly trainAccuracy: number | null;
@@ -89,7 +91,9 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       const client = instructions[i]!.client;
       if (s.status === 'fulfilled') {
         slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
-        results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics });
+        const ran = s.value.metrics.epochs;
+        const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
+        results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
       } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
     });
     // a fixed order makes the aggregate's bytes independent of arrival order
@@ -115,6 +119,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       bytesOut: after.bytesOut - before.bytesOut,
       clients: results.length,
       failures: failures.length,
+      partial: results.filter((r) => r.partial).length,
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...(skipped ? { skipped: true } : {}),

@@ -49,6 +49,8 @@ export const runConfigSchema = z.strictObject({
   allow: z.string().min(1).optional(),
   /** A shared secret that admits any client proving it holds it (quick starts, simulations). */
   joinToken: z.string().min(16, 'a join token needs at least 16 characters').optional(),
+  /** simulate: the probability that a client is a straggler in a round (fewer local epochs). */
+  stragglers: z.number().min(0).lt(1).default(0),
   /** Plaintext frames, no identities: loopback only. */
   insecure: z.boolean().default(false),
   /** Directory the history JSON is written to. */

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
 import { makeSimulationKeys } from './keys.ts';
 import { attacker, type Attack } from './attacks.ts';
+import { straggling } from './stragglers.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export interface SimulateOptions {
@@ -58,7 +59,7 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
       log,
       maxPayloadBytes: config.maxPayloadBytes,
       trainerFor: (i, t) => {
-        const own = opts.trainerFor ? opts.trainerFor(i, t) : t;
+        const own = straggling(opts.trainerFor ? opts.trainerFor(i, t) : t, config.stragglers);
         return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
       },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,

@@ -26,6 +26,8 @@ export function strategy(o: {
   params: Record<string, unknown>;
   ctx: StrategyContext;
   needsAllUpdates?: boolean;
+  /** Use stragglers' partial work (FedProx) instead of dropping it (the default, as FedAvg does). */
+  acceptsPartialWork?: boolean;
   configure?: (base: TrainConfig) => TrainConfig;
   step: (global: Float32Array, results: readonly FitOutcome[]) => Float32Array;
 }): Strategy {
@@ -33,7 +35,11 @@ export function strategy(o: {
     name: o.name,
     needsAllUpdates: o.needsAllUpdates ?? false,
     configureFit: (round, available, base) => sampledInstructions(o.ctx, round, available, o.configure ? o.configure(base) : base),
-    aggregateFit: (_round, global, results) => o.step(global, results),
+    aggregateFit: (_round, global, results) => {
+      const usable = o.acceptsPartialWork ? results : results.filter((r) => !r.partial);
+      // every result was partial and this strategy drops partial work: the model stays
+      return usable.length > 0 ? o.step(global, usable) : Float32Array.from(global);
+    },
     toConfig: () => ({ name: o.name, ...o.params }),
   };
 }

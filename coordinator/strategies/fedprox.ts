@@ -11,5 +11,5 @@ import type { Strategy, StrategyContext } from './strategy.ts';
 export const fedProxParams = z.strictObject({ mu: z.number().min(0).default(0.01) });
 
 export function fedProx(params: z.infer<typeof fedProxParams>, ctx: StrategyContext): Strategy {
-  return strategy({ name: 'fedprox', params, ctx, configure: (base) => ({ ...base, mu: params.mu }), step: fedAvgStep });
+  return strategy({ name: 'fedprox', params, ctx, configure: (base) => ({ ...base, mu: params.mu }), acceptsPartialWork: true, step: fedAvgStep });
 }

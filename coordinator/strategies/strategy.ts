@@ -25,6 +25,8 @@ export interface FitOutcome {
   readonly numExamples: number;
   readonly delta: Float32Array;
   readonly metrics: Readonly<Record<string, number>>;
+  /** The client ran fewer local epochs than asked (a straggler's partial work). */
+  readonly partial?: boolean;
 }
 
 export interface FitFailure {

@@ -5,26 +5,34 @@ import { mulberry32, permutation, dirichlet } from '../rng.ts';
  * Pure functions: the same labels, client count and seed give the same shards.
  * Every row goes to exactly one client.
  */
-export type PartitionSpec = { kind: 'iid' } | { kind: 'dirichlet'; alpha: number };
+export type PartitionSpec = { kind: 'iid' } | { kind: 'dirichlet'; alpha: number } | { kind: 'shards'; perClient: number };
 
-/** Parses `iid` or `dirichlet:<alpha>`; throws a RangeError naming what is wrong. */
+/** Parses `iid`, `dirichlet:<alpha>` or `shards:<k>`; throws a RangeError naming what is wrong. */
 export function parsePartition(text: string): PartitionSpec {
   if (text === 'iid') return { kind: 'iid' };
+  const s = /^shards:(.+)$/.exec(text);
+  if (s) {
+    const perClient = Number(s[1]);
+    if (!Number.isInteger(perClient) || perClient < 1) throw new RangeError(`shards per client must be a positive integer, got "${s[1]}"`);
+    return { kind: 'shards', perClient };
+  }
   const m = /^dirichlet:(.+)$/.exec(text);
   if (m) {
     const alpha = Number(m[1]);
     if (!Number.isFinite(alpha) || alpha <= 0) throw new RangeError(`dirichlet alpha must be a positive number, got "${m[1]}"`);
     return { kind: 'dirichlet', alpha };
   }
-  throw new RangeError(`unknown partition "${text}" (expected iid or dirichlet:<alpha>)`);
+  throw new RangeError(`unknown partition "${text}" (expected iid, dirichlet:<alpha> or shards:<k>)`);
 }
 
 export function formatPartition(p: PartitionSpec): string {
-  return p.kind === 'iid' ? 'iid' : `dirichlet:${p.alpha}`;
+  return p.kind === 'iid' ? 'iid' : p.kind === 'dirichlet' ? `dirichlet:${p.alpha}` : `shards:${p.perClient}`;
 }
 
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
-  return spec.kind === 'iid' ? partitionIid(labels.length, clients, seed) : partitionDirichlet(labels, classes, clients, spec.alpha, seed);
+  if (spec.kind === 'iid') return partitionIid(labels.length, clients, seed);
+  if (spec.kind === 'dirichlet') return partitionDirichlet(labels, classes, clients, spec.alpha, seed);
+  return partitionShards(labels, clients, spec.perClient, seed);
 }
 
 /** Shuffles the rows and deals them into `clients` shards whose sizes differ by at most one. */
@@ -69,6 +77,30 @@ export function partitionDirichlet(labels: ArrayLike<number>, classes: number, c
     if (shards.every((s) => s.length > 0)) return shards.map((s) => Uint32Array.from(s));
   }
   throw new RangeError(`dirichlet(${alpha}) left some of ${clients} clients empty in 100 draws; use a larger alpha or fewer clients`);
+}
+
+/**
+ * Pathological non-IID (McMahan et al. 2017): sort the rows by label, cut them into
+ * clients × k equal shards, deal each client k shards at random — most clients see
+ * only k classes.
+ */
+export function partitionShards(labels: ArrayLike<number>, clients: number, perClient: number, seed: number): Uint32Array[] {
+  const n = labels.length;
+  const count = clients * perClient;
+  checkClients(count, n);
+  // stable sort by label (ties in row order), so the shards are reproducible
+  const byLabel = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => labels[a]! - labels[b]! || a - b);
+  const order = permutation(count, mulberry32(seed));
+  return Array.from({ length: clients }, (_, c) => {
+    const rows: number[] = [];
+    for (let j = 0; j < perClient; j++) {
+      const shard = order[c * perClient + j]!;
+      const start = Math.floor((shard * n) / count);
+      const end = Math.floor(((shard + 1) * n) / count);
+      for (let k = start; k < end; k++) rows.push(byLabel[k]!);
+    }
+    return Uint32Array.from(rows);
+  });
 }
 
 function checkClients(clients: number, n: number): void {

@@ -23,6 +23,8 @@ export interface TrainMetrics {
   readonly loss: number;
   /** Training accuracy over the last local epoch. */
   readonly accuracy: number;
+  /** Local epochs actually run (fewer than asked for partial work, e.g. a straggler). */
+  readonly epochs: number;
 }
 
 export interface TrainResult {

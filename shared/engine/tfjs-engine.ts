@@ -94,7 +94,7 @@ export class TfjsEngine implements Engine {
           stats.dispose();
         }
       }
-      return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
+      return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
     } finally {
       for (const v of vars) v.dispose();
       if (velocity) for (const v of velocity) v.dispose();

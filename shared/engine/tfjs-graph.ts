@@ -89,7 +89,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
       totals = Array.from(stats.dataSync());
       stats.dispose();
     }
-    return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n } };
+    return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n, epochs: config.epochs } };
   } finally {
     for (const v of vars) v.dispose();
     if (velocity) for (const v of velocity) v.dispose();

@@ -46,4 +46,17 @@ describe('simulate', () => {
     const sampled = await simulate(testConfig({ clients: 10, rounds: 2, fractionFit: 0.3, minFitClients: 2 }), { log: silentLogger, writeHistory: false });
     expect(sampled.history.rounds.map((x) => x.clients)).toEqual([3, 3]);
   });
+
+  it('stragglers run fewer epochs and report it; FedAvg drops them, FedProx keeps them; runs stay reproducible', async () => {
+    const cfg = testConfig({ clients: 6, rounds: 2, stragglers: 0.5, train: { epochs: 3, batchSize: 32, optimizer: 'sgd', lr: 0.05 } });
+    const avg = await simulate(cfg, { log: silentLogger, writeHistory: false });
+    const again = await simulate(cfg, { log: silentLogger, writeHistory: false });
+    const prox = await simulate({ ...cfg, strategy: 'fedprox:mu=0.1' }, { log: silentLogger, writeHistory: false });
+    const partial = avg.history.rounds.reduce((s, r) => s + r.partial, 0);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(12);
+    expect(prox.history.rounds.map((r) => r.partial)).toEqual(avg.history.rounds.map((r) => r.partial));
+    expect(again.history.finalWeightsSha256).toBe(avg.history.finalWeightsSha256);
+    expect(prox.history.finalWeightsSha256).not.toBe(avg.history.finalWeightsSha256);
+  });
 });

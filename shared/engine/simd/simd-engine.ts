@@ -117,7 +117,7 @@ export class SimdEngine implements Engine {
       correct = stats[1]!;
     }
     const local = Float32Array.from(arena.f32(ws.params, ws.paramCount));
-    return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n } };
+    return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
   }
 
   private evaluateNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {

@@ -39,6 +39,13 @@ describe('strategies against hand-computed aggregates', () => {
     expect(step('fedprox:mu=0.5', [1], [outcome('a', 1, [2]), outcome('b', 1, [4])])).toEqual([4]);
   });
 
+  it('stragglers: fedavg drops partial work (all partial: the model stays), fedprox uses it', () => {
+    const partial = { ...outcome('p', 1, [10]), partial: true };
+    expect(step('fedavg', [0], [outcome('a', 1, [2]), partial])).toEqual([2]);
+    expect(step('fedavg', [7], [partial])).toEqual([7]);
+    expect(step('fedprox:mu=0.1', [0], [outcome('a', 1, [2]), partial])).toEqual([6]);
+  });
+
   it('fedavgm: v ← β·v + Δ̄; w ← w + η·v over two rounds', () => {
     const s = createStrategy('fedavgm:lr=0.5,momentum=0.9', ctx());
     const w1 = s.aggregateFit(1, Float32Array.of(0), [outcome('a', 1, [2])], []); // v = 2, w = 1

@@ -70,3 +70,17 @@ describe('partitioners', () => {
     expect(() => partitionIid(3, 4, 1)).toThrow(/cannot split 3 rows among 4 clients/);
   });
 });
+
+describe('pathological shards', () => {
+  it('deal k label-sorted shards per client: an exact cover, and most clients see about k classes', async () => {
+    const { partitionShards } = await import('../../../shared/data/partition.ts');
+    const shards = partitionShards(train.y, 100, 2, 3);
+    expectExactCover(shards, train.size);
+    expect(shards.every((s) => s.length === 80)).toBe(true);
+    const classes = shards.map((s) => labelCounts({ dataset: train, indices: s }).filter((c) => c > 0).length);
+    expect(classes.filter((c) => c <= 3).length).toBeGreaterThan(90);
+    expect(partitionShards(train.y, 100, 2, 3)).toEqual(shards);
+    expect(parsePartition('shards:2')).toEqual({ kind: 'shards', perClient: 2 });
+    expect(() => parsePartition('shards:0')).toThrow(/positive integer/);
+  });
+});
