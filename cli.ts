@@ -85,6 +85,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     engine: o.engine,
     strategy: o.strategy,
     fractionFit: o.fraction,
+    targetAccuracy: o.targetAccuracy,
     stragglers: o.stragglers,
     seed: o.seed,
     partition: o.partition,
@@ -112,6 +113,7 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--rounds <r>', 'rounds to run', int('--rounds'))
     .option('--strategy <spec>', 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)')
     .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
+    .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')

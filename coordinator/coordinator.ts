@@ -108,6 +108,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       train: config.train,
       seed: config.seed,
       minFitClients: config.minFitClients,
+      targetAccuracy: config.targetAccuracy,
       roundTimeoutMs: config.roundTimeoutMs,
       waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,

@@ -45,6 +45,8 @@ export interface RoundLoopOptions {
   readonly roundTimeoutMs: number;
   readonly waitForClientsTimeoutMs: number;
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
+  /** Stop after the first round whose evaluated accuracy reaches this. */
+  readonly targetAccuracy?: number;
   readonly onRound?: (record: RoundRecord) => void;
   readonly log: Logger;
 }
@@ -132,6 +134,10 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     };
     history.push(record);
     o.onRound?.(record);
+    if (o.targetAccuracy !== undefined && record.accuracy !== null && record.accuracy >= o.targetAccuracy) {
+      o.log.info({ round, accuracy: record.accuracy }, `target accuracy ${o.targetAccuracy} reached in round ${round}`);
+      break;
+    }
   }
   return { weights: global, history };
 }

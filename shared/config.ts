@@ -19,6 +19,8 @@ export const runConfigSchema = z.strictObject({
   /** Clients to wait for before round 1 (simulate: clients to start). */
   clients: z.number().int().min(1).max(100_000).default(10),
   rounds: z.number().int().min(1).max(1_000_000).default(10),
+  /** Stop after the first round whose central test accuracy reaches this (rounds is then the cap). */
+  targetAccuracy: z.number().gt(0).max(1).optional(),
   /** Fewest results a round may be aggregated from; fewer fails the round. */
   minFitClients: z.number().int().min(1).default(1),
   /** Fraction C of the available clients asked to train each round (at least minFitClients). */

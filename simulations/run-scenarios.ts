@@ -1,0 +1,52 @@
+/**
+ * Runs the reproductions in simulations/scenarios/*.yaml (or the files given) with the
+ * real simulate path and prints, per scenario, a Markdown table of the rounds each run
+ * needed to reach the scenario's target test accuracy, then the curves as JSON.
+ *
+ *   npm run scenarios                          # every scenario
+ *   npm run scenarios -- simulations/scenarios/fedavg-vs-fedsgd-mnist.yaml
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { resolveRunConfig } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { silentLogger } from '../shared/log.ts';
+import { simulate } from './simulate.ts';
+
+interface Scenario {
+  name: string;
+  target: number;
+  /** Ratios of rounds: each run against the one before it (pairs), or every run against the first. */
+  compare?: 'pairs' | 'first';
+  base: Record<string, unknown>;
+  runs: { label: string; config: Record<string, unknown> }[];
+}
+
+const dir = new URL('./scenarios/', import.meta.url).pathname;
+const files = process.argv.slice(2).length ? process.argv.slice(2) : readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+const curves: Record<string, Record<string, (number | null)[]>> = {};
+
+for (const file of files) {
+  const s = parse(readFileSync(file, 'utf8')) as Scenario;
+  if (!s?.name || !(s.target > 0) || !Array.isArray(s.runs)) throw new ConfigError(`${file}: a scenario needs name, target and runs`);
+  process.stdout.write(`\n### ${s.name}\n\ntarget test accuracy ${s.target}\n\n| run | rounds to target | accuracy at the end | seconds |\n|---|---|---|---|\n`);
+  const results: { label: string; rounds: number | null }[] = [];
+  curves[s.name] = {};
+  for (const run of s.runs) {
+    const config = resolveRunConfig(`${file}: ${run.label}`, s.base, run.config, { targetAccuracy: s.target, out: 'runs/scenarios' });
+    const started = performance.now();
+    const r = await simulate(config, { log: silentLogger, writeHistory: false });
+    const last = r.history.rounds.at(-1)!;
+    const reached = last.accuracy !== null && last.accuracy >= s.target ? last.round : null;
+    results.push({ label: run.label, rounds: reached });
+    curves[s.name]![run.label] = r.history.rounds.map((x) => x.accuracy);
+    process.stdout.write(`| ${run.label} | ${reached ?? `not within ${config.rounds}`} | ${last.accuracy?.toFixed(4)} | ${((performance.now() - started) / 1000).toFixed(1)} |\n`);
+  }
+  const pairs = (s.compare ?? 'pairs') === 'pairs' ? results.flatMap((b, i) => (i % 2 ? [[results[i - 1]!, b] as const] : [])) : results.slice(1).map((b) => [results[0]!, b] as const);
+  for (const [a, b] of pairs) {
+    if (a.rounds && b.rounds) process.stdout.write(`\n${b.label} needs ${(a.rounds / b.rounds).toFixed(1)}× fewer rounds than ${a.label}.`);
+  }
+  process.stdout.write('\n');
+}
+process.stdout.write(`\n<details><summary>curves (accuracy by round)</summary>\n\n\`\`\`json\n${JSON.stringify(curves)}\n\`\`\`\n</details>\n`);
