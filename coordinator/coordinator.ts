@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RunConfig } from '../shared/config.ts';
-import { loadMnist } from '../shared/data/mnist.ts';
+import { loadData } from '../shared/data/source.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
@@ -71,10 +71,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-  const evaluation = config.evaluate === 'mnist' ? loadMnist().test : undefined;
+  const evaluation = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed).test : undefined;
   if (evaluation && (inputSize(config.model) !== evaluation.features || config.model.outputs !== evaluation.classes)) {
     throw new ConfigError(
-      `evaluate: mnist needs a model with 784 inputs and 10 outputs, got ${inputSize(config.model)} and ${config.model.outputs} (set evaluate: none)`,
+      `evaluating on ${config.data} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${config.model.outputs} (or set evaluate: none)`,
     );
   }
   const engine = evaluation

@@ -5,6 +5,7 @@ import { trainConfigSchema } from './engine/engine.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL, modelSpecSchema } from './models/spec.ts';
 import { parsePartition } from './data/partition.ts';
+import { parseDataSpec } from './data/source.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -29,8 +30,19 @@ export const runConfigSchema = z.strictObject({
   model: modelSpecSchema.default(DEFAULT_MODEL),
   train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
   strategy: z.string().min(1).default('fedavg'),
-  /** Central evaluation data: the 2,000 MNIST test digits, or none. */
-  evaluate: z.enum(['mnist', 'none']).default('mnist'),
+  /** The data: mnist (the embedded digits) or synthetic:<alpha>,<beta> (the FedProx generator, one device per client). */
+  data: z
+    .string()
+    .default('mnist')
+    .superRefine((s, ctx) => {
+      try {
+        parseDataSpec(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
+  /** Central evaluation after each round: on the data's test split (the 2,000 MNIST test digits), or none. */
+  evaluate: z.enum(['test', 'none']).default('test'),
   /** How simulate and the MNIST client split the training digits. */
   partition: z
     .string()

@@ -19,6 +19,8 @@ interface Scenario {
   target: number;
   /** Ratios of rounds: each run against the one before it (pairs), or every run against the first. */
   compare?: 'pairs' | 'first';
+  /** false: run every round and read the first one at the target off the curve (default true: stop there). */
+  stopAtTarget?: boolean;
   base: Record<string, unknown>;
   runs: { label: string; config: Record<string, unknown> }[];
 }
@@ -34,11 +36,11 @@ for (const file of files) {
   const results: { label: string; rounds: number | null }[] = [];
   curves[s.name] = {};
   for (const run of s.runs) {
-    const config = resolveRunConfig(`${file}: ${run.label}`, s.base, run.config, { targetAccuracy: s.target, out: 'runs/scenarios' });
+    const config = resolveRunConfig(`${file}: ${run.label}`, s.base, run.config, { targetAccuracy: s.stopAtTarget === false ? undefined : s.target, out: 'runs/scenarios' });
     const started = performance.now();
     const r = await simulate(config, { log: silentLogger, writeHistory: false });
     const last = r.history.rounds.at(-1)!;
-    const reached = last.accuracy !== null && last.accuracy >= s.target ? last.round : null;
+    const reached = r.history.rounds.find((x) => x.accuracy !== null && x.accuracy >= s.target)?.round ?? null;
     results.push({ label: run.label, rounds: reached });
     curves[s.name]![run.label] = r.history.rounds.map((x) => x.accuracy);
     process.stdout.write(`| ${run.label} | ${reached ?? `not within ${config.rounds}`} | ${last.accuracy?.toFixed(4)} | ${((performance.now() - started) / 1000).toFixed(1)} |\n`);

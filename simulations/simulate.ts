@@ -4,7 +4,7 @@ import type { Trainer } from '../client/trainer.ts';
 import { startCoordinator, type CoordinatorResult } from '../coordinator/coordinator.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
-import { loadMnist } from '../shared/data/mnist.ts';
+import { loadData } from '../shared/data/source.ts';
 import { parsePartition, partition } from '../shared/data/partition.ts';
 import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
@@ -40,8 +40,10 @@ export interface SimulationResult extends CoordinatorResult {
  */
 export async function simulate(config: RunConfig, opts: SimulateOptions): Promise<SimulationResult> {
   const { log } = opts;
-  const { train } = loadMnist();
-  const shards = partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);
+  const data = loadData(config.data, config.clients, config.seed);
+  const { train } = data;
+  // synthetic data comes partitioned by device; MNIST is cut by `partition`
+  const shards = data.shards ?? partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
   log.info({ workers }, `worker pool: ${workers} workers`);

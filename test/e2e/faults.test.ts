@@ -102,4 +102,32 @@ describe('the coordinator survives hostile and failing peers', () => {
       await coordinator.close();
     }
   });
+
+  it('a round closes at its deadline with the clients that answered (quorum met); a late result is dropped, not an error', async () => {
+    const log = memoryLogger();
+    const keys = testKeys(3);
+    const config = testConfig({ clients: 3, rounds: 2, roundTimeoutMs: 1500, minFitClients: 2 });
+    const rounds: RoundRecord[] = [];
+    const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
+    try {
+      const slow = new SecurePeer(coordinator.url, keys.ids[2]!, keys.coordinator.identity.publicKey);
+      await slow.connect();
+      slow.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'slowpoke' });
+      const agents = Promise.all([honestAgent(coordinator.url, 1, keys.client(0)), honestAgent(coordinator.url, 2, keys.client(1))]);
+      await slow.nextMessage(); // welcome
+      const task = await slow.nextMessage();
+      if (task.type !== 'fit') throw new Error('expected a fit task');
+      // answer only after the deadline has passed
+      await new Promise((r) => setTimeout(r, 2000));
+      slow.sendSealed({ type: 'fitResult', round: task.round, numExamples: 5, delta: new Float32Array(task.weights!.length), metrics: {}, seconds: 2 });
+      await agents;
+      await coordinator.done;
+      expect(rounds[0]).toMatchObject({ round: 1, clients: 2, failures: 1 });
+      expect(rounds[0]!.seconds).toBeGreaterThan(1.4);
+      expect(logged(log)).toMatch(/slowpoke \(c\d+\) missed the round 1 deadline/);
+      expect(logged(log)).toMatch(/dropped late result for round 1 from slowpoke/);
+    } finally {
+      await coordinator.close();
+    }
+  });
 });
