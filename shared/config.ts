@@ -14,6 +14,17 @@ import { parseDataSpec } from './data/source.ts';
  */
 export const DEFAULT_PORT = 7070;
 
+/** A string that `parse` must accept; its error message becomes the field's issue. */
+function parsedString(parse: (s: string) => unknown) {
+  return z.string().superRefine((s, ctx) => {
+    try {
+      parse(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
+}
+
 export const runConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(DEFAULT_PORT),
@@ -31,29 +42,11 @@ export const runConfigSchema = z.strictObject({
   train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
   strategy: z.string().min(1).default('fedavg'),
   /** The data: mnist (the embedded digits) or synthetic:<alpha>,<beta> (the FedProx generator, one device per client). */
-  data: z
-    .string()
-    .default('mnist')
-    .superRefine((s, ctx) => {
-      try {
-        parseDataSpec(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      }
-    }),
+  data: parsedString(parseDataSpec).default('mnist'),
   /** Central evaluation after each round: on the data's test split (the 2,000 MNIST test digits), or none. */
   evaluate: z.enum(['test', 'none']).default('test'),
   /** How simulate and the MNIST client split the training digits. */
-  partition: z
-    .string()
-    .default('iid')
-    .superRefine((s, ctx) => {
-      try {
-        parsePartition(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      }
-    }),
+  partition: parsedString(parsePartition).default('iid'),
   /** Training engine: simd (Starling's kernels), tfjs, or auto (simd where it covers the model and no GPU is present). */
   engine: z.enum(['auto', 'simd', 'tfjs']).default('auto'),
   backend: z.string().optional(),
