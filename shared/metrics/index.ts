@@ -1,0 +1,2 @@
+export { accuracy, confusionMatrix, logLoss, precisionRecallF1, topKAccuracy, type PrecisionRecallF1 } from './classification.ts';
+export { mae, mse, r2, rmse } from './regression.ts';
