@@ -8,6 +8,7 @@
  *   npx tsx bench/cnn-bench.ts [--runs 3]
  */
 import { parseArgs } from 'node:util';
+import { trainConfig } from '../shared/engine/engine.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { SimdEngine } from '../shared/engine/simd/simd-engine.ts';
@@ -21,7 +22,7 @@ export async function cnnBench(runs: number) {
   const shard = { dataset: train, indices: Uint32Array.from({ length: 800 }, (_, i) => i) };
   const held = { dataset: test, indices: Uint32Array.from({ length: 500 }, (_, i) => i) };
   const w0 = initWeights(FEDAVG_CNN, 42);
-  const cfg = { epochs: 1, batchSize: 10, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+  const cfg = trainConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
   // tfjs-wasm kernel registration is per process and only grows: the shipped baseline goes first
   const engines: [string, () => Promise<Engine>][] = [
     ['simd', async () => SimdEngine.create()],

@@ -7,6 +7,7 @@
  *   npx tsx bench/epoch-bench.ts [--runs 7]
  */
 import { parseArgs } from 'node:util';
+import { trainConfig } from '../shared/engine/engine.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { SimdEngine } from '../shared/engine/simd/simd-engine.ts';
@@ -18,7 +19,7 @@ import { spread } from './stats.ts';
 export async function epochBench(runs: number) {
   const { train, test } = loadMnist();
   const w0 = initWeights(DEFAULT_MODEL, 42);
-  const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+  const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
   const engines: [string, Engine][] = [
     ['simd', SimdEngine.create()],
     ['simd (dense kernels only)', SimdEngine.create({ sparseInput: false })],

@@ -39,7 +39,7 @@ export const runConfigSchema = z.strictObject({
   fractionFit: z.number().gt(0).max(1).default(1),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
-  train: trainConfigSchema.default({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
+  train: trainConfigSchema.default(trainConfigSchema.parse({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 })),
   strategy: z.string().min(1).default('fedavg'),
   /** The data: mnist (the embedded digits) or synthetic:<alpha>,<beta> (the FedProx generator, one device per client). */
   data: parsedString(parseDataSpec).default('mnist'),

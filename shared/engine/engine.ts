@@ -10,13 +10,31 @@ import type { ModelSpec } from '../models/spec.ts';
 export const trainConfigSchema = z.strictObject({
   epochs: z.number().int().min(1).max(1000),
   batchSize: z.number().int().min(1).max(65536),
-  optimizer: z.enum(['sgd']),
+  /** sgd (with momentum / Nesterov), adam, adagrad or rmsprop; every one with optional L2 weight decay. */
+  optimizer: z.enum(['sgd', 'adam', 'adagrad', 'rmsprop']),
   lr: z.number().positive().max(100),
+  /** sgd: momentum μ (0 = plain SGD). */
   momentum: z.number().min(0).max(1).default(0),
+  /** sgd with momentum: Nesterov's look-ahead. */
+  nesterov: z.boolean().default(false),
+  /** L2 weight decay λ: the gradient gains λ·w. */
+  weightDecay: z.number().min(0).max(1).default(0),
+  /** adam: first and second moment decay. */
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  /** rmsprop: decay of the squared-gradient average. */
+  rho: z.number().min(0).lt(1).default(0.9),
+  /** adam, adagrad, rmsprop: added to the denominator. */
+  epsilon: z.number().positive().max(1).default(1e-8),
   /** FedProx's proximal coefficient μ: after each step, w ← w − lr·μ·(w − w_global). */
   mu: z.number().min(0).max(1e6).default(0),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** A complete training config from the fields that matter, the others at their defaults. */
+export function trainConfig(fields: z.input<typeof trainConfigSchema>): TrainConfig {
+  return trainConfigSchema.parse(fields);
+}
 
 export interface TrainMetrics {
   /** Mean training loss over the last local epoch. */

@@ -3,6 +3,7 @@ import { inputSize, type ModelSpec } from '../models/spec.ts';
 import { DataError } from '../errors.ts';
 import type { DataView, Dataset } from '../data/dataset.ts';
 import { unflatten, type ParamShape } from '../weights.ts';
+import type { TrainConfig } from './engine.ts';
 
 /** Helpers shared by the tfjs engine's training loops. */
 
@@ -71,4 +72,69 @@ export function gatherAll(view: DataView, n: number): { xs: Float32Array; ys: Fl
   for (let i = 0; i < n; i++) identity[i] = i;
   gatherShuffled(view, identity, xs, ys, new Uint8Array(n));
   return { xs, ys };
+}
+
+/**
+ * The optimizers for the tfjs engine's loops, matching the SIMD kernels' rules:
+ * g ← ∇ + λ·w, then
+ *   sgd:     v ← μ·v + g;  w −= lr·(Nesterov ? g + μ·v : v)
+ *   adam:    m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;  w −= lr_t·m / (√v + ε_t)
+ *            with lr_t = lr·√(1 − β2^t)/(1 − β1^t), ε_t = ε·√(1 − β2^t)
+ *   adagrad: G ← G + g²;  w −= lr·g / (√G + ε)
+ *   rmsprop: s ← ρ·s + (1 − ρ)·g²;  w −= lr·g / (√s + ε)
+ */
+export class TfjsOptimizer {
+  private readonly c: TrainConfig;
+  private readonly first: tf.Variable[];
+  private readonly second: tf.Variable[];
+  private t = 0;
+
+  constructor(config: TrainConfig, vars: readonly tf.Variable[]) {
+    this.c = config;
+    const zeros = () => tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.first = config.optimizer === 'sgd' && config.momentum === 0 ? [] : zeros();
+    this.second = config.optimizer === 'adam' ? zeros() : [];
+  }
+
+  /** Applies one step with the (unscaled, mean) gradients, inside the caller's tidy. */
+  apply(vars: readonly tf.Variable[], grads: readonly tf.Tensor[]): void {
+    const c = this.c;
+    this.t++;
+    vars.forEach((w, i) => {
+      const g = c.weightDecay > 0 ? tf.add(grads[i]!, tf.mul(w, c.weightDecay)) : grads[i]!;
+      switch (c.optimizer) {
+        case 'sgd': {
+          if (c.momentum === 0) {
+            w.assign(tf.sub(w, tf.mul(g, c.lr)));
+            return;
+          }
+          const v = this.first[i]!;
+          v.assign(tf.add(tf.mul(v, c.momentum), g));
+          w.assign(tf.sub(w, tf.mul(c.nesterov ? tf.add(g, tf.mul(v, c.momentum)) : v, c.lr)));
+          return;
+        }
+        case 'adam': {
+          const m = this.first[i]!;
+          const v = this.second[i]!;
+          m.assign(tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1)));
+          v.assign(tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2)));
+          const lrT = (c.lr * Math.sqrt(1 - c.beta2 ** this.t)) / (1 - c.beta1 ** this.t);
+          const epsT = c.epsilon * Math.sqrt(1 - c.beta2 ** this.t);
+          w.assign(tf.sub(w, tf.div(tf.mul(m, lrT), tf.add(tf.sqrt(v), epsT))));
+          return;
+        }
+        case 'adagrad':
+        case 'rmsprop': {
+          const a = this.first[i]!;
+          a.assign(c.optimizer === 'adagrad' ? tf.add(a, tf.square(g)) : tf.add(tf.mul(a, c.rho), tf.mul(tf.square(g), 1 - c.rho)));
+          w.assign(tf.sub(w, tf.div(tf.mul(g, c.lr), tf.add(tf.sqrt(a), c.epsilon))));
+          return;
+        }
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const v of [...this.first, ...this.second]) v.dispose();
+  }
 }

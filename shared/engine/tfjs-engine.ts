@@ -7,7 +7,7 @@ import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
-import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 import { kernelsUnavailable } from './simd/kernels.ts';
@@ -57,7 +57,9 @@ export class TfjsEngine implements Engine {
     const shapes = paramShapes(mlp);
     const vars = variablesFrom(weights, shapes);
     const anchors = anchorsFor(weights, shapes, config.mu);
-    const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
+    // plain SGD folds the learning rate into the output gradient; every other optimizer gets the mean gradient
+    const plain = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;
+    const optimizer = plain ? undefined : new TfjsOptimizer(config, vars);
     const rng = mulberry32(seed);
     const { features, classes } = data.dataset;
     const xs = new Float32Array(n * features);
@@ -75,15 +77,9 @@ export class TfjsEngine implements Engine {
           tf.tidy(() => {
             const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
             const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
-            const grads = mlpStep(mlp, vars, x, y, config.lr / b, stats);
-            for (let i = 0; i < vars.length; i++) {
-              const v = vars[i]!;
-              if (velocity) {
-                const m = velocity[i]!;
-                m.assign(tf.add(tf.mul(m, config.momentum), grads[i]!));
-                v.assign(tf.sub(v, m));
-              } else v.assign(tf.sub(v, grads[i]!));
-            }
+            const grads = mlpStep(mlp, vars, x, y, plain ? config.lr / b : 1 / b, stats);
+            if (optimizer) optimizer.apply(vars, grads);
+            else vars.forEach((v, i) => v.assign(tf.sub(v, grads[i]!)));
             proximalStep(vars, anchors, config.lr * config.mu);
           });
         }
@@ -97,7 +93,7 @@ export class TfjsEngine implements Engine {
       return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
     } finally {
       for (const v of vars) v.dispose();
-      if (velocity) for (const v of velocity) v.dispose();
+      optimizer?.dispose();
       if (anchors) for (const a of anchors) a.dispose();
     }
   }

@@ -5,7 +5,7 @@ import type { CnnSpec } from '../models/spec.ts';
 import { mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 
 /**
  * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
@@ -56,7 +56,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   const { features, classes } = data.dataset;
   const vars = variablesFrom(weights, shapes);
   const anchors = anchorsFor(weights, shapes, config.mu);
-  const velocity = config.momentum > 0 ? tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false))) : undefined;
+  const optimizer = new TfjsOptimizer(config, vars);
   const xs = new Float32Array(n * features);
   const ys = new Float32Array(n * classes);
   const rng = mulberry32(seed);
@@ -75,14 +75,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
             stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
             return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
           }, vars);
-          vars.forEach((v, i) => {
-            const g = grads[v.name]!;
-            if (velocity) {
-              const m = velocity[i]!;
-              m.assign(tf.add(tf.mul(m, config.momentum), g));
-              v.assign(tf.sub(v, tf.mul(m, config.lr)));
-            } else v.assign(tf.sub(v, tf.mul(g, config.lr)));
-          });
+          optimizer.apply(vars, vars.map((v) => grads[v.name]!));
           proximalStep(vars, anchors, config.lr * config.mu);
         });
       }
@@ -92,7 +85,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
     return { delta: subtract(readFlat(vars, weights.length), weights), numExamples: n, metrics: { loss: totals[0]! / n, accuracy: totals[1]! / n, epochs: config.epochs } };
   } finally {
     for (const v of vars) v.dispose();
-    if (velocity) for (const v of velocity) v.dispose();
+    optimizer.dispose();
     if (anchors) for (const a of anchors) a.dispose();
   }
 }

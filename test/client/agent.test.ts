@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { trainConfig } from '../../shared/engine/engine.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientAgent } from '../../client/agent.ts';
@@ -43,7 +44,7 @@ describe('client agent against a misbehaving coordinator', () => {
     const noWeights = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
       ws.send(
-        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }, seed: 1 }),
+        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }), seed: 1 }),
       );
     });
     await expect(new ClientAgent({ url: noWeights, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/came without weights/);

@@ -16,7 +16,7 @@ describe('run config', () => {
   it('has the core-round defaults', () => {
     const c = loadRunConfig(undefined);
     expect(c).toMatchObject({ host: '127.0.0.1', port: 7070, clients: 10, rounds: 10, strategy: 'fedavg', seed: 42, partition: 'iid' });
-    expect(c.train).toEqual({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+    expect(c.train).toMatchObject({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0, nesterov: false, weightDecay: 0 });
     expect(c.model).toEqual({ type: 'mlp', inputs: 784, hidden: [128], outputs: 10, activation: 'relu' });
   });
 

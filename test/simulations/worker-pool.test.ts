@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { trainConfig } from '../../shared/engine/engine.ts';
 import { loadMnist } from '../../shared/data/mnist.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { initWeights } from '../../shared/weights.ts';
 import { WorkerPool } from '../../simulations/worker-pool.ts';
 
-const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
 
 describe('worker pool', () => {
   it('a worker that dies mid-job fails that job only, is replaced, and the pool keeps training', async () => {

@@ -35,7 +35,9 @@ export interface KernelExports {
   maxPool2Backward(B: number, H: number, W: number, C: number, x: number, y: number, dy: number, dx: number): void;
   scale(n: number, x: number, s: number): void;
   sgdUpdate(n: number, w: number, g: number, v: number, lr: number, mu: number, wd: number, nesterov: number): void;
-  adamUpdate(n: number, w: number, g: number, m: number, v: number, lrT: number, b1: number, b2: number, epsT: number, wd: number): void;
+  adamUpdate(n: number, w: number, g: number, m: number, v: number, lrT: number, b1: number, c1: number, b2: number, c2: number, epsT: number, wd: number): void;
+  adagradUpdate(n: number, w: number, g: number, acc: number, lr: number, eps: number, wd: number): void;
+  rmspropUpdate(n: number, w: number, g: number, acc: number, lr: number, rho: number, c: number, eps: number, wd: number): void;
 }
 
 export const Activation = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;

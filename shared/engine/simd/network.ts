@@ -56,11 +56,13 @@ export class NetworkWorkspace {
   readonly indexList: number;
   readonly labels: number;
   readonly stats: number;
-  /** Flat gradient and momentum regions, when the optimizer keeps state. */
+  /** Flat gradient and optimizer-state regions (momentum / first moment / accumulator, second moment), when used. */
   readonly grad: number;
   readonly velocity: number;
+  readonly second: number;
 
-  constructor(arena: Arena, spec: ModelSpec, batch: number, withOptimizerState: boolean) {
+  /** `state`: 0 = fused SGD (no buffers), 1 = a gradient and one state buffer, 2 = two state buffers (Adam). */
+  constructor(arena: Arena, spec: ModelSpec, batch: number, state: 0 | 1 | 2) {
     this.layers = layersOf(spec);
     this.batch = batch;
     this.inputSize = inputSize(spec);
@@ -100,8 +102,9 @@ export class NetworkWorkspace {
     this.indexList = arena.alloc(index * 4);
     this.labels = arena.alloc(batch);
     this.stats = arena.alloc(16);
-    this.grad = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
-    this.velocity = withOptimizerState ? arena.alloc(this.paramCount * 4) : -1;
+    this.grad = state > 0 ? arena.alloc(this.paramCount * 4) : -1;
+    this.velocity = state > 0 ? arena.alloc(this.paramCount * 4) : -1;
+    this.second = state > 1 ? arena.alloc(this.paramCount * 4) : -1;
   }
 
   /** Output offset of the layer before `i` (the input batch for layer 0). */

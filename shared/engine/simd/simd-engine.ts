@@ -81,10 +81,12 @@ export class SimdEngine implements Engine {
   private trainNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
     const { k, arena } = this;
     const batch = Math.min(config.batchSize, n);
-    // plain SGD folds the step into the weight-gradient GEMMs; momentum keeps a gradient and a velocity
-    const fused = config.momentum === 0;
-    const ws = new NetworkWorkspace(arena, spec, batch, !fused);
+    // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
+    const fused = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;
+    const ws = new NetworkWorkspace(arena, spec, batch, fused ? 0 : config.optimizer === 'adam' ? 2 : 1);
     arena.f32(ws.params, ws.paramCount).set(weights);
+    if (ws.second >= 0) arena.f32(ws.second, ws.paramCount).fill(0);
+    let step = 0;
     // FedProx: the global weights stay in memory as the proximal anchor
     const anchor = config.mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
     if (anchor >= 0) arena.f32(anchor, ws.paramCount).set(weights);
@@ -106,7 +108,7 @@ export class SimdEngine implements Engine {
         // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMMs
         k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
         for (let i = last; i >= 0; i--) this.backward(ws, i, m, fused);
-        if (!fused) k.sgdUpdate(ws.paramCount, ws.params, ws.grad, ws.velocity, config.lr, config.momentum, 0, 0);
+        if (!fused) this.update(ws, config, ++step);
         if (anchor >= 0) {
           // w ← w − lr·μ·(w − w_global) = (1 − lr·μ)·w + lr·μ·w_global
           k.scale(ws.paramCount, ws.params, 1 - shrink);
@@ -120,10 +122,28 @@ export class SimdEngine implements Engine {
     return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
   }
 
+  /** One optimizer step on the flat parameters from the mean gradient in ws.grad (t counts steps from 1). */
+  private update(ws: NetworkWorkspace, c: TrainConfig, t: number): void {
+    const { k } = this;
+    const n = ws.paramCount;
+    switch (c.optimizer) {
+      case 'sgd':
+        return k.sgdUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.momentum, c.weightDecay, c.nesterov ? 1 : 0);
+      case 'adam': {
+        const lrT = (c.lr * Math.sqrt(1 - c.beta2 ** t)) / (1 - c.beta1 ** t);
+        return k.adamUpdate(n, ws.params, ws.grad, ws.velocity, ws.second, lrT, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.epsilon * Math.sqrt(1 - c.beta2 ** t), c.weightDecay);
+      }
+      case 'adagrad':
+        return k.adagradUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.epsilon, c.weightDecay);
+      case 'rmsprop':
+        return k.rmspropUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.rho, 1 - c.rho, c.epsilon, c.weightDecay);
+    }
+  }
+
   private evaluateNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
-    const ws = new NetworkWorkspace(arena, spec, chunk, false);
+    const ws = new NetworkWorkspace(arena, spec, chunk, 0);
     arena.f32(ws.params, ws.paramCount).set(weights);
     const last = ws.layers.length - 1;
     const stats = arena.f64(ws.stats, 2);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { trainConfig } from '../../../shared/engine/engine.ts';
 import { describe, expect, it } from 'vitest';
 import { weightedAverage } from '../../../coordinator/strategies/aggregate.ts';
 import { createStrategy, parseStrategySpec, STRATEGY_NAMES } from '../../../coordinator/strategies/index.ts';
@@ -8,7 +9,7 @@ import type { FitOutcome, StrategyContext } from '../../../coordinator/strategie
 
 const ctx = (clients = 10, fraction = 1, min = 1): StrategyContext => ({ clients, sampling: { fraction, min, seed: 7 } });
 const outcome = (name: string, numExamples: number, delta: number[]): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
-const base = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.1, momentum: 0, mu: 0 };
+const base = trainConfig({ epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 });
 const step = (spec: string, global: number[], results: FitOutcome[], c = ctx()) => [...createStrategy(spec, c).aggregateFit(1, Float32Array.from(global), results, [])];
 
 describe('strategies against hand-computed aggregates', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { trainConfig } from '../../../shared/engine/engine.ts';
 import { expectSameGradients } from './gradients.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
@@ -10,7 +11,7 @@ import { add, initWeights, paramCount, paramShapes } from '../../../shared/weigh
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
-const sgd = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 1, momentum: 0, mu: 0 };
+const sgd = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 1, momentum: 0, mu: 0 });
 
 /**
  * Random images with no exact zeros: max-pooling windows then have no ties, whose
@@ -74,7 +75,7 @@ describe('CNN', () => {
     const { train, test } = loadMnist();
     const shard = { dataset: train, indices: Uint32Array.from({ length: 300 }, (_, i) => i) };
     const w0 = initWeights(FEDAVG_CNN, 3);
-    const cfg = { epochs: 1, batchSize: 10, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+    const cfg = trainConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
     const a = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
     const again = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
     expect(Buffer.from(a.delta.buffer).equals(Buffer.from(again.delta.buffer))).toBe(true);

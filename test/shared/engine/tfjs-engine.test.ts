@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { trainConfig } from '../../../shared/engine/engine.ts';
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { partitionIid } from '../../../shared/data/partition.ts';
@@ -8,7 +9,7 @@ import { add, initWeights } from '../../../shared/weights.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
 
 const { train, test } = loadMnist();
-const cfg = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
 
 describe('tfjs engine', () => {
   it('learns MNIST from a shard, deterministically, without leaking tensors', async () => {

@@ -2,7 +2,7 @@
 // (which runs on install). Loaded by shared/engine/simd/kernels.ts.
 export { gemm, gemmNT, gemmSparseA, transpose } from './gemm';
 export { biasActivate, activationGrad, softmaxCrossEntropy, mseGrad, columnSum, dropoutForward, multiplyInto } from './layers';
-export { axpy, scale, sgdUpdate, adamUpdate } from './optim';
+export { axpy, scale, sgdUpdate, adamUpdate, adagradUpdate, rmspropUpdate } from './optim';
 
 /** First free byte after the module's static data: the engine's arena starts at or above it. */
 export function heapBase(): usize {

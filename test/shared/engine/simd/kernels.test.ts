@@ -236,7 +236,7 @@ describe('SIMD kernels', () => {
       v = b2 * v + (1 - b2) * gd * gd;
       w -= (lr * (m / (1 - b1 ** t))) / (Math.sqrt(v / (1 - b2 ** t)) + eps);
       const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-      k.adamUpdate(1, pw, put([g]), pm, pv, lrT, b1, b2, eps * Math.sqrt(1 - b2 ** t), 0.01);
+      k.adamUpdate(1, pw, put([g]), pm, pv, lrT, b1, 1 - b1, b2, 1 - b2, eps * Math.sqrt(1 - b2 ** t), 0.01);
       expect(get(pw, 1)[0]).toBeCloseTo(w, 6);
     }
   });

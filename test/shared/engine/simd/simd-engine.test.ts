@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { trainConfig } from '../../../../shared/engine/engine.ts';
 import { expectSameGradients } from '../gradients.ts';
 import type { Dataset } from '../../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../../shared/data/mnist.ts';
@@ -12,7 +13,7 @@ import { add, initWeights } from '../../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
-const sgd = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0, mu: 0 };
+const sgd = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
 
 function randomData(rows: number, features: number, classes: number, seed: number): Dataset {
   const rng = mulberry32(seed);
