@@ -11,6 +11,7 @@ import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
 import { inputSize } from '../shared/models/spec.ts';
+import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
@@ -109,6 +110,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       seed: config.seed,
       minFitClients: config.minFitClients,
       targetAccuracy: config.targetAccuracy,
+      learningRate: config.schedule.type === 'constant' && config.schedule.warmupRounds === 0 ? undefined : (r) => scheduledRate(config.schedule, config.train.lr, r, config.rounds),
       roundTimeoutMs: config.roundTimeoutMs,
       waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,

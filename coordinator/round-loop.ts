@@ -47,6 +47,8 @@ export interface RoundLoopOptions {
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
   /** Stop after the first round whose evaluated accuracy reaches this. */
   readonly targetAccuracy?: number;
+  /** The round's learning rate (a schedule); train.lr every round when absent. */
+  readonly learningRate?: (round: number) => number;
   readonly onRound?: (record: RoundRecord) => void;
   readonly log: Logger;
 }
@@ -70,7 +72,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const before = o.transport.traffic();
     const available = o.transport.connected();
     const handles = new Map(available.map((h) => [h.id, h]));
-    const instructions = o.strategy.configureFit(round, available, o.train);
+    const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
     const settled = await Promise.allSettled(

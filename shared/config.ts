@@ -6,6 +6,7 @@ import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL, modelSpecSchema } from './models/spec.ts';
 import { parsePartition } from './data/partition.ts';
 import { parseDataSpec } from './data/source.ts';
+import { scheduleSchema } from './optimizers/schedule.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -41,6 +42,8 @@ export const runConfigSchema = z.strictObject({
   model: modelSpecSchema.default(DEFAULT_MODEL),
   train: trainConfigSchema.default(trainConfigSchema.parse({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 })),
   strategy: z.string().min(1).default('fedavg'),
+  /** How train.lr changes from round to round (constant unless set). */
+  schedule: scheduleSchema.default({ type: 'constant', warmupRounds: 0 }),
   /** The data: mnist (the embedded digits) or synthetic:<alpha>,<beta> (the FedProx generator, one device per client). */
   data: parsedString(parseDataSpec).default('mnist'),
   /** Central evaluation after each round: on the data's test split (the 2,000 MNIST test digits), or none. */

@@ -59,4 +59,13 @@ describe('simulate', () => {
     expect(again.history.finalWeightsSha256).toBe(avg.history.finalWeightsSha256);
     expect(prox.history.finalWeightsSha256).not.toBe(avg.history.finalWeightsSha256);
   });
+
+  it('a learning-rate schedule changes what the clients are told each round', async () => {
+    const base = testConfig({ clients: 3, rounds: 2 });
+    const constant = await simulate(base, { log: silentLogger, writeHistory: false });
+    const decayed = await simulate({ ...base, schedule: { type: 'exponential', gamma: 0.5, warmupRounds: 0 } }, { log: silentLogger, writeHistory: false });
+    // round 1 trains at the same rate, round 2 at half of it
+    expect(decayed.history.rounds[0]!.accuracy).toBe(constant.history.rounds[0]!.accuracy);
+    expect(decayed.history.finalWeightsSha256).not.toBe(constant.history.finalWeightsSha256);
+  });
 });
