@@ -15,6 +15,7 @@ import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
 import { parseAttack } from './simulations/attacks.ts';
+import { inspectPartition } from './shared/data/inspect.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
@@ -202,7 +203,7 @@ withRunOptions(
   'number of virtual clients',
   'seed for partitioning, initial weights and batch orders',
 )
-  .option('--partition <p>', 'iid, dirichlet:<alpha> or shards:<k> (k label-sorted shards per client)')
+  .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> (k label-sorted shards per client) or quantity:<sigma>')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
   .option('--insecure', 'run without the secure channel (plaintext frames)')
   .option('--stragglers <p>', 'probability that a client straggles in a round, running fewer local epochs', Number)
@@ -229,6 +230,32 @@ withRunOptions(
           `(${result.workers} workers, ${result.engine} engine); history in ${result.dir ?? '(not written)'}\n`,
       );
     }
+  });
+
+program
+  .command('data')
+  .description('look at data as a run would cut it')
+  .command('inspect')
+  .description("print each client's size and label histogram")
+  .option('--data <source>', 'mnist or synthetic:<alpha>,<beta>', 'mnist')
+  .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>', 'iid')
+  .option('--clients <n>', 'number of clients', int('--clients'), 10)
+  .option('--seed <n>', 'partition seed', int('--seed'), 42)
+  .option('--json', 'one JSON object per client')
+  .action((o: { data: string; partition: string; clients: number; seed: number; json?: boolean }) => {
+    let rows;
+    try {
+      rows = inspectPartition(o.data, o.partition, o.clients, o.seed);
+    } catch (e) {
+      throw e instanceof RangeError ? new ConfigError(e.message) : e;
+    }
+    if (o.json) {
+      for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+      return;
+    }
+    const width = String(o.clients).length;
+    process.stdout.write(`${o.data}, ${o.partition}, ${o.clients} clients, seed ${o.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`);
+    for (const r of rows) process.stdout.write(`client ${String(r.client).padStart(width)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(5)).join('')}\n`);
   });
 
 program

@@ -1,15 +1,25 @@
-import { mulberry32, permutation, dirichlet } from '../rng.ts';
+import { mulberry32, permutation, dirichlet, normal } from '../rng.ts';
 
 /**
  * Partitioners split the row indices 0..n-1 of a training set among clients.
  * Pure functions: the same labels, client count and seed give the same shards.
  * Every row goes to exactly one client.
  */
-export type PartitionSpec = { kind: 'iid' } | { kind: 'dirichlet'; alpha: number } | { kind: 'shards'; perClient: number };
+export type PartitionSpec =
+  | { kind: 'iid' }
+  | { kind: 'dirichlet'; alpha: number }
+  | { kind: 'shards'; perClient: number }
+  | { kind: 'quantity'; sigma: number };
 
-/** Parses `iid`, `dirichlet:<alpha>` or `shards:<k>`; throws a RangeError naming what is wrong. */
+/** Parses `iid`, `dirichlet:<alpha>`, `shards:<k>` or `quantity:<sigma>`; throws a RangeError naming what is wrong. */
 export function parsePartition(text: string): PartitionSpec {
   if (text === 'iid') return { kind: 'iid' };
+  const q = /^quantity:(.+)$/.exec(text);
+  if (q) {
+    const sigma = Number(q[1]);
+    if (!Number.isFinite(sigma) || sigma <= 0) throw new RangeError(`quantity skew sigma must be a positive number, got "${q[1]}"`);
+    return { kind: 'quantity', sigma };
+  }
   const s = /^shards:(.+)$/.exec(text);
   if (s) {
     const perClient = Number(s[1]);
@@ -22,16 +32,26 @@ export function parsePartition(text: string): PartitionSpec {
     if (!Number.isFinite(alpha) || alpha <= 0) throw new RangeError(`dirichlet alpha must be a positive number, got "${m[1]}"`);
     return { kind: 'dirichlet', alpha };
   }
-  throw new RangeError(`unknown partition "${text}" (expected iid, dirichlet:<alpha> or shards:<k>)`);
+  throw new RangeError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>)`);
 }
 
 export function formatPartition(p: PartitionSpec): string {
-  return p.kind === 'iid' ? 'iid' : p.kind === 'dirichlet' ? `dirichlet:${p.alpha}` : `shards:${p.perClient}`;
+  switch (p.kind) {
+    case 'iid':
+      return 'iid';
+    case 'dirichlet':
+      return `dirichlet:${p.alpha}`;
+    case 'shards':
+      return `shards:${p.perClient}`;
+    case 'quantity':
+      return `quantity:${p.sigma}`;
+  }
 }
 
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
   if (spec.kind === 'iid') return partitionIid(labels.length, clients, seed);
   if (spec.kind === 'dirichlet') return partitionDirichlet(labels, classes, clients, spec.alpha, seed);
+  if (spec.kind === 'quantity') return partitionQuantity(labels.length, clients, spec.sigma, seed);
   return partitionShards(labels, clients, spec.perClient, seed);
 }
 
@@ -100,6 +120,35 @@ export function partitionShards(labels: ArrayLike<number>, clients: number, perC
       for (let k = start; k < end; k++) rows.push(byLabel[k]!);
     }
     return Uint32Array.from(rows);
+  });
+}
+
+/**
+ * Quantity skew: IID rows, but client sizes drawn from a lognormal(0, σ) and scaled to
+ * the data (every client gets at least one row). Larger σ, more unequal clients.
+ */
+export function partitionQuantity(n: number, clients: number, sigma: number, seed: number): Uint32Array[] {
+  checkClients(clients, n);
+  const rng = mulberry32(seed);
+  const weights = Array.from({ length: clients }, () => Math.exp(sigma * normal(rng)));
+  const total = weights.reduce((a, b) => a + b, 0);
+  // one row each, the rest by weight (largest remainders last), so sizes add up exactly
+  const spare = n - clients;
+  const exact = weights.map((w) => (w / total) * spare);
+  const sizes = exact.map((x) => 1 + Math.floor(x));
+  let left = n - sizes.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, i] of byRemainder) {
+    if (left === 0) break;
+    sizes[i]!++;
+    left--;
+  }
+  const order = permutation(n, rng);
+  let start = 0;
+  return sizes.map((size) => {
+    const shard = order.slice(start, start + size);
+    start += size;
+    return shard;
   });
 }
 

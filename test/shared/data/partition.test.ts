@@ -84,3 +84,17 @@ describe('pathological shards', () => {
     expect(() => parsePartition('shards:0')).toThrow(/positive integer/);
   });
 });
+
+describe('quantity skew', () => {
+  it('covers every row once with unequal, seeded client sizes', async () => {
+    const { partitionQuantity } = await import('../../../shared/data/partition.ts');
+    const shards = partitionQuantity(train.size, 20, 1.5, 4);
+    expectExactCover(shards, train.size);
+    const sizes = shards.map((s) => s.length);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...sizes) / Math.min(...sizes)).toBeGreaterThan(5);
+    expect(partitionQuantity(train.size, 20, 1.5, 4)).toEqual(shards);
+    expect(parsePartition('quantity:1.5')).toEqual({ kind: 'quantity', sigma: 1.5 });
+    expect(() => parsePartition('quantity:-1')).toThrow(/positive number/);
+  });
+});
