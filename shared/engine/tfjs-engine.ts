@@ -3,7 +3,7 @@ import { selectBackend, type BackendName } from '../backend.ts';
 import { viewSize, type DataView } from '../data/dataset.ts';
 import type { Logger } from '../log.ts';
 import type { Activation, MlpSpec, ModelSpec } from '../models/spec.ts';
-import { mulberry32, permutation } from '../rng.ts';
+import { deriveSeed, mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
@@ -77,7 +77,7 @@ export class TfjsEngine implements Engine {
           tf.tidy(() => {
             const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
             const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
-            const grads = mlpStep(mlp, vars, x, y, plain ? config.lr / b : 1 / b, stats);
+            const grads = mlpStep(mlp, vars, x, y, plain ? config.lr / b : 1 / b, stats, deriveSeed(seed, epoch, start) & 0x7fffffff);
             if (optimizer) optimizer.apply(vars, grads);
             else vars.forEach((v, i) => v.assign(tf.sub(v, grads[i]!)));
             proximalStep(vars, anchors, config.lr * config.mu);
@@ -129,22 +129,30 @@ export class TfjsEngine implements Engine {
 
 interface Forward {
   logits: tf.Tensor2D;
-  /** Pre-activations and activations of each hidden layer, inputs first. */
+  /** Each layer's input (after dropout), the data first. */
   acts: tf.Tensor2D[];
+  /** Each hidden layer's pre-activation, activation before dropout, and dropout mask. */
   pre: tf.Tensor2D[];
+  post: tf.Tensor2D[];
+  masks: (tf.Tensor2D | undefined)[];
 }
 
-function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D): Forward {
+/** Forward pass; with `dropoutSeed` (training) hidden layers apply the spec's inverted dropout. */
+function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D, dropoutSeed?: number): Forward {
   const layers = params.length / 2;
-  const acts: tf.Tensor2D[] = [x];
-  const pre: tf.Tensor2D[] = [];
+  const f: Forward = { logits: x, acts: [x], pre: [], post: [], masks: [] };
+  const p = spec.dropout ?? 0;
   let h = x;
   for (let l = 0; l < layers; l++) {
     const z = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]!) as tf.Tensor2D;
-    if (l === layers - 1) return { logits: z, acts, pre };
-    pre.push(z);
+    if (l === layers - 1) return { ...f, logits: z };
+    f.pre.push(z);
     h = activate(spec.activation, z);
-    acts.push(h);
+    f.post.push(h);
+    const mask = dropoutSeed !== undefined && p > 0 ? (tf.div(tf.step(tf.sub(tf.randomUniform(h.shape, 0, 1, 'float32', dropoutSeed + l), p)), 1 - p) as tf.Tensor2D) : undefined;
+    f.masks.push(mask);
+    if (mask) h = tf.mul(h, mask);
+    f.acts.push(h);
   }
   throw new Error('unreachable: an MLP has at least one layer');
 }
@@ -177,8 +185,8 @@ function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tenso
  * (`scale` = lr / batch): the caller subtracts them. Adds [loss, correct] into
  * `stats` when given.
  */
-function mlpStep(spec: MlpSpec, vars: tf.Variable[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats?: tf.Variable): tf.Tensor[] {
-  const f = mlpForward(spec, vars, x);
+function mlpStep(spec: MlpSpec, vars: tf.Variable[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats: tf.Variable | undefined, dropoutSeed: number): tf.Tensor[] {
+  const f = mlpForward(spec, vars, x, dropoutSeed);
   if (stats) stats.assign(tf.add(stats, lossAndCorrect(f.logits, y)));
   let g = tf.mul(tf.sub(tf.softmax(f.logits), y), scale) as tf.Tensor2D;
   const layers = vars.length / 2;
@@ -188,8 +196,10 @@ function mlpStep(spec: MlpSpec, vars: tf.Variable[], x: tf.Tensor2D, y: tf.Tenso
     grads[2 * l] = tf.matMul(tf.transpose(input), g);
     grads[2 * l + 1] = tf.sum(g, 0);
     if (l > 0) {
-      const back = tf.matMul(g, tf.transpose(vars[2 * l]!) as tf.Tensor2D);
-      g = tf.mul(back, activationGrad(spec.activation, f.pre[l - 1]!, f.acts[l]!));
+      let back = tf.matMul(g, tf.transpose(vars[2 * l]!) as tf.Tensor2D);
+      const mask = f.masks[l - 1];
+      if (mask) back = tf.mul(back, mask);
+      g = tf.mul(back, activationGrad(spec.activation, f.pre[l - 1]!, f.post[l - 1]!));
     }
   }
   return grads;

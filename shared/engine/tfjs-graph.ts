@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataView } from '../data/dataset.ts';
 import { resolveCnn, type ResolvedLayer } from '../models/cnn.ts';
 import type { CnnSpec } from '../models/spec.ts';
-import { mulberry32, permutation } from '../rng.ts';
+import { deriveSeed, mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
@@ -19,7 +19,8 @@ function prepare(): Promise<unknown> {
   return prepared;
 }
 
-function forward(layers: readonly ResolvedLayer[], params: readonly tf.Tensor[], x: tf.Tensor4D): tf.Tensor2D {
+/** Forward pass; with `dropoutSeed` (training) dense layers apply their dropout. */
+function forward(layers: readonly ResolvedLayer[], params: readonly tf.Tensor[], x: tf.Tensor4D, dropoutSeed?: number): tf.Tensor2D {
   let h: tf.Tensor = x;
   let p = 0;
   for (const l of layers) {
@@ -44,6 +45,7 @@ function forward(layers: readonly ResolvedLayer[], params: readonly tf.Tensor[],
       case 'identity':
         break;
     }
+    if (dropoutSeed !== undefined && l.kind === 'dense' && l.dropout > 0) h = tf.dropout(h, l.dropout, undefined, dropoutSeed + p);
   }
   return h as tf.Tensor2D;
 }
@@ -71,7 +73,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
           const x = tf.tensor4d(xs.subarray(start * features, (start + b) * features), [b, h, w, c]);
           const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
           const { grads } = tf.variableGrads(() => {
-            const logits = forward(layers, vars, x);
+            const logits = forward(layers, vars, x, deriveSeed(seed, epoch, start) & 0x7fffffff);
             stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
             return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
           }, vars);

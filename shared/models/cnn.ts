@@ -11,7 +11,7 @@ import type { Activation, CnnSpec } from './spec.ts';
 export type ResolvedLayer =
   | { kind: 'conv'; inH: number; inW: number; inC: number; outH: number; outW: number; filters: number; kernel: number; pad: number; activation: Activation }
   | { kind: 'maxpool'; inH: number; inW: number; inC: number; outH: number; outW: number }
-  | { kind: 'dense'; inputs: number; units: number; activation: Activation | 'identity' };
+  | { kind: 'dense'; inputs: number; units: number; activation: Activation | 'identity'; dropout: number };
 
 /** The layers in order, the output layer last (dense, identity: softmax lives in the loss). */
 export function resolveCnn(spec: CnnSpec): ResolvedLayer[] {
@@ -30,11 +30,11 @@ export function resolveCnn(spec: CnnSpec): ResolvedLayer[] {
       [h, w] = [h / 2, w / 2];
     } else {
       const inputs = flat ?? h * w * c;
-      out.push({ kind: 'dense', inputs, units: layer.units, activation: layer.activation });
+      out.push({ kind: 'dense', inputs, units: layer.units, activation: layer.activation, dropout: layer.dropout ?? 0 });
       flat = layer.units;
     }
   }
-  out.push({ kind: 'dense', inputs: flat ?? h * w * c, units: spec.outputs, activation: 'identity' });
+  out.push({ kind: 'dense', inputs: flat ?? h * w * c, units: spec.outputs, activation: 'identity', dropout: 0 });
   return out;
 }
 

@@ -14,6 +14,8 @@ export const mlpSpecSchema = z.strictObject({
   hidden: z.array(z.number().int().positive()).max(16),
   outputs: z.number().int().min(2),
   activation: activationSchema.default('relu'),
+  /** Inverted dropout after each hidden layer while training (0 = none). */
+  dropout: z.number().min(0).lt(1).optional(),
 });
 export type MlpSpec = z.infer<typeof mlpSpecSchema>;
 
@@ -32,6 +34,8 @@ export const denseLayerSchema = z.strictObject({
   type: z.literal('dense'),
   units: z.number().int().positive().max(65536),
   activation: activationSchema.default('relu'),
+  /** Inverted dropout after this layer while training (0 = none). */
+  dropout: z.number().min(0).lt(1).optional(),
 });
 export const cnnLayerSchema = z.discriminatedUnion('type', [convLayerSchema, maxPoolLayerSchema, denseLayerSchema]);
 export type CnnLayer = z.infer<typeof cnnLayerSchema>;

@@ -16,6 +16,7 @@ export function layersOf(spec: ModelSpec): ResolvedLayer[] {
     inputs: sizes[i]!,
     units,
     activation: i === sizes.length - 2 ? ('identity' as const) : spec.activation,
+    dropout: i === sizes.length - 2 ? 0 : (spec.dropout ?? 0),
   }));
 }
 
@@ -39,6 +40,9 @@ export interface LayerBuffers {
   readonly grad: number;
   /** conv: the patch matrix of the forward pass, kept for the weight gradient. */
   readonly aux: number;
+  /** dense with dropout: the mask (0 or 1/(1 − p)) and the activations before it. */
+  readonly mask: number;
+  readonly pre: number;
 }
 
 export class NetworkWorkspace {
@@ -95,7 +99,10 @@ export class NetworkWorkspace {
       }
       const out = arena.alloc(batch * outputSize(l) * 4);
       const grad = i < last ? arena.alloc(batch * outputSize(l) * 4) : out;
-      this.buffers.push({ w, b, out, grad, aux });
+      const dropout = l.kind === 'dense' && l.dropout > 0;
+      const mask = dropout ? arena.alloc(batch * outputSize(l) * 4) : -1;
+      const pre = dropout ? arena.alloc(batch * outputSize(l) * 4) : -1;
+      this.buffers.push({ w, b, out, grad, aux, mask, pre });
     }
     this.scratchA = arena.alloc(scratch * 4);
     this.scratchB = arena.alloc(scratch * 4);

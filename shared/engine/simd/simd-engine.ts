@@ -2,7 +2,7 @@ import { viewSize, type DataView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
 import { inputSize, type ModelSpec } from '../../models/spec.ts';
-import { mulberry32, permutation } from '../../rng.ts';
+import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
 import { paramCount, subtract } from '../../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
 import { Arena } from './arena.ts';
@@ -87,6 +87,8 @@ export class SimdEngine implements Engine {
     arena.f32(ws.params, ws.paramCount).set(weights);
     if (ws.second >= 0) arena.f32(ws.second, ws.paramCount).fill(0);
     let step = 0;
+    // dropout masks come from a xorshift stream seeded per task
+    let dropState = (deriveSeed(seed, 0xd0) | 1) >>> 0;
     // FedProx: the global weights stay in memory as the proximal anchor
     const anchor = config.mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
     if (anchor >= 0) arena.f32(anchor, ws.paramCount).set(weights);
@@ -104,7 +106,7 @@ export class SimdEngine implements Engine {
       for (let start = 0; start < n; start += batch) {
         const m = Math.min(batch, n - start);
         gatherBatch(arena, ws, data, order, start, m);
-        this.forward(ws, m);
+        dropState = this.forward(ws, m, dropState) ?? dropState;
         // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMMs
         k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
         for (let i = last; i >= 0; i--) this.backward(ws, i, m, fused);
@@ -168,14 +170,19 @@ export class SimdEngine implements Engine {
     else this.k.gemm(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta);
   }
 
-  private forward(ws: NetworkWorkspace, m: number): void {
-    const { k } = this;
+  /** Forward pass; with `dropState` (training) dense layers apply their dropout. Returns the advanced RNG state. */
+  private forward(ws: NetworkWorkspace, m: number, dropState?: number): number | undefined {
+    const { k, arena } = this;
     for (const [i, l] of ws.layers.entries()) {
       const x = ws.inputOf(i);
       const buf = ws.buffers[i]!;
       if (l.kind === 'dense') {
         this.gemm(i === 0 || ws.layers[i - 1]!.kind !== "dense", ws, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
         k.biasActivate(m, l.units, buf.out, buf.b, Activation[l.activation]);
+        if (dropState !== undefined && l.dropout > 0) {
+          arena.f32(buf.pre, m * l.units).set(arena.f32(buf.out, m * l.units));
+          dropState = k.dropoutForward(m * l.units, buf.out, buf.mask, l.dropout, dropState) >>> 0;
+        }
       } else if (l.kind === 'conv') {
         const K = patchSize(l);
         const M = gemmRows(l, m);
@@ -186,6 +193,7 @@ export class SimdEngine implements Engine {
         k.maxPool2Forward(m, l.inH, l.inW, l.inC, x, buf.out);
       }
     }
+    return dropState;
   }
 
   /**
@@ -204,7 +212,11 @@ export class SimdEngine implements Engine {
       if (i > 0) k.maxPool2Backward(m, l.inH, l.inW, l.inC, x, buf.out, g, dx);
       return;
     }
-    if (l.activation !== 'identity') k.activationGrad(m * outputSize(l), g, buf.out, Activation[l.activation]);
+    if (l.kind === 'dense' && l.dropout > 0) {
+      // through the mask, then the activation at its value before dropout
+      k.multiplyInto(m * l.units, g, buf.mask);
+      k.activationGrad(m * l.units, g, buf.pre, Activation[l.activation]);
+    } else if (l.activation !== 'identity') k.activationGrad(m * outputSize(l), g, buf.out, Activation[l.activation]);
     const gradW = fused ? -1 : ws.grad + (buf.w - ws.params);
     const gradB = fused ? -1 : ws.grad + (buf.b - ws.params);
     if (l.kind === 'dense') {

@@ -87,4 +87,19 @@ describe('CNN', () => {
     expect(after.accuracy).toBeGreaterThan(0.4);
     expect(Math.abs(viaTfjs.accuracy - after.accuracy)).toBeLessThanOrEqual(0.004);
   });
+
+  it('dense-layer dropout in a CNN trains deterministically in both engines', async () => {
+    const spec = cnnSpecSchema.parse({ type: 'cnn', input: [8, 8, 1], layers: [{ type: 'conv', filters: 3, kernel: 3 }, { type: 'maxpool' }, { type: 'dense', units: 16, dropout: 0.5 }], outputs: 3 });
+    const plain = cnnSpecSchema.parse({ ...spec, layers: [spec.layers[0], spec.layers[1], { type: 'dense', units: 16 }] });
+    const data = images(20, spec.input, 3, 1);
+    const w = initWeights(spec, 2);
+    const cfg = { ...sgd, lr: 0.05, batchSize: 5 };
+    for (const engine of [simd, tfjs]) {
+      const a = await engine.train(spec, w, { dataset: data }, cfg, 3);
+      const b = await engine.train(spec, w, { dataset: data }, cfg, 3);
+      const c = await engine.train(plain, w, { dataset: data }, cfg, 3);
+      expect(Buffer.from(a.delta.buffer).equals(Buffer.from(b.delta.buffer)), engine.name).toBe(true);
+      expect(Buffer.from(a.delta.buffer).equals(Buffer.from(c.delta.buffer)), engine.name).toBe(false);
+    }
+  });
 });

@@ -94,6 +94,26 @@ describe('simd engine', () => {
     expect(sizes[2]!).toBeLessThan(sizes[1]!);
   });
 
+  it('dropout from the spec: both engines train with it, deterministically; evaluation never drops', async () => {
+    const { train, test } = loadMnist();
+    const shard = { dataset: train, indices: partitionIid(train.size, 8, 4)[2]! };
+    const dropped: MlpSpec = { ...DEFAULT_MODEL, dropout: 0.3 } as MlpSpec;
+    const w0 = initWeights(DEFAULT_MODEL, 9);
+    for (const engine of [simd, tfjs]) {
+      const a = await engine.train(dropped, w0, shard, sgd, 5);
+      const again = await engine.train(dropped, w0, shard, sgd, 5);
+      const plain = await engine.train(DEFAULT_MODEL, w0, shard, sgd, 5);
+      expect(Buffer.from(a.delta.buffer).equals(Buffer.from(again.delta.buffer)), engine.name).toBe(true);
+      expect(Buffer.from(a.delta.buffer).equals(Buffer.from(plain.delta.buffer)), engine.name).toBe(false);
+      const after = add(w0, a.delta);
+      const e1 = await engine.evaluate(dropped, after, { dataset: test });
+      const e2 = await engine.evaluate(DEFAULT_MODEL, after, { dataset: test });
+      expect(e1, engine.name).toEqual(e2);
+      expect(e1.accuracy, engine.name).toBeGreaterThan(0.6); // one epoch of 1,000 digits: ≈ 0.69 with or without dropout
+      expect(a.metrics.loss, engine.name).toBeGreaterThan(plain.metrics.loss); // training loss is measured with dropout on
+    }
+  });
+
   it('refuses malformed inputs with a clear error instead of trapping', async () => {
     const spec: MlpSpec = { type: 'mlp', inputs: 4, hidden: [3], outputs: 2, activation: 'relu' };
     const data = randomData(5, 4, 2, 1);
