@@ -120,7 +120,7 @@ export class SimdEngine implements Engine {
       lossSum = stats[0]!;
       correct = stats[1]!;
     }
-    const local = Float32Array.from(arena.f32(ws.params, ws.paramCount));
+    const local = arena.f32(ws.params, ws.paramCount).slice(); // one memcpy out of the kernel memory
     return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
   }
 
