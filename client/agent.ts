@@ -63,13 +63,17 @@ export class ClientAgent {
         if (state === 'done' || state === 'failed') return;
         state = 'failed';
         clearTimeout(welcomeTimer);
-        if (socket.readyState === socket.OPEN) {
-          // tell the coordinator why, then close: it logs the reason and drops only this client
-          const code = err instanceof StarlingError ? err.code : 'E_CLIENT';
-          send({ type: 'error', code, message: err.message.slice(0, 4000) });
-          socket.close(err instanceof ProtocolError ? err.closeCode : CloseCode.normal, code);
-        } else socket.terminate();
+        // settle first: nothing below may keep the caller waiting
         reject(err);
+        try {
+          if (socket.readyState === socket.OPEN) {
+            // tell the coordinator why, then close: it logs the reason and drops only this client
+            send({ type: 'error', code: err instanceof StarlingError ? err.code.slice(0, 64) : 'E_CLIENT', message: err.message.slice(0, 4000) });
+            socket.close(err instanceof ProtocolError ? err.closeCode : CloseCode.normal, 'client error');
+          } else socket.terminate();
+        } catch {
+          socket.terminate();
+        }
       };
       const send = (msg: ToCoordinator | ClientHello | ClientAuth) => {
         if (socket.readyState === socket.OPEN) socket.send(toFrame(msg, sealer), { binary: true });
@@ -108,6 +112,9 @@ export class ClientAgent {
         try {
           msg = fromFrame(data as Buffer, toClientSchema, sealer, maxPayload);
         } catch (err) {
+          // a coordinator that refuses our clientAuth answers before it holds a session: in plaintext
+          const refusal = state === 'hello' && handshake ? plaintextRefusal(data as Buffer) : undefined;
+          if (refusal) return fail(new StarlingError(refusal.code, `the coordinator refused the handshake: ${refusal.message}`));
           return fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err)));
         }
         switch (msg.type) {
@@ -125,6 +132,7 @@ export class ClientAgent {
             return;
           case 'done':
             state = 'done';
+            clearTimeout(welcomeTimer);
             log.info({ rounds: msg.rounds }, `run over: ${msg.reason}`);
             socket.close(CloseCode.normal, 'done');
             resolve({ rounds: this.fits, reason: msg.reason });
@@ -157,5 +165,15 @@ export class ClientAgent {
     this.fits++;
     this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
     this.opts.onFit?.(task.round, seconds);
+  }
+}
+
+/** A plaintext handshake `error` frame, or undefined. */
+function plaintextRefusal(frame: Uint8Array): { code: string; message: string } | undefined {
+  try {
+    const m = decodeMessage(frame, toClientHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES);
+    return m.type === 'error' ? m : undefined;
+  } catch {
+    return undefined;
   }
 }

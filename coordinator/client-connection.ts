@@ -65,7 +65,12 @@ export class ClientConnection implements ClientHandle {
     this.id = opts.id;
     this.handshake = opts.security ? new ServerHandshake(opts.security.identity, opts.security.admission) : undefined;
     this.state = this.handshake ? 'keyExchange' : 'hello';
-    this.handshakeTimer = setTimeout(() => this.fail(protocolError.timeout('hello', opts.handshakeTimeoutMs)), opts.handshakeTimeoutMs);
+    // until the peer has authenticated, the socket buffers no more than a handshake frame
+    if (this.handshake) setReceiveLimit(opts.socket, MAX_HANDSHAKE_FRAME_BYTES);
+    this.handshakeTimer = setTimeout(
+      () => this.fail(protocolError.timeout(this.handshake ? 'the handshake and hello' : 'hello', opts.handshakeTimeoutMs)),
+      opts.handshakeTimeoutMs,
+    );
     opts.socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
     opts.socket.on('error', (err) => {
@@ -118,7 +123,8 @@ export class ClientConnection implements ClientHandle {
   /** Sends `done` and closes normally. */
   finish(reason: string, rounds: number): void {
     if (this.state === 'closed') return;
-    this.send({ type: 'done', reason, rounds });
+    // a peer still in the handshake holds no session to read `done` in
+    if (this.state !== 'keyExchange' && this.state !== 'auth') this.send({ type: 'done', reason, rounds });
     this.close(CloseCode.normal, 'run complete');
     this.settleClosed(new Error('the run is complete'));
   }
@@ -184,6 +190,7 @@ export class ClientConnection implements ClientHandle {
     const session = hs.onClientAuth(msg);
     this.sealer = session.sealer;
     this.peerKey = session.peerKey;
+    setReceiveLimit(this.opts.socket, this.opts.maxPayloadBytes);
     this.state = 'hello';
     this.opts.log.debug({ id: this.id, key: session.peerKey, name: session.peerName }, `connection ${this.id} authenticated as ${session.peerName}`);
     this.opts.onAuthenticated?.(this);
@@ -260,4 +267,16 @@ export class ClientConnection implements ClientHandle {
     p?.reject(err);
     this.opts.onClosed(this);
   }
+}
+
+/**
+ * Sets how large a message the socket will buffer before it closes with 1009. ws
+ * checks its receiver's limit while reading a frame header, before buffering the
+ * payload; the limit is per server, so it is set per socket here (ws 8's receiver
+ * field, covered by test/e2e/secure-faults.test.ts so an upgrade that moves it fails loudly).
+ */
+function setReceiveLimit(socket: WebSocket, bytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (!receiver || typeof receiver._maxPayload !== 'number') throw new Error('ws internals changed: cannot limit pre-authentication frames');
+  receiver._maxPayload = bytes;
 }

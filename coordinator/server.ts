@@ -47,6 +47,8 @@ export class CoordinatorServer implements Transport {
     this.http = createServer((req, res) => this.onHttp(req, res));
     this.wss = new WebSocketServer({ server: this.http, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false });
     this.wss.on('connection', (socket, req) => this.onConnection(socket, req));
+    // an accept failure (EMFILE under a connection flood, say) is logged, never a crash
+    this.wss.on('error', (err) => opts.log.error({ err: err.message }, `websocket server error: ${err.message}`));
   }
 
   static async listen(opts: ServerOptions): Promise<CoordinatorServer> {
@@ -55,6 +57,7 @@ export class CoordinatorServer implements Transport {
       server.http.once('error', reject);
       server.http.listen(opts.port, opts.host, () => {
         server.http.off('error', reject);
+        server.http.on('error', (err) => opts.log.error({ err: err.message }, `http server error: ${err.message}`));
         resolve();
       });
     });
@@ -103,8 +106,12 @@ export class CoordinatorServer implements Transport {
   /** Stops accepting, closes every connection and the HTTP server. */
   async close(): Promise<void> {
     for (const socket of this.wss.clients) socket.close(CloseCode.goingAway, 'coordinator shutting down');
+    // peers get a moment to answer the close; a silent one is cut off rather than waited for (ws waits 30 s)
+    const cutoff = setTimeout(() => {
+      for (const socket of this.wss.clients) socket.terminate();
+    }, 1000);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    for (const socket of this.wss.clients) socket.terminate();
+    clearTimeout(cutoff);
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }

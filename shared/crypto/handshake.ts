@@ -23,14 +23,24 @@ function transcriptHash(version: number, c: { identity: Uint8Array; ephemeral: U
 
 const role = (name: 'client' | 'server', th: Uint8Array) => Buffer.concat([Buffer.from(name), th]);
 
-function tokenProof(token: string, th: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac('sha256', token).update('token').update(th).digest());
+/**
+ * The join-token proof is keyed by the X25519 secret as well as the token, so an
+ * eavesdropper who records a handshake cannot test token guesses offline.
+ */
+function tokenProof(token: string, keys: SessionKeys): Uint8Array {
+  return new Uint8Array(createHmac('sha256', keys.token).update('token').update(token).digest());
 }
 
-function sessionKeys(ephemeral: EphemeralKeyPair, peerEphemeral: Uint8Array, th: Uint8Array): { c2s: Uint8Array; s2c: Uint8Array } {
+interface SessionKeys {
+  readonly c2s: Uint8Array;
+  readonly s2c: Uint8Array;
+  readonly token: Uint8Array;
+}
+
+function sessionKeys(ephemeral: EphemeralKeyPair, peerEphemeral: Uint8Array, th: Uint8Array): SessionKeys {
   const shared = agree(ephemeral.privateKey, peerEphemeral);
   if (!shared) throw protocolError.handshake('the peer\'s ephemeral key is invalid');
-  return { c2s: hkdf(shared, th, 'starling/v1 client->server'), s2c: hkdf(shared, th, 'starling/v1 server->client') };
+  return { c2s: hkdf(shared, th, 'starling/v1 client->server'), s2c: hkdf(shared, th, 'starling/v1 server->client'), token: hkdf(shared, th, 'starling/v1 token') };
 }
 
 /** Who may join: public keys on an allowlist (base64 → name), and/or holders of a join token. */
@@ -82,14 +92,14 @@ export class ServerHandshake {
     const { hello, th, ephemeral } = this;
     if (!hello || !th || !ephemeral) throw protocolError.unexpected('clientAuth before clientHello');
     if (!verifyDetached(role('client', th), msg.signature, hello.identity)) throw protocolError.handshake('the client\'s signature over the transcript does not verify');
+    const keys = sessionKeys(ephemeral, hello.ephemeral, th);
     const key = toBase64(hello.identity);
     const listed = this.admission.allowlist?.get(key);
     let peerName: string;
     if (listed !== undefined) peerName = listed;
-    else if (this.admission.joinToken && msg.tokenProof && equalBytes(msg.tokenProof, tokenProof(this.admission.joinToken, th))) peerName = 'token';
+    else if (this.admission.joinToken && msg.tokenProof && equalBytes(msg.tokenProof, tokenProof(this.admission.joinToken, keys))) peerName = 'token';
     else throw protocolError.handshake(this.admission.joinToken ? `client key ${key} is not on the allowlist and its join-token proof is ${msg.tokenProof ? 'wrong' : 'missing'}` : `client key ${key} is not on the allowlist`);
-    const { c2s, s2c } = sessionKeys(ephemeral, hello.ephemeral, th);
-    return { sealer: new SessionSealer(s2c, c2s), peerKey: key, peerName };
+    return { sealer: new SessionSealer(keys.s2c, keys.c2s), peerKey: key, peerName };
   }
 }
 
@@ -122,8 +132,8 @@ export class ClientHandshake {
     }
     const th = transcriptHash(PROTOCOL_VERSION, hello, msg);
     if (!verifyDetached(role('server', th), msg.signature, msg.identity)) throw protocolError.handshake('the coordinator\'s signature over the transcript does not verify');
-    const { c2s, s2c } = sessionKeys(this.ephemeral, msg.ephemeral, th);
-    const auth: ClientAuth = { type: 'clientAuth', signature: signDetached(role('client', th), this.identity.seed), ...(this.joinToken ? { tokenProof: tokenProof(this.joinToken, th) } : {}) };
-    return { auth, sealer: new SessionSealer(c2s, s2c), peerKey: toBase64(msg.identity), peerName: 'coordinator' };
+    const keys = sessionKeys(this.ephemeral, msg.ephemeral, th);
+    const auth: ClientAuth = { type: 'clientAuth', signature: signDetached(role('client', th), this.identity.seed), ...(this.joinToken ? { tokenProof: tokenProof(this.joinToken, keys) } : {}) };
+    return { auth, sealer: new SessionSealer(keys.c2s, keys.s2c), peerKey: toBase64(msg.identity), peerName: 'coordinator' };
   }
 }

@@ -67,8 +67,8 @@ export function parseAllowlist(text: string, source: string): Map<string, string
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const [key, ...name] = line.split(/\s+/);
-    fromBase64(key!, KEY_BYTES, `${source}:${i + 1}: the key`);
-    allowed.set(key!, name.join(' ') || `line ${i + 1}`);
+    // stored in canonical form: a key written without its '=' padding still matches
+    allowed.set(toBase64(fromBase64(key!, KEY_BYTES, `${source}:${i + 1}: the key`)), name.join(' ') || `line ${i + 1}`);
   });
   return allowed;
 }

@@ -50,6 +50,11 @@ describe('client agent against a misbehaving coordinator', () => {
     await expect(new ClientAgent({ url: noWeights, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/came without weights/);
   });
 
+  it('settles even when the refusal it gets carries a reason too long for a close frame', async () => {
+    const url = await fakeCoordinator((ws) => ws.send(encodeMessage({ type: 'error', code: '€'.repeat(60), message: 'no' })));
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/the coordinator refused this client: no/);
+  });
+
   it('reports an unreachable coordinator', async () => {
     const url = await fakeCoordinator(() => {});
     await new Promise<void>((r) => server!.close(() => r()));

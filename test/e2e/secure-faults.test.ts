@@ -152,6 +152,42 @@ describe('hostile input on the secure channel', async () => {
     });
   }
 
+  it('before authenticating, a peer cannot make the coordinator buffer more than a handshake frame', async () => {
+    const r = await run(async (url) => {
+      const p = new RawPeer(url);
+      await p.opened;
+      p.send(new Uint8Array(64 * 1024)); // far below maxPayloadBytes (256 MiB), far above a handshake frame
+      expect((await p.closed).code).toBe(CloseCode.tooBig);
+    });
+    expect(r.text).toMatch(/Max payload size exceeded/);
+    expect(r.hash).toBe(baseline.hash);
+  });
+
+  it('a wrong join token: the coordinator logs why, and the client learns the same reason', async () => {
+    const log = memoryLogger();
+    const coordinator = await startCoordinator(testConfig({ clients: 1, rounds: 1, waitForClientsTimeoutMs: 2000 }), {
+      log,
+      engine,
+      writeHistory: false,
+      security: { identity: keys.coordinator.identity, admission: { joinToken: 'the right token, long enough' } },
+    });
+    try {
+      const data = await openDataSource({ data: 'mnist', shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
+      const agent = new ClientAgent({
+        url: coordinator.url,
+        name: 'guesser',
+        trainer: new EngineTrainer(engine, data),
+        log: silentLogger,
+        security: { identity: generateIdentity(), coordinatorKey: keys.coordinator.identity.publicKey, joinToken: 'a wrong token, long enough' },
+      });
+      await expect(agent.run()).rejects.toThrow(/the coordinator refused the handshake: handshake failed: .*join-token proof is wrong/);
+      expect(log.entries.map((e) => e.msg ?? '').join('\n')).toMatch(/join-token proof is wrong/);
+      await expect(coordinator.done).rejects.toThrow(/only 0 of 1 clients connected/);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
   const badResults: [string, (r: FitResult) => FitResult, RegExp][] = [
     ['wrong round', (r) => ({ ...r, round: r.round + 1 }), /fitResult is for round 2, the task was for round 1/],
     ['wrong delta length', (r) => ({ ...r, delta: r.delta.subarray(1) }), /delta has 101769 values, the model has 101770/],
