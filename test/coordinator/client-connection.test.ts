@@ -18,6 +18,8 @@ class FakeSocket extends EventEmitter {
   readyState = 1;
   sent: Uint8Array[] = [];
   closedWith: number | undefined;
+  /** ws's receiver, whose frame limit the connection sets before and after authentication. */
+  _receiver = { _maxPayload: 0 };
   send(data: Uint8Array) {
     this.sent.push(Uint8Array.from(data));
   }
@@ -67,7 +69,9 @@ describe('client connection under random input (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (junk, afterHandshake) => {
         const { socket, log } = connection();
+        expect(socket._receiver._maxPayload).toBe(4096);
         if (afterHandshake) authenticate(socket);
+        if (afterHandshake) expect(socket._receiver._maxPayload).toBe(1 << 20);
         expect(() => socket.emit('message', Buffer.from(junk), true)).not.toThrow();
         expect(socket.closedWith).toBeDefined();
         expect(log.entries.some((e) => /closing connection c1/.test(e.msg ?? ''))).toBe(true);
