@@ -87,6 +87,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     strategy: o.strategy,
     fractionFit: o.fraction,
     targetAccuracy: o.targetAccuracy,
+    patience: o.patience,
     stragglers: o.stragglers,
     seed: o.seed,
     partition: o.partition,
@@ -115,6 +116,7 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--strategy <spec>', 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)')
     .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
     .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
+    .option('--patience <k>', 'stop after k rounds without a better accuracy, keeping the best model', int('--patience'))
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')

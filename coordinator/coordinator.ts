@@ -100,7 +100,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const done = (async (): Promise<CoordinatorResult> => {
     const initialWeights = initWeights(config.model, config.seed);
     await server.waitForClients(config.clients, config.waitForClientsTimeoutMs);
-    const { weights, history } = await runRounds({
+    const { weights, history, bestRound } = await runRounds({
       transport: server,
       strategy,
       spec: config.model,
@@ -110,6 +110,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       seed: config.seed,
       minFitClients: config.minFitClients,
       targetAccuracy: config.targetAccuracy,
+      patience: config.patience,
       learningRate: config.schedule.type === 'constant' && config.schedule.warmupRounds === 0 ? undefined : (r) => scheduledRate(config.schedule, config.train.lr, r, config.rounds),
       roundTimeoutMs: config.roundTimeoutMs,
       waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
@@ -130,6 +131,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       backend: engine?.backend ?? null,
       paramCount: paramCount(config.model),
       rounds: history,
+      ...(bestRound !== undefined ? { bestRound } : {}),
       finalWeightsSha256: sha256(weights),
       peakRssBytes: peakRssBytes(),
     };

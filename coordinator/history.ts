@@ -13,6 +13,8 @@ export interface RunHistory {
   readonly backend: string | null;
   readonly paramCount: number;
   readonly rounds: readonly RoundRecord[];
+  /** With early stopping: the round whose model final-weights.f32 holds. */
+  readonly bestRound?: number;
   readonly finalWeightsSha256: string;
   /** Peak resident set size of the coordinator's process. */
   readonly peakRssBytes: number;

@@ -47,6 +47,8 @@ export interface RoundLoopOptions {
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
   /** Stop after the first round whose evaluated accuracy reaches this. */
   readonly targetAccuracy?: number;
+  /** Stop after this many rounds without a better evaluated accuracy; the result is then the best model. */
+  readonly patience?: number;
   /** The round's learning rate (a schedule); train.lr every round when absent. */
   readonly learningRate?: (round: number) => number;
   readonly onRound?: (record: RoundRecord) => void;
@@ -54,8 +56,11 @@ export interface RoundLoopOptions {
 }
 
 export interface RoundLoopResult {
+  /** The final model, or with `patience` the best evaluated one. */
   readonly weights: Float32Array;
   readonly history: RoundRecord[];
+  /** The round whose model `weights` is, when early stopping chose it. */
+  readonly bestRound?: number;
 }
 
 /**
@@ -66,6 +71,7 @@ export interface RoundLoopResult {
 export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
   let global = o.initialWeights;
   const history: RoundRecord[] = [];
+  let best: { round: number; accuracy: number; weights: Float32Array } | undefined;
   for (let round = 1; round <= o.rounds; round++) {
     await o.transport.waitForClients(o.minFitClients, o.waitForClientsTimeoutMs);
     const started = performance.now();
@@ -140,8 +146,15 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       o.log.info({ round, accuracy: record.accuracy }, `target accuracy ${o.targetAccuracy} reached in round ${round}`);
       break;
     }
+    if (o.patience !== undefined && record.accuracy !== null) {
+      if (!best || record.accuracy > best.accuracy) best = { round, accuracy: record.accuracy, weights: global };
+      else if (round - best.round >= o.patience) {
+        o.log.info({ round, best: best.round }, `no better accuracy for ${o.patience} rounds: stopping, keeping round ${best.round}'s model`);
+        break;
+      }
+    }
   }
-  return { weights: global, history };
+  return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
 }
 
 function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {

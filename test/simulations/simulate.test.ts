@@ -68,4 +68,19 @@ describe('simulate', () => {
     expect(decayed.history.rounds[0]!.accuracy).toBe(constant.history.rounds[0]!.accuracy);
     expect(decayed.history.finalWeightsSha256).not.toBe(constant.history.finalWeightsSha256);
   });
+
+  it('early stopping: after `patience` rounds without a better accuracy the run stops and keeps the best model', async () => {
+    const { SimdEngine } = await import('../../shared/engine/simd/simd-engine.ts');
+    const { loadMnist } = await import('../../shared/data/mnist.ts');
+    // a learning rate far too high: accuracy stops improving almost at once
+    const config = testConfig({ clients: 4, rounds: 20, patience: 2, train: { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 2 } });
+    const r = await simulate(config, { log: silentLogger, writeHistory: false });
+    const rounds = r.history.rounds;
+    expect(rounds.length).toBeLessThan(20);
+    const best = r.history.bestRound!;
+    expect(rounds.length - best).toBe(2);
+    expect(Math.max(...rounds.map((x) => x.accuracy!))).toBe(rounds[best - 1]!.accuracy);
+    const kept = await SimdEngine.create().evaluate(config.model, r.weights, { dataset: loadMnist().test });
+    expect(kept.accuracy).toBe(rounds[best - 1]!.accuracy);
+  });
 });
