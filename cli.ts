@@ -88,6 +88,7 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     fractionFit: o.fraction,
     targetAccuracy: o.targetAccuracy,
     patience: o.patience,
+    validation: o.validation,
     stragglers: o.stragglers,
     seed: o.seed,
     partition: o.partition,
@@ -117,6 +118,7 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
     .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
     .option('--patience <k>', 'stop after k rounds without a better accuracy, keeping the best model', int('--patience'))
+    .option('--validation <f>', 'hold out this fraction of the MNIST training digits to score rounds on (the test split is scored once, at the end)', Number)
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')
@@ -164,6 +166,7 @@ program
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
   .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
+  .option('--validation <f>', 'the run\'s validation fraction (MNIST rows held out by the coordinator; must match it)', Number, 0)
   .option('--name <name>', 'name shown in the coordinator\'s logs')
   .option('--key <file>', 'this client\'s identity key (starling keygen); optional with --join-token')
   .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
@@ -188,6 +191,7 @@ program
       label: o.label as string | undefined,
       partition: partitionSpec,
       seed: o.seed as number,
+      validation: o.validation as number,
     });
     // the engine is picked per model spec when the first task arrives; a forced choice that cannot work fails now
     if (o.backend) await selectBackend(o.backend as string, log);
@@ -228,7 +232,8 @@ withRunOptions(
     if (!config.json) {
       const last = result.history.rounds.at(-1);
       process.stdout.write(
-        `done: accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'} after ${result.history.rounds.length} rounds ` +
+        `done: ${result.history.test ? 'validation ' : ''}accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'}` +
+          `${result.history.test ? `, test accuracy ${result.history.test.accuracy.toFixed(4)}` : ''} after ${result.history.rounds.length} rounds ` +
           `(${result.workers} workers, ${result.engine} engine); history in ${result.dir ?? '(not written)'}\n`,
       );
     }

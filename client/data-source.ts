@@ -1,6 +1,6 @@
 import { loadCsv } from '../shared/data/csv.ts';
 import type { DataView } from '../shared/data/dataset.ts';
-import { loadMnist } from '../shared/data/mnist.ts';
+import { loadData } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError } from '../shared/errors.ts';
 
@@ -26,6 +26,8 @@ export interface DataSourceOptions {
   readonly label?: string;
   readonly partition: PartitionSpec;
   readonly seed: number;
+  /** The run's validation fraction: those MNIST rows are the coordinator's, not any client's. */
+  readonly validation?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface DataSourceOptions {
  */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
-    const { train } = loadMnist();
+    const { train } = loadData('mnist', 1, o.seed, o.validation ?? 0);
     if (!o.shard) return { dataset: train };
     const { index, count } = parseShard(o.shard);
     const shards = partition(o.partition, train.y, train.classes, count, o.seed);

@@ -72,7 +72,9 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-  const evaluation = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed).test : undefined;
+  // with a validation split, rounds are scored on it and the test split only once, at the end
+  const data = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed, config.validation) : undefined;
+  const evaluation = data ? (data.validation ?? data.test) : undefined;
   if (evaluation && (inputSize(config.model) !== evaluation.features || config.model.outputs !== evaluation.classes)) {
     throw new ConfigError(
       `evaluating on ${config.data} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${config.model.outputs} (or set evaluate: none)`,
@@ -122,6 +124,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       log,
     });
     await server.finish('run complete', history.length);
+    const finalTest = data?.validation && engine ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
+    if (finalTest) log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
     const record: RunHistory = {
       runId,
       startedAt,
@@ -132,6 +136,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       paramCount: paramCount(config.model),
       rounds: history,
       ...(bestRound !== undefined ? { bestRound } : {}),
+      evaluatedOn: data ? (data.validation ? 'validation' : 'test') : 'none',
+      ...(finalTest ? { test: { accuracy: finalTest.accuracy, loss: finalTest.loss } } : {}),
       finalWeightsSha256: sha256(weights),
       peakRssBytes: peakRssBytes(),
     };

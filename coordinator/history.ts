@@ -13,6 +13,10 @@ export interface RunHistory {
   readonly backend: string | null;
   readonly paramCount: number;
   readonly rounds: readonly RoundRecord[];
+  /** Which split each round's accuracy and loss come from. */
+  readonly evaluatedOn: 'validation' | 'test' | 'none';
+  /** With a validation split: the kept model's score on the test split, computed once at the end. */
+  readonly test?: { readonly accuracy: number; readonly loss: number };
   /** With early stopping: the round whose model final-weights.f32 holds. */
   readonly bestRound?: number;
   readonly finalWeightsSha256: string;

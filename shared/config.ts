@@ -34,6 +34,8 @@ export const runConfigSchema = z.strictObject({
   rounds: z.number().int().min(1).max(1_000_000).default(10),
   /** Stop after the first round whose central test accuracy reaches this (rounds is then the cap). */
   targetAccuracy: z.number().gt(0).max(1).optional(),
+  /** Fraction of the MNIST training digits held out (stratified, seeded) for per-round evaluation and early stopping; the test split is then scored once, at the end. */
+  validation: z.number().min(0).max(0.5).default(0),
   /** Early stopping: stop after this many rounds without a better evaluated accuracy, and keep the best model. */
   patience: z.number().int().min(1).optional(),
   /** Fewest results a round may be aggregated from; fewer fails the round. */

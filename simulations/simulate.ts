@@ -40,7 +40,7 @@ export interface SimulationResult extends CoordinatorResult {
  */
 export async function simulate(config: RunConfig, opts: SimulateOptions): Promise<SimulationResult> {
   const { log } = opts;
-  const data = loadData(config.data, config.clients, config.seed);
+  const data = loadData(config.data, config.clients, config.seed, config.validation);
   const { train } = data;
   // synthetic data comes partitioned by device; MNIST is cut by `partition`
   const shards = data.shards ?? partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);

@@ -10,8 +10,8 @@ export interface ClientSummary {
 }
 
 /** Each client's size and label histogram for a data source cut as a run would cut it. */
-export function inspectPartition(data: string, partitionText: string, clients: number, seed: number): ClientSummary[] {
-  const d = loadData(data, clients, seed);
+export function inspectPartition(data: string, partitionText: string, clients: number, seed: number, validation = 0): ClientSummary[] {
+  const d = loadData(data, clients, seed, validation);
   const shards = d.shards ?? partition(parsePartition(partitionText), d.train.y, d.train.classes, clients, seed);
   return shards.map((indices, i) => ({ client: i + 1, size: indices.length, labels: labelCounts({ dataset: d.train, indices }) }));
 }

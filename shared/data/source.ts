@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
+import { subset } from './dataset.ts';
+import { deriveSeed, mulberry32, permutation } from '../rng.ts';
 import { generateSynthetic } from './synthetic.ts';
 
 /**
@@ -25,17 +27,48 @@ export function parseDataSpec(text: string): DataSpec {
 export interface LoadedData {
   readonly train: Dataset;
   readonly test: Dataset;
+  /** Held out of the training data when a validation fraction is asked for. */
+  readonly validation?: Dataset;
   /** Natural per-client partition, when the data has one. */
   readonly shards?: Uint32Array[];
 }
 
-export function loadData(text: string, clients: number, seed: number): LoadedData {
+/**
+ * The named data; with `validation` > 0 (MNIST only) a stratified, seeded fraction of
+ * the training rows is held out as a validation split and the rest is the training set
+ * every partition cuts — coordinator, simulation and MNIST clients computing the same.
+ */
+export function loadData(text: string, clients: number, seed: number, validation = 0): LoadedData {
   let spec: DataSpec;
   try {
     spec = parseDataSpec(text);
   } catch (e) {
     throw new ConfigError(`data: ${(e as Error).message}`);
   }
-  if (spec.kind === 'mnist') return loadMnist();
-  return generateSynthetic(spec.alpha, spec.beta, clients, seed);
+  if (spec.kind === 'synthetic') {
+    if (validation > 0) throw new ConfigError('validation: a held-out validation split applies to mnist data (synthetic devices keep their own test rows)');
+    return generateSynthetic(spec.alpha, spec.beta, clients, seed);
+  }
+  const mnist = loadMnist();
+  if (!(validation > 0)) return mnist;
+  const { train: kept, held } = stratifiedSplit(mnist.train.y, mnist.train.classes, validation, deriveSeed(seed, 0x7a11d));
+  return { train: subset(mnist.train, kept), test: mnist.test, validation: subset(mnist.train, held) };
+}
+
+/** Per class, a seeded `fraction` of the rows (rounded) goes to `held`, the rest to `train`; both in row order. */
+export function stratifiedSplit(labels: ArrayLike<number>, classes: number, fraction: number, seed: number): { train: Uint32Array; held: Uint32Array } {
+  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`a split fraction must be in (0, 1), got ${fraction}`);
+  const rng = mulberry32(seed);
+  const isHeld = new Uint8Array(labels.length);
+  for (let c = 0; c < classes; c++) {
+    const rows: number[] = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === c) rows.push(i);
+    const order = permutation(rows.length, rng);
+    const take = Math.round(fraction * rows.length);
+    for (let k = 0; k < take; k++) isHeld[rows[order[k]!]!] = 1;
+  }
+  const train: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < labels.length; i++) (isHeld[i] ? held : train).push(i);
+  return { train: Uint32Array.from(train), held: Uint32Array.from(held) };
 }

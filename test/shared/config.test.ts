@@ -51,4 +51,9 @@ describe('run config', () => {
   it('refuses minFitClients above clients', () => {
     expect(() => loadRunConfig(undefined, { clients: 2, minFitClients: 3 })).toThrow(/minFitClients: 3 is more than clients \(2\)/);
   });
+
+  it('refuses a validation fraction outside [0, 0.5]', () => {
+    expect(() => loadRunConfig(undefined, { validation: 0.7 })).toThrow(/validation: Too big/);
+    expect(loadRunConfig(undefined, { validation: 0.1 }).validation).toBe(0.1);
+  });
 });

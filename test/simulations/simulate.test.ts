@@ -83,4 +83,13 @@ describe('simulate', () => {
     const kept = await SimdEngine.create().evaluate(config.model, r.weights, { dataset: loadMnist().test });
     expect(kept.accuracy).toBe(rounds[best - 1]!.accuracy);
   });
+  it('with a validation split, rounds are scored on validation and the kept model once on test', async () => {
+    const r = await simulate(testConfig({ clients: 3, rounds: 2, validation: 0.1 }), { log: silentLogger, writeHistory: false });
+    expect(r.history.evaluatedOn).toBe('validation');
+    expect(r.history.test!.accuracy).toBeGreaterThan(0.3);
+    const plain = await simulate(testConfig({ clients: 3, rounds: 2 }), { log: silentLogger, writeHistory: false });
+    expect(plain.history.evaluatedOn).toBe('test');
+    expect(plain.history.test).toBeUndefined();
+    expect(plain.history.finalWeightsSha256).not.toBe(r.history.finalWeightsSha256);
+  });
 });
