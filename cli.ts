@@ -161,7 +161,7 @@ program
   .command('client')
   .description('run a client agent next to private data')
   .requiredOption('--coordinator <url>', 'coordinator address, e.g. ws://127.0.0.1:7070')
-  .option('--data <source>', '"mnist" (the embedded digits) or a CSV file', 'mnist')
+  .option('--data <source>', '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files) or a CSV file', 'mnist')
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')

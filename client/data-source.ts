@@ -1,4 +1,5 @@
 import { loadCsv } from '../shared/data/csv.ts';
+import { loadIdx } from '../shared/data/idx.ts';
 import type { DataView } from '../shared/data/dataset.ts';
 import { loadData } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
@@ -20,7 +21,7 @@ export function parseShard(text: string): ShardRef {
 }
 
 export interface DataSourceOptions {
-  /** `mnist` for the embedded digits, or a path to a CSV file. */
+  /** `mnist` for the embedded digits, `idx:<images>,<labels>` for IDX files, or a path to a CSV file. */
   readonly data: string;
   readonly shard?: string;
   readonly label?: string;
@@ -33,7 +34,8 @@ export interface DataSourceOptions {
 /**
  * Resolves a client's private data: a shard of the embedded MNIST training
  * digits (partitioned exactly as `simulate` does, so shard k/N matches
- * simulated client k), or a local CSV file with a label column.
+ * simulated client k), a local IDX images + labels pair, or a local CSV file with a
+ * label column.
  */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
@@ -42,6 +44,12 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
     const { index, count } = parseShard(o.shard);
     const shards = partition(o.partition, train.y, train.classes, count, o.seed);
     return { dataset: train, indices: shards[index - 1]! };
+  }
+  if (o.data.startsWith('idx:')) {
+    const paths = o.data.slice(4).split(',');
+    if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
+    if (o.shard) throw new ConfigError('--shard applies to --data mnist only; IDX files are already one client\'s data');
+    return { dataset: await loadIdx(paths[0]!, paths[1]!) };
   }
   if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
   if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
