@@ -1,6 +1,7 @@
 import { loadCsv } from '../shared/data/csv.ts';
 import { loadIdx } from '../shared/data/idx.ts';
-import type { DataView } from '../shared/data/dataset.ts';
+import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
+import type { Dataset, DataView } from '../shared/data/dataset.ts';
 import { loadData } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError } from '../shared/errors.ts';
@@ -29,6 +30,8 @@ export interface DataSourceOptions {
   readonly seed: number;
   /** The run's validation fraction: those MNIST rows are the coordinator's, not any client's. */
   readonly validation?: number;
+  /** For CSV/IDX data: normalize each feature with statistics fitted on this client's rows. */
+  readonly normalize?: NormalizeKind;
 }
 
 /**
@@ -39,6 +42,7 @@ export interface DataSourceOptions {
  */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
+    if (o.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
     const { train } = loadData('mnist', 1, o.seed, o.validation ?? 0);
     if (!o.shard) return { dataset: train };
     const { index, count } = parseShard(o.shard);
@@ -49,9 +53,13 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
     const paths = o.data.slice(4).split(',');
     if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
     if (o.shard) throw new ConfigError('--shard applies to --data mnist only; IDX files are already one client\'s data');
-    return { dataset: await loadIdx(paths[0]!, paths[1]!) };
+    return { dataset: normalized(await loadIdx(paths[0]!, paths[1]!), o.normalize) };
   }
   if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
   if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
-  return { dataset: await loadCsv(o.data, { label: o.label }) };
+  return { dataset: normalized(await loadCsv(o.data, { label: o.label }), o.normalize) };
+}
+
+function normalized(ds: Dataset, kind: NormalizeKind | undefined): Dataset {
+  return kind ? applyNormalizer(fitNormalizer(kind, { dataset: ds }), ds) : ds;
 }
