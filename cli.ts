@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientAgent } from './client/agent.ts';
 import { parseNormalizeKind } from './shared/data/normalize.ts';
+import { parseRange } from './shared/data/clean.ts';
 import { openDataSource } from './client/data-source.ts';
 import { EngineTrainer } from './client/trainer.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
@@ -165,6 +166,8 @@ program
   .option('--data <source>', '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files) or a CSV file', 'mnist')
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
+  .option('--clean', 'with a CSV file: drop rows with missing values or bad labels and exact duplicates (and report them) instead of failing')
+  .option('--clean-range <lo,hi>', 'with --clean: also drop rows with a feature outside [lo, hi]')
   .option('--normalize <kind>', 'with CSV or IDX data: minmax or zscore, fitted on this client\'s rows')
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
   .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
@@ -195,6 +198,8 @@ program
       seed: o.seed as number,
       validation: o.validation as number,
       normalize: o.normalize === undefined ? undefined : parseNormalizeKind(String(o.normalize)),
+      clean: o.clean || o.cleanRange ? { range: o.cleanRange === undefined ? undefined : parseRange(String(o.cleanRange)) } : undefined,
+      report: (line) => log.info(line),
     });
     // the engine is picked per model spec when the first task arrives; a forced choice that cannot work fails now
     if (o.backend) await selectBackend(o.backend as string, log);

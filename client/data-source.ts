@@ -1,4 +1,5 @@
-import { loadCsv } from '../shared/data/csv.ts';
+import { loadCsv, loadCsvCleaned } from '../shared/data/csv.ts';
+import { formatCleanReport } from '../shared/data/clean.ts';
 import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
 import type { Dataset, DataView } from '../shared/data/dataset.ts';
@@ -32,6 +33,10 @@ export interface DataSourceOptions {
   readonly validation?: number;
   /** For CSV/IDX data: normalize each feature with statistics fitted on this client's rows. */
   readonly normalize?: NormalizeKind;
+  /** For CSV data: drop bad and duplicate rows instead of failing, optionally also values outside a range. */
+  readonly clean?: { readonly range?: readonly [number, number] };
+  /** Receives the cleaning report, one line. */
+  readonly report?: (line: string) => void;
 }
 
 /**
@@ -42,6 +47,7 @@ export interface DataSourceOptions {
  */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
+    if (o.clean) throw new ConfigError('--clean applies to CSV data');
     if (o.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
     const { train } = loadData('mnist', 1, o.seed, o.validation ?? 0);
     if (!o.shard) return { dataset: train };
@@ -57,7 +63,10 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   }
   if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
   if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
-  return { dataset: normalized(await loadCsv(o.data, { label: o.label }), o.normalize) };
+  if (!o.clean) return { dataset: normalized(await loadCsv(o.data, { label: o.label }), o.normalize) };
+  const { dataset, report } = await loadCsvCleaned(o.data, { label: o.label, ...o.clean });
+  o.report?.(`${o.data}: ${formatCleanReport(report)}`);
+  return { dataset: normalized(dataset, o.normalize) };
 }
 
 function normalized(ds: Dataset, kind: NormalizeKind | undefined): Dataset {

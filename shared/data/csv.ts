@@ -2,6 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DataError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
+import { formatCleanReport, RowCleaner, type CleanOptions, type CleanReport } from './clean.ts';
 
 export interface CsvOptions {
   /** Name of the header column that holds the class label (an integer 0..classes-1). */
@@ -20,6 +21,22 @@ export interface CsvOptions {
  * numeric feature. A malformed row fails with its line number and the reason.
  */
 export async function loadCsv(path: string, opts: CsvOptions): Promise<Dataset> {
+  return (await readCsv(path, opts)).dataset;
+}
+
+/**
+ * Like loadCsv, but a row with a missing or non-numeric value, a value outside
+ * `range`, a label outside the declared classes, a wrong column count, or the same
+ * content as an earlier row is dropped instead of failing the load; the report says
+ * how many rows each reason dropped and on which lines.
+ */
+export async function loadCsvCleaned(path: string, opts: CsvOptions & CleanOptions): Promise<{ dataset: Dataset; report: CleanReport }> {
+  const cleaner = new RowCleaner(opts);
+  const { dataset } = await readCsv(path, opts, cleaner);
+  return { dataset, report: cleaner.report() };
+}
+
+async function readCsv(path: string, opts: CsvOptions, cleaner?: RowCleaner): Promise<{ dataset: Dataset }> {
   if (!existsSync(path)) throw new DataError(`data file ${path} does not exist`);
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let header: string[] | undefined;
@@ -45,23 +62,32 @@ export async function loadCsv(path: string, opts: CsvOptions): Promise<Dataset> 
       continue;
     }
     if (cells.length !== header.length) {
+      if (cleaner) {
+        cleaner.malformed(lineNo);
+        continue;
+      }
       throw new DataError(`${path}:${lineNo}: ${cells.length} columns, expected ${header.length}`);
     }
-    for (let c = 0; c < cells.length; c++) {
-      const v = Number(cells[c]);
-      if (cells[c] === '' || !Number.isFinite(v)) {
-        throw new DataError(`${path}:${lineNo}: column "${header[c]}" is not a finite number: "${cells[c]}"`);
+    const values = cells.map((c) => (c === '' ? Number.NaN : Number(c)));
+    const label = values[labelCol]!;
+    const row = values.filter((_, c) => c !== labelCol);
+    if (cleaner) {
+      if (cleaner.offer(lineNo, row, label)) {
+        xs.push(...row);
+        ys.push(label);
       }
-      if (c === labelCol) {
-        if (!Number.isInteger(v) || v < 0 || v >= maxClasses) {
-          throw new DataError(`${path}:${lineNo}: label ${cells[c]} is not a class index in 0..${maxClasses - 1}`);
-        }
-        ys.push(v);
-      } else xs.push(v);
+      continue;
     }
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new DataError(`${path}:${lineNo}: column "${header[bad]}" is not a finite number: "${cells[bad]}"`);
+    if (!Number.isInteger(label) || label < 0 || label >= maxClasses) {
+      throw new DataError(`${path}:${lineNo}: label ${cells[labelCol]} is not a class index in 0..${maxClasses - 1}`);
+    }
+    xs.push(...row);
+    ys.push(label);
   }
   if (!header) throw new DataError(`${path} is empty (expected a header row)`);
-  if (ys.length === 0) throw new DataError(`${path} has a header but no data rows`);
+  if (ys.length === 0) throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
   const classes = opts.classes ?? ys.reduce((m, v) => Math.max(m, v), 0) + 1;
-  return { x: Float32Array.from(xs), y: Uint8Array.from(ys), size: ys.length, features, classes };
+  return { dataset: { x: Float32Array.from(xs), y: Uint8Array.from(ys), size: ys.length, features, classes } };
 }
