@@ -2,7 +2,8 @@ import { ConfigError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
 import { subset } from './dataset.ts';
-import { deriveSeed, mulberry32, permutation } from '../rng.ts';
+import { deriveSeed } from '../rng.ts';
+import { splitRows } from './split.ts';
 import { generateSynthetic } from './synthetic.ts';
 
 /**
@@ -51,24 +52,6 @@ export function loadData(text: string, clients: number, seed: number, validation
   }
   const mnist = loadMnist();
   if (!(validation > 0)) return mnist;
-  const { train: kept, held } = stratifiedSplit(mnist.train.y, mnist.train.classes, validation, deriveSeed(seed, 0x7a11d));
-  return { train: subset(mnist.train, kept), test: mnist.test, validation: subset(mnist.train, held) };
-}
-
-/** Per class, a seeded `fraction` of the rows (rounded) goes to `held`, the rest to `train`; both in row order. */
-export function stratifiedSplit(labels: ArrayLike<number>, classes: number, fraction: number, seed: number): { train: Uint32Array; held: Uint32Array } {
-  if (!(fraction > 0 && fraction < 1)) throw new RangeError(`a split fraction must be in (0, 1), got ${fraction}`);
-  const rng = mulberry32(seed);
-  const isHeld = new Uint8Array(labels.length);
-  for (let c = 0; c < classes; c++) {
-    const rows: number[] = [];
-    for (let i = 0; i < labels.length; i++) if (labels[i] === c) rows.push(i);
-    const order = permutation(rows.length, rng);
-    const take = Math.round(fraction * rows.length);
-    for (let k = 0; k < take; k++) isHeld[rows[order[k]!]!] = 1;
-  }
-  const train: number[] = [];
-  const held: number[] = [];
-  for (let i = 0; i < labels.length; i++) (isHeld[i] ? held : train).push(i);
-  return { train: Uint32Array.from(train), held: Uint32Array.from(held) };
+  const rows = splitRows(mnist.train.y, mnist.train.classes, { validation, test: 0, stratified: true, seed: deriveSeed(seed, 0x7a11d) });
+  return { train: subset(mnist.train, rows.train), test: mnist.test, validation: subset(mnist.train, rows.validation) };
 }
