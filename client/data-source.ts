@@ -47,7 +47,7 @@ export interface DataSourceOptions {
  */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
-    if (o.clean) throw new ConfigError('--clean applies to CSV data');
+    if (o.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
     if (o.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
     const { train } = loadData('mnist', 1, o.seed, o.validation ?? 0);
     if (!o.shard) return { dataset: train };
@@ -59,6 +59,7 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
     const paths = o.data.slice(4).split(',');
     if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
     if (o.shard) throw new ConfigError('--shard applies to --data mnist only; IDX files are already one client\'s data');
+    if (o.clean) throw new ConfigError('--clean applies to CSV data; an IDX file is checked whole (a bad file fails with the reason)');
     return { dataset: normalized(await loadIdx(paths[0]!, paths[1]!), o.normalize) };
   }
   if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');

@@ -49,5 +49,7 @@ describe('cleaning', () => {
     const view = await openDataSource({ data: file('site.csv', DIRTY), label: 'label', partition: { kind: 'iid' }, seed: 1, clean: {}, report: (l) => lines.push(l) });
     expect(view.dataset.size).toBe(4);
     expect(lines[0]).toMatch(/site.csv: dropped 5 of 9 rows/);
+    await expect(openDataSource({ data: 'idx:a,b', partition: { kind: 'iid' }, seed: 1, clean: {} })).rejects.toThrow(/--clean applies to CSV data/);
+    await expect(openDataSource({ data: 'mnist', partition: { kind: 'iid' }, seed: 1, clean: {} })).rejects.toThrow(/--clean applies to CSV data/);
   });
 });
