@@ -57,6 +57,12 @@
   storeTile(c, alpha, beta, c0, c1);
 }
 
+/** C[c] = alpha·s (+ beta·C[c] when beta ≠ 0): the scalar twin of storeTile. */
+@inline function storeScalar(c: usize, alpha: f32, beta: f32, s: f32): void {
+  const y = alpha * s;
+  store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
+}
+
 @inline function storeTile(c: usize, alpha: f32, beta: f32, x0: v128, x1: v128): void {
   const va = f32x4.splat(alpha);
   let y0 = f32x4.mul(va, x0);
@@ -80,8 +86,7 @@
     pa += 4;
     pb += ldb;
   }
-  const y = alpha * s;
-  store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
+  storeScalar(c, alpha, beta, s);
 }
 
 export function gemm(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, alpha: f32, beta: f32): void {
@@ -200,8 +205,7 @@ export function gemmSparseA(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize
     const k = <usize>load<i32>(idx + (<usize>t << 2));
     s += load<f32>(a + (k << 2)) * load<f32>(b + k * ldb);
   }
-  const y = alpha * s;
-  store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
+  storeScalar(c, alpha, beta, s);
 }
 
 /**
@@ -265,8 +269,7 @@ export function gemmNT(M: i32, N: i32, K: i32, a: usize, lda: i32, b: usize, ldb
 @inline function storeDot(c: usize, alpha: f32, beta: f32, acc: v128, a: usize, b: usize, from: i32, K: i32): void {
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
   for (let k = from; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(b + (<usize>k << 2));
-  const y = alpha * s;
-  store<f32>(c, beta != 0 ? y + beta * load<f32>(c) : y);
+  storeScalar(c, alpha, beta, s);
 }
 
 /** dst[C×R] = srcᵀ, src being R×C row-major. */
