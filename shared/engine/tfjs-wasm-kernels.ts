@@ -71,6 +71,16 @@ function ptr(backend: WasmBackendLike, t: tf.TensorInfo): number {
   return data.memoryOffset;
 }
 
+/** Runs `fn` with scratch buffers of these byte sizes in wasm memory (a size of 0 gets pointer 0), freeing them however `fn` ends. */
+function withScratch<const B extends readonly number[], T>(backend: WasmBackendLike, bytes: B, fn: (ptrs: { -readonly [I in keyof B]: number }) => T): T {
+  const ptrs = bytes.map((n) => (n > 0 ? backend.wasm._malloc(n) : 0));
+  try {
+    return fn(ptrs as { -readonly [I in keyof B]: number });
+  } finally {
+    for (const p of ptrs) if (p) backend.wasm._free(p);
+  }
+}
+
 /** C[b] = op(A[b]) · op(B[b]) (+ bias, relu); undefined when the case is not ours. */
 function batchMatMul(k: SharedKernelExports, args: KernelArgs, fused: boolean): tf.TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
@@ -101,9 +111,7 @@ function batchMatMul(k: SharedKernelExports, args: KernelArgs, fused: boolean): 
   const batch = Math.max(batchA, batchB);
   const outer = batchA >= batchB ? outerA : outerB;
   const out = backend.makeOutput([...outer, M, N], 'float32');
-  const scratchA = transposeA ? backend.wasm._malloc(M * K * 4) : 0;
-  const scratchB = transposeB ? backend.wasm._malloc(K * N * 4) : 0;
-  try {
+  withScratch(backend, [transposeA ? M * K * 4 : 0, transposeB ? K * N * 4 : 0], ([scratchA, scratchB]) => {
     for (let i = 0; i < batch; i++) {
       let pa = ptr(backend, a) + (batchA === 1 ? 0 : i * M * K * 4);
       let pb = ptr(backend, b) + (batchB === 1 ? 0 : i * K * N * 4);
@@ -117,10 +125,7 @@ function batchMatMul(k: SharedKernelExports, args: KernelArgs, fused: boolean): 
       k.gemm(M, N, K, pa, K, pb, N, pc, N, 1, 0);
       if (bias || activation === 'relu') k.biasRelu(M, N, pc, bias ? ptr(backend, bias) : 0, activation === 'relu' ? 1 : 0);
     }
-  } finally {
-    if (scratchA) backend.wasm._free(scratchA);
-    if (scratchB) backend.wasm._free(scratchB);
-  }
+  });
   return out;
 }
 
@@ -164,16 +169,11 @@ function conv2dBackpropFilter(k: SharedKernelExports, args: KernelArgs): tf.Tens
   const M = g.B * g.OH * g.OW;
   const K = g.k * g.k * g.C;
   const out = backend.makeOutput([g.k, g.k, g.C, g.F], 'float32');
-  const cols = backend.wasm._malloc(M * K * 4);
-  const colsT = backend.wasm._malloc(M * K * 4);
-  try {
+  withScratch(backend, [M * K * 4, M * K * 4], ([cols, colsT]) => {
     k.im2col(g.B, g.H, g.W, g.C, g.k, g.pad, g.OH, g.OW, ptr(backend, x), cols);
     k.transpose(M, K, cols, colsT);
     k.gemm(K, g.F, M, colsT, M, ptr(backend, dy), g.F, ptr(backend, out), g.F, 1, 0);
-  } finally {
-    backend.wasm._free(cols);
-    backend.wasm._free(colsT);
-  }
+  });
   return out;
 }
 
@@ -188,18 +188,13 @@ function conv2dBackpropInput(k: SharedKernelExports, args: KernelArgs): tf.Tenso
   const M = g.B * g.OH * g.OW;
   const K = g.k * g.k * g.C;
   const out = backend.makeOutput([g.B, g.H, g.W, g.C], 'float32');
-  const filterT = backend.wasm._malloc(K * g.F * 4);
-  const cols = backend.wasm._malloc(M * K * 4);
-  try {
+  withScratch(backend, [K * g.F * 4, M * K * 4], ([filterT, cols]) => {
     k.transpose(K, g.F, ptr(backend, filter), filterT);
     k.gemm(M, K, g.F, ptr(backend, dy), g.F, filterT, K, cols, K, 1, 0);
     const dx = ptr(backend, out);
     new Float32Array(backend.wasm.asm.memory.buffer, dx, g.B * g.H * g.W * g.C).fill(0);
     k.col2im(g.B, g.H, g.W, g.C, g.k, g.pad, g.OH, g.OW, cols, dx);
-  } finally {
-    backend.wasm._free(filterT);
-    backend.wasm._free(cols);
-  }
+  });
   return out;
 }
 
