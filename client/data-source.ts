@@ -3,9 +3,11 @@ import { formatCleanReport } from '../shared/data/clean.ts';
 import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
 import type { Dataset, DataView } from '../shared/data/dataset.ts';
-import { loadData } from '../shared/data/source.ts';
+import { loadData, parseDataSpec } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
-import { ConfigError } from '../shared/errors.ts';
+import { ConfigError, DataError } from '../shared/errors.ts';
+import { readFile } from 'node:fs/promises';
+import { textDataset } from '../shared/data/text.ts';
 
 /** `k/N`: the k-th (1-based) of N shards. */
 export interface ShardRef {
@@ -23,7 +25,7 @@ export function parseShard(text: string): ShardRef {
 }
 
 export interface DataSourceOptions {
-  /** `mnist` for the embedded digits, `idx:<images>,<labels>` for IDX files, or a path to a CSV file. */
+  /** `mnist` for the embedded digits, `idx:<images>,<labels>` for IDX files, `text:<window>:<path>` for next-character windows of a text file, or a path to a CSV file. */
   readonly data: string;
   readonly shard?: string;
   readonly label?: string;
@@ -55,6 +57,17 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
     const shards = partition(o.partition, train.y, train.classes, count, o.seed);
     return { dataset: train, indices: shards[index - 1]! };
   }
+  if (o.data.startsWith('text:')) {
+    if (o.shard || o.clean || o.normalize) throw new ConfigError('--shard, --clean and --normalize do not apply to text data (text:<window>:<path> is one client\'s text, as token ids)');
+    const spec = parseTextSpec(o.data);
+    let text: string;
+    try {
+      text = await readFile(spec.path, 'utf8');
+    } catch (cause) {
+      throw new DataError(`cannot read text file ${spec.path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    }
+    return { dataset: textDataset(text, spec.window) };
+  }
   if (o.data.startsWith('idx:')) {
     const paths = o.data.slice(4).split(',');
     if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
@@ -68,6 +81,17 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
   const { dataset, report } = await loadCsvCleaned(o.data, { label: o.label, ...o.clean });
   o.report?.(`${o.data}: ${formatCleanReport(report)}`);
   return { dataset: normalized(dataset, o.normalize) };
+}
+
+function parseTextSpec(data: string): { window: number; path: string } {
+  let spec;
+  try {
+    spec = parseDataSpec(data);
+  } catch (e) {
+    throw new ConfigError(`--data: ${(e as Error).message}`);
+  }
+  if (spec.kind !== 'text') throw new ConfigError(`--data ${data} is not text:<window>:<path>`);
+  return spec;
 }
 
 function normalized(ds: Dataset, kind: NormalizeKind | undefined): Dataset {

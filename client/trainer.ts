@@ -1,7 +1,7 @@
 import type { DataView } from '../shared/data/dataset.ts';
 import type { Engine, TrainConfig, TrainResult } from '../shared/engine/engine.ts';
 import { DataError } from '../shared/errors.ts';
-import type { ModelSpec } from '../shared/models/spec.ts';
+import { outputClasses, type ModelSpec } from '../shared/models/spec.ts';
 
 /** What a client agent needs to train: the global weights in, a delta out. */
 export interface Trainer {
@@ -34,9 +34,11 @@ export class EngineTrainer implements Trainer {
  */
 export function conformClasses(view: DataView, spec: ModelSpec): DataView {
   const ds = view.dataset;
-  if (ds.classes === spec.outputs) return view;
-  if (ds.classes > spec.outputs) {
-    throw new DataError(`the data holds labels up to ${ds.classes - 1}, but the model predicts only ${spec.outputs} classes`);
+  const classes = outputClasses(spec);
+  // a generative model ignores labels
+  if (classes === undefined || ds.classes === classes) return view;
+  if (ds.classes > classes) {
+    throw new DataError(`the data holds labels up to ${ds.classes - 1}, but the model predicts only ${classes} classes`);
   }
-  return { ...view, dataset: { ...ds, classes: spec.outputs } };
+  return { ...view, dataset: { ...ds, classes } };
 }

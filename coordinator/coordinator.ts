@@ -10,7 +10,7 @@ import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/iden
 import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
-import { inputSize } from '../shared/models/spec.ts';
+import { inputSize, outputClasses } from '../shared/models/spec.ts';
 import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
@@ -75,9 +75,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   // with a validation split, rounds are scored on it and the test split only once, at the end
   const data = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed, config.validation) : undefined;
   const evaluation = data ? (data.validation ?? data.test) : undefined;
-  if (evaluation && (inputSize(config.model) !== evaluation.features || config.model.outputs !== evaluation.classes)) {
+  const classes = outputClasses(config.model) ?? evaluation?.classes;
+  if (evaluation && (inputSize(config.model) !== evaluation.features || classes !== evaluation.classes)) {
     throw new ConfigError(
-      `evaluating on ${config.data} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${config.model.outputs} (or set evaluate: none)`,
+      `evaluating on ${config.data} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${classes} (or set evaluate: none)`,
     );
   }
   const engine = evaluation

@@ -1,5 +1,8 @@
 import { cnnInit, cnnShapes } from './models/cnn.ts';
+import { ganInit, ganShapes } from './models/gan.ts';
 import { mlpInit, mlpShapes } from './models/mlp.ts';
+import { rnnInit, rnnShapes } from './models/rnn.ts';
+import { transformerInit, transformerShapes } from './models/transformer.ts';
 import type { ModelSpec } from './models/spec.ts';
 
 /**
@@ -18,6 +21,12 @@ export function paramShapes(spec: ModelSpec): ParamShape[] {
       return mlpShapes(spec);
     case 'cnn':
       return cnnShapes(spec);
+    case 'rnn':
+      return rnnShapes(spec);
+    case 'transformer':
+      return transformerShapes(spec);
+    case 'gan':
+      return ganShapes(spec);
   }
 }
 
@@ -39,6 +48,15 @@ export function initWeights(spec: ModelSpec, seed: number): Float32Array {
       break;
     case 'cnn':
       cnnInit(spec, seed, out);
+      break;
+    case 'rnn':
+      rnnInit(spec, seed, out);
+      break;
+    case 'transformer':
+      transformerInit(spec, seed, out);
+      break;
+    case 'gan':
+      ganInit(spec, seed, out);
   }
   return out;
 }

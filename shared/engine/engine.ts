@@ -43,6 +43,8 @@ export interface TrainMetrics {
   readonly accuracy: number;
   /** Local epochs actually run (fewer than asked for partial work, e.g. a straggler). */
   readonly epochs: number;
+  /** gan: the generator's mean loss (`loss` and `accuracy` are then the discriminator's). */
+  readonly generatorLoss?: number;
 }
 
 export interface TrainResult {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { inputSize, type ModelSpec } from '../models/spec.ts';
+import { inputSize, outputClasses, type ModelSpec } from '../models/spec.ts';
 import { DataError } from '../errors.ts';
 import type { DataView, Dataset } from '../data/dataset.ts';
 import { unflatten, type ParamShape } from '../weights.ts';
@@ -7,10 +7,34 @@ import type { TrainConfig } from './engine.ts';
 
 /** Helpers shared by the tfjs engine's training loops. */
 
+/**
+ * tfjs-core's Node bundle registers no gradients; the @tensorflow/tfjs bundle
+ * does, on the same tfjs-core instance, so it is loaded (once) before the first
+ * autodiff step. On wasm, TfjsEngine.create has registered Starling's kernels.
+ */
+let gradientsLoaded: Promise<unknown> | undefined;
+export function prepareGradients(): Promise<unknown> {
+  gradientsLoaded ??= import('@tensorflow/tfjs');
+  return gradientsLoaded;
+}
+
 export function checkSpec(spec: ModelSpec, ds: Dataset): void {
   const inputs = inputSize(spec);
   if (inputs !== ds.features) throw new DataError(`the model takes ${inputs} inputs but the data has ${ds.features} features`);
-  if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
+  const classes = outputClasses(spec);
+  if (classes !== undefined && classes !== ds.classes) throw new DataError(`the model predicts ${classes} classes but the data has ${ds.classes}`);
+  if ((spec.type === 'rnn' || spec.type === 'transformer') && spec.vocab !== undefined) checkTokens(ds, spec.vocab);
+}
+
+/** Token inputs must be whole numbers in [0, vocab): anything else would embed as a zero vector, silently. */
+function checkTokens(ds: Dataset, vocab: number): void {
+  const { x, features } = ds;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!Number.isInteger(v) || v < 0 || v >= vocab) {
+      throw new DataError(`row ${Math.floor(i / features)}, step ${i % features}: token ${v} is not an id in 0..${vocab - 1}`);
+    }
+  }
 }
 
 /** Copies the rows of `view` in `order` into contiguous x, one-hot y and label buffers. */

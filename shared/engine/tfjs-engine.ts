@@ -9,12 +9,14 @@ import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts'
 import { DataError } from '../errors.ts';
 import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
+import { evaluateGan, trainGan } from './tfjs-nets/gan.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 import { kernelsUnavailable } from './simd/kernels.ts';
 
 /**
  * The tfjs engine. MLPs train in a lean hand-written loop of tfjs kernels;
- * other architectures (CNN) through tfjs autodiff (tfjs-graph.ts).
+ * the other classifiers (cnn, rnn, transformer) through tfjs autodiff
+ * (tfjs-graph.ts), the gan in its adversarial loop (tfjs-nets/gan.ts).
  *
  * Why not `model.fit` or `optimizer.minimize`? On the wasm backend their per-op
  * overhead dominates small models (DESIGN.md §12). This loop writes the forward
@@ -52,7 +54,8 @@ export class TfjsEngine implements Engine {
     checkSpec(spec, data.dataset);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot train on an empty shard');
-    if (spec.type === 'cnn') return trainGraph(spec, weights, data, n, config, seed);
+    if (spec.type === 'gan') return trainGan(spec, weights, data, n, config, seed);
+    if (spec.type !== 'mlp') return trainGraph(spec, weights, data, n, config, seed);
     const mlp = spec;
     const shapes = paramShapes(mlp);
     const vars = variablesFrom(weights, shapes);
@@ -102,7 +105,8 @@ export class TfjsEngine implements Engine {
     checkSpec(spec, data.dataset);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
-    if (spec.type === 'cnn') return evaluateGraph(spec, weights, data, n);
+    if (spec.type === 'gan') return evaluateGan(spec, weights, data, n);
+    if (spec.type !== 'mlp') return evaluateGraph(spec, weights, data, n);
     const mlp = spec;
     const shapes = paramShapes(mlp);
     const { features, classes } = data.dataset;

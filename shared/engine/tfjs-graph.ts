@@ -1,60 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataView } from '../data/dataset.ts';
-import { resolveCnn, type ResolvedLayer } from '../models/cnn.ts';
-import type { CnnSpec } from '../models/spec.ts';
+import type { ModelSpec } from '../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../rng.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
+import { classifierForward } from './tfjs-nets/forward.ts';
 
 /**
- * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
- * Node bundle registers no gradients; the @tensorflow/tfjs bundle does, on the
- * same tfjs-core instance, so it is loaded (once) before the first gradient.
- * On wasm, TfjsEngine.create has registered Starling's Conv2DBackpropFilter.
+ * Classifiers other than the MLP (cnn, rnn, transformer) train through tfjs
+ * autodiff, one generic loop over their forward passes (tfjs-nets/); the gan has
+ * its own adversarial loop (tfjs-nets/gan.ts).
  */
-let prepared: Promise<unknown> | undefined;
-function prepare(): Promise<unknown> {
-  prepared ??= import('@tensorflow/tfjs');
-  return prepared;
-}
-
-/** Forward pass; with `dropoutSeed` (training) dense layers apply their dropout. */
-function forward(layers: readonly ResolvedLayer[], params: readonly tf.Tensor[], x: tf.Tensor4D, dropoutSeed?: number): tf.Tensor2D {
-  let h: tf.Tensor = x;
-  let p = 0;
-  for (const l of layers) {
-    if (l.kind === 'maxpool') {
-      h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid');
-      continue;
-    }
-    const w = params[p++]!;
-    const b = params[p++]!;
-    if (l.kind === 'conv') h = tf.add(tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 1, l.pad > 0 ? 'same' : 'valid'), b);
-    else h = tf.add(tf.matMul(h.rank === 2 ? (h as tf.Tensor2D) : tf.reshape(h, [h.shape[0]!, -1]), w as tf.Tensor2D), b);
-    switch (l.activation) {
-      case 'relu':
-        h = tf.relu(h);
-        break;
-      case 'tanh':
-        h = tf.tanh(h);
-        break;
-      case 'sigmoid':
-        h = tf.sigmoid(h);
-        break;
-      case 'identity':
-        break;
-    }
-    if (dropoutSeed !== undefined && l.kind === 'dense' && l.dropout > 0) h = tf.dropout(h, l.dropout, undefined, dropoutSeed + p);
-  }
-  return h as tf.Tensor2D;
-}
-
-export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): Promise<TrainResult> {
-  await prepare();
-  const layers = resolveCnn(spec);
+export async function trainGraph(spec: ModelSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): Promise<TrainResult> {
+  await prepareGradients();
+  const forward = classifierForward(spec);
   const shapes = paramShapes(spec);
-  const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
   const vars = variablesFrom(weights, shapes);
   const anchors = anchorsFor(weights, shapes, config.mu);
@@ -70,10 +31,10 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
       for (let start = 0; start < n; start += config.batchSize) {
         const b = Math.min(config.batchSize, n - start);
         tf.tidy(() => {
-          const x = tf.tensor4d(xs.subarray(start * features, (start + b) * features), [b, h, w, c]);
+          const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
           const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
           const { grads } = tf.variableGrads(() => {
-            const logits = forward(layers, vars, x, deriveSeed(seed, epoch, start) & 0x7fffffff);
+            const logits = forward(vars, x, deriveSeed(seed, epoch, start) & 0x7fffffff);
             stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
             return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
           }, vars);
@@ -92,11 +53,10 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   }
 }
 
-export async function evaluateGraph(spec: CnnSpec, weights: Float32Array, data: DataView, n: number): Promise<EvalMetrics> {
-  await prepare();
-  const layers = resolveCnn(spec);
+export async function evaluateGraph(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): Promise<EvalMetrics> {
+  await prepareGradients();
+  const forward = classifierForward(spec);
   const shapes = paramShapes(spec);
-  const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
   const { xs, ys } = gatherAll(data, n);
   const params = unflatten(weights, shapes).map((v, i) => tf.tensor(v, shapes[i]!.shape as number[]));
@@ -104,9 +64,9 @@ export async function evaluateGraph(spec: CnnSpec, weights: Float32Array, data: 
     let acc = tf.zeros([2]);
     for (let start = 0; start < n; start += 250) {
       const b = Math.min(250, n - start);
-      const x = tf.tensor4d(xs.subarray(start * features, (start + b) * features), [b, h, w, c]);
+      const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
       const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
-      acc = tf.add(acc, lossAndCorrect(forward(layers, params, x), y));
+      acc = tf.add(acc, lossAndCorrect(forward(params, x), y));
     }
     return acc;
   });

@@ -1,4 +1,4 @@
-import { deriveSeed, mulberry32 } from '../rng.ts';
+import { denseRule, fillParams } from './init.ts';
 import type { ParamShape } from '../weights.ts';
 import type { Activation, CnnSpec } from './spec.ts';
 
@@ -59,17 +59,5 @@ export function cnnShapes(spec: CnnSpec): ParamShape[] {
 
 /** Glorot-uniform kernels (fans as Keras computes them for conv: receptive field × channels), zero biases. */
 export function cnnInit(spec: CnnSpec, seed: number, out: Float32Array): void {
-  let offset = 0;
-  for (const [i, p] of cnnShapes(spec).entries()) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    if (p.shape.length > 1) {
-      const receptive = p.shape.slice(0, -2).reduce((a, b) => a * b, 1);
-      const fanIn = receptive * p.shape[p.shape.length - 2]!;
-      const fanOut = receptive * p.shape[p.shape.length - 1]!;
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      const rng = mulberry32(deriveSeed(seed, i));
-      for (let k = 0; k < size; k++) out[offset + k] = (rng() * 2 - 1) * limit;
-    } else out.fill(0, offset, offset + size);
-    offset += size;
-  }
+  fillParams(cnnShapes(spec).map((p) => ({ ...p, init: denseRule(p.shape) })), seed, out);
 }

@@ -57,12 +57,118 @@ export const cnnSpecSchema = z
   });
 export type CnnSpec = z.infer<typeof cnnSpecSchema>;
 
-export const modelSpecSchema = z.discriminatedUnion('type', [mlpSpecSchema, cnnSpecSchema]);
-export type ModelSpec = z.infer<typeof modelSpecSchema>;
+/**
+ * The input of a sequence model: either `seqLen` real-valued steps of `inputDim`
+ * features each (the data's features are step-major: step 0's features first),
+ * or `seqLen` token ids in [0, vocab) that an embedding of `embed` dimensions maps
+ * to vectors (the data's features are the ids, as floats).
+ */
+const sequenceInput = {
+  seqLen: z.number().int().positive().max(4096),
+  inputDim: z.number().int().positive().max(65536).optional(),
+  vocab: z.number().int().min(2).max(65536).optional(),
+  embed: z.number().int().positive().max(4096).optional(),
+};
+function sequenceInputProblem(spec: { inputDim?: number | undefined; vocab?: number | undefined; embed?: number | undefined }): string | undefined {
+  if ((spec.inputDim === undefined) === (spec.vocab === undefined)) return 'set exactly one of inputDim (real-valued steps) and vocab (token ids)';
+  if (spec.embed !== undefined && spec.vocab === undefined) return 'embed applies to token inputs (vocab)';
+  return undefined;
+}
 
-/** Input features a spec expects (flattened). */
+/**
+ * A recurrent sequence classifier (Keras conventions): a simple RNN, LSTM or GRU
+ * cell, `layers` stacked, the last layer's final hidden state → dense `outputs`.
+ * A character-level next-character model is this with `vocab` = `outputs`.
+ */
+export const rnnSpecSchema = z
+  .strictObject({
+    type: z.literal('rnn'),
+    cell: z.enum(['rnn', 'lstm', 'gru']).default('lstm'),
+    ...sequenceInput,
+    units: z.number().int().positive().max(4096),
+    layers: z.number().int().min(1).max(8).default(1),
+    /** Inverted dropout on the final hidden state while training. */
+    dropout: z.number().min(0).lt(1).optional(),
+    outputs: z.number().int().min(2),
+  })
+  .superRefine((spec, ctx) => {
+    const problem = sequenceInputProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+export type RnnSpec = z.infer<typeof rnnSpecSchema>;
+
+/**
+ * A transformer encoder for sequence classification: input projection (or token
+ * embedding) plus a learned positional embedding, `layers` pre-norm blocks of
+ * multi-head self-attention and a ReLU feed-forward of width `ff`, each with a
+ * residual connection and layer norm, a final layer norm, mean pooling over the
+ * sequence, and a dense output.
+ */
+export const transformerSpecSchema = z
+  .strictObject({
+    type: z.literal('transformer'),
+    ...sequenceInput,
+    dModel: z.number().int().positive().max(4096),
+    heads: z.number().int().positive().max(64),
+    layers: z.number().int().min(1).max(24).default(1),
+    ff: z.number().int().positive().max(16384),
+    /** Inverted dropout on the attention and feed-forward outputs while training. */
+    dropout: z.number().min(0).lt(1).optional(),
+    outputs: z.number().int().min(2),
+  })
+  .superRefine((spec, ctx) => {
+    const problem = sequenceInputProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    if (spec.embed !== undefined) ctx.addIssue({ code: 'custom', message: 'a transformer embeds tokens into dModel dimensions; drop embed', path: ['embed'] });
+    if (spec.dModel % spec.heads !== 0) ctx.addIssue({ code: 'custom', message: `dModel (${spec.dModel}) must be a multiple of heads (${spec.heads})`, path: ['heads'] });
+  });
+export type TransformerSpec = z.infer<typeof transformerSpecSchema>;
+
+const ganNetSchema = z.strictObject({
+  hidden: z.array(z.number().int().positive().max(65536)).max(16),
+  activation: z.enum(['relu', 'leakyRelu', 'tanh']),
+});
+
+/**
+ * A generative adversarial network on `features`-dimensional data (labels are
+ * ignored): a generator MLP from `latent` standard-normal noise to a sample
+ * (output squashed by `output`: sigmoid for data in [0, 1]) and a discriminator
+ * MLP from a sample to one logit, trained adversarially (non-saturating loss).
+ * The flat weights are the generator's then the discriminator's, so a federated
+ * run averages both networks.
+ */
+export const ganSpecSchema = z.strictObject({
+  type: z.literal('gan'),
+  latent: z.number().int().positive().max(4096),
+  features: z.number().int().positive().max(1 << 20),
+  generator: ganNetSchema.default({ hidden: [128], activation: 'relu' }),
+  discriminator: ganNetSchema.default({ hidden: [128], activation: 'leakyRelu' }),
+  output: z.enum(['sigmoid', 'tanh', 'linear']).default('sigmoid'),
+});
+export type GanSpec = z.infer<typeof ganSpecSchema>;
+
+export const modelSpecSchema = z.discriminatedUnion('type', [mlpSpecSchema, cnnSpecSchema, rnnSpecSchema, transformerSpecSchema, ganSpecSchema]);
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+export type SequenceSpec = RnnSpec | TransformerSpec;
+
+/** Input features a spec expects per example (flattened). */
 export function inputSize(spec: ModelSpec): number {
-  return spec.type === 'mlp' ? spec.inputs : spec.input[0] * spec.input[1] * spec.input[2];
+  switch (spec.type) {
+    case 'mlp':
+      return spec.inputs;
+    case 'cnn':
+      return spec.input[0] * spec.input[1] * spec.input[2];
+    case 'rnn':
+    case 'transformer':
+      return spec.vocab !== undefined ? spec.seqLen : spec.seqLen * spec.inputDim!;
+    case 'gan':
+      return spec.features;
+  }
+}
+
+/** The classes a classifier predicts; undefined for a generative model (gan), which ignores labels. */
+export function outputClasses(spec: ModelSpec): number | undefined {
+  return spec.type === 'gan' ? undefined : spec.outputs;
 }
 
 /** What is wrong with a CNN's shapes layer by layer, or undefined. */

@@ -1,5 +1,5 @@
 import { resolveCnn, outputSize, type ResolvedLayer } from '../../models/cnn.ts';
-import { inputSize, type ModelSpec } from '../../models/spec.ts';
+import { inputSize, type CnnSpec, type MlpSpec } from '../../models/spec.ts';
 import { paramCount } from '../../weights.ts';
 import type { Arena } from './arena.ts';
 
@@ -8,7 +8,7 @@ import type { Arena } from './arena.ts';
  * of dense layers) and, once laid out for a batch size, every buffer a training
  * step touches — allocated once in the kernel memory and reused for every step.
  */
-export function layersOf(spec: ModelSpec): ResolvedLayer[] {
+export function layersOf(spec: MlpSpec | CnnSpec): ResolvedLayer[] {
   if (spec.type === 'cnn') return resolveCnn(spec);
   const sizes = [spec.inputs, ...spec.hidden, spec.outputs];
   return sizes.slice(1).map((units, i) => ({
@@ -66,7 +66,7 @@ export class NetworkWorkspace {
   readonly second: number;
 
   /** `state`: 0 = fused SGD (no buffers), 1 = a gradient and one state buffer, 2 = two state buffers (Adam). */
-  constructor(arena: Arena, spec: ModelSpec, batch: number, state: 0 | 1 | 2) {
+  constructor(arena: Arena, spec: MlpSpec | CnnSpec, batch: number, state: 0 | 1 | 2) {
     this.layers = layersOf(spec);
     this.batch = batch;
     this.inputSize = inputSize(spec);

@@ -1,7 +1,7 @@
 import { viewSize, type DataView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
-import { inputSize, type ModelSpec } from '../../models/spec.ts';
+import { inputSize, type CnnSpec, type MlpSpec, type ModelSpec } from '../../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
 import { paramCount, subtract } from '../../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
@@ -78,7 +78,7 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private trainNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
+  private trainNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
     const { k, arena } = this;
     const batch = Math.min(config.batchSize, n);
     // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
@@ -142,7 +142,7 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private evaluateNetwork(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
+  private evaluateNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
     const ws = new NetworkWorkspace(arena, spec, chunk, 0);
@@ -266,9 +266,10 @@ function gatherBatch(arena: Arena, ws: NetworkWorkspace, view: DataView, order: 
   }
 }
 
-function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): void {
+function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): asserts spec is MlpSpec | CnnSpec {
   const why = simdUnsupported(spec);
   if (why) throw new StarlingError('E_ENGINE', why);
+  if (spec.type !== 'mlp' && spec.type !== 'cnn') throw new StarlingError('E_ENGINE', `the simd engine has no kernels for model type "${spec.type}"`);
   const inputs = inputSize(spec);
   if (inputs !== ds.features) throw new DataError(`the model takes ${inputs} inputs but the data has ${ds.features} features`);
   if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
