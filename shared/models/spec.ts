@@ -127,6 +127,8 @@ export type TransformerSpec = z.infer<typeof transformerSpecSchema>;
 const ganNetSchema = z.strictObject({
   hidden: z.array(z.number().int().positive().max(65536)).max(16),
   activation: z.enum(['relu', 'leakyRelu', 'tanh']),
+  /** Inverted dropout after each hidden layer while training. */
+  dropout: z.number().min(0).lt(1).optional(),
 });
 
 /**

@@ -27,7 +27,7 @@ describe('federated runs of the sequence and generative architectures', () => {
   });
 
   it('a GAN trains federated: both the generator and the discriminator are averaged', async () => {
-    const spec = modelSpecSchema.parse({ type: 'gan', latent: 16, features: 784, generator: { hidden: [32], activation: 'relu' }, discriminator: { hidden: [32], activation: 'leakyRelu' } });
+    const spec = modelSpecSchema.parse({ type: 'gan', latent: 16, features: 784, generator: { hidden: [32], activation: 'relu' }, discriminator: { hidden: [32], activation: 'leakyRelu', dropout: 0.2 } });
     const config = testConfig({ clients: 2, rounds: 2, model: spec, train: { epochs: 1, batchSize: 64, optimizer: 'adam', lr: 0.0005, beta1: 0.5 } });
     const r = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
     expect(r.history.rounds).toHaveLength(2);

@@ -6,22 +6,29 @@ import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
 import { paramShapes, subtract, unflatten } from '../../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
 import { anchorsFor, gatherAll, gatherShuffled, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from '../tfjs-common.ts';
-import { activate, dense, type ActivationName } from './layers.ts';
+import { activate, dense, maybeDropout, type ActivationName } from './layers.ts';
 
-/** An MLP over `params` (kernel, bias pairs): hidden layers with `hidden`, the last with `last`. */
-function mlp(params: readonly tf.Tensor[], x: tf.Tensor2D, hidden: ActivationName, last: ActivationName): tf.Tensor2D {
+/**
+ * An MLP over `params` (kernel, bias pairs): hidden layers with `net.activation`
+ * and, while training (a dropout seed given), `net.dropout`; the last layer with `last`.
+ */
+function mlp(params: readonly tf.Tensor[], x: tf.Tensor2D, net: GanSpec['generator'], last: ActivationName, dropoutSeed?: number): tf.Tensor2D {
   let h = x;
-  for (let p = 0; p < params.length; p += 2) h = activate(dense(h, params[p]!, params[p + 1]!), p + 2 < params.length ? hidden : last) as tf.Tensor2D;
+  for (let p = 0; p < params.length; p += 2) {
+    const hidden = p + 2 < params.length;
+    h = activate(dense(h, params[p]!, params[p + 1]!), hidden ? net.activation : last) as tf.Tensor2D;
+    if (hidden) h = maybeDropout(h, net.dropout, dropoutSeed === undefined ? undefined : dropoutSeed + p);
+  }
   return h;
 }
 
-function generator(spec: GanSpec, params: readonly tf.Tensor[], z: tf.Tensor2D): tf.Tensor2D {
-  return mlp(params.slice(0, generatorParamCount(spec)), z, spec.generator.activation, spec.output === 'linear' ? 'identity' : spec.output);
+function generator(spec: GanSpec, params: readonly tf.Tensor[], z: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
+  return mlp(params.slice(0, generatorParamCount(spec)), z, spec.generator, spec.output === 'linear' ? 'identity' : spec.output, dropoutSeed);
 }
 
 /** The discriminator's logit per sample ([b, 1]; > 0 means "real"). */
-function discriminator(spec: GanSpec, params: readonly tf.Tensor[], x: tf.Tensor2D): tf.Tensor2D {
-  return mlp(params.slice(generatorParamCount(spec)), x, spec.discriminator.activation, 'identity');
+function discriminator(spec: GanSpec, params: readonly tf.Tensor[], x: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
+  return mlp(params.slice(generatorParamCount(spec)), x, spec.discriminator, 'identity', dropoutSeed);
 }
 
 /** Binary cross-entropy from logits, summed: −log σ(l) for real targets, −log(1 − σ(l)) for fake ones. */
@@ -34,9 +41,10 @@ function noise(spec: GanSpec, b: number, seed: number): tf.Tensor2D {
 }
 
 /** [discriminator loss sum, correct calls (real > 0, fake < 0)] on real rows x and as many generated ones. */
-function discriminatorStats(spec: GanSpec, params: readonly tf.Tensor[], x: tf.Tensor2D, z: tf.Tensor2D): [tf.Scalar, tf.Scalar] {
-  const realLogits = discriminator(spec, params, x);
-  const fakeLogits = discriminator(spec, params, generator(spec, params, z));
+function discriminatorStats(spec: GanSpec, params: readonly tf.Tensor[], x: tf.Tensor2D, z: tf.Tensor2D, dropoutSeed?: number): [tf.Scalar, tf.Scalar] {
+  const seed = (k: number) => (dropoutSeed === undefined ? undefined : dropoutSeed + 101 * k);
+  const realLogits = discriminator(spec, params, x, seed(1));
+  const fakeLogits = discriminator(spec, params, generator(spec, params, z, seed(2)), seed(3));
   const loss = tf.add(bce(realLogits, true), bce(fakeLogits, false)) as tf.Scalar;
   const correct = tf.add(tf.sum(tf.cast(tf.greater(realLogits, 0), 'float32')), tf.sum(tf.cast(tf.less(fakeLogits, 0), 'float32'))) as tf.Scalar;
   return [loss, correct];
@@ -74,13 +82,13 @@ export async function trainGan(spec: GanSpec, weights: Float32Array, data: DataV
         tf.tidy(() => {
           const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
           const d = tf.variableGrads(() => {
-            const [loss, correct] = discriminatorStats(spec, vars, x, noise(spec, b, stepSeed));
+            const [loss, correct] = discriminatorStats(spec, vars, x, noise(spec, b, stepSeed), stepSeed);
             stats.assign(tf.add(stats, tf.stack([loss, correct, tf.scalar(0)])));
             return tf.div(loss, b) as tf.Scalar;
           }, dVars);
           dOpt.apply(dVars, dVars.map((v) => d.grads[v.name]!));
           const g = tf.variableGrads(() => {
-            const loss = bce(discriminator(spec, vars, generator(spec, vars, noise(spec, b, stepSeed + 1))), true);
+            const loss = bce(discriminator(spec, vars, generator(spec, vars, noise(spec, b, stepSeed + 1), stepSeed + 7), stepSeed + 11), true);
             stats.assign(tf.add(stats, tf.stack([tf.scalar(0), tf.scalar(0), loss])));
             return tf.div(loss, b) as tf.Scalar;
           }, gVars);

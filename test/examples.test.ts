@@ -1,0 +1,31 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRunConfig } from '../shared/config.ts';
+import { loadData } from '../shared/data/source.ts';
+import { inputSize, outputClasses } from '../shared/models/spec.ts';
+import { initWeights, paramCount } from '../shared/weights.ts';
+
+const dir = new URL('../examples/models/', import.meta.url).pathname;
+const expectedParams: Record<string, number> = { 'mlp-2nn.yaml': 199_210, 'cnn-fedavg.yaml': 1_663_370 };
+
+describe('the example model configs the README points to', () => {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+
+  it('cover every architecture', () => {
+    const types = new Set(files.map((f) => loadRunConfig(join(dir, f)).model.type));
+    expect([...types].sort()).toEqual(['cnn', 'gan', 'mlp', 'rnn', 'transformer']);
+  });
+
+  for (const file of files) {
+    it(`${file} is a valid run config whose model fits its data`, () => {
+      const config = loadRunConfig(join(dir, file));
+      const count = paramCount(config.model);
+      if (expectedParams[file] !== undefined) expect(count).toBe(expectedParams[file]);
+      expect(initWeights(config.model, 1)).toHaveLength(count);
+      const { test } = loadData(config.data, 2, config.seed);
+      expect(inputSize(config.model)).toBe(test.features);
+      expect(outputClasses(config.model) ?? test.classes).toBe(test.classes);
+    });
+  }
+});
