@@ -10,6 +10,7 @@ import { DataError } from '../errors.ts';
 import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
 import { evaluateGan, trainGan } from './tfjs-nets/gan.ts';
+import { activate } from './tfjs-nets/layers.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 import { kernelsUnavailable } from './simd/kernels.ts';
 
@@ -151,7 +152,7 @@ function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D,
     const z = tf.add(tf.matMul(h, params[2 * l] as tf.Tensor2D), params[2 * l + 1]!) as tf.Tensor2D;
     if (l === layers - 1) return { ...f, logits: z };
     f.pre.push(z);
-    h = activate(spec.activation, z);
+    h = activate(z, spec.activation) as tf.Tensor2D;
     f.post.push(h);
     const mask = dropoutSeed !== undefined && p > 0 ? (tf.div(tf.step(tf.sub(tf.randomUniform(h.shape, 0, 1, 'float32', dropoutSeed + l), p)), 1 - p) as tf.Tensor2D) : undefined;
     f.masks.push(mask);
@@ -159,17 +160,6 @@ function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D,
     f.acts.push(h);
   }
   throw new Error('unreachable: an MLP has at least one layer');
-}
-
-function activate(a: Activation, z: tf.Tensor2D): tf.Tensor2D {
-  switch (a) {
-    case 'relu':
-      return tf.relu(z);
-    case 'tanh':
-      return tf.tanh(z);
-    case 'sigmoid':
-      return tf.sigmoid(z);
-  }
 }
 
 /** d act / d z, from the pre-activation z and the activation h. */
