@@ -3,9 +3,10 @@ import type { DataView } from '../data/dataset.ts';
 import { resolveCnn, type ResolvedLayer } from '../models/cnn.ts';
 import type { CnnSpec } from '../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../rng.ts';
+import { trainableLayout } from '../trainable.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, disposeAll, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 
 /**
  * Architectures other than the MLP train through tfjs autodiff. tfjs-core's
@@ -57,8 +58,10 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   const [h, w, c] = spec.input;
   const { features, classes } = data.dataset;
   const vars = variablesFrom(weights, shapes);
-  const anchors = anchorsFor(weights, shapes, config.mu);
-  const optimizer = new TfjsOptimizer(config, vars);
+  // frozen variables are left out of the gradient, the optimizer and the proximal step
+  const { trainable } = trainableLayout(spec, config.frozen);
+  const anchors = anchorsFor(weights, shapes, config.mu, trainable);
+  const optimizer = new TfjsOptimizer(config, vars, trainable);
   const xs = new Float32Array(n * features);
   const ys = new Float32Array(n * classes);
   const rng = mulberry32(seed);
@@ -76,8 +79,8 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
             const logits = forward(layers, vars, x, deriveSeed(seed, epoch, start) & 0x7fffffff);
             stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
             return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
-          }, vars);
-          optimizer.apply(vars, vars.map((v) => grads[v.name]!));
+          }, vars.filter((_, i) => trainable[i]));
+          optimizer.apply(vars, vars.map((v) => grads[v.name]));
           proximalStep(vars, anchors, config.lr * config.mu);
         });
       }
@@ -88,7 +91,7 @@ export async function trainGraph(spec: CnnSpec, weights: Float32Array, data: Dat
   } finally {
     for (const v of vars) v.dispose();
     optimizer.dispose();
-    if (anchors) for (const a of anchors) a.dispose();
+    disposeAll(anchors);
   }
 }
 
