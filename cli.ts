@@ -99,6 +99,8 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     allow: o.allow,
     joinToken: o.joinToken,
     insecure: o.insecure,
+    init: o.init,
+    freeze: o.freeze === undefined ? undefined : String(o.freeze).split(',').map((s) => s.trim()).filter((s) => s !== ''),
   };
   if (o.partition !== undefined) {
     try {
@@ -124,6 +126,8 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')
+    .option('--init <path>', 'start from a saved model: its model.json or a run directory (runs/<run id>)')
+    .option('--freeze <names>', 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)')
     .addOption(engineOption())
     .addOption(backendOption())
     .addOption(logLevel());

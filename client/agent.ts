@@ -7,6 +7,7 @@ import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, ty
 import { ClientHandshake } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import { PROTOCOL_VERSION, toClientSchema, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { gatherTrainable, scatterTrainable, trainableLayout } from '../shared/trainable.ts';
 import type { Trainer } from './trainer.ts';
 
 export interface AgentOptions {
@@ -145,8 +146,17 @@ export class ClientAgent {
   }
 
   private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
+    // with frozen parameters only the trainable values travel, in both directions
+    const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
+    if (task.weights && task.trainable) throw protocolError.invalid('fit task carries both weights and trainable values');
     if (task.weights) {
       this.weights = task.weights;
+      this.version = task.modelVersion;
+    } else if (task.trainable) {
+      if (!layout) throw protocolError.invalid('fit task carries only trainable values, but freezes nothing');
+      if (!this.weights || this.weights.length !== layout.totalCount) throw protocolError.invalid('fit task carries only trainable values, but this client holds no model of this run to take the frozen values from');
+      if (task.trainable.length !== layout.trainableCount) throw protocolError.invalid(`fit task carries ${task.trainable.length} trainable values, the model has ${layout.trainableCount}`);
+      this.weights = scatterTrainable(task.trainable, this.weights, layout);
       this.version = task.modelVersion;
     } else if (!this.weights || this.version !== task.modelVersion) {
       throw protocolError.invalid(`fit task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`);
@@ -158,7 +168,7 @@ export class ClientAgent {
       type: 'fitResult',
       round: task.round,
       numExamples: result.numExamples,
-      delta: result.delta,
+      delta: layout ? gatherTrainable(result.delta, layout) : result.delta,
       metrics: { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs },
       seconds,
     });

@@ -31,7 +31,9 @@ export interface ConnectionOptions {
 
 interface Pending {
   readonly round: number;
+  /** Values the delta must have: the trainable count (the whole model when nothing is frozen). */
   readonly expectedLength: number;
+  readonly modelLength: number;
   resolve(r: FitResult): void;
   reject(e: Error): void;
 }
@@ -96,7 +98,8 @@ export class ClientConnection implements ClientHandle {
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending = {
         round: req.round,
-        expectedLength: req.weights.length,
+        expectedLength: req.trainableWeights?.length ?? req.weights.length,
+        modelLength: req.weights.length,
         resolve: (r) => {
           signal.removeEventListener('abort', onAbort);
           resolve(r);
@@ -107,12 +110,15 @@ export class ClientConnection implements ClientHandle {
         },
       };
       const sendWeights = this.heldVersion !== req.modelVersion;
+      // a client holding an earlier version holds the frozen part too: it gets only the trainable values
+      const onlyTrainable = sendWeights && this.heldVersion >= 0 && req.trainableWeights !== undefined;
       this.send({
         type: 'fit',
         round: req.round,
         modelVersion: req.modelVersion,
         spec: req.spec,
-        weights: sendWeights ? req.weights : undefined,
+        weights: sendWeights && !onlyTrainable ? req.weights : undefined,
+        ...(onlyTrainable ? { trainable: req.trainableWeights } : {}),
         config: req.config,
         seed: req.seed,
       });
@@ -219,7 +225,8 @@ export class ClientConnection implements ClientHandle {
         if (!p) throw protocolError.unexpected(`fitResult for round ${msg.round}, but no task is outstanding`);
         if (msg.round !== p.round) throw protocolError.invalid(`fitResult is for round ${msg.round}, the task was for round ${p.round}`);
         if (msg.delta.length !== p.expectedLength) {
-          throw protocolError.invalid(`delta has ${msg.delta.length} values, the model has ${p.expectedLength}`);
+          const what = p.expectedLength === p.modelLength ? '' : ` trainable (of ${p.modelLength}; frozen parameters are left out)`;
+          throw protocolError.invalid(`delta has ${msg.delta.length} values, the model has ${p.expectedLength}${what}`);
         }
         if (!allFinite(msg.delta)) throw protocolError.invalid('delta contains NaN or Infinity');
         if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);

@@ -11,6 +11,8 @@ import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
 import { inputSize, outputClasses } from '../shared/models/spec.ts';
+import { loadSavedModel, sameSpec } from '../shared/models/saved-model.ts';
+import { trainableLayout } from '../shared/trainable.ts';
 import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
@@ -71,6 +73,12 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const strategy = createStrategy(config.strategy, { clients: config.clients, sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed } });
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
+  // transfer learning: the initial model from a saved one, checked in full before listening
+  const initial = config.init ? loadSavedModel(config.init) : undefined;
+  if (initial && !sameSpec(initial.spec, config.model)) throw new ConfigError(`model differs from the spec of the saved model ${initial.file}`);
+  const layout = trainableLayout(config.model, config.freeze);
+  if (initial) log.info({ init: initial.file }, `starting from the saved model ${initial.file}`);
+  if (!layout.all) log.info({ frozen: config.freeze }, `frozen: ${config.freeze.join(', ')} (${layout.trainableCount} of ${layout.totalCount} parameters train)`);
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   // with a validation split, rounds are scored on it and the test split only once, at the end
   const data = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed, config.validation) : undefined;
@@ -101,7 +109,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const startedAt = new Date().toISOString();
 
   const done = (async (): Promise<CoordinatorResult> => {
-    const initialWeights = initWeights(config.model, config.seed);
+    const initialWeights = initial?.weights ?? initWeights(config.model, config.seed);
     await server.waitForClients(config.clients, config.waitForClientsTimeoutMs);
     const { weights, history, bestRound } = await runRounds({
       transport: server,
@@ -109,7 +117,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       spec: config.model,
       initialWeights,
       rounds: config.rounds,
-      train: config.train,
+      train: { ...config.train, frozen: config.freeze },
+      ...(layout.all ? {} : { trainable: layout }),
       seed: config.seed,
       minFitClients: config.minFitClients,
       targetAccuracy: config.targetAccuracy,
@@ -135,6 +144,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       strategy: strategy.toConfig(),
       backend: engine?.backend ?? null,
       paramCount: paramCount(config.model),
+      ...(layout.all ? {} : { trainableParamCount: layout.trainableCount }),
       rounds: history,
       ...(bestRound !== undefined ? { bestRound } : {}),
       evaluatedOn: data ? (data.validation ? 'validation' : 'test') : 'none',

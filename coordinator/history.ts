@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWrite } from '../shared/atomic-file.ts';
 import type { RunConfig } from '../shared/config.ts';
+import { saveModel } from '../shared/models/saved-model.ts';
 import type { RoundRecord } from './round-loop.ts';
 
 export interface RunHistory {
@@ -12,6 +14,8 @@ export interface RunHistory {
   readonly strategy: Record<string, unknown>;
   readonly backend: string | null;
   readonly paramCount: number;
+  /** With frozen parameters: how many trained (and travelled). */
+  readonly trainableParamCount?: number;
   readonly rounds: readonly RoundRecord[];
   /** Which split each round's accuracy and loss come from. */
   readonly evaluatedOn: 'validation' | 'test' | 'none';
@@ -34,17 +38,20 @@ export function peakRssBytes(): number {
 }
 
 /**
- * Writes `history.json` and `final-weights.f32` (raw little-endian float32, flat
- * layout) into `dir`, each through a temporary name and a rename.
+ * Writes `history.json` and the final model as a saved model (`model.json` +
+ * `final-weights.f32`, raw little-endian float32, flat layout; shared/models/saved-model.ts)
+ * into `dir`, each through a temporary name and a rename: a run directory can start another run (`init:`).
  */
 export function writeRun(dir: string, history: RunHistory, weights: Float32Array): void {
   mkdirSync(dir, { recursive: true });
   atomicWrite(join(dir, 'history.json'), JSON.stringify(history, null, 2) + '\n');
-  atomicWrite(join(dir, 'final-weights.f32'), new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
-}
-
-function atomicWrite(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  const last = history.rounds.at(-1);
+  saveModel(dir, history.config.model, weights, {
+    runId: history.runId,
+    rounds: history.rounds.length,
+    ...(history.bestRound !== undefined ? { bestRound: history.bestRound } : {}),
+    accuracy: history.bestRound !== undefined ? (history.rounds[history.bestRound - 1]?.accuracy ?? null) : (last?.accuracy ?? null),
+    ...(history.config.init ? { init: history.config.init } : {}),
+    ...(history.config.freeze.length ? { frozen: history.config.freeze } : {}),
+  });
 }

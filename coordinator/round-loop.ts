@@ -3,6 +3,7 @@ import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import { deriveSeed } from '../shared/rng.ts';
+import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
 import type { FitFailure, FitOutcome, Strategy } from './strategies/strategy.ts';
 import type { Transport } from './transport.ts';
 
@@ -40,6 +41,8 @@ export interface RoundLoopOptions {
   readonly initialWeights: Float32Array;
   readonly rounds: number;
   readonly train: TrainConfig;
+  /** With frozen parameters (train.frozen): deltas cover the trainable values only, strategies aggregate those, and the frozen ones stay as they are. */
+  readonly trainable?: TrainableLayout;
   readonly seed: number;
   readonly minFitClients: number;
   readonly roundTimeoutMs: number;
@@ -79,6 +82,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const available = o.transport.connected();
     const handles = new Map(available.map((h) => [h.id, h]));
     const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
+    const trainableWeights = o.trainable ? gatherTrainable(global, o.trainable) : undefined;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
     const settled = await Promise.allSettled(
@@ -86,7 +90,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
         const handle = handles.get(ins.client.id);
         if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
         return handle.fit(
-          { round, modelVersion: round - 1, spec: o.spec, weights: global, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)) },
+          { round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)) },
           deadline.signal,
         );
       }),
@@ -114,7 +118,9 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     if (skipped) {
       o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${results.length} results, ${o.minFitClients} needed; model unchanged`);
     } else {
-      global = o.strategy.aggregateFit(round, global, results, failures);
+      // strategies see the trainable vector; the frozen values are put back around it unchanged
+      if (o.trainable && trainableWeights) global = scatterTrainable(o.strategy.aggregateFit(round, trainableWeights, results, failures), global, o.trainable);
+      else global = o.strategy.aggregateFit(round, global, results, failures);
     }
     const aggregated = performance.now();
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;

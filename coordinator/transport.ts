@@ -14,6 +14,12 @@ export interface FitRequest {
   readonly spec: ModelSpec;
   /** The global weights of `modelVersion`; sent only to clients that do not hold them yet. */
   readonly weights: Float32Array;
+  /**
+   * With frozen parameters (config.frozen): the trainable part of `weights`. The result's
+   * delta then covers only these values, and a client holding an earlier version of this
+   * run's model is sent only them (its frozen part cannot have changed).
+   */
+  readonly trainableWeights?: Float32Array;
   readonly config: TrainConfig;
   readonly seed: number;
 }

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { trainConfigSchema } from './engine/engine.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL, modelSpecSchema } from './models/spec.ts';
+import { readManifest, sameSpec } from './models/saved-model.ts';
+import { trainableLayout } from './trainable.ts';
 import { parsePartition } from './data/partition.ts';
 import { parseDataSpec } from './data/source.ts';
 import { scheduleSchema } from './optimizers/schedule.ts';
@@ -44,6 +46,10 @@ export const runConfigSchema = z.strictObject({
   fractionFit: z.number().gt(0).max(1).default(1),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
+  /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */
+  init: z.string().min(1).optional(),
+  /** Parameters (names or '/'-groups, e.g. dense0) that no client updates; only the others travel and are aggregated. */
+  freeze: z.array(z.string().min(1).max(256)).max(4096).default([]),
   train: trainConfigSchema.default(trainConfigSchema.parse({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 })),
   strategy: z.string().min(1).default('fedavg'),
   /** How train.lr changes from round to round (constant unless set). */
@@ -102,14 +108,25 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   }
+  // a saved model brings its spec; a `model:` given as well must be the same one
+  const saved = typeof merged.init === 'string' && merged.init !== '' ? readManifest(merged.init) : undefined;
+  if (saved && merged.model === undefined) merged.model = saved.manifest.spec;
   const parsed = runConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
     throw new ConfigError(`invalid run config (${source}):\n${lines.join('\n')}`);
   }
   const cfg = parsed.data;
-  if (cfg.minFitClients > cfg.clients) {
-    throw new ConfigError(`invalid run config (${source}):\n  minFitClients: ${cfg.minFitClients} is more than clients (${cfg.clients})`);
+  const problem = (field: string, message: string) => new ConfigError(`invalid run config (${source}):\n  ${field}: ${message}`);
+  if (cfg.minFitClients > cfg.clients) throw problem('minFitClients', `${cfg.minFitClients} is more than clients (${cfg.clients})`);
+  if (saved && !sameSpec(cfg.model, saved.manifest.spec)) {
+    throw problem('model', `differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`);
+  }
+  if (cfg.train.frozen.length) throw problem('train.frozen', 'set by the coordinator from `freeze:`; use freeze instead');
+  try {
+    trainableLayout(cfg.model, cfg.freeze);
+  } catch (e) {
+    throw problem('freeze', (e as Error).message.replace(/^freeze: /, ''));
   }
   return cfg;
 }

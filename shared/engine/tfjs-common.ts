@@ -77,15 +77,23 @@ export function readFlat(vars: readonly tf.Variable[], length: number): Float32A
   return out;
 }
 
-/** FedProx's proximal step after each local step, w ← w − lr·μ·(w − w_global); nothing when μ = 0. */
-export function proximalStep(vars: readonly tf.Variable[], anchors: readonly tf.Tensor[] | undefined, lrMu: number): void {
+/** FedProx's proximal step after each local step, w ← w − lr·μ·(w − w_global); nothing when μ = 0 or for a frozen (anchorless) variable. */
+export function proximalStep(vars: readonly tf.Variable[], anchors: readonly (tf.Tensor | undefined)[] | undefined, lrMu: number): void {
   if (!anchors) return;
-  vars.forEach((v, i) => v.assign(tf.sub(v, tf.mul(tf.sub(v, anchors[i]!), lrMu))));
+  vars.forEach((v, i) => {
+    const a = anchors[i];
+    if (a) v.assign(tf.sub(v, tf.mul(tf.sub(v, a), lrMu)));
+  });
 }
 
-/** The global weights as constant tensors, when FedProx needs them. */
-export function anchorsFor(weights: Float32Array, shapes: readonly ParamShape[], mu: number): tf.Tensor[] | undefined {
-  return mu > 0 ? unflatten(weights, shapes).map((w, i) => tf.tensor(w, shapes[i]!.shape as number[])) : undefined;
+/** The global weights of the trainable parameters as constant tensors, when FedProx needs them. */
+export function anchorsFor(weights: Float32Array, shapes: readonly ParamShape[], mu: number, trainable?: readonly boolean[]): (tf.Tensor | undefined)[] | undefined {
+  return mu > 0 ? unflatten(weights, shapes).map((w, i) => (trainable && !trainable[i] ? undefined : tf.tensor(w, shapes[i]!.shape as number[]))) : undefined;
+}
+
+/** Disposes the tensors of a list that may have gaps. */
+export function disposeAll(tensors: readonly (tf.Tensor | undefined)[] | undefined): void {
+  if (tensors) for (const t of tensors) t?.dispose();
 }
 
 /** All rows of a view, in order, as contiguous x and one-hot y (for evaluation). */
@@ -109,23 +117,26 @@ export function gatherAll(view: DataView, n: number): { xs: Float32Array; ys: Fl
  */
 export class TfjsOptimizer {
   private readonly c: TrainConfig;
-  private readonly first: tf.Variable[];
-  private readonly second: tf.Variable[];
+  private readonly first: (tf.Variable | undefined)[];
+  private readonly second: (tf.Variable | undefined)[];
   private t = 0;
 
-  constructor(config: TrainConfig, vars: readonly tf.Variable[]) {
+  /** `trainable` (per variable; all when absent): frozen variables get no state and no step. */
+  constructor(config: TrainConfig, vars: readonly tf.Variable[], trainable?: readonly boolean[]) {
     this.c = config;
-    const zeros = () => tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
+    const zeros = () => tf.tidy(() => vars.map((v, i) => (trainable && !trainable[i] ? undefined : tf.variable(tf.zerosLike(v), false))));
     this.first = config.optimizer === 'sgd' && config.momentum === 0 ? [] : zeros();
     this.second = config.optimizer === 'adam' ? zeros() : [];
   }
 
-  /** Applies one step with the (unscaled, mean) gradients, inside the caller's tidy. */
-  apply(vars: readonly tf.Variable[], grads: readonly tf.Tensor[]): void {
+  /** Applies one step with the (unscaled, mean) gradients, inside the caller's tidy; a variable without a gradient (frozen) is left alone. */
+  apply(vars: readonly tf.Variable[], grads: readonly (tf.Tensor | undefined)[]): void {
     const c = this.c;
     this.t++;
     vars.forEach((w, i) => {
-      const g = c.weightDecay > 0 ? tf.add(grads[i]!, tf.mul(w, c.weightDecay)) : grads[i]!;
+      const grad = grads[i];
+      if (!grad) return;
+      const g = c.weightDecay > 0 ? tf.add(grad, tf.mul(w, c.weightDecay)) : grad;
       switch (c.optimizer) {
         case 'sgd': {
           if (c.momentum === 0) {
@@ -159,6 +170,6 @@ export class TfjsOptimizer {
   }
 
   dispose(): void {
-    for (const v of [...this.first, ...this.second]) v.dispose();
+    for (const v of [...this.first, ...this.second]) v?.dispose();
   }
 }

@@ -4,10 +4,11 @@ import { viewSize, type DataView } from '../data/dataset.ts';
 import type { Logger } from '../log.ts';
 import type { Activation, MlpSpec, ModelSpec } from '../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../rng.ts';
+import { trainableLayout } from '../trainable.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
-import { anchorsFor, checkSpec, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, checkSpec, disposeAll, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
 import { evaluateGan, trainGan } from './tfjs-nets/gan.ts';
 import { activate } from './tfjs-nets/layers.ts';
@@ -60,10 +61,12 @@ export class TfjsEngine implements Engine {
     const mlp = spec;
     const shapes = paramShapes(mlp);
     const vars = variablesFrom(weights, shapes);
-    const anchors = anchorsFor(weights, shapes, config.mu);
+    // frozen variables get no gradient, no step, no optimizer state and no proximal step
+    const { trainable } = trainableLayout(mlp, config.frozen);
+    const anchors = anchorsFor(weights, shapes, config.mu, trainable);
     // plain SGD folds the learning rate into the output gradient; every other optimizer gets the mean gradient
     const plain = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;
-    const optimizer = plain ? undefined : new TfjsOptimizer(config, vars);
+    const optimizer = plain ? undefined : new TfjsOptimizer(config, vars, trainable);
     const rng = mulberry32(seed);
     const { features, classes } = data.dataset;
     const xs = new Float32Array(n * features);
@@ -81,9 +84,13 @@ export class TfjsEngine implements Engine {
           tf.tidy(() => {
             const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
             const y = tf.tensor2d(ys.subarray(start * classes, (start + b) * classes), [b, classes]);
-            const grads = mlpStep(mlp, vars, x, y, plain ? config.lr / b : 1 / b, stats, deriveSeed(seed, epoch, start) & 0x7fffffff);
+            const grads = mlpStep(mlp, vars, trainable, x, y, plain ? config.lr / b : 1 / b, stats, deriveSeed(seed, epoch, start) & 0x7fffffff);
             if (optimizer) optimizer.apply(vars, grads);
-            else vars.forEach((v, i) => v.assign(tf.sub(v, grads[i]!)));
+            else
+              vars.forEach((v, i) => {
+                const g = grads[i];
+                if (g) v.assign(tf.sub(v, g));
+              });
             proximalStep(vars, anchors, config.lr * config.mu);
           });
         }
@@ -98,7 +105,7 @@ export class TfjsEngine implements Engine {
     } finally {
       for (const v of vars) v.dispose();
       optimizer?.dispose();
-      if (anchors) for (const a of anchors) a.dispose();
+      disposeAll(anchors);
     }
   }
 
@@ -177,19 +184,22 @@ function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tenso
 /**
  * One SGD step's gradients, already multiplied by the learning rate
  * (`scale` = lr / batch): the caller subtracts them. Adds [loss, correct] into
- * `stats` when given.
+ * `stats` when given. Frozen variables get no gradient (undefined), and the
+ * backward pass stops below the first layer that trains.
  */
-function mlpStep(spec: MlpSpec, vars: tf.Variable[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats: tf.Variable | undefined, dropoutSeed: number): tf.Tensor[] {
+function mlpStep(spec: MlpSpec, vars: tf.Variable[], trainable: readonly boolean[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats: tf.Variable | undefined, dropoutSeed: number): (tf.Tensor | undefined)[] {
   const f = mlpForward(spec, vars, x, dropoutSeed);
   if (stats) stats.assign(tf.add(stats, lossAndCorrect(f.logits, y)));
   let g = tf.mul(tf.sub(tf.softmax(f.logits), y), scale) as tf.Tensor2D;
   const layers = vars.length / 2;
-  const grads: tf.Tensor[] = new Array(vars.length);
-  for (let l = layers - 1; l >= 0; l--) {
+  const grads: (tf.Tensor | undefined)[] = new Array(vars.length).fill(undefined);
+  let first = 0;
+  while (!trainable[2 * first] && !trainable[2 * first + 1]) first++;
+  for (let l = layers - 1; l >= first; l--) {
     const input = f.acts[l]!;
-    grads[2 * l] = tf.matMul(tf.transpose(input), g);
-    grads[2 * l + 1] = tf.sum(g, 0);
-    if (l > 0) {
+    if (trainable[2 * l]) grads[2 * l] = tf.matMul(tf.transpose(input), g);
+    if (trainable[2 * l + 1]) grads[2 * l + 1] = tf.sum(g, 0);
+    if (l > first) {
       let back = tf.matMul(g, tf.transpose(vars[2 * l]!) as tf.Tensor2D);
       const mask = f.masks[l - 1];
       if (mask) back = tf.mul(back, mask);

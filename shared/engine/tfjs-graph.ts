@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataView } from '../data/dataset.ts';
 import type { ModelSpec } from '../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../rng.ts';
+import { trainableLayout } from '../trainable.ts';
 import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
-import { anchorsFor, gatherAll, gatherShuffled, lossAndCorrect, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
+import { anchorsFor, disposeAll, gatherAll, gatherShuffled, lossAndCorrect, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
 import { classifierForward } from './tfjs-nets/forward.ts';
 
 /**
@@ -18,8 +19,10 @@ export async function trainGraph(spec: ModelSpec, weights: Float32Array, data: D
   const shapes = paramShapes(spec);
   const { features, classes } = data.dataset;
   const vars = variablesFrom(weights, shapes);
-  const anchors = anchorsFor(weights, shapes, config.mu);
-  const optimizer = new TfjsOptimizer(config, vars);
+  // frozen variables are left out of the gradient, the optimizer and the proximal step
+  const { trainable } = trainableLayout(spec, config.frozen);
+  const anchors = anchorsFor(weights, shapes, config.mu, trainable);
+  const optimizer = new TfjsOptimizer(config, vars, trainable);
   const xs = new Float32Array(n * features);
   const ys = new Float32Array(n * classes);
   const rng = mulberry32(seed);
@@ -37,8 +40,8 @@ export async function trainGraph(spec: ModelSpec, weights: Float32Array, data: D
             const logits = forward(vars, x, deriveSeed(seed, epoch, start) & 0x7fffffff);
             stats.assign(tf.add(stats, lossAndCorrect(logits, y)));
             return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)))), b) as tf.Scalar;
-          }, vars);
-          optimizer.apply(vars, vars.map((v) => grads[v.name]!));
+          }, vars.filter((_, i) => trainable[i]));
+          optimizer.apply(vars, vars.map((v) => grads[v.name]));
           proximalStep(vars, anchors, config.lr * config.mu);
         });
       }
@@ -49,7 +52,7 @@ export async function trainGraph(spec: ModelSpec, weights: Float32Array, data: D
   } finally {
     for (const v of vars) v.dispose();
     optimizer.dispose();
-    if (anchors) for (const a of anchors) a.dispose();
+    disposeAll(anchors);
   }
 }
 

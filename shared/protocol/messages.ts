@@ -36,6 +36,8 @@ export const fitTaskSchema = z.strictObject({
   spec: modelSpecSchema,
   /** The global weights; absent when the client already holds `modelVersion`. */
   weights: float32Array.optional(),
+  /** With frozen parameters, instead of `weights`: only the trainable values of `modelVersion` (flat order), for a client holding an earlier version of this run's model. */
+  trainable: float32Array.optional(),
   config: trainConfigSchema,
   /** Seed for this client's batch order this round. */
   seed: z.number().int().min(0).max(0xffffffff),

@@ -5,9 +5,10 @@ import type { WebSocket } from 'ws';
 import { ClientConnection } from '../../coordinator/client-connection.ts';
 import { ClientHandshake } from '../../shared/crypto/handshake.ts';
 import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
-import { toFrame } from '../../shared/protocol/frame.ts';
+import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
+import { trainConfig } from '../../shared/engine/engine.ts';
 import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
-import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { testKeys } from '../e2e/helpers.ts';
 
@@ -95,5 +96,37 @@ describe('client connection under random input (property)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('fit tasks and results with frozen parameters', () => {
+  it('sends the full weights once, then only the trainable values; a delta of any other length than the trainable count is refused', async () => {
+    const { socket, conn } = connection();
+    const sealer = authenticate(socket);
+    socket.emit('message', Buffer.from(toFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'frozen' }, sealer)), true);
+    expect(fromFrame(Buffer.from(socket.sent.at(-1)!), toClientSchema, sealer, 1 << 20).type).toBe('welcome');
+    const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
+    const weights = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
+    const request = (round: number) => ({ round, modelVersion: round - 1, spec, weights, trainableWeights: weights.subarray(6), config, seed: 1 });
+    const lastTask = () => fromFrame(Buffer.from(socket.sent.at(-1)!), toClientSchema, sealer, 1 << 20);
+    const reply = (round: number, length: number) =>
+      socket.emit('message', Buffer.from(toFrame({ type: 'fitResult', round, numExamples: 4, delta: new Float32Array(length), metrics: {}, seconds: 0 }, sealer)), true);
+
+    const first = conn.fit(request(1), new AbortController().signal);
+    const t1 = lastTask();
+    if (t1.type !== 'fit') throw new Error('expected a fit task');
+    expect(Array.from(t1.weights!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(t1.trainable).toBeUndefined();
+    reply(1, 2);
+    expect((await first).delta).toHaveLength(2);
+
+    const second = conn.fit(request(2), new AbortController().signal);
+    const t2 = lastTask();
+    if (t2.type !== 'fit') throw new Error('expected a fit task');
+    expect(t2.weights).toBeUndefined();
+    expect(Array.from(t2.trainable!)).toEqual([7, 8]);
+    reply(2, 8);
+    await expect(second).rejects.toThrow('delta has 8 values, the model has 2 trainable (of 8; frozen parameters are left out)');
   });
 });

@@ -3,6 +3,7 @@ import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
 import { inputSize, type CnnSpec, type MlpSpec, type ModelSpec } from '../../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
+import { trainableLayout, type Segment } from '../../trainable.ts';
 import { paramCount, subtract } from '../../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
 import { Arena } from './arena.ts';
@@ -84,6 +85,10 @@ export class SimdEngine implements Engine {
     // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
     const fused = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;
     const ws = new NetworkWorkspace(arena, spec, batch, fused ? 0 : config.optimizer === 'adam' ? 2 : 1);
+    // frozen parameters get no gradient, no step and no optimizer state; backprop stops below the first trainable layer
+    const layout = trainableLayout(spec, config.frozen);
+    const trains = layerTrainability(ws, layout.trainable);
+    const first = trains.findIndex((t) => t.w || t.b);
     arena.f32(ws.params, ws.paramCount).set(weights);
     if (ws.second >= 0) arena.f32(ws.second, ws.paramCount).fill(0);
     let step = 0;
@@ -109,12 +114,14 @@ export class SimdEngine implements Engine {
         dropState = this.forward(ws, m, dropState) ?? dropState;
         // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMMs
         k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
-        for (let i = last; i >= 0; i--) this.backward(ws, i, m, fused);
-        if (!fused) this.update(ws, config, ++step);
+        for (let i = last; i >= first; i--) this.backward(ws, i, m, fused, trains[i]!, i > first);
+        if (!fused) this.update(ws, config, ++step, layout.segments);
         if (anchor >= 0) {
-          // w ← w − lr·μ·(w − w_global) = (1 − lr·μ)·w + lr·μ·w_global
-          k.scale(ws.paramCount, ws.params, 1 - shrink);
-          k.axpy(ws.paramCount, shrink, anchor, ws.params);
+          // w ← w − lr·μ·(w − w_global) = (1 − lr·μ)·w + lr·μ·w_global, on the trainable runs only
+          for (const { offset, length } of layout.segments) {
+            k.scale(length, ws.params + offset * 4, 1 - shrink);
+            k.axpy(length, shrink, anchor + offset * 4, ws.params + offset * 4);
+          }
         }
       }
       lossSum = stats[0]!;
@@ -124,21 +131,27 @@ export class SimdEngine implements Engine {
     return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
   }
 
-  /** One optimizer step on the flat parameters from the mean gradient in ws.grad (t counts steps from 1). */
-  private update(ws: NetworkWorkspace, c: TrainConfig, t: number): void {
+  /** One optimizer step on the trainable runs of the flat parameters from the mean gradient in ws.grad (t counts steps from 1). */
+  private update(ws: NetworkWorkspace, c: TrainConfig, t: number, segments: readonly Segment[]): void {
     const { k } = this;
-    const n = ws.paramCount;
-    switch (c.optimizer) {
-      case 'sgd':
-        return k.sgdUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.momentum, c.weightDecay, c.nesterov ? 1 : 0);
-      case 'adam': {
-        const lrT = (c.lr * Math.sqrt(1 - c.beta2 ** t)) / (1 - c.beta1 ** t);
-        return k.adamUpdate(n, ws.params, ws.grad, ws.velocity, ws.second, lrT, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.epsilon * Math.sqrt(1 - c.beta2 ** t), c.weightDecay);
+    for (const { offset, length: n } of segments) {
+      const at = offset * 4;
+      const [w, g, v, s] = [ws.params + at, ws.grad + at, ws.velocity + at, ws.second + at];
+      switch (c.optimizer) {
+        case 'sgd':
+          k.sgdUpdate(n, w, g, v, c.lr, c.momentum, c.weightDecay, c.nesterov ? 1 : 0);
+          break;
+        case 'adam': {
+          const lrT = (c.lr * Math.sqrt(1 - c.beta2 ** t)) / (1 - c.beta1 ** t);
+          k.adamUpdate(n, w, g, v, s, lrT, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.epsilon * Math.sqrt(1 - c.beta2 ** t), c.weightDecay);
+          break;
+        }
+        case 'adagrad':
+          k.adagradUpdate(n, w, g, v, c.lr, c.epsilon, c.weightDecay);
+          break;
+        case 'rmsprop':
+          k.rmspropUpdate(n, w, g, v, c.lr, c.rho, 1 - c.rho, c.epsilon, c.weightDecay);
       }
-      case 'adagrad':
-        return k.adagradUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.epsilon, c.weightDecay);
-      case 'rmsprop':
-        return k.rmspropUpdate(n, ws.params, ws.grad, ws.velocity, c.lr, c.rho, 1 - c.rho, c.epsilon, c.weightDecay);
     }
   }
 
@@ -199,17 +212,18 @@ export class SimdEngine implements Engine {
   /**
    * Layer i's backward pass: its output gradient (in buffers[i].grad) becomes the
    * gradient of its input (buffers[i − 1].grad) and of its parameters, which update
-   * the weights at once (fused SGD) or land in the gradient region.
+   * the weights at once (fused SGD) or land in the gradient region. A frozen kernel or
+   * bias gets no gradient; `needDx` is false when no layer below trains.
    */
-  private backward(ws: NetworkWorkspace, i: number, m: number, fused: boolean): void {
+  private backward(ws: NetworkWorkspace, i: number, m: number, fused: boolean, trains: LayerTrains, needDx: boolean): void {
     const { k, arena } = this;
     const l = ws.layers[i]!;
     const buf = ws.buffers[i]!;
     const g = buf.grad;
     const x = ws.inputOf(i);
-    const dx = i > 0 ? ws.buffers[i - 1]!.grad : -1;
+    const dx = needDx ? ws.buffers[i - 1]!.grad : -1;
     if (l.kind === 'maxpool') {
-      if (i > 0) k.maxPool2Backward(m, l.inH, l.inW, l.inC, x, buf.out, g, dx);
+      if (needDx) k.maxPool2Backward(m, l.inH, l.inW, l.inC, x, buf.out, g, dx);
       return;
     }
     if (l.kind === 'dense' && l.dropout > 0) {
@@ -222,35 +236,56 @@ export class SimdEngine implements Engine {
     if (l.kind === 'dense') {
       // δx = δ · Wᵀ, before W changes. With many units the dot-product form reads W once,
       // as stored; with few (short dot products) an explicit transpose + GEMM is faster.
-      if (i > 0 && l.units >= 64) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
-      else if (i > 0) {
+      if (needDx && l.units >= 64) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
+      else if (needDx) {
         k.transpose(l.inputs, l.units, buf.w, ws.scratchA);
         k.gemm(m, l.inputs, l.units, g, l.units, ws.scratchA, l.inputs, dx, l.inputs, 1, 0);
       }
-      // ∇W = xᵀ · δ through an explicit transpose, so the GEMM streams rows
-      k.transpose(m, l.inputs, x, ws.scratchA);
-      if (fused) this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
-      else this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, gradW, l.units, 1, 0);
-      k.columnSum(m, l.units, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
+      if (trains.w) {
+        // ∇W = xᵀ · δ through an explicit transpose, so the GEMM streams rows
+        k.transpose(m, l.inputs, x, ws.scratchA);
+        if (fused) this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
+        else this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, gradW, l.units, 1, 0);
+      }
+      if (trains.b) k.columnSum(m, l.units, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
       return;
     }
     // conv: ∇Wᵀ = δᵀ · cols — δ after max-pooling is mostly zeros, so it is the sparse operand
     const K = patchSize(l);
     const M = gemmRows(l, m);
     const F = l.filters;
-    k.transpose(M, F, g, ws.scratchA);
-    this.gemm(true, ws, F, K, M, ws.scratchA, M, buf.aux, K, ws.scratchB, K, 1, 0);
-    k.transpose(F, K, ws.scratchB, fused ? ws.scratchA : gradW);
-    if (i > 0) k.transpose(K, F, buf.w, ws.scratchB); // Wᵀ for δx, before W changes
-    if (fused) k.axpy(K * F, -1, ws.scratchA, buf.w);
-    k.columnSum(M, F, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
-    if (i > 0) {
+    if (trains.w) {
+      k.transpose(M, F, g, ws.scratchA);
+      this.gemm(true, ws, F, K, M, ws.scratchA, M, buf.aux, K, ws.scratchB, K, 1, 0);
+      k.transpose(F, K, ws.scratchB, fused ? ws.scratchA : gradW);
+    }
+    if (needDx) k.transpose(K, F, buf.w, ws.scratchB); // Wᵀ for δx, before W changes
+    if (fused && trains.w) k.axpy(K * F, -1, ws.scratchA, buf.w);
+    if (trains.b) k.columnSum(M, F, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
+    if (needDx) {
       // δcols = δ · Wᵀ into the patch buffer (no longer needed), then back onto the image
       this.gemm(true, ws, M, K, F, g, F, ws.scratchB, K, buf.aux, K, 1, 0);
       arena.f32(dx, m * l.inH * l.inW * l.inC).fill(0);
       k.col2im(m, l.inH, l.inW, l.inC, l.kernel, l.pad, l.outH, l.outW, buf.aux, dx);
     }
   }
+}
+
+/** Whether a layer's kernel and bias train. */
+interface LayerTrains {
+  readonly w: boolean;
+  readonly b: boolean;
+}
+
+/** Per layer of the workspace: does its kernel / bias train? Parameters come kernel then bias per layer, in paramShapes order. */
+function layerTrainability(ws: NetworkWorkspace, trainable: readonly boolean[]): LayerTrains[] {
+  let p = 0;
+  return ws.layers.map((l) => {
+    if (l.kind === 'maxpool') return { w: false, b: false };
+    const t = { w: trainable[p]!, b: trainable[p + 1]! };
+    p += 2;
+    return t;
+  });
 }
 
 /** Copies rows order[start .. start+m) of the view into the input and label buffers. */

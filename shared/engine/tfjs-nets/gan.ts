@@ -3,9 +3,10 @@ import type { DataView } from '../../data/dataset.ts';
 import { generatorParamCount } from '../../models/gan.ts';
 import type { GanSpec } from '../../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
+import { trainableLayout } from '../../trainable.ts';
 import { paramShapes, subtract, unflatten } from '../../weights.ts';
 import type { EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
-import { anchorsFor, gatherAll, gatherShuffled, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from '../tfjs-common.ts';
+import { anchorsFor, disposeAll, gatherAll, gatherShuffled, prepareGradients, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from '../tfjs-common.ts';
 import { activate, dense, maybeDropout, type ActivationName } from './layers.ts';
 
 /**
@@ -63,11 +64,15 @@ export async function trainGan(spec: GanSpec, weights: Float32Array, data: DataV
   const shapes = paramShapes(spec);
   const split = generatorParamCount(spec);
   const vars = variablesFrom(weights, shapes);
+  // frozen parameters (transfer learning) get no gradient, optimizer state or proximal step
+  const { trainable } = trainableLayout(spec, config.frozen);
   const gVars = vars.slice(0, split);
   const dVars = vars.slice(split);
-  const anchors = anchorsFor(weights, shapes, config.mu);
-  const gOpt = new TfjsOptimizer(config, gVars);
-  const dOpt = new TfjsOptimizer(config, dVars);
+  const gTrainable = gVars.filter((_, i) => trainable[i]);
+  const dTrainable = dVars.filter((_, i) => trainable[split + i]);
+  const anchors = anchorsFor(weights, shapes, config.mu, trainable);
+  const gOpt = new TfjsOptimizer(config, gVars, trainable.slice(0, split));
+  const dOpt = new TfjsOptimizer(config, dVars, trainable.slice(split));
   const { features } = data.dataset;
   const xs = new Float32Array(n * features);
   const rng = mulberry32(seed);
@@ -81,18 +86,24 @@ export async function trainGan(spec: GanSpec, weights: Float32Array, data: DataV
         const stepSeed = deriveSeed(seed, epoch, start) & 0x7fffffff;
         tf.tidy(() => {
           const x = tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]);
-          const d = tf.variableGrads(() => {
+          const dLoss = () => {
             const [loss, correct] = discriminatorStats(spec, vars, x, noise(spec, b, stepSeed), stepSeed);
             stats.assign(tf.add(stats, tf.stack([loss, correct, tf.scalar(0)])));
             return tf.div(loss, b) as tf.Scalar;
-          }, dVars);
-          dOpt.apply(dVars, dVars.map((v) => d.grads[v.name]!));
-          const g = tf.variableGrads(() => {
+          };
+          if (dTrainable.length > 0) {
+            const d = tf.variableGrads(dLoss, dTrainable);
+            dOpt.apply(dVars, dVars.map((v) => d.grads[v.name]));
+          } else dLoss();
+          const gLoss = () => {
             const loss = bce(discriminator(spec, vars, generator(spec, vars, noise(spec, b, stepSeed + 1), stepSeed + 7), stepSeed + 11), true);
             stats.assign(tf.add(stats, tf.stack([tf.scalar(0), tf.scalar(0), loss])));
             return tf.div(loss, b) as tf.Scalar;
-          }, gVars);
-          gOpt.apply(gVars, gVars.map((v) => g.grads[v.name]!));
+          };
+          if (gTrainable.length > 0) {
+            const g = tf.variableGrads(gLoss, gTrainable);
+            gOpt.apply(gVars, gVars.map((v) => g.grads[v.name]));
+          } else gLoss();
           proximalStep(vars, anchors, config.lr * config.mu);
         });
       }
@@ -108,7 +119,7 @@ export async function trainGan(spec: GanSpec, weights: Float32Array, data: DataV
     for (const v of vars) v.dispose();
     gOpt.dispose();
     dOpt.dispose();
-    if (anchors) for (const a of anchors) a.dispose();
+    disposeAll(anchors);
   }
 }
 

@@ -34,9 +34,9 @@ const classifiers: [string, unknown, Dataset, TrainConfig, number][] = [
   // the sequence classifier: MNIST digits as 28 rows of 28 pixels
   ['simple rnn, digits row by row', { type: 'rnn', cell: 'rnn', seqLen: 28, inputDim: 28, units: 32, outputs: 10 }, digits, adam(0.01), 32 * 60 + 32 + 330],
   ['lstm, digits row by row', { type: 'rnn', cell: 'lstm', seqLen: 28, inputDim: 28, units: 32, outputs: 10 }, digits, adam(0.01), 4 * (32 * 60 + 32) + 330],
-  ['gru, digits row by row', { type: 'rnn', cell: 'gru', seqLen: 28, inputDim: 28, units: 32, outputs: 10, dropout: 0.1 }, digits, adam(0.01), 3 * (32 * 60 + 32) + 330],
+  ['2-layer gru, digits row by row', { type: 'rnn', cell: 'gru', seqLen: 28, inputDim: 28, units: 32, layers: 2, outputs: 10, dropout: 0.1 }, digits, adam(0.01), 3 * (32 * 60 + 32) + 3 * (32 * 64 + 32) + 330],
   // the character-level next-character model
-  ['2-layer lstm, next character', { type: 'rnn', cell: 'lstm', seqLen: 12, vocab: 97, embed: 16, units: 32, layers: 2, outputs: 97 }, text, adam(0.03), 97 * 16 + 4 * (32 * 48 + 32) + 4 * (32 * 64 + 32) + 32 * 97 + 97],
+  ['lstm, next character', { type: 'rnn', cell: 'lstm', seqLen: 12, vocab: 97, embed: 16, units: 48, outputs: 97 }, text, adam(0.01), 97 * 16 + 4 * (48 * 64 + 48) + 48 * 97 + 97],
   // tokens: 28·32 + 32 input, 28·32 positions, block 2·64 norms + 4·(32·32 + 32) attention + 2112 + 2080 ffn, 64 final norm, 330 output
   ['transformer, digits row by row', { type: 'transformer', seqLen: 28, inputDim: 28, dModel: 32, heads: 4, ff: 64, outputs: 10, dropout: 0.1 }, digits, adam(0.003, { weightDecay: 1e-4 }), 928 + 896 + 128 + 4224 + 2112 + 2080 + 64 + 330],
   ['transformer, next character', { type: 'transformer', seqLen: 12, vocab: 97, dModel: 32, heads: 2, layers: 2, ff: 64, outputs: 97 }, text, adam(0.003), 97 * 32 + 12 * 32 + 2 * (128 + 4224 + 2112 + 2080) + 64 + 32 * 97 + 97],

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../../../shared/data/dataset.ts';
+import { trainConfig, type TrainConfig } from '../../../shared/engine/engine.ts';
+import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
+import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
+import type { ModelSpec } from '../../../shared/models/spec.ts';
+import { mulberry32 } from '../../../shared/rng.ts';
+import { gatherTrainable, trainableLayout } from '../../../shared/trainable.ts';
+import { initWeights, paramShapes, sizeOf } from '../../../shared/weights.ts';
+
+const simd = SimdEngine.create();
+const tfjs = await TfjsEngine.create();
+
+/** Random inputs without exact zeros (no max-pooling ties) and random labels. */
+function data(rows: number, features: number, classes: number, seed: number): Dataset {
+  const rng = mulberry32(seed);
+  return {
+    x: Float32Array.from({ length: rows * features }, () => 0.05 + rng()),
+    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
+    size: rows,
+    features,
+    classes,
+  };
+}
+
+const mlp: ModelSpec = { type: 'mlp', inputs: 12, hidden: [10, 8], outputs: 3, activation: 'tanh' };
+const cnn: ModelSpec = {
+  type: 'cnn',
+  input: [6, 6, 1],
+  layers: [
+    { type: 'conv', filters: 3, kernel: 3, padding: 'same', activation: 'tanh' },
+    { type: 'maxpool', size: 2 },
+    { type: 'dense', units: 5, activation: 'tanh' },
+  ],
+  outputs: 3,
+};
+
+const configs: Record<string, TrainConfig> = {
+  'plain sgd (fused step)': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.5 }),
+  'sgd + momentum + weight decay + proximal': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01, mu: 0.5 }),
+  'adam + weight decay': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'adam', lr: 0.01, weightDecay: 0.01 }),
+};
+
+/** Per parameter, whether its delta is exactly zero. */
+function zeroByParam(spec: ModelSpec, delta: Float32Array): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  let at = 0;
+  for (const p of paramShapes(spec)) {
+    const n = sizeOf(p.shape);
+    out[p.name] = delta.subarray(at, at + n).every((v) => v === 0);
+    at += n;
+  }
+  return out;
+}
+
+describe('frozen parameters in both engines', () => {
+  const cases: [string, ModelSpec, string[], Dataset][] = [
+    ['mlp, first hidden layer frozen', mlp, ['dense0'], data(40, 12, 3, 1)],
+    ['mlp, both hidden layers and the head bias frozen', mlp, ['dense0', 'dense1', 'dense2/bias'], data(40, 12, 3, 2)],
+    ['mlp, only a middle layer frozen (gradients still flow through it)', mlp, ['dense1'], data(40, 12, 3, 3)],
+    ['cnn, conv layer frozen', cnn, ['conv0'], data(24, 36, 3, 4)],
+  ];
+  for (const [name, spec, frozen, ds] of cases) {
+    for (const [cfgName, base] of Object.entries(configs)) {
+      it(`${name}: ${cfgName}`, async () => {
+        const config = { ...base, frozen };
+        const w = initWeights(spec, 9);
+        const a = await simd.train(spec, w, { dataset: ds }, config, 5);
+        const b = await tfjs.train(spec, w, { dataset: ds }, config, 5);
+        const layout = trainableLayout(spec, frozen);
+        for (const r of [a, b]) {
+          const zero = zeroByParam(spec, r.delta);
+          paramShapes(spec).forEach((p, i) => expect(zero[p.name], `${p.name} zero delta`).toBe(!layout.trainable[i]));
+        }
+        // the engines agree on the trainable part
+        const ta = gatherTrainable(a.delta, layout);
+        const tb = gatherTrainable(b.delta, layout);
+        const scale = Math.max(...ta.map(Math.abs));
+        for (let i = 0; i < ta.length; i++) expect(Math.abs(ta[i]! - tb[i]!)).toBeLessThan(2e-4 * Math.max(1, scale));
+      });
+    }
+  }
+
+  it('freezing nothing gives the bytes of the default config', async () => {
+    const ds = data(40, 12, 3, 6);
+    const w = initWeights(mlp, 3);
+    const c = configs['adam + weight decay']!;
+    const a = await simd.train(mlp, w, { dataset: ds }, c, 1);
+    const b = await simd.train(mlp, w, { dataset: ds }, { ...c, frozen: [] }, 1);
+    expect(Buffer.from(a.delta.buffer).equals(Buffer.from(b.delta.buffer))).toBe(true);
+  });
+
+  it('an unknown frozen name fails the task with the valid names', async () => {
+    const ds = data(8, 12, 3, 7);
+    const c = { ...configs['plain sgd (fused step)']!, frozen: ['dense9'] };
+    await expect(simd.train(mlp, initWeights(mlp, 1), { dataset: ds }, c, 1)).rejects.toThrow(/unknown layer "dense9".*dense0, dense0\/kernel/);
+    await expect(tfjs.train(mlp, initWeights(mlp, 1), { dataset: ds }, c, 1)).rejects.toThrow(/unknown layer "dense9"/);
+  });
+});
