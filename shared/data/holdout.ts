@@ -1,4 +1,5 @@
 import { DataError } from '../errors.ts';
+import { deriveSeed } from '../rng.ts';
 import { viewSize, type DataView } from './dataset.ts';
 import { splitRows } from './split.ts';
 
@@ -27,4 +28,13 @@ export function localHoldout(view: DataView, fraction: number, seed: number): Lo
   if (rows.train.length === 0) throw new DataError(`a local validation fraction of ${fraction} leaves none of this client's ${n} rows to train on`);
   const map = (local: Uint32Array) => local.map(rowOf);
   return { train: { dataset: view.dataset, indices: map(rows.train) }, holdout: { dataset: view.dataset, indices: map(rows.validation) } };
+}
+
+/**
+ * The seed of a client's hold-out: from the run seed and its shard number (1-based;
+ * 0 for a client whose data is its own file), so `client --shard k/N` holds out the
+ * same rows as simulated client k.
+ */
+export function localHoldoutSeed(seed: number, shard: number): number {
+  return deriveSeed(seed, 0x10ca1, shard);
 }

@@ -8,7 +8,7 @@ import { silentLogger } from '../../shared/log.ts';
 import { encodeMessage } from '../../shared/protocol/codec.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 
-const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')) };
+const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')), evaluate: () => Promise.reject(new Error('not expected to evaluate')) };
 let server: WebSocketServer | undefined;
 
 /** A fake coordinator that does whatever `onHello` says after the client's first frame. */
