@@ -281,7 +281,7 @@ export class ClientConnection implements ClientHandle {
     const p = this.pending;
     const task = msg.type === 'fitResult' ? 'fit' : 'evaluate';
     if (!p || p.kind !== msg.type) throw protocolError.unexpected(`${msg.type} for round ${msg.round}, but no ${task} task is outstanding`);
-    if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the ${task} task was for round ${p.round}`);
+    if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the task was for round ${p.round}`);
     return p;
   }
 

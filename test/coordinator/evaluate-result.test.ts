@@ -88,7 +88,7 @@ describe('evaluate tasks at the wire boundary', () => {
     ['a metric that is not a number', { metrics: { accuracy: 'good' } }, /"evaluateResult" .*at metrics\.accuracy/, 4422],
     ['metrics with no examples', { numExamples: 0 }, /metrics must be empty exactly when numExamples is 0/, 4422],
     ['an unknown field', { delta: new Float32Array(3) }, /"evaluateResult" .*delta/, 4422],
-    ['another round', { round: 2 }, /evaluateResult is for round 2, the evaluate task was for round 1/, 4422],
+    ['another round', { round: 2 }, /evaluateResult is for round 2, the task was for round 1/, 4422],
   ] as const) {
     it(`${what}: a protocol error with a precise message closes that connection, nothing throws`, async () => {
       const { socket, conn, log, send } = readyConnection();
