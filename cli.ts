@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientAgent } from './client/agent.ts';
 import { parseNormalizeKind } from './shared/data/normalize.ts';
 import { parseRange } from './shared/data/clean.ts';
-import { openDataSource } from './client/data-source.ts';
+import { openClientData } from './client/data-source.ts';
 import { EngineTrainer } from './client/trainer.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
@@ -56,22 +56,34 @@ function clientSecurity(o: Record<string, unknown>) {
   return { identity, coordinatorKey, joinToken };
 }
 
+/** --local-validation f: a fraction in (0, 0.5]. */
+function localValidationFlag(v: string): number {
+  const f = Number(v);
+  if (!(f > 0 && f <= 0.5)) throw new InvalidArgumentError(`--local-validation must be a fraction in (0, 0.5], got "${v}"`);
+  return f;
+}
+
 const MB = 1e6;
 /** The per-round line a person reads, or one JSON object per round with --json. */
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
     const loss = r.loss === null ? '   n/a' : r.loss.toFixed(4);
     const fail = (r.failures ? `  ${r.failures} failed` : '') + (r.partial ? `  ${r.partial} partial` : '');
+    const fed = r.federated;
+    const fedAcc = fed?.metrics.accuracy;
+    const federated = fed
+      ? `  fed accuracy ${fedAcc === undefined ? 'n/a' : fedAcc.toFixed(4)} (${fed.clients} clients${fed.failures ? `, ${fed.failures} failed` : ''})`
+      : '';
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
-        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${r.skipped ? '  (skipped)' : ''}\n`,
+        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${r.skipped ? '  (skipped)' : ''}\n`,
     );
   };
 }
@@ -91,6 +103,8 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     targetAccuracy: o.targetAccuracy,
     patience: o.patience,
     validation: o.validation,
+    localValidation: o.localValidation,
+    fractionEvaluate: o.fractionEvaluate,
     stragglers: o.stragglers,
     seed: o.seed,
     partition: o.partition,
@@ -123,6 +137,8 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
     .option('--patience <k>', 'stop after k rounds without a better accuracy, keeping the best model', int('--patience'))
     .option('--validation <f>', 'hold out this fraction of the MNIST training digits to score rounds on (the test split is scored once, at the end)', Number)
+    .option('--local-validation <f>', 'federated evaluation: clients hold out this fraction (0, 0.5] of their rows and score each new model on it', localValidationFlag)
+    .option('--fraction-evaluate <C>', 'fraction of the clients asked to evaluate each round, in (0, 1] (default 1)', Number)
     .option('--seed <n>', seed, int('--seed'))
     .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
     .option('--json', 'print one JSON object per round on stdout')
@@ -176,6 +192,7 @@ program
   .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
   .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
   .option('--validation <f>', 'the run\'s validation fraction (MNIST rows held out by the coordinator; must match it)', Number, 0)
+  .option('--local-validation <f>', 'hold out this fraction (0, 0.5] of this client\'s rows (stratified, seeded) to score each new model on; never trained on', localValidationFlag)
   .option('--name <name>', 'name shown in the coordinator\'s logs')
   .option('--key <file>', 'this client\'s identity key (starling keygen); optional with --join-token')
   .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
@@ -194,7 +211,7 @@ program
     }
     const url = String(o.coordinator);
     if (!/^wss?:\/\//.test(url)) throw new ConfigError(`--coordinator must be a ws:// or wss:// URL, got "${url}"`);
-    const data = await openDataSource({
+    const data = await openClientData({
       data: String(o.data),
       shard: o.shard as string | undefined,
       label: o.label as string | undefined,
@@ -202,16 +219,18 @@ program
       seed: o.seed as number,
       validation: o.validation as number,
       normalize: o.normalize === undefined ? undefined : parseNormalizeKind(String(o.normalize)),
+      localValidation: o.localValidation as number | undefined,
       clean: o.clean || o.cleanRange ? { range: o.cleanRange === undefined ? undefined : parseRange(String(o.cleanRange)) } : undefined,
       report: (line) => log.info(line),
     });
+    if (data.holdout) log.info(`holding out ${data.holdout.indices?.length ?? data.holdout.dataset.size} rows for federated evaluation (never trained on)`);
     // the engine is picked per model spec when the first task arrives; a forced choice that cannot work fails now
     if (o.backend) await selectBackend(o.backend as string, log);
     const unbuilt = o.engine === 'simd' ? kernelsUnavailable() : undefined;
     if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
     const engines = new EngineFactory({ engine: o.engine as EngineChoice | undefined, backend: o.backend as string | undefined, log });
     const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data), log, security: clientSecurity(o) });
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(o) });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });

@@ -6,8 +6,8 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, type ClientHello } from '../shared/protocol/handshake-messages.ts';
 import { ClientHandshake } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toClientSchema, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
-import { gatherTrainable, scatterTrainable, trainableLayout } from '../shared/trainable.ts';
+import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import type { Trainer } from './trainer.ts';
 
 export interface AgentOptions {
@@ -35,7 +35,8 @@ export interface AgentOutcome {
 
 /**
  * A client agent: connects, says hello, then answers each fit task with a delta
- * trained on its private data, until the coordinator says the run is done.
+ * trained on its private data and each evaluate task with its scores on its
+ * held-out rows, until the coordinator says the run is done.
  * Raw data never leaves: only `delta = local − global` and counts are sent.
  */
 export class ClientAgent {
@@ -43,6 +44,8 @@ export class ClientAgent {
   private weights: Float32Array | undefined;
   private version = -1;
   private fits = 0;
+  /** The frozen layout of the latest fit task (evaluate tasks may carry only the trainable values of it). */
+  private layout: TrainableLayout | undefined;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -131,6 +134,10 @@ export class ClientAgent {
             // tasks are handled one at a time, in order
             chain = chain.then(() => this.handleFit(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
             return;
+          case 'evaluate':
+            if (state !== 'ready') return fail(protocolError.unexpected('evaluate task before welcome'));
+            chain = chain.then(() => this.handleEvaluate(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            return;
           case 'done':
             state = 'done';
             clearTimeout(welcomeTimer);
@@ -145,24 +152,36 @@ export class ClientAgent {
     });
   }
 
-  private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
-    // with frozen parameters only the trainable values travel, in both directions
-    const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
-    if (task.weights && task.trainable) throw protocolError.invalid('fit task carries both weights and trainable values');
+  /**
+   * The weights a task is about: the ones it carries (kept as that version), the
+   * trainable values it carries filled into this client's copy (frozen parameters
+   * cannot have changed), or the version this client holds.
+   */
+  private adopt(task: FitTask | EvaluateTask): Float32Array {
+    const layout = this.layout;
+    if (task.weights && task.trainable) throw protocolError.invalid(`${task.type} task carries both weights and trainable values`);
     if (task.weights) {
       this.weights = task.weights;
       this.version = task.modelVersion;
     } else if (task.trainable) {
-      if (!layout) throw protocolError.invalid('fit task carries only trainable values, but freezes nothing');
-      if (!this.weights || this.weights.length !== layout.totalCount) throw protocolError.invalid('fit task carries only trainable values, but this client holds no model of this run to take the frozen values from');
-      if (task.trainable.length !== layout.trainableCount) throw protocolError.invalid(`fit task carries ${task.trainable.length} trainable values, the model has ${layout.trainableCount}`);
+      if (!layout) throw protocolError.invalid(`${task.type} task carries only trainable values, but freezes nothing`);
+      if (!this.weights || this.weights.length !== layout.totalCount) throw protocolError.invalid(`${task.type} task carries only trainable values, but this client holds no model of this run to take the frozen values from`);
+      if (task.trainable.length !== layout.trainableCount) throw protocolError.invalid(`${task.type} task carries ${task.trainable.length} trainable values, the model has ${layout.trainableCount}`);
       this.weights = scatterTrainable(task.trainable, this.weights, layout);
       this.version = task.modelVersion;
     } else if (!this.weights || this.version !== task.modelVersion) {
-      throw protocolError.invalid(`fit task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`);
+      throw protocolError.invalid(`${task.type} task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`);
     }
+    return this.weights;
+  }
+
+  private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
+    // with frozen parameters only the trainable values travel, in both directions
+    const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
+    this.layout = layout;
+    const weights = this.adopt(task);
     const started = performance.now();
-    const result = await this.opts.trainer.fit(task.spec, this.weights, task.config, task.seed);
+    const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
     send({
       type: 'fitResult',
@@ -175,6 +194,14 @@ export class ClientAgent {
     this.fits++;
     this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
     this.opts.onFit?.(task.round, seconds);
+  }
+
+  /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */
+  private async handleEvaluate(task: EvaluateTask, send: (m: ToCoordinator) => void): Promise<void> {
+    const weights = this.adopt(task);
+    const result = await this.opts.trainer.evaluate(task.spec, weights);
+    send({ type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } });
+    this.opts.log.debug({ round: task.round, examples: result.numExamples, accuracy: result.metrics.accuracy }, `round ${task.round} evaluated`);
   }
 }
 

@@ -2,7 +2,8 @@ import { loadCsv, loadCsvCleaned } from '../shared/data/csv.ts';
 import { formatCleanReport } from '../shared/data/clean.ts';
 import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
-import type { Dataset, DataView } from '../shared/data/dataset.ts';
+import type { DataView } from '../shared/data/dataset.ts';
+import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import { loadData, parseDataSpec } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError, DataError } from '../shared/errors.ts';
@@ -33,21 +34,48 @@ export interface DataSourceOptions {
   readonly seed: number;
   /** The run's validation fraction: those MNIST rows are the coordinator's, not any client's. */
   readonly validation?: number;
-  /** For CSV/IDX data: normalize each feature with statistics fitted on this client's rows. */
+  /** For CSV/IDX data: normalize each feature with statistics fitted on this client's training rows. */
   readonly normalize?: NormalizeKind;
+  /** Hold out this fraction (0, 0.5] of the client's rows for federated evaluation (stratified, seeded), never trained on. */
+  readonly localValidation?: number;
   /** For CSV data: drop bad and duplicate rows instead of failing, optionally also values outside a range. */
   readonly clean?: { readonly range?: readonly [number, number] };
   /** Receives the cleaning report, one line. */
   readonly report?: (line: string) => void;
 }
 
+/** A client's rows: those it trains on and, with a local validation fraction, those it only evaluates on. */
+export interface ClientData {
+  readonly train: DataView;
+  readonly holdout?: DataView;
+}
+
 /**
- * Resolves a client's private data: a shard of the embedded MNIST training
- * digits (partitioned exactly as `simulate` does, so shard k/N matches
- * simulated client k), a local IDX images + labels pair, or a local CSV file with a
- * label column.
+ * Resolves a client's private data (openDataSource), then holds out
+ * `localValidation` of its rows (seeded by the run seed and the shard number) and
+ * fits `normalize` on the remaining training rows only, applying it to both.
  */
+export async function openClientData(o: DataSourceOptions): Promise<ClientData> {
+  const all = await openRows(o);
+  const split: ClientData =
+    o.localValidation === undefined ? { train: all } : localHoldout(all, o.localValidation, localHoldoutSeed(o.seed, o.shard ? parseShard(o.shard).index : 0));
+  if (!o.normalize) return split;
+  const dataset = applyNormalizer(fitNormalizer(o.normalize, split.train), all.dataset);
+  return { train: { ...split.train, dataset }, ...(split.holdout ? { holdout: { ...split.holdout, dataset } } : {}) };
+}
+
+/** The rows a client trains on (all of its rows without a local validation fraction). */
 export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
+  return (await openClientData(o)).train;
+}
+
+/**
+ * A client's private data, unsplit and unnormalized: a shard of the embedded MNIST
+ * training digits (partitioned exactly as `simulate` does, so shard k/N matches
+ * simulated client k), a local IDX images + labels pair, a text file as
+ * next-character windows, or a local CSV file with a label column.
+ */
+async function openRows(o: DataSourceOptions): Promise<DataView> {
   if (o.data === 'mnist') {
     if (o.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
     if (o.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
@@ -73,14 +101,14 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
     if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
     if (o.shard) throw new ConfigError('--shard applies to --data mnist only; IDX files are already one client\'s data');
     if (o.clean) throw new ConfigError('--clean applies to CSV data; an IDX file is checked whole (a bad file fails with the reason)');
-    return { dataset: normalized(await loadIdx(paths[0]!, paths[1]!), o.normalize) };
+    return { dataset: await loadIdx(paths[0]!, paths[1]!) };
   }
   if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
   if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
-  if (!o.clean) return { dataset: normalized(await loadCsv(o.data, { label: o.label }), o.normalize) };
+  if (!o.clean) return { dataset: await loadCsv(o.data, { label: o.label }) };
   const { dataset, report } = await loadCsvCleaned(o.data, { label: o.label, ...o.clean });
   o.report?.(`${o.data}: ${formatCleanReport(report)}`);
-  return { dataset: normalized(dataset, o.normalize) };
+  return { dataset };
 }
 
 function parseTextSpec(data: string): { window: number; path: string } {
@@ -92,8 +120,4 @@ function parseTextSpec(data: string): { window: number; path: string } {
   }
   if (spec.kind !== 'text') throw new ConfigError(`--data ${data} is not text:<window>:<path>`);
   return spec;
-}
-
-function normalized(ds: Dataset, kind: NormalizeKind | undefined): Dataset {
-  return kind ? applyNormalizer(fitNormalizer(kind, { dataset: ds }), ds) : ds;
 }

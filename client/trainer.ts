@@ -1,29 +1,55 @@
 import type { DataView } from '../shared/data/dataset.ts';
 import type { Engine, TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import { scoreView } from '../shared/engine/score.ts';
 import { DataError } from '../shared/errors.ts';
 import { outputClasses, type ModelSpec } from '../shared/models/spec.ts';
 
-/** What a client agent needs to train: the global weights in, a delta out. */
+/** A client's scores of a global model on its held-out rows; 0 examples (no metrics) when it holds none. */
+export interface LocalEvaluation {
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export const NO_LOCAL_EVALUATION: LocalEvaluation = { numExamples: 0, metrics: {} };
+
+/** What a client agent needs: train (the global weights in, a delta out) and score a model on its held-out rows. */
 export interface Trainer {
   fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult>;
+  evaluate(spec: ModelSpec, weights: Float32Array): Promise<LocalEvaluation>;
 }
 
 /** Picks the engine for a model spec (an EngineFactory's forSpec, or a fixed engine in tests). */
 export type EngineSource = Engine | { forSpec(spec: ModelSpec): Promise<Engine> };
 
-/** Trains in this process on a local data view, with the engine chosen for each task's spec. */
+/**
+ * Trains in this process on a local data view, with the engine chosen for each
+ * task's spec, and scores models on the held-out view (never trained on), if any.
+ */
 export class EngineTrainer implements Trainer {
   private readonly engines: EngineSource;
   private readonly data: DataView;
+  private readonly holdout: DataView | undefined;
 
-  constructor(engines: EngineSource, data: DataView) {
+  constructor(engines: EngineSource, data: DataView, holdout?: DataView) {
     this.engines = engines;
     this.data = data;
+    this.holdout = holdout;
   }
 
   async fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
-    const engine = 'forSpec' in this.engines ? await this.engines.forSpec(spec) : this.engines;
+    const engine = await this.engineFor(spec);
     return engine.train(spec, weights, conformClasses(this.data, spec), config, seed);
+  }
+
+  async evaluate(spec: ModelSpec, weights: Float32Array): Promise<LocalEvaluation> {
+    if (!this.holdout) return NO_LOCAL_EVALUATION;
+    const engine = await this.engineFor(spec);
+    const scores = await scoreView(engine, spec, weights, conformClasses(this.holdout, spec));
+    return { numExamples: scores.numExamples, metrics: { ...scores.metrics } };
+  }
+
+  private async engineFor(spec: ModelSpec): Promise<Engine> {
+    return 'forSpec' in this.engines ? this.engines.forSpec(spec) : this.engines;
   }
 }
 

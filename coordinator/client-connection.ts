@@ -6,9 +6,9 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
 import { ServerHandshake, type Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toCoordinatorSchema, type FitResult, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
 import { allFinite } from '../shared/weights.ts';
-import type { ClientHandle, FitRequest } from './transport.ts';
+import type { ClientHandle, EvaluateRequest, FitRequest } from './transport.ts';
 
 export interface ConnectionOptions {
   readonly id: string;
@@ -29,12 +29,17 @@ export interface ConnectionOptions {
   countOut(bytes: number): void;
 }
 
+type TaskResult = FitResult | EvaluateResult;
+
+/** The one task a connection awaits: a fit (its delta must have `expectedLength` values) or an evaluate. */
 interface Pending {
+  readonly kind: TaskResult['type'];
   readonly round: number;
   /** Values the delta must have: the trainable count (the whole model when nothing is frozen). */
   readonly expectedLength: number;
+  /** Values of the whole model (differs from expectedLength when parameters are frozen). */
   readonly modelLength: number;
-  resolve(r: FitResult): void;
+  resolve(r: TaskResult): void;
   reject(e: Error): void;
 }
 
@@ -42,7 +47,7 @@ const MAX_EXAMPLES_PER_RESULT = 1e9;
 
 /**
  * One client's connection, as a small state machine:
- * handshake → ready (idle ⇄ awaiting a fit result) → closed.
+ * handshake → ready (idle ⇄ awaiting a fit or evaluate result) → closed.
  * Every incoming frame is decoded and validated here; anything malformed,
  * unknown or out of order closes this connection only, with a logged reason.
  */
@@ -57,8 +62,8 @@ export class ClientConnection implements ClientHandle {
   peerKey: string | undefined;
   private heldVersion = -1;
   private pending: Pending | undefined;
-  /** Rounds whose results are no longer wanted (deadline passed): a late result is dropped, not an error. */
-  private readonly abandoned = new Set<number>();
+  /** Tasks (`fitResult:3`, `evaluateResult:3`) whose results are no longer wanted (deadline passed): a late result is dropped, not an error. */
+  private readonly abandoned = new Set<string>();
   private readonly opts: ConnectionOptions;
   private readonly handshakeTimer: NodeJS.Timeout;
 
@@ -86,32 +91,11 @@ export class ClientConnection implements ClientHandle {
   }
 
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
-    if (this.state !== 'ready') return Promise.reject(new Error(`client ${this.label()} is not connected`));
-    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is already training round ${this.pending.round}`));
-    return new Promise<FitResult>((resolve, reject) => {
-      const onAbort = () => {
-        if (this.pending?.round !== req.round) return;
-        this.pending = undefined;
-        this.abandoned.add(req.round);
-        reject(new Error(`client ${this.label()} missed the round ${req.round} deadline`));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.pending = {
-        round: req.round,
-        expectedLength: req.trainableWeights?.length ?? req.weights.length,
-        modelLength: req.weights.length,
-        resolve: (r) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(r);
-        },
-        reject: (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      };
-      const sendWeights = this.heldVersion !== req.modelVersion;
+    const expectedLength = req.trainableWeights?.length ?? req.weights.length;
+    return this.request<FitResult>('fitResult', req.round, req.modelVersion, { expectedLength, modelLength: req.weights.length }, signal, (held) => {
+      const sendWeights = held !== req.modelVersion;
       // a client holding an earlier version holds the frozen part too: it gets only the trainable values
-      const onlyTrainable = sendWeights && this.heldVersion >= 0 && req.trainableWeights !== undefined;
+      const onlyTrainable = sendWeights && held >= 0 && req.trainableWeights !== undefined;
       this.send({
         type: 'fit',
         round: req.round,
@@ -122,7 +106,64 @@ export class ClientConnection implements ClientHandle {
         config: req.config,
         seed: req.seed,
       });
-      this.heldVersion = req.modelVersion;
+    });
+  }
+
+  evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult> {
+    return this.request<EvaluateResult>('evaluateResult', req.round, req.modelVersion, { expectedLength: 0, modelLength: req.weights.length }, signal, (held) => {
+      const sendWeights = held !== req.modelVersion;
+      const onlyTrainable = sendWeights && held >= 0 && req.trainableWeights !== undefined;
+      this.send({
+        type: 'evaluate',
+        round: req.round,
+        modelVersion: req.modelVersion,
+        spec: req.spec,
+        weights: sendWeights && !onlyTrainable ? req.weights : undefined,
+        ...(onlyTrainable ? { trainable: req.trainableWeights } : {}),
+      });
+    });
+  }
+
+  /**
+   * Sends one task (`send` is told the model version the client holds, -1 for none,
+   * to decide which weights travel) and settles with its validated result, or
+   * rejects on close, protocol error or `signal`.
+   */
+  private request<R extends TaskResult>(
+    kind: R['type'],
+    round: number,
+    modelVersion: number,
+    lengths: { readonly expectedLength: number; readonly modelLength: number },
+    signal: AbortSignal,
+    send: (heldVersion: number) => void,
+  ): Promise<R> {
+    if (this.state !== 'ready') return Promise.reject(new Error(`client ${this.label()} is not connected`));
+    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is still busy with round ${this.pending.round}'s ${this.pending.kind === 'fitResult' ? 'training' : 'evaluation'}`));
+    const what = kind === 'fitResult' ? 'round' : 'evaluation of round';
+    return new Promise<R>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.pending?.round !== round || this.pending.kind !== kind) return;
+        this.pending = undefined;
+        this.abandoned.add(`${kind}:${round}`);
+        reject(new Error(`client ${this.label()} missed the ${what} ${round} deadline`));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pending = {
+        kind,
+        round,
+        ...lengths,
+        // dispatch resolves a pending task only with a result of its own kind
+        resolve: (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r as R);
+        },
+        reject: (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      send(this.heldVersion);
+      this.heldVersion = modelVersion;
     });
   }
 
@@ -216,19 +257,21 @@ export class ClientConnection implements ClientHandle {
         return;
       }
       case 'fitResult': {
-        if (this.state !== 'ready') throw protocolError.unexpected('fitResult before the handshake');
-        if (this.abandoned.delete(msg.round)) {
-          this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late result for round ${msg.round} from ${this.label()}`);
-          return;
-        }
-        const p = this.pending;
-        if (!p) throw protocolError.unexpected(`fitResult for round ${msg.round}, but no task is outstanding`);
-        if (msg.round !== p.round) throw protocolError.invalid(`fitResult is for round ${msg.round}, the task was for round ${p.round}`);
+        const p = this.awaited(msg);
+        if (!p) return;
         if (msg.delta.length !== p.expectedLength) {
           const what = p.expectedLength === p.modelLength ? '' : ` trainable (of ${p.modelLength}; frozen parameters are left out)`;
           throw protocolError.invalid(`delta has ${msg.delta.length} values, the model has ${p.expectedLength}${what}`);
         }
         if (!allFinite(msg.delta)) throw protocolError.invalid('delta contains NaN or Infinity');
+        if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
+        this.pending = undefined;
+        p.resolve(msg);
+        return;
+      }
+      case 'evaluateResult': {
+        const p = this.awaited(msg);
+        if (!p) return;
         if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
         this.pending = undefined;
         p.resolve(msg);
@@ -241,6 +284,24 @@ export class ClientConnection implements ClientHandle {
         return;
       }
     }
+  }
+
+  /**
+   * The pending task a result answers; undefined for a late result of an abandoned
+   * task (dropped and logged). A result nobody asked for, of the wrong kind or for
+   * another round is a protocol error.
+   */
+  private awaited(msg: TaskResult): Pending | undefined {
+    if (this.state !== 'ready') throw protocolError.unexpected(`${msg.type} before the handshake`);
+    if (this.abandoned.delete(`${msg.type}:${msg.round}`)) {
+      this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${msg.type === 'fitResult' ? 'result' : 'evaluation'} for round ${msg.round} from ${this.label()}`);
+      return undefined;
+    }
+    const p = this.pending;
+    const task = msg.type === 'fitResult' ? 'fit' : 'evaluate';
+    if (!p || p.kind !== msg.type) throw protocolError.unexpected(`${msg.type} for round ${msg.round}, but no ${task} task is outstanding`);
+    if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the task was for round ${p.round}`);
+    return p;
   }
 
   private send(msg: ToClient | ServerHello): void {

@@ -66,11 +66,16 @@ export interface CoordinatorResult {
 
 /**
  * Starts a coordinator: listens, waits for `config.clients` clients, runs
- * `config.rounds` rounds, evaluates each new model centrally, writes the history,
+ * `config.rounds` rounds, evaluates each new model centrally (and, with
+ * `localValidation`, on the clients' held-out rows), writes the history,
  * tells the clients the run is over.
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
-  const strategy = createStrategy(config.strategy, { clients: config.clients, sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed } });
+  const strategy = createStrategy(config.strategy, {
+    clients: config.clients,
+    sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed },
+    evaluateSampling: { fraction: config.fractionEvaluate, min: 1, seed: config.seed },
+  });
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   // transfer learning: the initial model from a saved one, checked in full before listening
@@ -127,6 +132,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       roundTimeoutMs: config.roundTimeoutMs,
       waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
+      federatedEvaluation: config.localValidation !== undefined,
       onRound: (r) => {
         round = r.round;
         opts.onRound?.(r);

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import { deriveSeed } from '../shared/rng.ts';
 import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
+import { evaluateFederated, type FederatedRecord } from './federated-evaluation.ts';
 import type { FitFailure, FitOutcome, Strategy } from './strategies/strategy.ts';
 import type { Transport } from './transport.ts';
 
@@ -13,7 +14,7 @@ export interface RoundRecord {
   /** Central test accuracy after aggregation (null when the run has no evaluation set). */
   readonly accuracy: number | null;
   readonly loss: number | null;
-  /** Wall-clock seconds from sending tasks to the evaluated new model. */
+  /** Wall-clock seconds from sending tasks to the evaluated new model (federated evaluation included). */
   readonly seconds: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
@@ -26,12 +27,14 @@ export interface RoundRecord {
   readonly trainAccuracy: number | null;
   /** True when too few results arrived and the global model was left unchanged. */
   readonly skipped?: boolean;
+  /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
+  readonly federated: FederatedRecord | null;
   /**
    * Where the round's seconds went: until the last result arrived (of which the
    * slowest client spent `slowestClientTrain` training, as it reports), aggregation,
-   * central evaluation.
+   * central evaluation, federated evaluation.
    */
-  readonly timings: { readonly collect: number; readonly slowestClientTrain: number; readonly aggregate: number; readonly evaluate: number };
+  readonly timings: { readonly collect: number; readonly slowestClientTrain: number; readonly aggregate: number; readonly evaluate: number; readonly federatedEvaluate: number };
 }
 
 export interface RoundLoopOptions {
@@ -48,6 +51,8 @@ export interface RoundLoopOptions {
   readonly roundTimeoutMs: number;
   readonly waitForClientsTimeoutMs: number;
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
+  /** After central evaluation, have the strategy's chosen clients score the new model on their held-out rows. */
+  readonly federatedEvaluation?: boolean;
   /** Stop after the first round whose evaluated accuracy reaches this. */
   readonly targetAccuracy?: number;
   /** Stop after this many rounds without a better evaluated accuracy; the result is then the best model. */
@@ -68,7 +73,8 @@ export interface RoundLoopResult {
 
 /**
  * The round loop, in one place: configure → send tasks → collect until all
- * answered or the deadline → aggregate → evaluate → record. Transport events
+ * answered or the deadline → aggregate → evaluate (centrally, then optionally on
+ * the clients) → record. Transport events
  * never advance it; it awaits them.
  */
 export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
@@ -125,6 +131,10 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const aggregated = performance.now();
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
     const evaluated = performance.now();
+    const federated = o.federatedEvaluation
+      ? await evaluateFederated({ round, strategy: o.strategy, available: o.transport.connected(), spec: o.spec, weights: global, trainableWeights: o.trainable ? gatherTrainable(global, o.trainable) : undefined, timeoutMs: o.roundTimeoutMs, log: o.log })
+      : null;
+    const federatedDone = performance.now();
     const after = o.transport.traffic();
     const record: RoundRecord = {
       round,
@@ -139,11 +149,13 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...(skipped ? { skipped: true } : {}),
+      federated,
       timings: {
         collect: (collected - started) / 1000,
         slowestClientTrain,
         aggregate: (aggregated - collected) / 1000,
         evaluate: (evaluated - aggregated) / 1000,
+        federatedEvaluate: (federatedDone - evaluated) / 1000,
       },
     };
     history.push(record);

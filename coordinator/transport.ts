@@ -1,6 +1,6 @@
 import type { TrainConfig } from '../shared/engine/engine.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
-import type { FitResult } from '../shared/protocol/messages.ts';
+import type { EvaluateResult, FitResult } from '../shared/protocol/messages.ts';
 import type { ClientInfo } from './strategies/strategy.ts';
 
 /**
@@ -24,12 +24,28 @@ export interface FitRequest {
   readonly seed: number;
 }
 
+export interface EvaluateRequest {
+  readonly round: number;
+  /** The version of the model to score (the round's new global model). */
+  readonly modelVersion: number;
+  readonly spec: ModelSpec;
+  /** The weights of `modelVersion`; sent only to clients that do not hold them yet. */
+  readonly weights: Float32Array;
+  /** With frozen parameters: the trainable part of `weights`, all a client holding an earlier version is sent. */
+  readonly trainableWeights?: Float32Array;
+}
+
 export interface ClientHandle extends ClientInfo {
   /**
    * Sends a fit task and resolves with the client's validated result. Rejects when
    * the connection closes, the client breaks the protocol, or `signal` aborts.
    */
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult>;
+  /**
+   * Sends an evaluate task and resolves with the client's validated result; rejects
+   * like `fit`. A client has at most one task (fit or evaluate) outstanding.
+   */
+  evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult>;
 }
 
 export interface Traffic {

@@ -44,6 +44,15 @@ export const runConfigSchema = z.strictObject({
   minFitClients: z.number().int().min(1).default(1),
   /** Fraction C of the available clients asked to train each round (at least minFitClients). */
   fractionFit: z.number().gt(0).max(1).default(1),
+  /**
+   * Federated evaluation: the fraction (0, 0.5] of each client's own rows held out
+   * (stratified, seeded) and never trained on. In simulations every virtual client
+   * holds it out; on a coordinator it switches on evaluate tasks after each round
+   * (deployed clients choose theirs with --local-validation). Off when absent.
+   */
+  localValidation: z.number().gt(0).max(0.5).optional(),
+  /** Fraction of the connected clients asked to evaluate each round (seeded sample, at least one). */
+  fractionEvaluate: z.number().gt(0).max(1).default(1),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
   /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */

@@ -41,6 +41,7 @@ export function parseAttack(text: string): Attack {
 /** Wraps an honest trainer so that it sends the attack's delta instead. */
 export function attacker(honest: Trainer, attack: Attack, index: number): Trainer {
   return {
+    evaluate: (spec, weights) => honest.evaluate(spec, weights),
     async fit(spec, weights, config, seed) {
       const r = await honest.fit(spec, weights, config, seed);
       const d = r.delta;

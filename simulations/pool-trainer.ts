@@ -1,16 +1,27 @@
-import type { Trainer } from '../client/trainer.ts';
+import { NO_LOCAL_EVALUATION, type LocalEvaluation, type Trainer } from '../client/trainer.ts';
 import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
-/** A virtual client's trainer: its shard is a list of row indices; the work runs on the shared pool. */
+/**
+ * A virtual client's trainer: its training rows and held-out rows (if any) are lists
+ * of row indices; training and scoring run on the shared pool.
+ */
 export class PoolTrainer implements Trainer {
   private readonly pool: WorkerPool;
   private readonly indices: Uint32Array;
+  private readonly holdout: Uint32Array | undefined;
 
-  constructor(pool: WorkerPool, indices: Uint32Array) {
+  constructor(pool: WorkerPool, indices: Uint32Array, holdout?: Uint32Array) {
     this.pool = pool;
     this.indices = indices;
+    this.holdout = holdout;
+  }
+
+  async evaluate(spec: ModelSpec, weights: Float32Array): Promise<LocalEvaluation> {
+    if (!this.holdout) return NO_LOCAL_EVALUATION;
+    const scores = await this.pool.evaluate(spec, weights, this.holdout);
+    return { numExamples: scores.numExamples, metrics: { ...scores.metrics } };
   }
 
   fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {

@@ -6,6 +6,7 @@ import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
 import { loadData } from '../shared/data/source.ts';
 import { parsePartition, partition } from '../shared/data/partition.ts';
+import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
 import { makeSimulationKeys } from './keys.ts';
@@ -44,6 +45,9 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const { train } = data;
   // synthetic data comes partitioned by device; MNIST is cut by `partition`
   const shards = data.shards ?? partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);
+  // with federated evaluation each client holds out part of its shard, as `client --shard k/N --local-validation f` does
+  const fraction = config.localValidation;
+  const splits = fraction === undefined ? undefined : shards.map((rows, i) => localHoldout({ dataset: train, indices: rows }, fraction, localHoldoutSeed(config.seed, i + 1)));
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
   log.info({ workers }, `worker pool: ${workers} workers`);
@@ -56,7 +60,8 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const agents = runVirtualClients({
       url: coordinator.url,
-      shards,
+      shards: splits ? splits.map((s) => s.train.indices!) : shards,
+      holdouts: splits?.map((s) => s.holdout.indices!),
       pool,
       log,
       maxPayloadBytes: config.maxPayloadBytes,

@@ -10,6 +10,7 @@ import { deriveSeed, mulberry32 } from '../shared/rng.ts';
 export function straggling(honest: Trainer, fraction: number): Trainer {
   if (fraction <= 0) return honest;
   return {
+    evaluate: (spec, weights) => honest.evaluate(spec, weights),
     fit(spec, weights, config, seed) {
       const rng = mulberry32(deriveSeed(seed, 0x57a6));
       if (config.epochs < 2 || rng() >= fraction) return honest.fit(spec, weights, config, seed);

@@ -2,12 +2,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { errorMessage } from '../shared/errors.ts';
 import type { Dataset } from '../shared/data/dataset.ts';
-import type { TrainJob, WorkerInit, WorkerReply } from './worker-protocol.ts';
+import { scoreView } from '../shared/engine/score.ts';
+import type { WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 /**
  * One training worker: holds its engines (one model instance each) and a
- * read-only view of the shared dataset (SharedArrayBuffer, no copy), and trains
- * jobs one at a time.
+ * read-only view of the shared dataset (SharedArrayBuffer, no copy), and runs
+ * jobs one at a time: training, or scoring a model on some rows.
  */
 const port = parentPort;
 if (!port) throw new Error('train-worker must run in a worker thread');
@@ -16,10 +17,14 @@ const dataset: Dataset = { x: init.x, y: init.y, size: init.size, features: init
 const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 const engines = new EngineFactory({ engine: init.engine, backend: init.backend });
-port.on('message', (job: TrainJob) => {
+port.on('message', (job: WorkerJob) => {
   engines
     .forSpec(job.spec)
     .then(async (engine) => {
+      if (job.kind === 'evaluate') {
+        const scores = await scoreView(engine, job.spec, job.weights, { dataset, indices: job.indices });
+        return reply({ kind: 'scores', id: job.id, scores, engine: engine.backend });
+      }
       const result = await engine.train(job.spec, job.weights, { dataset, indices: job.indices }, job.config, job.seed);
       reply({ kind: 'result', id: job.id, result, engine: engine.backend }, [result.delta.buffer as ArrayBuffer]);
     })

@@ -7,8 +7,10 @@ import type { WorkerPool } from './worker-pool.ts';
 export interface VirtualClientsOptions {
   /** Coordinator address. */
   readonly url: string;
-  /** One shard (row indices into the pool's dataset) per client. */
+  /** One shard (row indices into the pool's dataset) per client: the rows it trains on. */
   readonly shards: readonly Uint32Array[];
+  /** Per client, the held-out rows it scores models on (federated evaluation); none when absent. */
+  readonly holdouts?: readonly Uint32Array[];
   readonly pool: WorkerPool;
   readonly log: Logger;
   readonly maxPayloadBytes?: number;
@@ -25,12 +27,12 @@ export function virtualClientName(index: number, count: number): string {
 
 /**
  * Real client agents, one per shard, named client-01..client-NN, whose training
- * runs on the shared worker pool. Settles when every agent has finished or failed.
+ * and evaluation run on the shared worker pool. Settles when every agent has finished or failed.
  */
 export function runVirtualClients(o: VirtualClientsOptions): Promise<PromiseSettledResult<AgentOutcome>[]> {
   const clientLog = o.log.child({ side: 'client' });
   const agents = o.shards.map((indices, i) => {
-    const fallback = new PoolTrainer(o.pool, indices);
+    const fallback = new PoolTrainer(o.pool, indices, o.holdouts?.[i]);
     const trainer = o.trainerFor ? o.trainerFor(i, fallback) : fallback;
     const name = virtualClientName(i, o.shards.length);
     return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i) }).run();

@@ -6,7 +6,8 @@ import { BackendError, StarlingError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { EngineChoice } from '../shared/engine/factory.ts';
-import type { TrainJob, WorkerInit, WorkerReply } from './worker-protocol.ts';
+import type { Scores } from '../shared/engine/score.ts';
+import type { JobReply, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
 const WORKER_ENTRY = new URL('./train-worker.mjs', import.meta.url);
 
@@ -20,9 +21,16 @@ export interface PoolOptions {
   readonly log: Logger;
 }
 
+/** A queued or running job and how to settle its promise. */
+interface Task {
+  readonly job: WorkerJob;
+  settle(reply: JobReply): void;
+  reject(e: Error): void;
+}
+
 interface Slot {
   worker: Worker;
-  busy?: { job: TrainJob; resolve(r: TrainResult): void; reject(e: Error): void };
+  busy?: Task;
 }
 
 /**
@@ -36,7 +44,7 @@ export class WorkerPool {
   /** The engine (and backend) the workers last trained with, e.g. "simd" or "wasm". */
   engine = '';
   private readonly slots: Slot[] = [];
-  private readonly queue: { job: TrainJob; resolve(r: TrainResult): void; reject(e: Error): void }[] = [];
+  private readonly queue: Task[] = [];
   private readonly init: WorkerInit;
   private readonly log: Logger;
   private nextId = 1;
@@ -65,9 +73,24 @@ export class WorkerPool {
   }
 
   train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+    return this.run({ kind: 'train', id: this.nextId++, spec, weights, indices, config, seed }, (r) => (r.kind === 'result' ? r.result : undefined));
+  }
+
+  /** Scores a model on the rows `indices` of the pool's dataset (predict + metrics, on a worker). */
+  evaluate(spec: ModelSpec, weights: Float32Array, indices: Uint32Array): Promise<Scores> {
+    return this.run({ kind: 'evaluate', id: this.nextId++, spec, weights, indices }, (r) => (r.kind === 'scores' ? r.scores : undefined));
+  }
+
+  /** Queues a job; `pick` takes its answer from the worker's reply (undefined: a reply of the wrong kind). */
+  private run<T>(job: WorkerJob, pick: (r: JobReply) => T | undefined): Promise<T> {
     if (this.closed) return Promise.reject(new StarlingError('E_POOL', 'the worker pool is closed'));
-    return new Promise<TrainResult>((resolve, reject) => {
-      this.queue.push({ job: { id: this.nextId++, spec, weights, indices, config, seed }, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      const settle = (r: JobReply) => {
+        const value = pick(r);
+        if (value === undefined) reject(new StarlingError('E_POOL', `a ${job.kind} job was answered with ${r.kind}`));
+        else resolve(value);
+      };
+      this.queue.push({ job, settle, reject });
       this.pump();
     });
   }
@@ -96,14 +119,16 @@ export class WorkerPool {
             reject(new BackendError(`a training worker could not start: ${m.message}`));
             return;
           case 'result':
+          case 'scores':
           case 'error': {
             const busy = slot.busy;
             slot.busy = undefined;
             if (busy && busy.job.id === m.id) {
-              if (m.kind === 'result') {
+              if (m.kind === 'error') busy.reject(new StarlingError(busy.job.kind === 'train' ? 'E_TRAIN' : 'E_EVALUATE', m.message));
+              else {
                 this.engine = m.engine;
-                busy.resolve(m.result);
-              } else busy.reject(new StarlingError('E_TRAIN', m.message));
+                busy.settle(m);
+              }
             }
             this.pump();
             return;
@@ -121,7 +146,7 @@ export class WorkerPool {
         this.log.error({ reason }, `training worker died: ${reason}; replacing it`);
         const busy = slot.busy;
         slot.busy = undefined;
-        busy?.reject(new StarlingError('E_TRAIN', `the training worker died: ${reason}`));
+        busy?.reject(new StarlingError(busy.job.kind === 'train' ? 'E_TRAIN' : 'E_EVALUATE', `the training worker died: ${reason}`));
         const i = this.slots.indexOf(slot);
         if (i >= 0) this.slots.splice(i, 1);
         this.spawn().catch((e: Error) => this.log.error({ err: e.message }, 'could not replace a training worker'));

@@ -1,4 +1,5 @@
 import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { Scores } from '../shared/engine/score.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { EngineChoice } from '../shared/engine/factory.ts';
 
@@ -14,6 +15,7 @@ export interface WorkerInit {
 }
 
 export interface TrainJob {
+  readonly kind: 'train';
   readonly id: number;
   readonly spec: ModelSpec;
   readonly weights: Float32Array;
@@ -22,8 +24,24 @@ export interface TrainJob {
   readonly seed: number;
 }
 
+/** Score a model on some rows (a virtual client's held-out rows): predict, then the metrics. */
+export interface EvaluateJob {
+  readonly kind: 'evaluate';
+  readonly id: number;
+  readonly spec: ModelSpec;
+  readonly weights: Float32Array;
+  readonly indices: Uint32Array;
+}
+
+export type WorkerJob = TrainJob | EvaluateJob;
+
+/** A finished job: a training result or scores. */
+export type JobReply =
+  | { readonly kind: 'result'; readonly id: number; readonly result: TrainResult; readonly engine: string }
+  | { readonly kind: 'scores'; readonly id: number; readonly scores: Scores; readonly engine: string };
+
 export type WorkerReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'initError'; readonly message: string }
-  | { readonly kind: 'result'; readonly id: number; readonly result: TrainResult; readonly engine: string }
+  | JobReply
   | { readonly kind: 'error'; readonly id: number; readonly message: string };

@@ -5,10 +5,9 @@ import type { SamplingOptions } from './sampling.ts';
  * The strategy interface (DESIGN.md §5, after Flower's): a strategy decides
  * which clients train with which settings, and how their results become the
  * next global model. Strategies are plain objects; failures arrive as data.
- *
- * The evaluate verbs (configureEvaluate / aggregateEvaluate) join this interface
- * together with federated evaluation; today evaluation is central, on the
- * coordinator's held-out set.
+ * After aggregation the new model may also be scored by clients on their own
+ * held-out rows (federated evaluation): configureEvaluate picks them,
+ * aggregateEvaluate combines their metrics.
  */
 export interface ClientInfo {
   readonly id: string;
@@ -34,6 +33,20 @@ export interface FitFailure {
   readonly reason: string;
 }
 
+/** One client's scores of the new global model on its held-out rows. */
+export interface EvaluateOutcome {
+  readonly client: ClientInfo;
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** A round's federated evaluation combined: every metric as an example-weighted mean. */
+export interface EvaluateAggregate {
+  /** Held-out rows scored, over all clients. */
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
 export interface Strategy {
   readonly name: string;
   /** True when aggregation needs every update at once (median, Krum); false allows a streaming fold. */
@@ -46,6 +59,10 @@ export interface Strategy {
    * `global` and the deltas are not mutated (a strategy may keep its own state).
    */
   aggregateFit(round: number, global: Float32Array, results: readonly FitOutcome[], failures: readonly FitFailure[]): Float32Array;
+  /** Picks the clients that score this round's new model on their held-out rows. */
+  configureEvaluate(round: number, available: readonly ClientInfo[]): ClientInfo[];
+  /** Combines the clients' evaluation results (sorted by client name); a pure function of them. */
+  aggregateEvaluate(round: number, results: readonly EvaluateOutcome[]): EvaluateAggregate;
   /** Plain data describing the strategy and its parameters (for the run history). */
   toConfig(): Record<string, unknown>;
 }
@@ -53,6 +70,8 @@ export interface Strategy {
 /** What every strategy is created with: how many clients a round asks, and how they are drawn. */
 export interface StrategyContext {
   readonly sampling: SamplingOptions;
+  /** How the clients that evaluate are drawn each round; all of them when absent. */
+  readonly evaluateSampling?: SamplingOptions;
   /** Clients the run waits for (the population sampling draws from, at the start). */
   readonly clients: number;
 }

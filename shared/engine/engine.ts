@@ -70,4 +70,9 @@ export interface Engine {
    */
   train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult>;
   evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics>;
+  /**
+   * The model's softmax probabilities for the rows of `data`, in the view's row order:
+   * row-major n × spec.outputs. Never mutates `weights`.
+   */
+  predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array>;
 }

@@ -9,7 +9,7 @@ import { paramShapes, subtract, unflatten } from '../weights.ts';
 import type { Engine, EvalMetrics, TrainConfig, TrainResult } from './engine.ts';
 import { DataError } from '../errors.ts';
 import { anchorsFor, checkSpec, disposeAll, gatherAll, gatherShuffled, lossAndCorrect, proximalStep, readFlat, TfjsOptimizer, variablesFrom } from './tfjs-common.ts';
-import { evaluateGraph, trainGraph } from './tfjs-graph.ts';
+import { evaluateGraph, predictGraph, trainGraph } from './tfjs-graph.ts';
 import { evaluateGan, trainGan } from './tfjs-nets/gan.ts';
 import { activate } from './tfjs-nets/layers.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
@@ -135,6 +135,31 @@ export class TfjsEngine implements Engine {
     totals.dispose();
     for (const p of params) p.dispose();
     return { loss: lossSum! / n, accuracy: correct! / n, numExamples: n };
+  }
+
+  async predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array> {
+    checkSpec(spec, data.dataset);
+    const n = viewSize(data);
+    if (n === 0) throw new DataError('cannot predict on an empty dataset');
+    if (spec.type === 'gan') throw new DataError('a gan predicts no classes; score it with evaluate');
+    if (spec.type !== 'mlp') return predictGraph(spec, weights, data, n);
+    const shapes = paramShapes(spec);
+    const { features, classes } = data.dataset;
+    const { xs } = gatherAll(data, n);
+    const params = unflatten(weights, shapes).map((w, i) => tf.tensor(w, shapes[i]!.shape as number[]));
+    const out = new Float32Array(n * classes);
+    try {
+      const chunk = 1000;
+      for (let start = 0; start < n; start += chunk) {
+        const b = Math.min(chunk, n - start);
+        const probs = tf.tidy(() => tf.softmax(mlpForward(spec, params, tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features])).logits));
+        out.set(probs.dataSync(), start * classes);
+        probs.dispose();
+      }
+    } finally {
+      for (const p of params) p.dispose();
+    }
+    return out;
   }
 }
 

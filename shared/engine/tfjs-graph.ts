@@ -78,3 +78,25 @@ export async function evaluateGraph(spec: ModelSpec, weights: Float32Array, data
   for (const p of params) p.dispose();
   return { loss: lossSum! / n, accuracy: correct! / n, numExamples: n };
 }
+
+/** Softmax probabilities (n × outputs, the view's row order) of a graph classifier. */
+export async function predictGraph(spec: ModelSpec, weights: Float32Array, data: DataView, n: number): Promise<Float32Array> {
+  await prepareGradients();
+  const forward = classifierForward(spec);
+  const shapes = paramShapes(spec);
+  const { features, classes } = data.dataset;
+  const { xs } = gatherAll(data, n);
+  const params = unflatten(weights, shapes).map((v, i) => tf.tensor(v, shapes[i]!.shape as number[]));
+  const out = new Float32Array(n * classes);
+  try {
+    for (let start = 0; start < n; start += 250) {
+      const b = Math.min(250, n - start);
+      const probs = tf.tidy(() => tf.softmax(forward(params, tf.tensor2d(xs.subarray(start * features, (start + b) * features), [b, features]))));
+      out.set(probs.dataSync(), start * classes);
+      probs.dispose();
+    }
+  } finally {
+    for (const p of params) p.dispose();
+  }
+  return out;
+}

@@ -53,6 +53,37 @@ export const fitResultSchema = z.strictObject({
   seconds: z.number().min(0),
 });
 
+/**
+ * coordinator → client: score the global model of `modelVersion` (the round's new
+ * model) on the client's own held-out rows and reply with an evaluateResult.
+ */
+export const evaluateTaskSchema = z.strictObject({
+  type: z.literal('evaluate'),
+  round: roundNumber,
+  modelVersion: z.number().int().min(0),
+  spec: modelSpecSchema,
+  /** The global weights; absent when the client already holds `modelVersion`. */
+  weights: float32Array.optional(),
+  /** With frozen parameters: only the trainable values of `modelVersion`, for a client holding an earlier version (it keeps the frozen ones). */
+  trainable: float32Array.optional(),
+});
+
+/**
+ * client → coordinator: the result of an evaluate task. `numExamples` is the count of
+ * held-out rows scored; 0 (with no metrics) says the client holds no evaluation rows.
+ */
+export const evaluateResultSchema = z
+  .strictObject({
+    type: z.literal('evaluateResult'),
+    round: roundNumber,
+    numExamples: z.number().int().min(0).max(1e9),
+    metrics: metricsSchema,
+  })
+  .refine((m) => (m.numExamples === 0) === (Object.keys(m.metrics).length === 0), {
+    message: 'metrics must be empty exactly when numExamples is 0',
+    path: ['metrics'],
+  });
+
 /** coordinator → client: the run is over; the client disconnects and exits. */
 export const doneSchema = z.strictObject({
   type: z.literal('done'),
@@ -67,13 +98,15 @@ export const errorSchema = z.strictObject({
   message: z.string().max(4096),
 });
 
-export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, errorSchema]);
-export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, doneSchema, errorSchema]);
+export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, errorSchema]);
+export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, evaluateTaskSchema, doneSchema, errorSchema]);
 
 export type Hello = z.infer<typeof helloSchema>;
 export type Welcome = z.infer<typeof welcomeSchema>;
 export type FitTask = z.infer<typeof fitTaskSchema>;
 export type FitResult = z.infer<typeof fitResultSchema>;
+export type EvaluateTask = z.infer<typeof evaluateTaskSchema>;
+export type EvaluateResult = z.infer<typeof evaluateResultSchema>;
 export type Done = z.infer<typeof doneSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;

@@ -9,7 +9,7 @@ import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
 import { toCoordinatorSchema } from '../../shared/protocol/messages.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 
-const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')) };
+const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')), evaluate: () => Promise.reject(new Error('not expected to evaluate')) };
 let server: WebSocketServer | undefined;
 
 /** A fake coordinator that does whatever `onHello` says after the client's first frame. */
@@ -63,15 +63,20 @@ describe('client agent against a misbehaving coordinator', () => {
     await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/cannot reach the coordinator/);
   });
 
-  it('with frozen parameters: sends only the trainable delta, fills trainable-only tasks into the held model, refuses one it cannot fill', async () => {
+  it('with frozen parameters: sends only the trainable delta, fills trainable-only fit and evaluate tasks into the held model, refuses one it cannot fill', async () => {
     const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
     const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
     const seen: number[][] = [];
     // a trainer that records the full weights it is given and moves every value by +1
+    const evaluated: number[][] = [];
     const trainer: Trainer = {
       fit: async (_s, w) => {
         seen.push(Array.from(w));
         return { delta: new Float32Array(w.length).fill(1), numExamples: 4, metrics: { loss: 1, accuracy: 0, epochs: 1 } };
+      },
+      evaluate: async (_s, w) => {
+        evaluated.push(Array.from(w));
+        return { numExamples: 2, metrics: { loss: 0.5, accuracy: 1 } };
       },
     };
     const deltas: number[][] = [];
@@ -80,14 +85,17 @@ describe('client agent against a misbehaving coordinator', () => {
       ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec, weights: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8), config, seed: 1 }));
       ws.on('message', (data) => {
         const m = decodeMessage(data as Buffer, toCoordinatorSchema, 1 << 20);
+        // round 1's new model reaches the client with its evaluate task, trainable values only; round 2's fit then carries no weights
+        if (m.type === 'evaluateResult') return ws.send(encodeMessage({ type: 'fit', round: 2, modelVersion: 1, spec, config, seed: 2 }));
         if (m.type !== 'fitResult') return;
         deltas.push(Array.from(m.delta));
-        if (m.round === 1) ws.send(encodeMessage({ type: 'fit', round: 2, modelVersion: 1, spec, trainable: Float32Array.of(70, 80), config, seed: 2 }));
+        if (m.round === 1) ws.send(encodeMessage({ type: 'evaluate', round: 1, modelVersion: 1, spec, trainable: Float32Array.of(70, 80) }));
         else ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 2 }));
       });
     });
     await expect(new ClientAgent({ url, name: 'a', trainer, log: silentLogger }).run()).resolves.toMatchObject({ rounds: 2 });
     expect(seen).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 70, 80]]);
+    expect(evaluated).toEqual([[1, 2, 3, 4, 5, 6, 70, 80]]);
     expect(deltas).toEqual([[1, 1], [1, 1]]);
     server!.close();
 

@@ -74,6 +74,31 @@ describe('the starling command', () => {
     expect(noServer.stderr).toMatch(/cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
   });
 
+  it('simulate --local-validation prints each round\'s federated evaluation in --json and stores it in history.json', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'starling-fed-'));
+    const r = await starling(['simulate', '--clients', '3', '--rounds', '2', '--local-validation', '0.2', '--json', '--out', out, '--workers', '2']).done;
+    expect(r.code).toBe(0);
+    type Fed = { clients: number; failures: number; numExamples: number; metrics: Record<string, number>; perClient: { client: string; numExamples: number; metrics: Record<string, number> }[] };
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { round: number; federated: Fed });
+    expect(lines.map((l) => l.round)).toEqual([1, 2]);
+    for (const { federated: f } of lines) {
+      expect(f.perClient.map((c) => c.client)).toEqual(['client-1', 'client-2', 'client-3']);
+      expect(Object.keys(f.metrics)).toEqual(expect.arrayContaining(['accuracy', 'loss', 'precisionMacro', 'recallMacro', 'f1Macro', 'precisionWeighted', 'recallWeighted', 'f1Weighted']));
+      const n = f.perClient.reduce((s, c) => s + c.numExamples, 0);
+      expect(f.numExamples).toBe(n);
+      expect(f.metrics.accuracy!).toBeCloseTo(f.perClient.reduce((s, c) => s + c.numExamples * c.metrics.accuracy!, 0) / n, 12);
+    }
+    const [runDir] = readdirSync(out);
+    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { config: { localValidation: number }; rounds: { federated: Fed }[] };
+    expect(history.config.localValidation).toBe(0.2);
+    expect(history.rounds.map((x) => x.federated)).toEqual(lines.map((l) => l.federated));
+    const human = await starling(['simulate', '--clients', '2', '--rounds', '1', '--local-validation', '0.1', '--out', out]).done;
+    expect(human.stdout).toMatch(/round 1\/1 .* fed accuracy 0\.\d{4} \(2 clients\)/);
+    const bad = await starling(['simulate', '--local-validation', '0.7']).done;
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--local-validation must be a fraction in \(0, 0.5\], got "0.7"/);
+  });
+
   it('a coordinator process and two client processes run a federated round trip', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-run-'));
     // keys as a user makes them: keygen prints each public key
@@ -86,11 +111,12 @@ describe('the starling command', () => {
     const coordinatorKey = await keygen('coordinator');
     writeFileSync(join(out, 'clients.txt'), `# who may join\n${await keygen('site-1')} site one\n${await keygen('site-2')} site two\n`);
     const port = await freePort();
-    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', join(out, 'runs'), '--log-level', 'warn', '--key', join(out, 'coordinator.key'), '--allow', join(out, 'clients.txt')]);
+    // federated evaluation on: site 1 holds out 10 % of its shard, site 2 holds out nothing and says so
+    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', join(out, 'runs'), '--log-level', 'warn', '--key', join(out, 'coordinator.key'), '--allow', join(out, 'clients.txt'), '--local-validation', '0.1']);
     await waitForHealth(port);
     const clients = [1, 2].map(
       (k) =>
-        starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn', '--key', join(out, `site-${k}.key`), '--coordinator-key', coordinatorKey]).done,
+        starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn', '--key', join(out, `site-${k}.key`), '--coordinator-key', coordinatorKey, ...(k === 1 ? ['--local-validation', '0.1'] : [])]).done,
     );
     const [c, a, b] = await Promise.all([coordinator.done, ...clients]);
     expect(a!.code).toBe(0);
@@ -98,6 +124,14 @@ describe('the starling command', () => {
     expect(c.code).toBe(0);
     const lines = c.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
+    for (const l of lines) {
+      const f = l.federated as unknown as { clients: number; failures: number; numExamples: number; perClient: { client: string; numExamples: number }[] };
+      expect(f).toMatchObject({ clients: 1, failures: 1 });
+      expect(f.perClient[0]!.client).toMatch(/-1of10$/);
+      // shard 1 of 10 of the 8,000 digits: 800 rows, 10 % held out per class
+      expect(f.numExamples).toBeGreaterThan(70);
+      expect(f.numExamples).toBeLessThan(90);
+    }
     for (const l of lines) expect(Object.keys(l)).toEqual(expect.arrayContaining(['round', 'accuracy', 'loss', 'seconds', 'bytesIn', 'bytesOut']));
     expect(lines[1]!.accuracy!).toBeGreaterThan(0.5);
     const [runDir] = readdirSync(join(out, 'runs'));

@@ -56,4 +56,14 @@ describe('run config', () => {
     expect(() => loadRunConfig(undefined, { validation: 0.7 })).toThrow(/validation: Too big/);
     expect(loadRunConfig(undefined, { validation: 0.1 }).validation).toBe(0.1);
   });
+
+  it('federated evaluation: localValidation in (0, 0.5] (absent: off), fractionEvaluate in (0, 1] (default 1)', () => {
+    const plain = loadRunConfig(undefined, {});
+    expect(plain.localValidation).toBeUndefined();
+    expect(plain.fractionEvaluate).toBe(1);
+    expect(loadRunConfig(undefined, { localValidation: 0.5, fractionEvaluate: 0.25 })).toMatchObject({ localValidation: 0.5, fractionEvaluate: 0.25 });
+    expect(() => loadRunConfig(undefined, { localValidation: 0 })).toThrow(/localValidation: Too small/);
+    expect(() => loadRunConfig(undefined, { localValidation: 0.6 })).toThrow(/localValidation: Too big/);
+    expect(() => loadRunConfig(undefined, { fractionEvaluate: 0 })).toThrow(/fractionEvaluate: Too small/);
+  });
 });

@@ -21,6 +21,7 @@ describe('simulate', () => {
     const log = memoryLogger();
     const config = testConfig({ clients: 3, rounds: 2 });
     const poisoned = (fallback: Trainer): Trainer => ({
+      evaluate: (spec, weights) => fallback.evaluate(spec, weights),
       async fit(spec, weights, cfg, seed) {
         const r = await fallback.fit(spec, weights, cfg, seed);
         r.delta[5] = Number.NaN;

@@ -4,6 +4,8 @@ import { loadMnist } from '../../shared/data/mnist.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { initWeights } from '../../shared/weights.ts';
+import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
+import { scoreView } from '../../shared/engine/score.ts';
 import { WorkerPool } from '../../simulations/worker-pool.ts';
 
 const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
@@ -28,6 +30,21 @@ describe('worker pool', () => {
       const after = await pool.train(DEFAULT_MODEL, w, shard.subarray(0, 64), cfg, 3);
       expect(after.numExamples).toBe(64);
       expect(log.entries.some((e) => /training worker died/.test(e.msg ?? ''))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('evaluate jobs score a model on rows of the shared dataset on a worker, as the main thread would', async () => {
+    const { train } = loadMnist();
+    const pool = await WorkerPool.create({ size: 1, dataset: train, engine: 'simd', log: memoryLogger() });
+    try {
+      const w = initWeights(DEFAULT_MODEL, 4);
+      const rows = Uint32Array.from({ length: 300 }, (_, i) => i * 13);
+      const [scores, trained] = await Promise.all([pool.evaluate(DEFAULT_MODEL, w, rows), pool.train(DEFAULT_MODEL, w, rows, cfg, 1)]);
+      expect(trained.numExamples).toBe(300);
+      expect(scores).toEqual(await scoreView(SimdEngine.create(), DEFAULT_MODEL, w, { dataset: train, indices: rows }));
+      await expect(pool.evaluate(DEFAULT_MODEL, w.subarray(1), rows)).rejects.toThrow(/got 101769 weights, the model has 101770/);
     } finally {
       await pool.close();
     }

@@ -63,6 +63,13 @@ export class SimdEngine implements Engine {
     return this.guard(() => this.evaluateNetwork(spec, weights, data, n));
   }
 
+  async predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array> {
+    checkSpec(spec, data.dataset, weights);
+    const n = viewSize(data);
+    if (n === 0) throw new DataError('cannot predict on an empty dataset');
+    return this.guard(() => this.predictNetwork(spec, weights, data, n));
+  }
+
   /** A wasm trap leaves the instance in an unknown state: replace it and report the task failed. */
   private guard<T>(run: () => T): T {
     try {
@@ -172,6 +179,25 @@ export class SimdEngine implements Engine {
       k.softmaxCrossEntropy(m, outputSize(ws.layers[last]!), ws.buffers[last]!.out, ws.labels, 0, ws.stats);
     }
     return { loss: stats[0]! / n, accuracy: stats[1]! / n, numExamples: n };
+  }
+
+  private predictNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): Float32Array {
+    const { arena } = this;
+    const chunk = Math.min(EVAL_CHUNK, n);
+    const ws = new NetworkWorkspace(arena, spec, chunk, 0);
+    arena.f32(ws.params, ws.paramCount).set(weights);
+    const last = ws.layers.length - 1;
+    const classes = outputSize(ws.layers[last]!);
+    const out = new Float32Array(n * classes);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      gatherBatch(arena, ws, data, order, start, m);
+      this.forward(ws, m);
+      softmaxRowsInto(arena.f32(ws.buffers[last]!.out, m * classes), classes, out, start * classes);
+    }
+    return out;
   }
 
   /**
@@ -298,6 +324,17 @@ function gatherBatch(arena: Arena, ws: NetworkWorkspace, view: DataView, order: 
     const row = view.indices ? view.indices[p]! : p;
     xs.set(x.subarray(row * features, (row + 1) * features), i * features);
     labels[i] = y[row]!;
+  }
+}
+
+/** Row-wise softmax of `logits` (rows of `classes`), in float64, written into out[at ..]. */
+function softmaxRowsInto(logits: Float32Array, classes: number, out: Float32Array, at: number): void {
+  for (let r = 0; r < logits.length; r += classes) {
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, logits[r + c]!);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(logits[r + c]! - max);
+    for (let c = 0; c < classes; c++) out[at + r + c] = Math.exp(logits[r + c]! - max) / sum;
   }
 }
 

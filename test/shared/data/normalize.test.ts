@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDataSource } from '../../../client/data-source.ts';
+import { openClientData, openDataSource } from '../../../client/data-source.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { applyNormalizer, fitNormalizer, parseNormalizeKind } from '../../../shared/data/normalize.ts';
 import { ConfigError, DataError } from '../../../shared/errors.ts';
@@ -60,5 +60,34 @@ describe('normalization', () => {
     writeFileSync(path, 'a,b,label\n1,100,0\n3,300,1\n');
     const view = await openDataSource({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 1, normalize: 'minmax' });
     expect([...view.dataset.x]).toEqual([0, 0, 1, 1]);
+  });
+
+  it('with a local hold-out, the normalizer is fitted on the local training rows only and applied to the hold-out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'starling-norm-'));
+    const path = join(dir, 'site.csv');
+    // 40 rows, 6 features of distinct values, 2 classes
+    const rows = Array.from({ length: 40 }, (_, r) => [...Array.from({ length: 6 }, (_, k) => ((r * 7 + k * 13) % 41) * (k + 1)), r % 2].join(','));
+    writeFileSync(path, `${['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'label'].join(',')}\n${rows.join('\n')}\n`);
+    const raw = await openDataSource({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 3 });
+    const local = await openClientData({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 3, normalize: 'minmax', localValidation: 0.25 });
+    const train = Array.from(local.train.indices!);
+    const held = Array.from(local.holdout!.indices!);
+    expect(held).toHaveLength(10);
+    expect(train.filter((r) => held.includes(r))).toEqual([]);
+    const value = (x: Float32Array, r: number, k: number) => x[r * 6 + k]!;
+    let differsFromAllRows = false;
+    for (let k = 0; k < 6; k++) {
+      const col = (rs: number[]) => rs.map((r) => value(raw.dataset.x, r, k));
+      const lo = Math.min(...col(train));
+      const hi = Math.max(...col(train));
+      if (lo !== Math.min(...col([...train, ...held])) || hi !== Math.max(...col([...train, ...held]))) differsFromAllRows = true;
+      // every row, held out or not, is scaled with the training rows' min and max
+      for (const r of [...train, ...held]) expect(value(local.train.dataset.x, r, k)).toBeCloseTo((value(raw.dataset.x, r, k) - lo) / (hi - lo), 5);
+      expect(Math.min(...train.map((r) => value(local.train.dataset.x, r, k)))).toBeCloseTo(0, 6);
+      expect(Math.max(...train.map((r) => value(local.train.dataset.x, r, k)))).toBeCloseTo(1, 6);
+    }
+    // the data is chosen so that fitting on all rows would give other statistics
+    expect(differsFromAllRows).toBe(true);
+    expect(local.holdout!.dataset).toBe(local.train.dataset);
   });
 });

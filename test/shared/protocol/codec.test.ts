@@ -67,6 +67,31 @@ describe('wire codec', () => {
     rejects(packr.pack('hello'), /invalid message/);
   });
 
+  it('round-trips evaluate tasks and results', () => {
+    const task = { type: 'evaluate', round: 2, modelVersion: 2, spec: DEFAULT_MODEL, weights: Float32Array.of(1, 2) } as const;
+    const back = decodeMessage(encodeMessage(task), toClientSchema, MAX);
+    expect(back.type === 'evaluate' && [...back.weights!]).toEqual([1, 2]);
+    const result = { type: 'evaluateResult', round: 2, numExamples: 40, metrics: { accuracy: 0.5, loss: 1.2 } } as const;
+    expect(decodeMessage(encodeMessage(result), toCoordinatorSchema, MAX)).toEqual(result);
+    const none = { type: 'evaluateResult', round: 2, numExamples: 0, metrics: {} } as const;
+    expect(decodeMessage(encodeMessage(none), toCoordinatorSchema, MAX)).toEqual(none);
+  });
+
+  it('rejects a malformed evaluateResult with the field that is wrong', () => {
+    const ok = { type: 'evaluateResult', round: 1, numExamples: 10, metrics: { accuracy: 0.5 } };
+    rejects(packr.pack({ ...ok, numExamples: -1 }), /"evaluateResult".*numExamples/, 'E_INVALID_MESSAGE');
+    rejects(packr.pack({ ...ok, numExamples: 2.5 }), /"evaluateResult".*numExamples/);
+    rejects(packr.pack({ ...ok, round: 0 }), /"evaluateResult".*round/);
+    rejects(packr.pack({ ...ok, metrics: { accuracy: 'high' } }), /"evaluateResult".*metrics\.accuracy/);
+    rejects(packr.pack({ ...ok, metrics: { accuracy: Infinity } }), /"evaluateResult".*metrics\.accuracy/);
+    rejects(packr.pack({ ...ok, metrics: { accuracy: NaN } }), /"evaluateResult".*metrics\.accuracy/);
+    rejects(packr.pack({ ...ok, metrics: {} }), /metrics must be empty exactly when numExamples is 0 at metrics/);
+    rejects(packr.pack({ ...ok, numExamples: 0 }), /metrics must be empty exactly when numExamples is 0 at metrics/);
+    rejects(packr.pack({ ...ok, delta: new Float32Array(1) }), /"evaluateResult".*delta/);
+    const { metrics: _m, ...noMetrics } = ok;
+    rejects(packr.pack(noMetrics), /"evaluateResult".*metrics/);
+  });
+
   it('passes every frame through the sealer; a failed open is a protocol error', () => {
     const xor: FrameSealer = {
       seal: (p) => p.map((b) => b ^ 0x5a),

@@ -1,0 +1,29 @@
+import { viewSize, type DataView } from '../data/dataset.ts';
+import { evaluationReport, type EvaluationReport } from '../metrics/report.ts';
+import { outputClasses, type ModelSpec } from '../models/spec.ts';
+import type { Engine } from './engine.ts';
+
+/** A model's scores on some rows, as a client reports them from federated evaluation. */
+export interface Scores {
+  readonly numExamples: number;
+  /** A classifier's full report; a generative model (gan) reports its discriminator's `loss` and `accuracy` only. */
+  readonly metrics: EvaluationReport | { readonly loss: number; readonly accuracy: number };
+}
+
+/**
+ * Predicts the rows of `view` with `engine` and scores the probabilities
+ * (shared/metrics); a gan, which predicts no classes, is scored by its engine's evaluate.
+ */
+export async function scoreView(engine: Engine, spec: ModelSpec, weights: Float32Array, view: DataView): Promise<Scores> {
+  const classes = outputClasses(spec);
+  if (classes === undefined) {
+    const { loss, accuracy, numExamples } = await engine.evaluate(spec, weights, view);
+    return { numExamples, metrics: { loss, accuracy } };
+  }
+  const probabilities = await engine.predict(spec, weights, view);
+  const n = viewSize(view);
+  const { y } = view.dataset;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) labels[i] = y[view.indices ? view.indices[i]! : i]!;
+  return { numExamples: n, metrics: evaluationReport(labels, probabilities, classes) };
+}

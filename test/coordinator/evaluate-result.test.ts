@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { ClientConnection } from '../../coordinator/client-connection.ts';
+import { ClientHandshake } from '../../shared/crypto/handshake.ts';
+import { trainConfig } from '../../shared/engine/engine.ts';
+import { memoryLogger } from '../../shared/log.ts';
+import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
+import { decodeMessage, encodeMessage, type Encodable } from '../../shared/protocol/codec.ts';
+import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
+import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
+import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
+import { testKeys } from '../e2e/helpers.ts';
+
+/** A stand-in for a ws socket: records what the connection sends and how it closes. */
+class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readonly CONNECTING = 0;
+  readyState = 1;
+  sent: Uint8Array[] = [];
+  closedWith: number | undefined;
+  _receiver = { _maxPayload: 0 };
+  send(data: Uint8Array) {
+    this.sent.push(Uint8Array.from(data));
+  }
+  close(code: number) {
+    this.closedWith ??= code;
+    this.readyState = 3;
+  }
+  terminate() {
+    this.readyState = 3;
+  }
+}
+
+const keys = testKeys(1);
+const weights = Float32Array.of(1, 2, 3);
+
+/** A connection past the handshake and hello, with the sealers of both directions. */
+function readyConnection() {
+  const socket = new FakeSocket();
+  const log = memoryLogger();
+  const conn = new ClientConnection({
+    id: 'c1',
+    runId: 'r',
+    socket: socket as unknown as WebSocket,
+    security: keys.coordinator,
+    maxPayloadBytes: 1 << 20,
+    handshakeTimeoutMs: 60_000,
+    log,
+    onReady: () => {},
+    onClosed: () => {},
+    countIn: () => {},
+    countOut: () => {},
+  });
+  const hs = new ClientHandshake(keys.ids[0]!, keys.coordinator.identity.publicKey);
+  socket.emit('message', Buffer.from(encodeMessage(hs.start())), true);
+  const reply = decodeMessage(socket.sent.at(-1)!, toClientHandshakeSchema, 1 << 20);
+  if (reply.type !== 'serverHello') throw new Error('refused');
+  const { auth, sealer } = hs.onServerHello(reply);
+  socket.emit('message', Buffer.from(encodeMessage(auth)), true);
+  const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
+  send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });
+  expect(conn.ready).toBe(true);
+  const received = () => socket.sent.slice(1).map((f) => fromFrame(f, toClientSchema, sealer, 1 << 20));
+  return { socket, conn, log, send, received };
+}
+
+const evaluate = (conn: ClientConnection, round = 1, signal = new AbortController().signal) =>
+  conn.evaluate({ round, modelVersion: round, spec: DEFAULT_MODEL, weights }, signal);
+
+describe('evaluate tasks at the wire boundary', () => {
+  it('sends the weights once per model version and resolves with the validated result', async () => {
+    const { conn, send, received } = readyConnection();
+    const first = evaluate(conn);
+    send({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.75 } });
+    await expect(first).resolves.toEqual({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.75 } });
+    const again = evaluate(conn);
+    send({ type: 'evaluateResult', round: 1, numExamples: 0, metrics: {} });
+    await expect(again).resolves.toMatchObject({ numExamples: 0 });
+    const [a, b] = received().filter((m) => m.type === 'evaluate');
+    expect(a!.type === 'evaluate' && [...a!.weights!]).toEqual([1, 2, 3]);
+    expect(b!.type === 'evaluate' && b!.weights).toBeUndefined();
+  });
+
+  const valid: Record<string, unknown> = { type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.5 } };
+  for (const [what, bad, pattern, code] of [
+    ['a negative example count', { numExamples: -3 }, /"evaluateResult" .*numExamples/, 4422],
+    ['a metric that is not a number', { metrics: { accuracy: 'good' } }, /"evaluateResult" .*at metrics\.accuracy/, 4422],
+    ['metrics with no examples', { numExamples: 0 }, /metrics must be empty exactly when numExamples is 0/, 4422],
+    ['an unknown field', { delta: new Float32Array(3) }, /"evaluateResult" .*delta/, 4422],
+    ['another round', { round: 2 }, /evaluateResult is for round 2, the task was for round 1/, 4422],
+  ] as const) {
+    it(`${what}: a protocol error with a precise message closes that connection, nothing throws`, async () => {
+      const { socket, conn, log, send } = readyConnection();
+      const pending = evaluate(conn);
+      expect(() => send({ ...valid, ...bad })).not.toThrow();
+      await expect(pending).rejects.toThrow(pattern);
+      expect(socket.closedWith).toBe(code);
+      expect(log.entries.some((e) => pattern.test(e.msg ?? ''))).toBe(true);
+    });
+  }
+
+  it('an evaluateResult nobody asked for, or where a fitResult is awaited, is unexpected (4409)', async () => {
+    const idle = readyConnection();
+    idle.send({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.5 } });
+    expect(idle.socket.closedWith).toBe(4409);
+    expect(idle.log.entries.some((e) => /evaluateResult for round 1, but no evaluate task is outstanding/.test(e.msg ?? ''))).toBe(true);
+    const training = readyConnection();
+    const config = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
+    const fit = training.conn.fit({ round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights, config, seed: 1 }, new AbortController().signal);
+    training.send({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.5 } });
+    await expect(fit).rejects.toThrow(/evaluateResult for round 1, but no evaluate task is outstanding/);
+    expect(training.socket.closedWith).toBe(4409);
+  });
+
+  it('a late result after the deadline is dropped, not an error', async () => {
+    const { socket, conn, log, send } = readyConnection();
+    const deadline = new AbortController();
+    const pending = evaluate(conn, 1, deadline.signal);
+    deadline.abort();
+    await expect(pending).rejects.toThrow(/missed the evaluation of round 1 deadline/);
+    send({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.5 } });
+    expect(socket.closedWith).toBeUndefined();
+    expect(log.entries.some((e) => /dropped late evaluation for round 1 from site/.test(e.msg ?? ''))).toBe(true);
+  });
+});
