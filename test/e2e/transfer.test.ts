@@ -72,5 +72,13 @@ describe('transfer learning', () => {
     // 5. deterministic: the same config gives the same bytes
     const again = await simulate(cfg, { log: silentLogger, workers: 1, writeHistory: false });
     expect(again.history.finalWeightsSha256).toBe(run.history.finalWeightsSha256);
+
+    // 6. with federated evaluation too: the new model reaches the clients in evaluate tasks, still only its trainable values
+    const evaluated = await simulate({ ...cfg, localValidation: 0.1 }, { log: silentLogger, workers: 2, writeHistory: false });
+    expect(bytes(body(evaluated.weights)).equals(bytes(body(start)))).toBe(true);
+    for (const [i, r] of evaluated.history.rounds.entries()) {
+      expect(r.federated?.clients).toBe(3);
+      if (i > 0) expect(r.bytesOut).toBeLessThan(full.history.rounds[i]!.bytesOut * fraction + 6 * 1024);
+    }
   });
 });
