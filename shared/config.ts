@@ -128,6 +128,10 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   const cfg = parsed.data;
   const problem = (field: string, message: string) => new ConfigError(`invalid run config (${source}):\n  ${field}: ${message}`);
   if (cfg.minFitClients > cfg.clients) throw problem('minFitClients', `${cfg.minFitClients} is more than clients (${cfg.clients})`);
+  if (cfg.model.type === 'gan' && (cfg.patience !== undefined || cfg.targetAccuracy !== undefined)) {
+    // a gan's round accuracy is its discriminator's: neither higher nor lower means a better model
+    throw problem(cfg.patience !== undefined ? 'patience' : 'targetAccuracy', 'early stopping watches a classifier\'s accuracy; a gan\'s is its discriminator\'s, which says no model is better');
+  }
   if (saved && !sameSpec(cfg.model, saved.manifest.spec)) {
     throw problem('model', `differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`);
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { resolveRunConfig } from '../../../shared/config.ts';
 import { subset, type Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { textDataset } from '../../../shared/data/text.ts';
@@ -172,5 +173,14 @@ describe('sequence specs and token data', () => {
     expect(Array.from(ds.x.subarray(0, 3))).toEqual([67, 68, 69]);
     expect(Array.from(ds.y)).toEqual([70, 1, 71]);
     expect(() => textDataset('ab', 3)).toThrow(/too short/);
+  });
+});
+
+describe('gan run configs', () => {
+  it('refuse early stopping and a target accuracy, which would watch the discriminator', () => {
+    const model = { type: 'gan', latent: 8, features: 784 };
+    expect(() => resolveRunConfig('test', { model, patience: 3 })).toThrow(/patience: early stopping watches a classifier's accuracy/);
+    expect(() => resolveRunConfig('test', { model, targetAccuracy: 0.9 })).toThrow(/targetAccuracy: early stopping watches/);
+    expect(resolveRunConfig('test', { model }).model.type).toBe('gan');
   });
 });
