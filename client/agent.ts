@@ -188,7 +188,12 @@ export class ClientAgent {
       round: task.round,
       numExamples: result.numExamples,
       delta: layout ? gatherTrainable(result.delta, layout) : result.delta,
-      metrics: { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs },
+      metrics: {
+        loss: result.metrics.loss,
+        accuracy: result.metrics.accuracy,
+        epochs: result.metrics.epochs,
+        ...(result.metrics.generatorLoss !== undefined ? { generatorLoss: result.metrics.generatorLoss } : {}),
+      },
       seconds,
     });
     this.fits++;

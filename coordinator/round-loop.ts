@@ -25,6 +25,8 @@ export interface RoundRecord {
   /** Example-weighted mean of the clients' training metrics. */
   readonly trainLoss: number | null;
   readonly trainAccuracy: number | null;
+  /** gan: example-weighted mean of the clients' generator losses (trainLoss is then the discriminator's). */
+  readonly trainGeneratorLoss?: number;
   /** True when too few results arrived and the global model was left unchanged. */
   readonly skipped?: boolean;
   /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
@@ -148,6 +150,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       partial: results.filter((r) => r.partial).length,
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
+      ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
       ...(skipped ? { skipped: true } : {}),
       federated,
       timings: {
@@ -200,4 +203,9 @@ function weightedMetric(results: readonly FitOutcome[], key: string): number | n
     n += r.numExamples;
   }
   return n > 0 ? sum / n : null;
+}
+
+/** `{ [key]: value }` when there is a value, `{}` otherwise (fields that only some runs have). */
+function optional<K extends string>(key: K, value: number | null): { [P in K]?: number } {
+  return value === null ? {} : ({ [key]: value } as { [P in K]?: number });
 }

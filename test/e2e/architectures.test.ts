@@ -31,7 +31,7 @@ describe('federated runs of the sequence and generative architectures', () => {
     const config = testConfig({ clients: 2, rounds: 2, model: spec, train: { epochs: 1, batchSize: 64, optimizer: 'adam', lr: 0.0005, beta1: 0.5 } });
     const r = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
     expect(r.history.rounds).toHaveLength(2);
-    expect(r.history.rounds.every((x) => x.clients === 2 && x.trainLoss !== null && x.accuracy !== null)).toBe(true);
+    expect(r.history.rounds.every((x) => x.clients === 2 && x.trainLoss !== null && x.accuracy !== null && x.trainGeneratorLoss! > 0)).toBe(true);
     const init = initWeights(spec, config.seed);
     let offset = 0;
     for (const p of ganShapes(spec as Extract<typeof spec, { type: 'gan' }>)) {
