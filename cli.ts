@@ -251,7 +251,7 @@ withRunOptions(
     const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
     if (o.workers !== undefined && (o.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
     if (!config.json) {
-      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on MNIST (${config.partition}, seed ${config.seed})\n`);
+      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(config.data)} (${config.model.type}, ${config.data.startsWith('synthetic:') ? 'one device per client' : config.partition}, seed ${config.seed})\n`);
     }
     const attackers = (o.attackers as number | undefined) ?? (o.attack ? 1 : 0);
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
@@ -338,4 +338,11 @@ try {
   process.stderr.write(`starling: ${errorMessage(err)}\n`);
   if (!(err instanceof StarlingError) && err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
+}
+
+/** The data of a run, as the first line of `simulate` names it. */
+function describeData(data: string): string {
+  if (data === 'mnist') return 'MNIST';
+  if (data.startsWith('text:')) return `the text of ${data.split(':').slice(2).join(':')}`;
+  return data;
 }
