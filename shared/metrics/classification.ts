@@ -78,7 +78,10 @@ export function precisionRecallF1(truth: Labels, predicted: Labels, classes: num
     const recall = ratio(tp, support);
     return { precision, recall, f1: f1Of(precision, recall), support };
   });
-  const mean = (key: 'precision' | 'recall' | 'f1') => perClass.reduce((s, x) => s + x[key], 0) / classes;
+  // macro: over the classes that occur in the truth or the predictions (scikit-learn's default), so a
+  // client whose rows hold 2 of 10 classes is not scored down for the 8 it never saw nor predicted
+  const present = perClass.filter((x, c) => x.support > 0 || m.some((r) => r[c]! > 0));
+  const mean = (key: 'precision' | 'recall' | 'f1') => present.reduce((s, x) => s + x[key], 0) / present.length;
   const weighted = (key: 'precision' | 'recall' | 'f1') => perClass.reduce((s, x) => s + x[key] * x.support, 0) / n;
   const micro = tpAll / n;
   return {

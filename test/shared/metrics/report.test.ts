@@ -2,6 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { argmaxRows, evaluationReport } from '../../../shared/metrics/report.ts';
 
 describe('evaluation report', () => {
+  it('macro averages run over the classes present in the labels or predictions (a client holding 2 of 10 classes)', () => {
+    const labels = [0, 0, 1, 1, 1];
+    const perfect = labels.flatMap((l) => Array.from({ length: 10 }, (_, c) => (c === l ? 1 : 0)));
+    const r = evaluationReport(labels, perfect, 10);
+    expect(r).toMatchObject({ accuracy: 1, precisionMacro: 1, recallMacro: 1, f1Macro: 1 });
+    // predicting class 7 for one row of class 1 brings class 7 in: precision 0 there, recall of class 1 falls to 2/3
+    const wrong = perfect.slice();
+    wrong[2 * 10 + 1] = 0;
+    wrong[2 * 10 + 7] = 1;
+    const w = evaluationReport(labels, wrong, 10);
+    expect(w.precisionMacro).toBeCloseTo((1 + 1 + 0) / 3, 12);
+    expect(w.recallMacro).toBeCloseTo((1 + 2 / 3) / 3, 12);
+  });
+
   it('scores probabilities against labels with hand-computed values', () => {
     // 4 rows, 2 classes; predictions 0, 1, 1, 0 against truth 0, 1, 0, 0
     const probs = Float32Array.of(0.8, 0.2, 0.4, 0.6, 0.3, 0.7, 0.5, 0.5);
