@@ -44,8 +44,6 @@ export class ClientAgent {
   private weights: Float32Array | undefined;
   private version = -1;
   private fits = 0;
-  /** The frozen layout of the latest fit task (evaluate tasks may carry only the trainable values of it). */
-  private layout: TrainableLayout | undefined;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -157,8 +155,7 @@ export class ClientAgent {
    * trainable values it carries filled into this client's copy (frozen parameters
    * cannot have changed), or the version this client holds.
    */
-  private adopt(task: FitTask | EvaluateTask): Float32Array {
-    const layout = this.layout;
+  private adopt(task: FitTask | EvaluateTask, layout: TrainableLayout | undefined): Float32Array {
     if (task.weights && task.trainable) throw protocolError.invalid(`${task.type} task carries both weights and trainable values`);
     if (task.weights) {
       this.weights = task.weights;
@@ -178,8 +175,7 @@ export class ClientAgent {
   private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
     // with frozen parameters only the trainable values travel, in both directions
     const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
-    this.layout = layout;
-    const weights = this.adopt(task);
+    const weights = this.adopt(task, layout);
     const started = performance.now();
     const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
@@ -203,7 +199,7 @@ export class ClientAgent {
 
   /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */
   private async handleEvaluate(task: EvaluateTask, send: (m: ToCoordinator) => void): Promise<void> {
-    const weights = this.adopt(task);
+    const weights = this.adopt(task, task.frozen?.length ? trainableLayout(task.spec, task.frozen) : undefined);
     const result = await this.opts.trainer.evaluate(task.spec, weights);
     send({ type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } });
     this.opts.log.debug({ round: task.round, examples: result.numExamples, accuracy: result.metrics.accuracy }, `round ${task.round} evaluated`);

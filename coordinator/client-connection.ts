@@ -119,7 +119,7 @@ export class ClientConnection implements ClientHandle {
         modelVersion: req.modelVersion,
         spec: req.spec,
         weights: sendWeights && !onlyTrainable ? req.weights : undefined,
-        ...(onlyTrainable ? { trainable: req.trainableWeights } : {}),
+        ...(onlyTrainable ? { trainable: req.trainableWeights, frozen: [...(req.frozen ?? [])] } : {}),
       });
     });
   }

@@ -32,8 +32,9 @@ export interface FederatedEvaluationOptions {
   readonly spec: ModelSpec;
   /** The round's new global model, version `round`. */
   readonly weights: Float32Array;
-  /** With frozen parameters: the trainable part of `weights` (all a client holding an earlier version needs). */
+  /** With frozen parameters: the trainable part of `weights` (all a client holding an earlier version needs) and the frozen names. */
   readonly trainableWeights?: Float32Array;
+  readonly frozen?: readonly string[];
   readonly timeoutMs: number;
   readonly log: Logger;
 }
@@ -52,7 +53,7 @@ export async function evaluateFederated(o: FederatedEvaluationOptions): Promise<
     chosen.map((c) => {
       const handle = handles.get(c.id);
       if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${c.id}`));
-      return handle.evaluate({ round: o.round, modelVersion: o.round, spec: o.spec, weights: o.weights, trainableWeights: o.trainableWeights }, deadline.signal);
+      return handle.evaluate({ round: o.round, modelVersion: o.round, spec: o.spec, weights: o.weights, trainableWeights: o.trainableWeights, frozen: o.frozen }, deadline.signal);
     }),
   );
   clearTimeout(timer);

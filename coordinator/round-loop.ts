@@ -134,7 +134,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
     const evaluated = performance.now();
     const federated = o.federatedEvaluation
-      ? await evaluateFederated({ round, strategy: o.strategy, available: o.transport.connected(), spec: o.spec, weights: global, trainableWeights: o.trainable ? gatherTrainable(global, o.trainable) : undefined, timeoutMs: o.roundTimeoutMs, log: o.log })
+      ? await evaluateFederated({ round, strategy: o.strategy, available: o.transport.connected(), spec: o.spec, weights: global, trainableWeights: o.trainable ? gatherTrainable(global, o.trainable) : undefined, frozen: o.train.frozen, timeoutMs: o.roundTimeoutMs, log: o.log })
       : null;
     const federatedDone = performance.now();
     const after = o.transport.traffic();

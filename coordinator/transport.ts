@@ -33,6 +33,8 @@ export interface EvaluateRequest {
   readonly weights: Float32Array;
   /** With frozen parameters: the trainable part of `weights`, all a client holding an earlier version is sent. */
   readonly trainableWeights?: Float32Array;
+  /** With trainableWeights: the frozen names, sent along so the client can place the values. */
+  readonly frozen?: readonly string[];
 }
 
 export interface ClientHandle extends ClientInfo {

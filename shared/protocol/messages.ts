@@ -66,18 +66,33 @@ export const evaluateTaskSchema = z.strictObject({
   weights: float32Array.optional(),
   /** With frozen parameters: only the trainable values of `modelVersion`, for a client holding an earlier version (it keeps the frozen ones). */
   trainable: float32Array.optional(),
+  /** With `trainable`: the frozen names (as a fit task's config.frozen), so the client can place the values. */
+  frozen: z.array(z.string().min(1).max(256)).max(4096).optional(),
 });
 
 /**
  * client → coordinator: the result of an evaluate task. `numExamples` is the count of
  * held-out rows scored; 0 (with no metrics) says the client holds no evaluation rows.
  */
+const fraction = z.number().min(0).max(1);
+/** The metrics a client may report from federated evaluation, each in its range (a hostile value cannot skew the aggregate out of it). */
+const evaluationMetricsSchema = z.strictObject({
+  accuracy: fraction.optional(),
+  loss: z.number().min(0).max(1e6).optional(),
+  precisionMacro: fraction.optional(),
+  recallMacro: fraction.optional(),
+  f1Macro: fraction.optional(),
+  precisionWeighted: fraction.optional(),
+  recallWeighted: fraction.optional(),
+  f1Weighted: fraction.optional(),
+});
+
 export const evaluateResultSchema = z
   .strictObject({
     type: z.literal('evaluateResult'),
     round: roundNumber,
     numExamples: z.number().int().min(0).max(1e9),
-    metrics: metricsSchema,
+    metrics: evaluationMetricsSchema,
   })
   .refine((m) => (m.numExamples === 0) === (Object.keys(m.metrics).length === 0), {
     message: 'metrics must be empty exactly when numExamples is 0',

@@ -89,7 +89,7 @@ describe('client agent against a misbehaving coordinator', () => {
         if (m.type === 'evaluateResult') return ws.send(encodeMessage({ type: 'fit', round: 2, modelVersion: 1, spec, config, seed: 2 }));
         if (m.type !== 'fitResult') return;
         deltas.push(Array.from(m.delta));
-        if (m.round === 1) ws.send(encodeMessage({ type: 'evaluate', round: 1, modelVersion: 1, spec, trainable: Float32Array.of(70, 80) }));
+        if (m.round === 1) ws.send(encodeMessage({ type: 'evaluate', round: 1, modelVersion: 1, spec, trainable: Float32Array.of(70, 80), frozen: ['dense0/kernel'] }));
         else ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 2 }));
       });
     });

@@ -87,6 +87,9 @@ describe('evaluate tasks at the wire boundary', () => {
     ['a negative example count', { numExamples: -3 }, /"evaluateResult" .*numExamples/, 4422],
     ['a metric that is not a number', { metrics: { accuracy: 'good' } }, /"evaluateResult" .*at metrics\.accuracy/, 4422],
     ['metrics with no examples', { numExamples: 0 }, /metrics must be empty exactly when numExamples is 0/, 4422],
+    ['an accuracy outside 0..1', { metrics: { accuracy: 1e300 } }, /"evaluateResult" .*at metrics\.accuracy/, 4422],
+    ['a negative loss', { metrics: { loss: -1 } }, /"evaluateResult" .*at metrics\.loss/, 4422],
+    ['a metric nobody asked for', { metrics: { accuracy: 0.5, bribe: 1 } }, /"evaluateResult" .*bribe/, 4422],
     ['an unknown field', { delta: new Float32Array(3) }, /"evaluateResult" .*delta/, 4422],
     ['another round', { round: 2 }, /evaluateResult is for round 2, the task was for round 1/, 4422],
   ] as const) {

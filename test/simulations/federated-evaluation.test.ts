@@ -75,4 +75,15 @@ describe('federated evaluation in a simulation', () => {
     expect(r.history.rounds.map((x) => x.federated!.clients)).toEqual([2, 2]);
     expect(r.history.rounds.every((x) => x.clients === 4)).toBe(true);
   });
+
+  it('with frozen layers, a client asked to evaluate before it ever trained still places the trainable-only model it is sent', async () => {
+    // C = 0.25 of 4 clients train each round, all 4 evaluate: some evaluate twice before their first fit
+    const r = await simulate({ ...config, clients: 4, rounds: 3, fractionFit: 0.25, freeze: ['dense0'] }, { log: silentLogger, writeHistory: false });
+    expect(r.agents.every((a) => a.status === 'fulfilled')).toBe(true);
+    expect(r.history.rounds.map((x) => [x.clients, x.federated!.clients, x.federated!.failures])).toEqual([
+      [1, 4, 0],
+      [1, 4, 0],
+      [1, 4, 0],
+    ]);
+  });
 });
