@@ -60,9 +60,10 @@ export class TfjsEngine implements Engine {
     if (spec.type !== 'mlp') return trainGraph(spec, weights, data, n, config, seed);
     const mlp = spec;
     const shapes = paramShapes(mlp);
-    const vars = variablesFrom(weights, shapes);
     // frozen variables get no gradient, no step, no optimizer state and no proximal step
+    // (names checked before any tensor exists, so a bad one leaks nothing)
     const { trainable } = trainableLayout(mlp, config.frozen);
+    const vars = variablesFrom(weights, shapes);
     const anchors = anchorsFor(weights, shapes, config.mu, trainable);
     // plain SGD folds the learning rate into the output gradient; every other optimizer gets the mean gradient
     const plain = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;

@@ -18,9 +18,10 @@ export async function trainGraph(spec: ModelSpec, weights: Float32Array, data: D
   const forward = classifierForward(spec);
   const shapes = paramShapes(spec);
   const { features, classes } = data.dataset;
-  const vars = variablesFrom(weights, shapes);
   // frozen variables are left out of the gradient, the optimizer and the proximal step
+  // (names checked before any tensor exists, so a bad one leaks nothing)
   const { trainable } = trainableLayout(spec, config.frozen);
+  const vars = variablesFrom(weights, shapes);
   const anchors = anchorsFor(weights, shapes, config.mu, trainable);
   const optimizer = new TfjsOptimizer(config, vars, trainable);
   const xs = new Float32Array(n * features);

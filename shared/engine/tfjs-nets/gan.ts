@@ -63,9 +63,10 @@ export async function trainGan(spec: GanSpec, weights: Float32Array, data: DataV
   await prepareGradients();
   const shapes = paramShapes(spec);
   const split = generatorParamCount(spec);
-  const vars = variablesFrom(weights, shapes);
   // frozen parameters (transfer learning) get no gradient, optimizer state or proximal step
+  // (names checked before any tensor exists, so a bad one leaks nothing)
   const { trainable } = trainableLayout(spec, config.frozen);
+  const vars = variablesFrom(weights, shapes);
   const gVars = vars.slice(0, split);
   const dVars = vars.slice(split);
   const gTrainable = gVars.filter((_, i) => trainable[i]);
