@@ -45,7 +45,10 @@ const manifestSchema = z.object({
   params: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().min(0)) })),
   paramCount: z.number().int().min(1),
   dtype: z.literal('float32-le'),
-  weights: z.string().regex(/^[^/\\]+$/, 'must be a file name beside model.json'),
+  weights: z
+    .string()
+    .regex(/^[^/\\]+$/, 'must be a file name beside model.json')
+    .refine((name) => name !== '.' && name !== '..', 'must be a file name beside model.json'),
   weightsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
   source: z.record(z.string(), z.unknown()).optional(),
 });
@@ -127,9 +130,13 @@ export function loadSavedModel(path: string): SavedModel {
   const { manifest, file } = readManifest(path);
   const weightsFile = join(dirname(file), manifest.weights);
   if (!existsSync(weightsFile)) throw new DataError(`${file} names weights file ${basename(weightsFile)}, but ${weightsFile} does not exist`);
-  const bytes = readFileSync(weightsFile);
+  const stat = statSync(weightsFile);
+  if (!stat.isFile()) throw new DataError(`${file} names weights file ${basename(weightsFile)}, but ${weightsFile} is not a regular file`);
   const need = manifest.paramCount * 4;
-  if (bytes.length !== need) throw new DataError(`${weightsFile} holds ${bytes.length} bytes; ${file} needs ${need} (${manifest.paramCount} float32 parameters)`);
+  // the size is checked before reading, so a wrong (or huge) file is never loaded
+  if (stat.size !== need) throw new DataError(`${weightsFile} holds ${stat.size} bytes; ${file} needs ${need} (${manifest.paramCount} float32 parameters)`);
+  const bytes = readFileSync(weightsFile);
+  if (bytes.length !== need) throw new DataError(`${weightsFile} changed while it was read (${bytes.length} bytes, ${need} expected)`);
   const sum = sha256Hex(bytes);
   if (sum !== manifest.weightsSha256) throw new DataError(`${weightsFile} has SHA-256 ${sum}, but ${file} records ${manifest.weightsSha256}: the weights were changed or belong to another model`);
   // a copy into a fresh, aligned buffer

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,8 @@ describe('saved models', () => {
     ['a spec that fails the schema', (m) => ((m.spec as Record<string, unknown>).hidden = [-4]), /invalid model spec:\n {2}spec\.hidden\.0: Too small/],
     ['params that do not match the spec', (m) => ((m.params as { name: string }[])[1]!.name = 'dense0/b'), /params do not match the spec at #1/],
     ['a weights path outside its directory', (m) => (m.weights = '../x.f32'), /weights: must be a file name beside model.json/],
+    ['a weights name that is the directory itself', (m) => (m.weights = '.'), /weights: must be a file name beside model.json/],
+    ['a weights name that is the parent directory', (m) => (m.weights = '..'), /weights: must be a file name beside model.json/],
   ];
   for (const [what, edit, message] of broken) {
     it(`${what} is a DataError naming model.json`, () => {
@@ -82,6 +84,10 @@ describe('saved models', () => {
     writeFileSync(wc, bytes);
     expect(() => loadSavedModel(c.dir)).toThrow(DataError);
     expect(() => loadSavedModel(c.dir)).toThrow(new RegExp(`${wc} has SHA-256 [0-9a-f]{64}, but ${c.file} records`));
+    const d = saved();
+    rmSync(join(d.dir, 'final-weights.f32'));
+    mkdirSync(join(d.dir, 'final-weights.f32'));
+    expect(() => loadSavedModel(d.dir)).toThrow(`${join(d.dir, 'final-weights.f32')} is not a regular file`);
   });
 
   it('init brings the saved spec into the run config; a different model: or an unknown freeze name is refused', () => {
