@@ -107,12 +107,13 @@ describe('architectures on the tfjs engine', () => {
   });
 });
 
-describe('cells follow their equations (one unit, one step, by hand)', () => {
+describe('cells follow their equations (one unit, three steps, by hand)', () => {
   const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-  /** Output logits of a 1-unit, 1-step, 1-feature recurrent model whose output layer copies h (kernel [1, −1], bias 0). */
-  async function logits(cell: 'rnn' | 'lstm' | 'gru', values: number[], x: number): Promise<number[]> {
+  const xs = [1.5, -0.8, 0.4];
+  /** Output logits of a 1-unit, 1-feature recurrent model over `xs` whose output layer copies h (kernel [1, −1], bias 0). */
+  async function logits(cell: 'rnn' | 'lstm' | 'gru', values: number[]): Promise<number[]> {
     await prepareGradients();
-    const spec = modelSpecSchema.parse({ type: 'rnn', cell, seqLen: 1, inputDim: 1, units: 1, outputs: 2 });
+    const spec = modelSpecSchema.parse({ type: 'rnn', cell, seqLen: xs.length, inputDim: 1, units: 1, outputs: 2 });
     const shapes = paramShapes(spec);
     const flat = [...values, 1, -1, 0, 0];
     let at = 0;
@@ -121,32 +122,43 @@ describe('cells follow their equations (one unit, one step, by hand)', () => {
       return tf.tensor(flat.slice(at, (at += size)), s.shape as number[]);
     });
     expect(at).toBe(flat.length);
-    const out = classifierForward(spec)(params, tf.tensor2d([[x]]));
+    const out = classifierForward(spec)(params, tf.tensor2d([xs]));
     return Array.from(out.dataSync());
   }
 
-  it('rnn: h = tanh(x·w + b) from a zero state', async () => {
-    const [h] = await logits('rnn', [0.7, 0.3, 0.1], 2);
-    expect(h).toBeCloseTo(Math.tanh(2 * 0.7 + 0.1), 6);
+  it('rnn: h = tanh(x·w + h·u + b)', async () => {
+    const [w, u, b] = [0.7, -0.6, 0.1];
+    let h = 0;
+    for (const x of xs) h = Math.tanh(x * w + h * u + b);
+    expect((await logits('rnn', [w, u, b]))[0]).toBeCloseTo(h, 6);
   });
 
-  it('lstm: gates i f g o; c = σ(i)·tanh(g) from a zero state; h = σ(o)·tanh(c)', async () => {
-    // kernel [1, 4] (i f g o), recurrent [1, 4], bias [4]
+  it('lstm: [i f g o] = x·W + h·U + b;  c = σ(f)·c + σ(i)·tanh(g);  h = σ(o)·tanh(c)', async () => {
+    // kernel [1, 4], recurrent [1, 4], bias [4], gates in the order i f g o
     const w = [0.5, -0.4, 0.3, 0.2];
+    const u = [0.3, 0.6, -0.5, 0.4];
     const b = [0.1, 1, -0.2, 0.05];
-    const [h] = await logits('lstm', [...w, 0, 0, 0, 0, ...b], 1.5);
-    const z = w.map((wi, k) => 1.5 * wi + b[k]!);
-    const c = sigmoid(z[0]!) * Math.tanh(z[2]!);
-    expect(h).toBeCloseTo(sigmoid(z[3]!) * Math.tanh(c), 6);
+    let [h, c] = [0, 0];
+    for (const x of xs) {
+      const z = w.map((wi, k) => x * wi + h * u[k]! + b[k]!);
+      c = sigmoid(z[1]!) * c + sigmoid(z[0]!) * Math.tanh(z[2]!);
+      h = sigmoid(z[3]!) * Math.tanh(c);
+    }
+    expect((await logits('lstm', [...w, ...u, ...b]))[0]).toBeCloseTo(h, 6);
   });
 
-  it('gru: z r n; h = (1 − z)·n from a zero state', async () => {
+  it('gru: z = σ(x·wz + h·uz + bz);  r = σ(x·wr + h·ur + br);  n = tanh(x·wn + (r·h)·un + bn);  h = z·h + (1 − z)·n', async () => {
     const w = [0.6, -0.5, 0.9];
+    const u = [0.4, -0.7, 0.8];
     const b = [0.2, 0.1, -0.3];
-    const [h] = await logits('gru', [...w, 0.4, 0.4, 0.4, ...b], -0.8);
-    const z = sigmoid(-0.8 * w[0]! + b[0]!);
-    const n = Math.tanh(-0.8 * w[2]! + b[2]!);
-    expect(h).toBeCloseTo((1 - z) * n, 6);
+    let h = 0;
+    for (const x of xs) {
+      const z = sigmoid(x * w[0]! + h * u[0]! + b[0]!);
+      const r = sigmoid(x * w[1]! + h * u[1]! + b[1]!);
+      const n = Math.tanh(x * w[2]! + r * h * u[2]! + b[2]!);
+      h = z * h + (1 - z) * n;
+    }
+    expect((await logits('gru', [...w, ...u, ...b]))[0]).toBeCloseTo(h, 6);
   });
 });
 
