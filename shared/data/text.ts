@@ -27,7 +27,8 @@ export function tokenChar(token: number): string {
 export function textDataset(text: string, window: number, stride = 1): Dataset {
   if (!Number.isInteger(window) || window < 1) throw new DataError(`text window must be a positive integer, got ${window}`);
   if (!Number.isInteger(stride) || stride < 1) throw new DataError(`text stride must be a positive integer, got ${stride}`);
-  const tokens = Uint8Array.from(text, (ch) => charToken(ch.codePointAt(0)!));
+  // Windows line endings count as one newline, not an unknown character before each
+  const tokens = Uint8Array.from(text.replace(/\r\n?/g, '\n'), (ch) => charToken(ch.codePointAt(0)!));
   if (tokens.length <= window) throw new DataError(`text of ${tokens.length} characters is too short for windows of ${window}`);
   const size = Math.floor((tokens.length - window - 1) / stride) + 1;
   const x = new Float32Array(new SharedArrayBuffer(size * window * 4));

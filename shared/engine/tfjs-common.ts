@@ -26,15 +26,20 @@ export function checkSpec(spec: ModelSpec, ds: Dataset): void {
   if ((spec.type === 'rnn' || spec.type === 'transformer') && spec.vocab !== undefined) checkTokens(ds, spec.vocab);
 }
 
+/** Datasets whose every value was found to be a token id below the recorded vocabulary size (checked once per dataset, not per task). */
+const checkedTokens = new WeakMap<Float32Array, number>();
+
 /** Token inputs must be whole numbers in [0, vocab): anything else would embed as a zero vector, silently. */
 function checkTokens(ds: Dataset, vocab: number): void {
   const { x, features } = ds;
+  if ((checkedTokens.get(x) ?? Infinity) <= vocab) return;
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (!Number.isInteger(v) || v < 0 || v >= vocab) {
       throw new DataError(`row ${Math.floor(i / features)}, step ${i % features}: token ${v} is not an id in 0..${vocab - 1}`);
     }
   }
+  checkedTokens.set(x, vocab);
 }
 
 /** Copies the rows of `view` in `order` into contiguous x, one-hot y and label buffers. */

@@ -185,6 +185,8 @@ describe('sequence specs and token data', () => {
     expect(Array.from(ds.x.subarray(0, 3))).toEqual([67, 68, 69]);
     expect(Array.from(ds.y)).toEqual([70, 1, 71]);
     expect(() => textDataset('ab', 3)).toThrow(/too short/);
+    // CRLF and CR line endings are one newline
+    expect(Array.from(textDataset('a\r\nb\rc', 1).y)).toEqual([1, 68, 1, 69]);
   });
 });
 
