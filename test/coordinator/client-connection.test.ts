@@ -1,69 +1,9 @@
-import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
-import { ClientConnection } from '../../coordinator/client-connection.ts';
-import { ClientHandshake } from '../../shared/crypto/handshake.ts';
-import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
 import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
-import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
 import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
-import { memoryLogger } from '../../shared/log.ts';
-import { testKeys } from '../e2e/helpers.ts';
-
-/** A stand-in for a ws socket: records what the connection sends and how it closes. */
-class FakeSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readonly CONNECTING = 0;
-  readyState = 1;
-  sent: Uint8Array[] = [];
-  closedWith: number | undefined;
-  /** ws's receiver, whose frame limit the connection sets before and after authentication. */
-  _receiver = { _maxPayload: 0 };
-  send(data: Uint8Array) {
-    this.sent.push(Uint8Array.from(data));
-  }
-  close(code: number) {
-    this.closedWith ??= code;
-    this.readyState = 3;
-  }
-  terminate() {
-    this.readyState = 3;
-  }
-}
-
-const keys = testKeys(1);
-
-function connection() {
-  const socket = new FakeSocket();
-  const log = memoryLogger();
-  const conn = new ClientConnection({
-    id: 'c1',
-    runId: 'r',
-    socket: socket as unknown as WebSocket,
-    security: keys.coordinator,
-    maxPayloadBytes: 1 << 20,
-    handshakeTimeoutMs: 60_000,
-    log,
-    onReady: () => {},
-    onClosed: () => {},
-    countIn: () => {},
-    countOut: () => {},
-  });
-  return { socket, conn, log };
-}
-
-/** Completes the handshake against the connection; returns the client's sealer. */
-function authenticate(socket: FakeSocket) {
-  const hs = new ClientHandshake(keys.ids[0]!, keys.coordinator.identity.publicKey);
-  socket.emit('message', Buffer.from(encodeMessage(hs.start())), true);
-  const reply = decodeMessage(socket.sent.at(-1)!, toClientHandshakeSchema, 1 << 20);
-  if (reply.type !== 'serverHello') throw new Error('refused');
-  const { auth, sealer } = hs.onServerHello(reply);
-  socket.emit('message', Buffer.from(encodeMessage(auth)), true);
-  return sealer;
-}
+import { authenticate, connection } from './connection-helpers.ts';
 
 describe('client connection under random input (property)', () => {
   it('random bytes before or after the handshake never escape as an exception; bad frames close with a logged reason', () => {

@@ -1,63 +1,18 @@
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
-import { ClientConnection } from '../../coordinator/client-connection.ts';
-import { ClientHandshake } from '../../shared/crypto/handshake.ts';
+import type { ClientConnection } from '../../coordinator/client-connection.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
-import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
-import { decodeMessage, encodeMessage, type Encodable } from '../../shared/protocol/codec.ts';
+import type { Encodable } from '../../shared/protocol/codec.ts';
 import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
-import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
 import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
-import { testKeys } from '../e2e/helpers.ts';
+import { authenticate, connection } from './connection-helpers.ts';
 
-/** A stand-in for a ws socket: records what the connection sends and how it closes. */
-class FakeSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readonly CONNECTING = 0;
-  readyState = 1;
-  sent: Uint8Array[] = [];
-  closedWith: number | undefined;
-  _receiver = { _maxPayload: 0 };
-  send(data: Uint8Array) {
-    this.sent.push(Uint8Array.from(data));
-  }
-  close(code: number) {
-    this.closedWith ??= code;
-    this.readyState = 3;
-  }
-  terminate() {
-    this.readyState = 3;
-  }
-}
-
-const keys = testKeys(1);
 const weights = Float32Array.of(1, 2, 3);
 
 /** A connection past the handshake and hello, with the sealers of both directions. */
 function readyConnection() {
-  const socket = new FakeSocket();
-  const log = memoryLogger();
-  const conn = new ClientConnection({
-    id: 'c1',
-    runId: 'r',
-    socket: socket as unknown as WebSocket,
-    security: keys.coordinator,
-    maxPayloadBytes: 1 << 20,
-    handshakeTimeoutMs: 60_000,
-    log,
-    onReady: () => {},
-    onClosed: () => {},
-    countIn: () => {},
-    countOut: () => {},
-  });
-  const hs = new ClientHandshake(keys.ids[0]!, keys.coordinator.identity.publicKey);
-  socket.emit('message', Buffer.from(encodeMessage(hs.start())), true);
-  const reply = decodeMessage(socket.sent.at(-1)!, toClientHandshakeSchema, 1 << 20);
-  if (reply.type !== 'serverHello') throw new Error('refused');
-  const { auth, sealer } = hs.onServerHello(reply);
-  socket.emit('message', Buffer.from(encodeMessage(auth)), true);
+  const { socket, conn, log } = connection();
+  const sealer = authenticate(socket);
   const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
   send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });
   expect(conn.ready).toBe(true);

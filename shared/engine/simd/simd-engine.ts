@@ -164,40 +164,38 @@ export class SimdEngine implements Engine {
 
   private evaluateNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
-    const chunk = Math.min(EVAL_CHUNK, n);
-    const ws = new NetworkWorkspace(arena, spec, chunk, 0);
-    arena.f32(ws.params, ws.paramCount).set(weights);
-    const last = ws.layers.length - 1;
-    const stats = arena.f64(ws.stats, 2);
-    stats.fill(0);
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    for (let start = 0; start < n; start += chunk) {
-      const m = Math.min(chunk, n - start);
-      gatherBatch(arena, ws, data, order, start, m);
-      this.forward(ws, m);
+    let stats: Float64Array | undefined;
+    this.forwardInChunks(spec, weights, data, n, (ws, m) => {
+      if (!stats) (stats = arena.f64(ws.stats, 2)).fill(0);
+      const last = ws.layers.length - 1;
       k.softmaxCrossEntropy(m, outputSize(ws.layers[last]!), ws.buffers[last]!.out, ws.labels, 0, ws.stats);
-    }
-    return { loss: stats[0]! / n, accuracy: stats[1]! / n, numExamples: n };
+    });
+    return { loss: stats![0]! / n, accuracy: stats![1]! / n, numExamples: n };
   }
 
   private predictNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): Float32Array {
+    const classes = spec.outputs;
+    const out = new Float32Array(n * classes);
+    this.forwardInChunks(spec, weights, data, n, (ws, m, start) => {
+      softmaxRowsInto(this.arena.f32(ws.buffers[ws.layers.length - 1]!.out, m * classes), classes, out, start * classes);
+    });
+    return out;
+  }
+
+  /** Runs the forward pass over the rows of `data` in order, a chunk at a time, handing each chunk's workspace to `each`. */
+  private forwardInChunks(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number, each: (ws: NetworkWorkspace, m: number, start: number) => void): void {
     const { arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
     const ws = new NetworkWorkspace(arena, spec, chunk, 0);
     arena.f32(ws.params, ws.paramCount).set(weights);
-    const last = ws.layers.length - 1;
-    const classes = outputSize(ws.layers[last]!);
-    const out = new Float32Array(n * classes);
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
       gatherBatch(arena, ws, data, order, start, m);
       this.forward(ws, m);
-      softmaxRowsInto(arena.f32(ws.buffers[last]!.out, m * classes), classes, out, start * classes);
+      each(ws, m, start);
     }
-    return out;
   }
 
   /**
