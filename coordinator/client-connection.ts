@@ -93,34 +93,16 @@ export class ClientConnection implements ClientHandle {
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
     const expectedLength = req.trainableWeights?.length ?? req.weights.length;
     return this.request<FitResult>('fitResult', req.round, req.modelVersion, { expectedLength, modelLength: req.weights.length }, signal, (held) => {
-      const sendWeights = held !== req.modelVersion;
-      // a client holding an earlier version holds the frozen part too: it gets only the trainable values
-      const onlyTrainable = sendWeights && held >= 0 && req.trainableWeights !== undefined;
-      this.send({
-        type: 'fit',
-        round: req.round,
-        modelVersion: req.modelVersion,
-        spec: req.spec,
-        weights: sendWeights && !onlyTrainable ? req.weights : undefined,
-        ...(onlyTrainable ? { trainable: req.trainableWeights } : {}),
-        config: req.config,
-        seed: req.seed,
-      });
+      const { weights, trainable } = weightsToSend(held, req);
+      this.send({ type: 'fit', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable } : {}), config: req.config, seed: req.seed });
     });
   }
 
   evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult> {
     return this.request<EvaluateResult>('evaluateResult', req.round, req.modelVersion, { expectedLength: 0, modelLength: req.weights.length }, signal, (held) => {
-      const sendWeights = held !== req.modelVersion;
-      const onlyTrainable = sendWeights && held >= 0 && req.trainableWeights !== undefined;
-      this.send({
-        type: 'evaluate',
-        round: req.round,
-        modelVersion: req.modelVersion,
-        spec: req.spec,
-        weights: sendWeights && !onlyTrainable ? req.weights : undefined,
-        ...(onlyTrainable ? { trainable: req.trainableWeights, frozen: [...(req.frozen ?? [])] } : {}),
-      });
+      const { weights, trainable } = weightsToSend(held, req);
+      // an evaluate task has no config.frozen: the names come along so the client can place the values
+      this.send({ type: 'evaluate', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable, frozen: [...(req.frozen ?? [])] } : {}) });
     });
   }
 
@@ -347,4 +329,18 @@ function setReceiveLimit(socket: WebSocket, bytes: number): void {
   const receiver = (socket as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
   if (!receiver || typeof receiver._maxPayload !== 'number') throw new Error('ws internals changed: cannot limit pre-authentication frames');
   receiver._maxPayload = bytes;
+}
+
+/**
+ * Which weights a task carries to a client holding model version `held` (−1: none):
+ * nothing when it holds the task's version; with frozen parameters and an earlier
+ * version, only the trainable values (its frozen part cannot have changed); else all.
+ */
+function weightsToSend(
+  held: number,
+  req: { readonly modelVersion: number; readonly weights: Float32Array; readonly trainableWeights?: Float32Array },
+): { weights?: Float32Array; trainable?: Float32Array } {
+  if (held === req.modelVersion) return {};
+  if (held >= 0 && req.trainableWeights !== undefined) return { trainable: req.trainableWeights };
+  return { weights: req.weights };
 }
