@@ -26,7 +26,7 @@ export interface BayesOptions {
   readonly nInit?: number;
   /** Prior draws scored per proposal (default 2000). */
   readonly candidates?: number;
-  /** Exploration margin of expected improvement, in standard deviations of the scores (default 0.01). */
+  /** Exploration margin of expected improvement, in standard deviations of the scores (default 0: plain EI, whose variance term already explores). */
   readonly xi?: number;
 }
 
@@ -60,7 +60,7 @@ export function bayesSampler(space: SearchSpace, opts: BayesOptions): Sampler {
   const size = spaceSize(space);
   const nInit = Math.max(1, opts.nInit ?? (size < 10 ? Math.floor(size / 2) : 5));
   const nCandidates = opts.candidates ?? 2000;
-  const xi = opts.xi ?? 0.01;
+  const xi = opts.xi ?? 0;
   const choiceCount = space.params.filter((p) => p.type === 'choice').length;
   const flip = choiceCount ? 1 / (choiceCount + 1) : 0;
 
