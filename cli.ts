@@ -16,13 +16,14 @@ import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
+import { tuneCommand } from './simulations/tuning/command.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { inspectPartition } from './shared/data/inspect.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
 /**
- * One entry point: coordinator | client | simulate | doctor. Flags override the
+ * One entry point: coordinator | client | simulate | tune | data | keygen | doctor. Flags override the
  * config file; both go through the one schema in shared/config.ts.
  */
 const program = new Command()
@@ -269,6 +270,8 @@ withRunOptions(
       );
     }
   });
+
+program.addCommand(tuneCommand((level) => logger(level, 'warn')));
 
 program
   .command('data')

@@ -28,6 +28,10 @@ export interface CoordinatorOptions {
   readonly writeHistory?: boolean;
   /** Identity and admission given directly (simulations, tests) instead of `config.key` / `config.allow` files. */
   readonly security?: { readonly identity: Identity; readonly admission: Admission };
+  /** With a validation split: score the kept model on the test split at the end (default true; tuning trials never look at it). */
+  readonly scoreTest?: boolean;
+  /** Asked after each round: true ends the run there. */
+  readonly shouldStop?: () => boolean;
 }
 
 /** The secure channel's material from the options or the config's files; undefined only when insecure. */
@@ -137,10 +141,11 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
         round = r.round;
         opts.onRound?.(r);
       },
+      shouldStop: opts.shouldStop,
       log,
     });
     await server.finish('run complete', history.length);
-    const finalTest = data?.validation && engine ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
+    const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
     if (finalTest) log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
     const record: RunHistory = {
       runId,

@@ -62,6 +62,8 @@ export interface RoundLoopOptions {
   /** The round's learning rate (a schedule); train.lr every round when absent. */
   readonly learningRate?: (round: number) => number;
   readonly onRound?: (record: RoundRecord) => void;
+  /** Asked after each round: true ends the run there (a tuning budget that ran out). */
+  readonly shouldStop?: () => boolean;
   readonly log: Logger;
 }
 
@@ -173,6 +175,10 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
         o.log.info({ round, best: best.round }, `no better accuracy for ${o.patience} rounds: stopping, keeping round ${best.round}'s model`);
         break;
       }
+    }
+    if (round < o.rounds && o.shouldStop?.()) {
+      o.log.info({ round }, `stopping after round ${round} as asked`);
+      break;
     }
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };

@@ -24,6 +24,10 @@ export interface SimulateOptions {
   /** Byzantine clients: the first `attackers` clients send the attack's delta. */
   readonly attack?: { readonly attack: Attack; readonly attackers: number };
   readonly writeHistory?: boolean;
+  /** With a validation split: score the kept model on the test split at the end (default true; tuning trials pass false). */
+  readonly scoreTest?: boolean;
+  /** Asked after each round: true ends the run there (a tuning budget that ran out). */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface SimulationResult extends CoordinatorResult {
@@ -56,7 +60,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const keys = config.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
-    coordinator = await startCoordinator({ ...config, port: 0 }, { log, onRound: opts.onRound, writeHistory: opts.writeHistory, security: keys?.coordinator });
+    coordinator = await startCoordinator(
+      { ...config, port: 0 },
+      { log, onRound: opts.onRound, writeHistory: opts.writeHistory, security: keys?.coordinator, scoreTest: opts.scoreTest, shouldStop: opts.shouldStop },
+    );
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const agents = runVirtualClients({
       url: coordinator.url,

@@ -1,7 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRunConfig } from '../shared/config.ts';
+import { loadRunConfig, readConfigFile } from '../shared/config.ts';
+import { enumerateAssignments, gridValues } from '../shared/tuning/enumerate.ts';
+import { parseSearchSpace } from '../shared/tuning/index.ts';
+import { trialConfig } from '../simulations/tuning/apply.ts';
 import { loadData } from '../shared/data/source.ts';
 import { inputSize, outputClasses } from '../shared/models/spec.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
@@ -28,4 +31,20 @@ describe('the example model configs the README points to', () => {
       expect(outputClasses(config.model) ?? test.classes).toBe(test.classes);
     });
   }
+});
+
+describe('the example search space', () => {
+  it('parses, and its every grid point is a valid run config', () => {
+    const doc = readConfigFile(new URL('../examples/tune/space.yaml', import.meta.url).pathname);
+    const { base, ...rest } = doc as { base: Record<string, unknown> };
+    const space = parseSearchSpace(rest, 'examples/tune/space.yaml');
+    expect(space.params.map((p) => p.name)).toEqual(['lr', 'batchSize', 'epochs', 'optimizer', 'strategy', 'mu']);
+    let n = 0;
+    for (const a of enumerateAssignments(space, (p) => gridValues(p, 2))) {
+      expect(trialConfig(base, space.params, a).validation).toBe(0.1);
+      n++;
+    }
+    // 2 · 2 · 2 · 2 · (fedavg + fedprox × 2 μ + fedavgm)
+    expect(n).toBe(16 * 4);
+  });
 });

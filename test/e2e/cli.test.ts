@@ -99,6 +99,38 @@ describe('the starling command', () => {
     expect(bad.stderr).toMatch(/--local-validation must be a fraction in \(0, 0.5\], got "0.7"/);
   });
 
+  it('tune runs a search from a space file, prints a live table or --json, writes a best config simulate accepts, and refuses a bad space with every problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'starling-tune-'));
+    const space = join(dir, 'space.yaml');
+    writeFileSync(
+      space,
+      ['base: {clients: 2, rounds: 1, validation: 0.1}', 'params:', '  - {name: lr, path: train.lr, type: float, low: 0.01, high: 0.3, log: true}', '  - {name: epochs, path: train.epochs, type: int, low: 1, high: 2}', ''].join('\n'),
+    );
+    const out = join(dir, 'search');
+    const r = await starling(['tune', '--space', space, '--method', 'random', '--trials', '3', '--out', out, '--json'], 120_000).done;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.kind === 'result')).toHaveLength(3);
+    const summary = lines.at(-1) as { kind: string; best: { configFile: string; score: number }; test: { accuracy: number }; roundsSpent: number };
+    expect(summary.kind).toBe('summary');
+    expect(summary.roundsSpent).toBe(3);
+    expect(summary.test.accuracy).toBeGreaterThan(0.5);
+    const replay = await starling(['simulate', '--config', summary.best.configFile, '--json', '--out', join(dir, 'replay')]).done;
+    expect(replay.code).toBe(0);
+    expect((JSON.parse(replay.stdout.trim().split('\n').at(-1)!) as { accuracy: number }).accuracy).toBe(summary.best.score);
+    // the human table, resumed from the same record: nothing runs again
+    const table = await starling(['tune', '--space', space, '--method', 'random', '--trials', '3', '--out', out]).done;
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/trial rung rounds  val acc  seconds  parameters/);
+    expect(table.stdout).toMatch(/resumed: 3 results came from the record/);
+    expect(table.stdout).toMatch(/best: trial \d, validation accuracy 0\.\d{4} after 1 rounds: lr=/);
+    writeFileSync(space, ['params:', '  - {name: lr, type: float, low: 0.3, high: 0.01}', '  - {name: opt, type: choice, values: []}', ''].join('\n'));
+    const bad = await starling(['tune', '--space', space, '--method', 'grid']).done;
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/params\[0\]\.low: must be below high/);
+    expect(bad.stderr).toMatch(/params\[1\]\.values/);
+  });
+
   it('a coordinator process and two client processes run a federated round trip', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-run-'));
     // keys as a user makes them: keygen prints each public key

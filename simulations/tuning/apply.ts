@@ -1,0 +1,68 @@
+import { parseStrategySpec } from '../../coordinator/strategies/index.ts';
+import { resolveRunConfig, type RunConfig } from '../../shared/config.ts';
+import { ConfigError } from '../../shared/errors.ts';
+
+/** Where a tuned parameter goes in the run config: `train.lr`, `model`, `strategy`, `strategy.mu` (a strategy parameter), … */
+export interface ParamTarget {
+  readonly name: string;
+  readonly path?: string;
+}
+
+/**
+ * The run-config layer a trial runs with: `base` (the search's fixed settings) with
+ * each tuned value written at its path. Dotted paths set nested fields (`train.lr`,
+ * `schedule.gamma`); `strategy.<key>` sets a parameter of the strategy spec
+ * (`fedprox` + `strategy.mu` = 0.1 → `fedprox:mu=0.1`), keeping the base spec's others.
+ * Pure: `base` is not changed.
+ */
+export function applyAssignment(base: Record<string, unknown>, params: readonly ParamTarget[], assignment: Record<string, unknown>): Record<string, unknown> {
+  const layer = structuredClone(base);
+  const strategyParams: Record<string, number> = {};
+  for (const p of params) {
+    if (!(p.name in assignment)) continue; // an inactive conditional parameter
+    const value = assignment[p.name];
+    const path = (p.path ?? p.name).split('.');
+    if (path[0] === 'strategy' && path.length === 2) {
+      if (typeof value !== 'number') throw new ConfigError(`${p.name}: a strategy parameter must be a number, got ${JSON.stringify(value)}`);
+      strategyParams[path[1]!] = value;
+      continue;
+    }
+    setPath(layer, path, structuredClone(value));
+  }
+  const base_ = typeof layer.strategy === 'string' ? parseStrategySpec(layer.strategy) : { name: 'fedavg', params: {} };
+  const merged = { ...base_.params, ...strategyParams };
+  const rest = Object.entries(merged).map(([k, v]) => `${k}=${v}`);
+  if (rest.length || typeof layer.strategy === 'string') layer.strategy = rest.length ? `${base_.name}:${rest.join(',')}` : base_.name;
+  return layer;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new ConfigError(`cannot set ${path.join('.')}: ${key} is not a section`);
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/**
+ * A trial's full run config: the defaults ← `base` ← the tuned values, validated like
+ * any run config (a value the search space allows but the run refuses is the trial's
+ * error, reported with the field).
+ */
+export function trialConfig(base: Record<string, unknown>, params: readonly ParamTarget[], assignment: Record<string, unknown>): RunConfig {
+  return resolveRunConfig('trial', trialLayer(base, params, assignment));
+}
+
+/** The config layer of a trial, complete enough to stand alone as a run-config file. */
+export function trialLayer(base: Record<string, unknown>, params: readonly ParamTarget[], assignment: Record<string, unknown>): Record<string, unknown> {
+  return applyAssignment(withFullSections(base), params, assignment);
+}
+
+/** Nested sections a tuned path may write into start from their defaults, so `train.lr` alone keeps the default epochs and batch size. */
+function withFullSections(base: Record<string, unknown>): Record<string, unknown> {
+  const defaults = resolveRunConfig('defaults', base);
+  return { ...base, train: defaults.train, schedule: defaults.schedule };
+}

@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunConfig } from '../../shared/config.ts';
+import { loadRunConfig } from '../../shared/config.ts';
+import { silentLogger } from '../../shared/log.ts';
+import { parseSearchSpace } from '../../shared/tuning/space.ts';
+import { simulate } from '../../simulations/simulate.ts';
+import { tune, type TrialRun } from '../../simulations/tuning/tune.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'starling-tune-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const out = () => join(root, `s${n++}`);
+
+const base = { clients: 2, rounds: 2, validation: 0.1, seed: 5 };
+const lrSpace = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'choice', values: [0.003, 0.1] }] }, 'test');
+
+/**
+ * A stand-in trial for the scheduler's own tests: its accuracy after r rounds is
+ * a fixed function of the learning rate (peaked at 0.05) and r, so rankings are known.
+ */
+function fakeTrial(calls: RunConfig[], opts: { delayMs?: number; fail?: (c: RunConfig) => boolean } = {}) {
+  let running = 0;
+  const state = { maxRunning: 0 };
+  const run = async (config: RunConfig, o: { shouldStop: () => boolean }): Promise<TrialRun> => {
+    calls.push(config);
+    running++;
+    state.maxRunning = Math.max(state.maxRunning, running);
+    try {
+      const accuracies: number[] = [];
+      for (let r = 1; r <= config.rounds; r++) {
+        if (opts.delayMs) await new Promise((res) => setTimeout(res, opts.delayMs));
+        if (opts.fail?.(config)) throw new Error(`diverged at round ${r}`);
+        accuracies.push(Math.max(0, 0.9 - Math.abs(Math.log10(config.train.lr / 0.05)) * 0.3) * (1 - 0.5 / (r + 1)));
+        if (r < config.rounds && o.shouldStop()) break;
+      }
+      return { accuracies, weights: new Float32Array(101_770) };
+    } finally {
+      running--;
+    }
+  };
+  return { run, state };
+}
+
+describe('tune', () => {
+  it('runs real simulations, scores them on the validation split, writes a best config that simulate reproduces exactly', async () => {
+    const dir = out();
+    const result = await tune({ space: lrSpace, base, method: 'grid', trials: 10, seed: 1, out: dir, log: silentLogger });
+    expect(result.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    const best = result.best!;
+    expect(best.score).toBe(Math.max(...result.results.map((r) => r.score!)));
+    expect(best.assignment).toEqual({ lr: 0.1 });
+    // the written config runs as is, and the same seed gives the same validation accuracy the trial scored
+    const config = loadRunConfig(best.configFile);
+    expect(config.train.lr).toBe(0.1);
+    const again = await simulate(config, { log: silentLogger, writeHistory: false });
+    expect(again.history.rounds.at(-1)!.accuracy).toBe(best.score);
+    expect(again.history.evaluatedOn).toBe('validation');
+    // the test split was looked at once, at the end, by the search: the same number simulate reports
+    expect(result.test!.accuracy).toBe(again.history.test!.accuracy);
+    expect(result.roundsSpent).toBe(4);
+  });
+
+  it('a trial that crashes is recorded as failed with its error and the search goes on', async () => {
+    const calls: RunConfig[] = [];
+    const { run } = fakeTrial(calls, { fail: (c) => c.train.lr === 0.003 });
+    const result = await tune({ space: lrSpace, base, method: 'grid', trials: 10, seed: 1, out: out(), log: silentLogger, runTrial: run });
+    expect(result.results.map((r) => [r.assignment.lr, r.status, r.error])).toEqual([
+      [0.003, 'failed', 'diverged at round 1'],
+      [0.1, 'ok', undefined],
+    ]);
+    expect(result.best!.assignment).toEqual({ lr: 0.1 });
+  });
+
+  it('an interrupted search resumes from its record without repeating finished trials', async () => {
+    const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.001, high: 1, log: true }] }, 'test');
+    const dir = out();
+    const first: RunConfig[] = [];
+    const a = await tune({ space, base, method: 'random', trials: 3, seed: 4, out: dir, log: silentLogger, runTrial: fakeTrial(first).run });
+    expect(first).toHaveLength(3);
+    // the same search again: nothing to do
+    const second: RunConfig[] = [];
+    const b = await tune({ space, base, method: 'random', trials: 3, seed: 4, out: dir, log: silentLogger, runTrial: fakeTrial(second).run });
+    expect(second).toHaveLength(0);
+    expect(b.resumed).toBe(3);
+    expect(b.best!.score).toBe(a.best!.score);
+    // a search killed mid-trial (its last result never written, half a line torn) reruns only that trial
+    const file = join(dir, 'trials.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1 + 3 + 3);
+    writeFileSync(file, lines.slice(0, -1).join('\n') + '\n' + lines.at(-1)!.slice(0, 20));
+    const third: RunConfig[] = [];
+    const c = await tune({ space, base, method: 'random', trials: 3, seed: 4, out: dir, log: silentLogger, runTrial: fakeTrial(third).run });
+    expect(third).toHaveLength(1);
+    const lost = (JSON.parse(lines.at(-1)!) as { trial: number }).trial;
+    const lostLine = lines.map((l) => JSON.parse(l) as { kind: string; trial: number; assignment: { lr: number } }).find((l) => l.kind === 'trial' && l.trial === lost)!;
+    expect(third[0]!.train.lr).toBe(lostLine.assignment.lr);
+    // the torn tail was cut off, so the record reads cleanly again
+    expect(readFileSync(file, 'utf8').trim().split('\n').every((l) => JSON.parse(l))).toBe(true);
+    expect(c.best!.score).toBe(a.best!.score);
+    // another search in the same folder is refused, not mixed in
+    await expect(tune({ space, base, method: 'random', trials: 3, seed: 5, out: dir, log: silentLogger, runTrial: fakeTrial([]).run })).rejects.toThrow(/records a different search/);
+  });
+
+  it('ASHA stops bad trials early: 27 trials cost far fewer rounds than 27 full runs, and the best ran the full length', async () => {
+    const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.0001, high: 10, log: true }] }, 'test');
+    const calls: RunConfig[] = [];
+    const result = await tune({ space, base, method: 'random', trials: 27, seed: 2, rungs: [1, 3, 9], eta: 3, out: out(), log: silentLogger, runTrial: fakeTrial(calls).run });
+    const byRounds = (r: number) => calls.filter((c) => c.rounds === r).length;
+    // asynchronous promotion decides on the results so far, so a rung gets at least ⌊n/η⌋ trials, a few more than synchronous halving
+    expect(byRounds(1)).toBe(27);
+    expect(byRounds(3)).toBeGreaterThanOrEqual(9);
+    expect(byRounds(9)).toBeGreaterThanOrEqual(3);
+    expect(result.roundsSpent).toBe(byRounds(1) + 3 * byRounds(3) + 9 * byRounds(9));
+    expect(result.fullRounds).toBe(27 * 9);
+    expect(result.roundsSpent).toBeLessThan(result.fullRounds / 2);
+    expect(result.best!.rounds).toBe(9);
+    // the promoted ones are the best of their rung: the best full-length trial has the best lr of all
+    const lrs = calls.filter((c) => c.rounds === 1).map((c) => c.train.lr);
+    const closest = lrs.reduce((a, b) => (Math.abs(Math.log10(b / 0.05)) < Math.abs(Math.log10(a / 0.05)) ? b : a));
+    expect(result.best!.assignment.lr).toBe(closest);
+  });
+
+  it('runs trials in parallel, bounded, and stops starting them when the budget is spent', async () => {
+    const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.001, high: 1, log: true }] }, 'test');
+    const calls: RunConfig[] = [];
+    const { run, state } = fakeTrial(calls, { delayMs: 40 });
+    const started = Date.now();
+    const result = await tune({ space, base: { ...base, rounds: 4 }, method: 'random', trials: 100, seed: 3, parallel: 2, deadline: started + 500, out: out(), log: silentLogger, runTrial: run });
+    expect(state.maxRunning).toBe(2);
+    expect(result.stoppedByBudget).toBe(true);
+    expect(calls.length).toBeLessThan(20);
+    // running trials stopped after their round; they are recorded as stopped, not scored
+    expect(result.results.filter((r) => r.status === 'stopped').length).toBeGreaterThan(0);
+    expect(result.results.filter((r) => r.status === 'stopped').every((r) => r.rounds < 4 && r.score === undefined)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('refuses a base without a validation split: trials are never scored on the test split', async () => {
+    await expect(tune({ space: lrSpace, base: { clients: 2, rounds: 1 }, method: 'grid', trials: 2, seed: 1, out: out(), log: silentLogger })).rejects.toThrow(/validation split/);
+  });
+});
