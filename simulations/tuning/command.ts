@@ -3,6 +3,8 @@ import { readConfigFile, resolveRunConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { parseSearchSpace, type Assignment, type SearchSpace } from '../../shared/tuning/space.ts';
+import { checkAsha } from '../../shared/tuning/asha.ts';
+import { gridSize } from '../../shared/tuning/samplers/index.ts';
 import { autoRungs, autoSpace, parseDuration } from './auto.ts';
 import { tune, type SearchMethod, type TrialReport } from './tune.ts';
 
@@ -17,17 +19,18 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
     .description('search hyperparameters of a federated run: every trial a real simulation, scored on a validation split')
     .option('--space <file>', 'search space (YAML: params, and base settings shared by every trial)')
     .addOption(new Option('--method <m>', 'grid, random or bayes (a Gaussian process with expected improvement)').choices(['grid', 'random', 'bayes']))
-    .option('--trials <n>', 'trials to start at most (default 20; --auto: until the budget)', int('--trials'))
+    .option('--trials <n>', 'trials to start at most (default 20; grid: the whole grid; --auto: until the budget)', int('--trials'))
     .option('--rungs <list>', 'ASHA early stopping: round counts, e.g. 2,6,18 (default: every trial runs the base rounds)')
     .option('--eta <n>', 'ASHA: promote the top 1/eta of each rung (default 3)', int('--eta'))
     .option('--parallel <n>', 'trials at once (default: cores; the cores are shared among them)', int('--parallel'))
-    .option('--seed <n>', 'seed of the search (the trials keep the base seed)', int('--seed'), 42)
+    .option('--seed <n>', 'seed of the search (the trials keep the base seed)', seedFlag, 42)
+    .option('--grid-points <k>', 'grid: values per continuous parameter (default 3)', int('--grid-points'))
     .option('--config <file>', 'a run config whose settings every trial starts from (the space file\'s base wins)')
     .option('--clients <n>', 'clients per trial', int('--clients'))
     .option('--rounds <n>', 'rounds per trial (the last rung with --rungs)', int('--rounds'))
     .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>')
     .option('--auto', 'AutoML preset: optimizer, lr, batch size, epochs, strategy (+ mu), MLP vs CNN, Bayesian search with ASHA')
-    .option('--budget <time>', 'stop starting trials after this long, e.g. 10m; running trials stop after their round')
+    .option('--budget <time>', 'stop starting trials after this long, e.g. 10m (--auto: 10m); running trials stop after their round')
     .option('--out <dir>', 'where trials.jsonl, best.yaml and best-model/ go (an existing record there is resumed)')
     .option('--json', 'one JSON object per finished trial, then one for the result')
     .option('--log-level <level>', 'log verbosity on stderr')
@@ -43,15 +46,28 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       const resolved = resolveRunConfig(`base settings${o.space ? ` of ${String(o.space)}` : ''}`, base);
       const method = (o.method as SearchMethod | undefined) ?? (o.auto ? 'bayes' : undefined);
       if (!method) throw new ConfigError('--method grid|random|bayes is required');
-      const budget = o.budget ? parseDurationFlag(String(o.budget)) : undefined;
+      // --auto is a time-boxed search: 10 minutes unless told otherwise
+      const budgetText = (o.budget as string | undefined) ?? (o.auto ? '10m' : undefined);
+      const budget = budgetText ? parseDurationFlag(budgetText) : undefined;
       const rungs = o.rungs ? parseRungs(String(o.rungs)) : o.auto ? autoRungs(resolved.rounds) : undefined;
-      const trials = (o.trials as number | undefined) ?? (o.auto ? 1000 : 20);
+      if (rungs && o.rounds !== undefined && rungs.at(-1) !== o.rounds) throw new ConfigError(`--rungs ${rungs.join(',')} ends at ${rungs.at(-1)} rounds but --rounds is ${String(o.rounds)}: the last rung is the trials' full length`);
+      if (o.eta !== undefined && !rungs) throw new ConfigError('--eta needs --rungs (it is the fraction of each rung promoted to the next)');
+      try {
+        if (rungs) checkAsha({ rungs, eta: (o.eta as number | undefined) ?? 3 });
+      } catch (e) {
+        throw new ConfigError(`--rungs/--eta: ${(e as Error).message}`);
+      }
+      const grid = method === 'grid' ? gridSize(file.space, (o.gridPoints as number | undefined) ?? 3) : undefined;
+      const trials = (o.trials as number | undefined) ?? grid ?? (o.auto ? 100_000 : 20);
+      if (grid !== undefined && trials < grid && !o.json) {
+        process.stderr.write(`note: the grid has ${grid} points and --trials is ${trials}: the first parameters will not vary (file order, last varies fastest)\n`);
+      }
       const out = (o.out as string | undefined) ?? `runs/tune-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       const started = performance.now();
       if (!o.json) {
         process.stdout.write(
           `tuning ${resolved.clients} clients × ${rungs ? rungs.join('/') : resolved.rounds} rounds on ${resolved.data} (${resolved.partition}), ${method} search` +
-            `${budget ? `, budget ${String(o.budget)}` : `, ${trials} trials`}; scored on a ${resolved.validation} validation split; record in ${out}\n`,
+            `${budget ? `, budget ${budgetText}` : `, ${trials} trials`}; scored on a ${resolved.validation} validation split; record in ${out}\n`,
         );
       }
       const printer = o.json ? (r: TrialReport) => process.stdout.write(JSON.stringify(r) + '\n') : tablePrinter();
@@ -63,6 +79,7 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
         seed: o.seed as number,
         rungs,
         eta: o.eta as number | undefined,
+        gridPoints: o.gridPoints as number | undefined,
         parallel: o.parallel as number | undefined,
         deadline: budget ? Date.now() + budget : undefined,
         out,
@@ -94,6 +111,12 @@ function readSpaceFile(path: string): { space: SearchSpace; base: Record<string,
   const { base, ...rest } = doc as { base?: unknown };
   if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base))) throw new ConfigError(`${path}: base must be a mapping of run settings`);
   return { space: parseSearchSpace(rest, path), base: (base ?? {}) as Record<string, unknown> };
+}
+
+function seedFlag(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`--seed must be a whole number from 0 to 2^32 − 1, got "${v}"`);
+  return n;
 }
 
 function parseRungs(text: string): number[] {

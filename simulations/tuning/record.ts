@@ -54,7 +54,7 @@ export class SearchRecord {
       return new SearchRecord(file, [header]);
     }
     const { lines, torn } = parseRecord(file);
-    // a line torn by a crash mid-write is cut off, so the next append starts a fresh line
+    // a line torn by a crash mid-write is cut off (or, when only its newline is missing, ended), so the next append starts a fresh line
     if (torn) atomicWrite(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
     const header = lines[0];
     if (header?.kind !== 'search') throw new DataError(`${file}: the first line is not a search header`);
@@ -75,7 +75,8 @@ function parseRecord(file: string): { lines: RecordLine[]; torn: boolean } {
   const text = readFileSync(file, 'utf8');
   const raw = text.split('\n');
   const out: RecordLine[] = [];
-  let torn = false;
+  // a record not ending in a newline was cut short while writing, whatever its last line holds
+  let torn = text.length > 0 && !text.endsWith('\n');
   raw.forEach((line, i) => {
     if (line.trim() === '') return;
     try {
@@ -84,10 +85,7 @@ function parseRecord(file: string): { lines: RecordLine[]; torn: boolean } {
       out.push(v);
     } catch (e) {
       const last = raw.slice(i + 1).every((l) => l.trim() === '');
-      if (last && !text.endsWith('\n')) {
-        torn = true;
-        return;
-      }
+      if (last && torn) return;
       throw new DataError(`${file}:${i + 1}: ${(e as Error).message}`);
     }
   });

@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -7,7 +8,7 @@ import { EngineFactory } from '../../shared/engine/factory.ts';
 import { ConfigError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { silentLogger } from '../../shared/log.ts';
-import { loadSavedModel, saveModel } from '../../shared/models/saved-model.ts';
+import { loadSavedModel, readManifest, saveModel } from '../../shared/models/saved-model.ts';
 import { atomicWrite } from '../../shared/atomic-file.ts';
 import { checkAsha, jobKey, nextPromotion, type RungResult } from '../../shared/tuning/asha.ts';
 import { assignmentKey, createSampler, type Assignment, type Observation, type SearchSpace } from '../../shared/tuning/index.ts';
@@ -28,10 +29,14 @@ export interface TuneOptions {
   /** Round counts of the ASHA rungs; absent: every trial runs the base config's rounds. */
   readonly rungs?: readonly number[];
   readonly eta?: number;
+  /** grid: points per continuous parameter (default 3). */
+  readonly gridPoints?: number;
   /** Trials run at once (default: the cores); the cores are shared out among them as training workers. */
   readonly parallel?: number;
   /** Epoch milliseconds after which no trial starts and running ones stop after their round. */
   readonly deadline?: number;
+  /** The clock the deadline is read from (tests drive their own). */
+  readonly now?: () => number;
   /** Folder of the record (trials.jsonl), the best config (best.yaml) and the best model. */
   readonly out: string;
   readonly log?: Logger;
@@ -79,18 +84,29 @@ interface Job {
  */
 export async function tune(o: TuneOptions): Promise<TuneResult> {
   const log = o.log ?? silentLogger;
-  const baseConfig = trialConfig(o.base, [], {});
-  if (!(baseConfig.validation > 0) || baseConfig.evaluate !== 'test') {
-    throw new ConfigError('tuning scores every trial on a validation split: set validation (e.g. 0.1) and keep evaluate: test in the base settings');
-  }
-  const rungs = o.rungs ?? [baseConfig.rounds];
-  const asha = { rungs, eta: o.eta ?? 3 };
-  checkAsha(asha);
+  const { rungs, asha } = checkSearch(o);
   const parallel = Math.max(1, Math.min(o.parallel ?? availableParallelism(), availableParallelism(), o.trials));
   const workers = Math.max(1, Math.floor(availableParallelism() / parallel));
-  const identity = JSON.stringify({ method: o.method, seed: o.seed, trials: o.trials, rungs, eta: asha.eta, space: o.space, base: o.base });
-  const record = SearchRecord.open(join(o.out, 'trials.jsonl'), identity);
+  const identity = JSON.stringify({ method: o.method, seed: o.seed, trials: o.trials, rungs, eta: asha.eta, gridPoints: o.gridPoints, space: o.space, base: o.base });
+  const release = lockFolder(o.out);
+  try {
+    return await search(o, { rungs, asha, parallel, workers, log, record: SearchRecord.open(join(o.out, 'trials.jsonl'), identity) });
+  } finally {
+    release();
+  }
+}
 
+interface SearchContext {
+  readonly rungs: readonly number[];
+  readonly asha: { readonly rungs: readonly number[]; readonly eta: number };
+  readonly parallel: number;
+  readonly workers: number;
+  readonly log: Logger;
+  readonly record: SearchRecord;
+}
+
+async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
+  const { rungs, asha, parallel, workers, log, record } = c;
   // the state, rebuilt from the record on resume
   const assignments = new Map<number, Assignment>();
   const results: ResultLine[] = [];
@@ -103,15 +119,17 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   if (resumed) log.info({ results: resumed, trials: assignments.size }, `resuming ${record.file}: ${resumed} results of ${assignments.size} trials recorded`);
   const reports: TrialReport[] = [];
   const keys = new Set([...assignments.values()].map(assignmentKey));
-  const sampler = createSampler(o.method, o.space, { seed: o.seed });
+  const sampler = createSampler(o.method, o.space, { seed: o.seed, gridPoints: o.gridPoints });
   const running = new Map<string, Promise<void>>();
   const started = () => new Set([...results.map((r) => jobKey(r.trial, r.rung)), ...running.keys()]);
-  const past = () => o.deadline !== undefined && Date.now() >= o.deadline;
+  const now = o.now ?? Date.now;
+  const past = () => o.deadline !== undefined && now() >= o.deadline;
   let exhausted = false;
+  let fatal: unknown;
   let best = bestOf(results, assignments);
 
   const nextJob = (): Job | undefined => {
-    if (past()) return undefined;
+    if (past() || fatal !== undefined) return undefined;
     const taken = started();
     if (rungs.length > 1) {
       const promotion = nextPromotion(results.map(toRung), asha, taken);
@@ -120,8 +138,9 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     // trials recorded but never finished at rung 0 (an interrupted session)
     for (const trial of assignments.keys()) if (!taken.has(jobKey(trial, 0))) return { trial, rung: 0 };
     if (assignments.size >= o.trials || exhausted) return undefined;
+    // one observation per trial, at the first rung every trial reaches (mixing rungs would mix fidelities);
     // a failed trial counts as the worst score (NaN), so the method steers away rather than proposing it again
-    const history: Observation[] = results.map((r) => ({ assignment: assignments.get(r.trial)!, score: r.status === 'ok' ? r.score! : Number.NaN }));
+    const history: Observation[] = results.filter((r) => r.rung === 0).map((r) => ({ assignment: assignments.get(r.trial)!, score: r.status === 'ok' ? r.score! : Number.NaN }));
     const pending = [...running.keys()].map((k) => assignments.get(Number(k.split(':')[0]))!);
     for (let attempt = 0; attempt < 100; attempt++) {
       const a = sampler.next(history, pending);
@@ -145,12 +164,16 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     let line: ResultLine;
     let weights: Float32Array | undefined;
     let config: RunConfig | undefined;
+    let budgetHit = false;
     try {
       config = { ...trialConfig(o.base, o.space.params, assignment), rounds };
-      const out = await (o.runTrial ?? simulateTrial)(config, { workers, shouldStop: past });
+      assertScoredOnValidation(config);
+      const shouldStop = () => (budgetHit ||= past());
+      const out = await (o.runTrial ?? simulateTrial)(config, { workers, shouldStop });
       const seconds = (performance.now() - t0) / 1000;
       const last = out.accuracies.at(-1);
-      if (out.accuracies.length < rounds) line = { kind: 'result', trial: job.trial, rung: job.rung, rounds: out.accuracies.length, status: 'stopped', seconds };
+      if (out.accuracies.length < rounds && budgetHit) line = { kind: 'result', trial: job.trial, rung: job.rung, rounds: out.accuracies.length, status: 'stopped', seconds };
+      else if (out.accuracies.length !== rounds) throw new Error(`the run ended after ${out.accuracies.length} of ${rounds} rounds`);
       else if (last === null || last === undefined) throw new Error('the run reported no validation accuracy');
       else {
         line = { kind: 'result', trial: job.trial, rung: job.rung, rounds, status: 'ok', score: last, seconds };
@@ -160,17 +183,32 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       line = { kind: 'result', trial: job.trial, rung: job.rung, rounds, status: 'failed', error: errorMessage(e), seconds: (performance.now() - t0) / 1000 };
       log.warn({ trial: job.trial, err: line.error }, `trial ${job.trial} failed: ${line.error}`);
     }
-    record.append(line);
-    if (line.status !== 'stopped') results.push(line);
     const wasBest = line.status === 'ok' && isBetter(line, best);
-    if (wasBest && weights && config) {
-      best = { trial: line.trial, rung: line.rung, score: line.score!, rounds };
-      saveModel(join(o.out, 'best-model'), config.model, weights, { trial: line.trial, rounds, score: line.score });
-      writeBestConfig(o, assignment, rounds);
+    try {
+      // the best model and config are on disk before the record names the trial best
+      if (wasBest && weights && config) {
+        saveModel(join(o.out, 'best-model'), config.model, weights, { trial: line.trial, rounds, score: line.score });
+        writeBestConfig(o, assignment, rounds);
+        best = { trial: line.trial, rung: line.rung, score: line.score!, rounds };
+      }
+      record.append(line);
+    } catch (e) {
+      fatal ??= e; // the search cannot keep its record: stop starting trials, report once the running ones end
+      return;
     }
+    if (line.status !== 'stopped') results.push(line);
     const report = { ...line, assignment, best: wasBest };
     reports.push(report);
     o.onResult?.(report);
+    abortIfHopeless(results);
+  };
+
+  /** The first trials all failing with one configuration error means every trial will: stop with it. */
+  const abortIfHopeless = (rs: readonly ResultLine[]) => {
+    const first = rs.slice(0, Math.min(3, o.trials));
+    if (first.length === Math.min(3, o.trials) && first.every((r) => r.status === 'failed' && r.error === first[0]!.error && /invalid run config|^data:|validation:/.test(r.error ?? ''))) {
+      fatal ??= new ConfigError(`every trial fails the same way, so the search stopped: ${first[0]!.error}`);
+    }
   };
 
   for (;;) {
@@ -181,6 +219,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
+  if (fatal !== undefined) throw fatal;
 
   const all = record.lines.filter((l): l is ResultLine => l.kind === 'result');
   const roundsSpent = all.reduce((s, l) => s + l.rounds, 0);
@@ -189,7 +228,9 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   if (!best) return { results: reports, roundsSpent, fullRounds, stoppedByBudget, resumed };
   const configFile = join(o.out, 'best.yaml');
   const modelDir = join(o.out, 'best-model');
-  const test = await scoreTestOnce(trialConfig(o.base, o.space.params, assignments.get(best.trial)!), modelDir);
+  const bestConfig = { ...trialConfig(o.base, o.space.params, assignments.get(best.trial)!), rounds: best.rounds };
+  await ensureBestSaved(o, bestConfig, best, assignments.get(best.trial)!, modelDir);
+  const test = await scoreTestOnce(bestConfig, modelDir);
   return {
     results: reports,
     best: { trial: best.trial, assignment: assignments.get(best.trial)!, score: best.score, rounds: best.rounds, configFile, modelDir },
@@ -199,6 +240,108 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     stoppedByBudget,
     resumed,
   };
+}
+
+/** Run-config keys a search may not tune: they decide how a trial is scored, or are not about the model. */
+const RESERVED_PATHS = ['rounds', 'validation', 'evaluate', 'seed', 'patience', 'targetAccuracy', 'data', 'out', 'json', 'logLevel', 'host', 'port'];
+
+/**
+ * Everything about a search that can be checked before any trial runs: trials are
+ * scored on a validation split after a fixed number of rounds, so the base settings
+ * must hold one and nothing may end a run early or change how it is scored; every
+ * parameter's path must be a run-config field (tried with a value of its range).
+ */
+function checkSearch(o: TuneOptions): { rungs: readonly number[]; asha: { rungs: readonly number[]; eta: number } } {
+  const baseConfig = trialConfig(o.base, [], {});
+  assertScoredOnValidation(baseConfig);
+  if (baseConfig.patience !== undefined || baseConfig.targetAccuracy !== undefined) {
+    throw new ConfigError('trials are scored after a fixed number of rounds: drop patience and targetAccuracy from the base settings (ASHA stops bad trials early)');
+  }
+  // the data must allow a validation split (synthetic data does not): one load says so before any trial
+  loadData(baseConfig.data, baseConfig.clients, baseConfig.seed, baseConfig.validation);
+  const problems: string[] = [];
+  for (const p of o.space.params) {
+    const root = p.path.split('.')[0]!;
+    if (RESERVED_PATHS.includes(root)) {
+      problems.push(`  ${p.name}: path ${p.path} cannot be tuned (${RESERVED_PATHS.join(', ')} decide how trials are run and scored)`);
+      continue;
+    }
+    try {
+      trialConfig(o.base, [p], { [p.name]: p.type === 'choice' ? p.values[0] : p.low });
+    } catch (e) {
+      problems.push(`  ${p.name}: ${errorMessage(e).replace(/\n\s*/g, ' ')}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`the search space does not fit the run config:\n${problems.join('\n')}`);
+  const rungs = o.rungs ?? [baseConfig.rounds];
+  const asha = { rungs, eta: o.eta ?? 3 };
+  try {
+    checkAsha(asha);
+  } catch (e) {
+    throw new ConfigError(`--rungs/--eta: ${errorMessage(e)}`);
+  }
+  return { rungs, asha };
+}
+
+function assertScoredOnValidation(config: RunConfig): void {
+  if (!(config.validation > 0) || config.evaluate !== 'test') {
+    throw new ConfigError('tuning scores every trial on a validation split: set validation (e.g. 0.1) and keep evaluate: test in the base settings');
+  }
+}
+
+/** Folders this process is searching in now (its own lock files carry its pid). */
+const lockedHere = new Set<string>();
+
+/** One search per folder at a time: a lock file holding the pid (a stale one, whose process is gone, is taken over). */
+function lockFolder(out: string): () => void {
+  mkdirSync(out, { recursive: true });
+  const file = join(out, '.lock');
+  if (lockedHere.has(file)) throw new ConfigError(`${out} is in use by another starling tune (pid ${process.pid}); wait for it or choose another --out`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      lockedHere.add(file);
+      return () => {
+        lockedHere.delete(file);
+        rmSync(file, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new ConfigError(`${out} is in use by another starling tune (pid ${pid}); wait for it or choose another --out`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new ConfigError(`cannot lock ${out}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The saved best model and config are the recorded best trial's: a crash between
+ * saving a newer best and recording it leaves them ahead of the record, and then
+ * the recorded best is run again (same seed, same bytes) to put them back.
+ */
+async function ensureBestSaved(o: TuneOptions, config: RunConfig, best: Best, assignment: Assignment, modelDir: string): Promise<void> {
+  let savedTrial: unknown;
+  try {
+    savedTrial = readManifest(modelDir).manifest.source?.trial;
+  } catch {
+    savedTrial = undefined;
+  }
+  if (savedTrial === best.trial && existsSync(join(o.out, 'best.yaml'))) return;
+  const out = await (o.runTrial ?? simulateTrial)(config, { workers: availableParallelism(), shouldStop: () => false });
+  saveModel(modelDir, config.model, out.weights, { trial: best.trial, rounds: best.rounds, score: out.accuracies.at(-1) });
+  writeBestConfig(o, assignment, best.rounds);
 }
 
 interface Best {

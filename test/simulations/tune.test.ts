@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunConfig } from '../../shared/config.ts';
@@ -21,7 +21,7 @@ const lrSpace = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type
  * A stand-in trial for the scheduler's own tests: its accuracy after r rounds is
  * a fixed function of the learning rate (peaked at 0.05) and r, so rankings are known.
  */
-function fakeTrial(calls: RunConfig[], opts: { delayMs?: number; fail?: (c: RunConfig) => boolean } = {}) {
+function fakeTrial(calls: RunConfig[], opts: { delayMs?: number; fail?: (c: RunConfig) => boolean; onRound?: () => void } = {}) {
   let running = 0;
   const state = { maxRunning: 0 };
   const run = async (config: RunConfig, o: { shouldStop: () => boolean }): Promise<TrialRun> => {
@@ -32,6 +32,7 @@ function fakeTrial(calls: RunConfig[], opts: { delayMs?: number; fail?: (c: RunC
       const accuracies: number[] = [];
       for (let r = 1; r <= config.rounds; r++) {
         if (opts.delayMs) await new Promise((res) => setTimeout(res, opts.delayMs));
+        opts.onRound?.();
         if (opts.fail?.(config)) throw new Error(`diverged at round ${r}`);
         accuracies.push(Math.max(0, 0.9 - Math.abs(Math.log10(config.train.lr / 0.05)) * 0.3) * (1 - 0.5 / (r + 1)));
         if (r < config.rounds && o.shouldStop()) break;
@@ -126,19 +127,65 @@ describe('tune', () => {
   it('runs trials in parallel, bounded, and stops starting them when the budget is spent', async () => {
     const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.001, high: 1, log: true }] }, 'test');
     const calls: RunConfig[] = [];
-    const { run, state } = fakeTrial(calls, { delayMs: 40 });
-    const started = Date.now();
-    const result = await tune({ space, base: { ...base, rounds: 4 }, method: 'random', trials: 100, seed: 3, parallel: 2, deadline: started + 500, out: out(), log: silentLogger, runTrial: run });
-    expect(state.maxRunning).toBe(2);
+    // a clock the trials advance: every round costs 100 ms of it; the budget is 1 s
+    let clock = 0;
+    const { run, state } = fakeTrial(calls, { delayMs: 1, onRound: () => (clock += 100) });
+    const result = await tune({ space, base: { ...base, rounds: 4 }, method: 'random', trials: 100, seed: 3, parallel: 2, deadline: 1000, now: () => clock, out: out(), log: silentLogger, runTrial: run });
+    expect(state.maxRunning).toBe(Math.min(2, availableParallelism()));
     expect(result.stoppedByBudget).toBe(true);
-    expect(calls.length).toBeLessThan(20);
-    // running trials stopped after their round; they are recorded as stopped, not scored
-    expect(result.results.filter((r) => r.status === 'stopped').length).toBeGreaterThan(0);
-    expect(result.results.filter((r) => r.status === 'stopped').every((r) => r.rounds < 4 && r.score === undefined)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(calls.length).toBeLessThan(10);
+    // no trial starts after the budget; the ones running then stop after their round, recorded as stopped, not scored
+    const stopped = result.results.filter((r) => r.status === 'stopped');
+    expect(stopped.length).toBeGreaterThan(0);
+    expect(stopped.every((r) => r.rounds < 4 && r.score === undefined)).toBe(true);
+    expect(result.results.filter((r) => r.status === 'ok').every((r) => r.rounds === 4)).toBe(true);
   });
 
-  it('refuses a base without a validation split: trials are never scored on the test split', async () => {
-    await expect(tune({ space: lrSpace, base: { clients: 2, rounds: 1 }, method: 'grid', trials: 2, seed: 1, out: out(), log: silentLogger })).rejects.toThrow(/validation split/);
+  it('refuses, before any trial runs, what would score trials on the test split or end them early, and paths that are not run settings', async () => {
+    const go = (b: Record<string, unknown>, params: unknown[] = [{ name: 'lr', path: 'train.lr', type: 'choice', values: [0.1] }]) =>
+      tune({ space: parseSearchSpace({ params }, 'test'), base: b, method: 'grid', trials: 2, seed: 1, out: out(), log: silentLogger, runTrial: fakeTrial([]).run });
+    await expect(go({ clients: 2, rounds: 1 })).rejects.toThrow(/validation split/);
+    await expect(go({ ...base, patience: 2 })).rejects.toThrow(/drop patience and targetAccuracy/);
+    await expect(go({ ...base, data: 'synthetic:1,1' })).rejects.toThrow(/validation: a held-out validation split applies to mnist data/);
+    await expect(
+      go(base, [
+        { name: 'v', path: 'validation', type: 'choice', values: [0, 0.1] },
+        { name: 'r', path: 'rounds', type: 'int', low: 1, high: 3 },
+        { name: 'typo', path: 'train.lrr', type: 'float', low: 0.01, high: 0.1 },
+      ]),
+    ).rejects.toThrow(/v: path validation cannot be tuned[\s\S]*r: path rounds cannot be tuned[\s\S]*typo: .*lrr/);
+  });
+
+  it('a run that ends short of its rounds without the budget is a failed trial, not a loop', async () => {
+    const short = async (): Promise<TrialRun> => ({ accuracies: [0.5], weights: new Float32Array(101_770) });
+    const result = await tune({ space: lrSpace, base, method: 'grid', trials: 2, seed: 1, out: out(), log: silentLogger, runTrial: short });
+    expect(result.results.map((r) => [r.status, r.error])).toEqual([
+      ['failed', 'the run ended after 1 of 2 rounds'],
+      ['failed', 'the run ended after 1 of 2 rounds'],
+    ]);
+  });
+
+  it('ASHA searches resume too, and a folder in use by another search is refused', async () => {
+    const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.0001, high: 10, log: true }] }, 'test');
+    const dir = out();
+    const opts = { space, base, method: 'random' as const, trials: 9, seed: 6, rungs: [1, 3], eta: 3, out: dir, log: silentLogger };
+    const first: RunConfig[] = [];
+    const a = await tune({ ...opts, runTrial: fakeTrial(first).run });
+    const again: RunConfig[] = [];
+    const b = await tune({ ...opts, runTrial: fakeTrial(again).run });
+    expect(again).toHaveLength(0);
+    expect(b.best).toEqual(a.best);
+    expect(b.roundsSpent).toBe(a.roundsSpent);
+    // a record whose last line lost only its newline resumes and stays readable
+    const file = join(dir, 'trials.jsonl');
+    writeFileSync(file, readFileSync(file, 'utf8').trimEnd());
+    await tune({ ...opts, runTrial: fakeTrial([]).run });
+    await tune({ ...opts, runTrial: fakeTrial([]).run });
+    // a live search holds its folder
+    const busy = { ...opts, out: out() };
+    const slow = tune({ ...busy, runTrial: fakeTrial([], { delayMs: 100 }).run });
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(tune({ ...busy, runTrial: fakeTrial([]).run })).rejects.toThrow(/is in use by another starling tune \(pid \d+\)/);
+    await slow;
   });
 });
