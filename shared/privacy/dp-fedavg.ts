@@ -1,0 +1,102 @@
+import { clipToNorm } from './clip.ts';
+import type { NoiseSource } from './noise.ts';
+
+/**
+ * DP-FedAvg (McMahan, Ramage, Talwar and Zhang 2018, "Learning Differentially
+ * Private Recurrent Language Models"), with every client weighted 1.
+ *
+ * Central: the coordinator clips each update to S, sums, divides by the
+ * EXPECTED number of clients per round qN (not the number that arrived) and
+ * adds N(0, σ²) with σ = z·S/(qN). The denominator is fixed because then one
+ * client's presence or absence moves the average by at most S/(qN): the
+ * sensitivity the noise is calibrated to. Dividing by the realised count n
+ * would make every other client's weight depend on whether this client took
+ * part, so the sensitivity would no longer be S/n and the RDP accountant's
+ * sampled-Gaussian analysis would not apply. The fixed-denominator estimator
+ * is unbiased for the mean update: E[Σ_k clip(Δ_k)]/(qN) under Poisson sampling.
+ *
+ * Local: each client clips its own update and adds N(0, (z·S)²) before sending,
+ * so the coordinator never sees an un-noised update; the average of m such
+ * updates has noise of standard deviation z·S/√m (vs z·S/m centrally).
+ */
+
+export interface CentralDpOptions {
+  /** Clip norm S (> 0). */
+  readonly clip: number;
+  /** Noise multiplier z (≥ 0; 0 only for tests — no privacy). */
+  readonly noiseMultiplier: number;
+  /** Expected clients per round qN (> 0): the fixed denominator. */
+  readonly expectedClients: number;
+  readonly source: NoiseSource;
+  /** Length of the model vector; needed only when no client reported this round (the noise must still be released). */
+  readonly dimension?: number;
+}
+
+export interface CentralDpResult {
+  /** Σ clip(Δ_k)/(qN) + N(0, σ²·I). */
+  readonly update: Float32Array;
+  /** The noise standard deviation used: z·S/(qN). */
+  readonly sigma: number;
+  /** Each client's update norm before clipping, in input order. */
+  readonly norms: readonly number[];
+  /** How many updates were scaled down. */
+  readonly clippedCount: number;
+}
+
+function checkPositive(name: string, v: number): void {
+  if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be finite and > 0 (got ${v})`);
+}
+
+function checkMultiplier(z: number): void {
+  if (!(z >= 0) || !Number.isFinite(z)) throw new RangeError(`noise multiplier must be finite and ≥ 0 (got ${z})`);
+}
+
+/** The central DP-FedAvg aggregate of one round. */
+export function dpFedAvg(deltas: readonly Float32Array[], o: CentralDpOptions): CentralDpResult {
+  checkPositive('clip norm', o.clip);
+  checkPositive('expected clients per round', o.expectedClients);
+  checkMultiplier(o.noiseMultiplier);
+  const dim = deltas[0]?.length ?? o.dimension;
+  if (dim === undefined) throw new RangeError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
+  if (o.dimension !== undefined && o.dimension !== dim) throw new RangeError(`update length ${dim} does not match dimension ${o.dimension}`);
+  const sum = new Float64Array(dim);
+  const norms: number[] = [];
+  let clippedCount = 0;
+  deltas.forEach((delta, k) => {
+    if (delta.length !== dim) throw new RangeError(`client update ${k} has length ${delta.length}, expected ${dim}`);
+    const c = clipToNorm(delta, o.clip);
+    norms.push(c.norm);
+    if (c.scale < 1) clippedCount++;
+    for (let i = 0; i < dim; i++) sum[i]! += c.clipped[i]!;
+  });
+  const sigma = (o.noiseMultiplier * o.clip) / o.expectedClients;
+  const update = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) update[i] = sum[i]! / o.expectedClients + (sigma === 0 ? 0 : sigma * o.source.normal());
+  return { update, sigma, norms, clippedCount };
+}
+
+export interface LocalDpOptions {
+  readonly clip: number;
+  readonly noiseMultiplier: number;
+  readonly source: NoiseSource;
+}
+
+export interface LocalDpResult {
+  /** clip(Δ) + N(0, (z·S)²·I). */
+  readonly update: Float32Array;
+  /** The noise standard deviation used: z·S. */
+  readonly sigma: number;
+  /** ‖Δ‖ before clipping. */
+  readonly norm: number;
+}
+
+/** What a client applies to its own update under local DP. */
+export function localDp(delta: Float32Array, o: LocalDpOptions): LocalDpResult {
+  checkPositive('clip norm', o.clip);
+  checkMultiplier(o.noiseMultiplier);
+  const c = clipToNorm(delta, o.clip);
+  const sigma = o.noiseMultiplier * o.clip;
+  const update = c.clipped;
+  if (sigma > 0) for (let i = 0; i < update.length; i++) update[i] = update[i]! + sigma * o.source.normal();
+  return { update, sigma, norm: c.norm };
+}
