@@ -83,3 +83,17 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * Secure aggregation (shared/secagg/). `E_SECAGG_ABORTED`: a round cannot finish (fewer
+ * than t participants in a phase, a secret that cannot be reconstructed); `E_SECAGG_REFUSED`:
+ * a client refuses a request that would endanger its input (revealing both the self-mask
+ * seed and the mask key of one client); `E_SECAGG_INVALID`: bad parameters or a malformed
+ * value passed to a local call.
+ */
+export class SecAggError extends StarlingError {
+  constructor(code: 'E_SECAGG_ABORTED' | 'E_SECAGG_REFUSED' | 'E_SECAGG_INVALID', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'SecAggError';
+  }
+}
