@@ -70,8 +70,8 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
@@ -82,9 +82,10 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
     const federated = fed
       ? `  fed accuracy ${fedAcc === undefined ? 'n/a' : fedAcc.toFixed(4)} (${fed.clients} clients${fed.failures ? `, ${fed.failures} failed` : ''})`
       : '';
+    const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)})` : '';
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
-        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${r.skipped ? '  (skipped)' : ''}\n`,
+        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${r.skipped ? '  (skipped)' : ''}\n`,
     );
   };
 }
@@ -115,6 +116,8 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     joinToken: o.joinToken,
     insecure: o.insecure,
     init: o.init,
+    dp: o.dp,
+    dpDelta: o.dpDelta,
     freeze: o.freeze === undefined ? undefined : String(o.freeze).split(',').map((s) => s.trim()).filter((s) => s !== ''),
   };
   if (o.partition !== undefined) {
@@ -145,6 +148,8 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--json', 'print one JSON object per round on stdout')
     .option('--init <path>', 'start from a saved model: its model.json or a run directory (runs/<run id>)')
     .option('--freeze <names>', 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)')
+    .option('--dp <spec>', 'differential privacy: central:z=1.0,clip=1.0 | local:z=…,clip=… | central:z=1.0,adaptive=0.5 (ε per round at --dp-delta)')
+    .option('--dp-delta <d>', 'the δ of the reported (ε, δ) (default 1e-5)', Number)
     .addOption(engineOption())
     .addOption(backendOption())
     .addOption(logLevel());

@@ -7,6 +7,7 @@ import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, ty
 import { ClientHandshake } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -26,6 +27,11 @@ export interface AgentOptions {
   readonly security?: { readonly identity: Identity; readonly coordinatorKey: Uint8Array; readonly joinToken?: string };
   /** Called after each fit result is sent. */
   readonly onFit?: (round: number, seconds: number) => void;
+  /**
+   * The noise of local differential privacy for a round: a ChaCha20 CSPRNG keyed from
+   * crypto.randomBytes when absent. Simulations pass a seeded one (reproducible, so not private).
+   */
+  readonly noise?: (round: number) => NoiseSource;
 }
 
 export interface AgentOutcome {
@@ -183,7 +189,7 @@ export class ClientAgent {
       type: 'fitResult',
       round: task.round,
       numExamples: result.numExamples,
-      delta: layout ? gatherTrainable(result.delta, layout) : result.delta,
+      delta: this.privatized(task, layout ? gatherTrainable(result.delta, layout) : result.delta),
       metrics: {
         loss: result.metrics.loss,
         accuracy: result.metrics.accuracy,
@@ -195,6 +201,14 @@ export class ClientAgent {
     this.fits++;
     this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
     this.opts.onFit?.(task.round, seconds);
+  }
+
+  /** With local differential privacy asked for: the delta clipped to S with N(0, (z·S)²) added, from this client's own noise. */
+  private privatized(task: FitTask, delta: Float32Array): Float32Array {
+    const dp = task.config.localDp;
+    if (!dp) return delta;
+    const source = this.opts.noise?.(task.round) ?? cryptoNoiseSource();
+    return localDp(delta, { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, source }).update;
   }
 
   /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */

@@ -18,6 +18,8 @@ import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { createStrategy } from './strategies/index.ts';
+import { withDp } from './strategies/dp.ts';
+import { cryptoNoiseSource, parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
 
 export interface CoordinatorOptions {
   readonly log: Logger;
@@ -32,6 +34,8 @@ export interface CoordinatorOptions {
   readonly scoreTest?: boolean;
   /** Asked after each round: true ends the run there. */
   readonly shouldStop?: () => boolean;
+  /** The noise of central differential privacy; a CSPRNG keyed from crypto.randomBytes when absent (simulations pass a seeded one). */
+  readonly noise?: NoiseSource;
 }
 
 /** The secure channel's material from the options or the config's files; undefined only when insecure. */
@@ -75,13 +79,18 @@ export interface CoordinatorResult {
  * tells the clients the run is over.
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
-  const strategy = createStrategy(config.strategy, {
+  const strategyContext = {
     clients: config.clients,
     sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed },
     evaluateSampling: { fraction: config.fractionEvaluate, min: 1, seed: config.seed },
-  });
+  };
+  const averaging = createStrategy(config.strategy, strategyContext);
+  const dp = config.dp ? parseDpSpec(config.dp) : undefined;
+  // the coordinator's DP noise: a ChaCha20 stream keyed from crypto.randomBytes (simulations pass a seeded one)
+  const strategy = dp ? withDp(averaging, strategyContext, { spec: dp, delta: config.dpDelta, source: opts.noise ?? cryptoNoiseSource() }) : averaging;
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
+  if (dp) log.info({ dp: config.dp }, `differential privacy: ${config.dp} (ε reported at δ = ${config.dpDelta})`);
   // transfer learning: the initial model from a saved one, checked in full before listening
   const initial = config.init ? loadSavedModel(config.init) : undefined;
   if (initial && !sameSpec(initial.spec, config.model)) throw new ConfigError(`model differs from the spec of the saved model ${initial.file}`);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
@@ -48,6 +49,8 @@ export async function evaluateFederated(o: FederatedEvaluationOptions): Promise<
   const handles = new Map(o.available.map((h) => [h.id, h]));
   const chosen = o.strategy.configureEvaluate(o.round, o.available);
   const deadline = new AbortController();
+  // one listener per client asked: a round of more than 10 is normal, not a leak
+  setMaxListeners(0, deadline.signal);
   const timer = setTimeout(() => deadline.abort(), o.timeoutMs);
   const settled = await Promise.allSettled(
     chosen.map((c) => {

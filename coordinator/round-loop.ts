@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { EvalMetrics, TrainConfig } from '../shared/engine/engine.ts';
 import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -27,6 +28,10 @@ export interface RoundRecord {
   readonly trainAccuracy: number | null;
   /** gan: example-weighted mean of the clients' generator losses (trainLoss is then the discriminator's). */
   readonly trainGeneratorLoss?: number;
+  /** With differential privacy: the (ε, δ) spent after this round (RDP accountant) and the clip norm used next. */
+  readonly epsilon?: number;
+  readonly delta?: number;
+  readonly dpClip?: number;
   /** True when too few results arrived and the global model was left unchanged. */
   readonly skipped?: boolean;
   /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
@@ -94,6 +99,8 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
     const trainableWeights = o.trainable ? gatherTrainable(global, o.trainable) : undefined;
     const deadline = new AbortController();
+    // one listener per client asked: a round of more than 10 is normal, not a leak
+    setMaxListeners(0, deadline.signal);
     const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
     const settled = await Promise.allSettled(
       instructions.map((ins) => {
@@ -153,6 +160,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
+      ...privacyFields(o.strategy),
       ...(skipped ? { skipped: true } : {}),
       federated,
       timings: {
@@ -214,4 +222,10 @@ function weightedMetric(results: readonly FitOutcome[], key: string): number | n
 /** `{ [key]: value }` when there is a value, `{}` otherwise (fields that only some runs have). */
 function optional<K extends string>(key: K, value: number | null): { [P in K]?: number } {
   return value === null ? {} : ({ [key]: value } as { [P in K]?: number });
+}
+
+/** The privacy spent so far, when the strategy accounts for it (differential privacy). */
+function privacyFields(strategy: Strategy): { epsilon?: number; delta?: number; dpClip?: number } {
+  const p = strategy.privacy?.();
+  return p ? { epsilon: p.epsilon, delta: p.delta, dpClip: p.clip } : {};
 }

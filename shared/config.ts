@@ -9,6 +9,7 @@ import { trainableLayout } from './trainable.ts';
 import { parsePartition } from './data/partition.ts';
 import { parseDataSpec } from './data/source.ts';
 import { scheduleSchema } from './optimizers/schedule.ts';
+import { parseDpSpec } from './privacy/dp-spec.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -53,6 +54,10 @@ export const runConfigSchema = z.strictObject({
   localValidation: z.number().gt(0).max(0.5).optional(),
   /** Fraction of the connected clients asked to evaluate each round (seeded sample, at least one). */
   fractionEvaluate: z.number().gt(0).max(1).default(1),
+  /** Differential privacy: `central:z=1.0,clip=1.0`, `local:z=…,clip=…` or `central:z=1.0,adaptive=0.5` (shared/privacy). Off when absent. */
+  dp: parsedString(parseDpSpec).optional(),
+  /** The δ the accountant reports ε for (each round's record carries both). */
+  dpDelta: z.number().gt(0).lt(1).default(1e-5),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
   /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */
@@ -136,6 +141,7 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
     throw problem('model', `differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`);
   }
   if (cfg.train.frozen.length) throw problem('train.frozen', 'set by the coordinator from `freeze:`; use freeze instead');
+  if (cfg.train.localDp) throw problem('train.localDp', 'set by the coordinator from `dp: local:…`; use dp instead');
   try {
     trainableLayout(cfg.model, cfg.freeze);
   } catch (e) {

@@ -13,6 +13,7 @@ import { makeSimulationKeys } from './keys.ts';
 import { attacker, type Attack } from './attacks.ts';
 import { straggling } from './stragglers.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { seededNoiseSource } from '../shared/privacy/index.ts';
 
 export interface SimulateOptions {
   readonly log: Logger;
@@ -62,7 +63,16 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
     // an ephemeral port: a simulation never collides with a real coordinator
     coordinator = await startCoordinator(
       { ...config, port: 0 },
-      { log, onRound: opts.onRound, writeHistory: opts.writeHistory, security: keys?.coordinator, scoreTest: opts.scoreTest, shouldStop: opts.shouldStop },
+      {
+        log,
+        onRound: opts.onRound,
+        writeHistory: opts.writeHistory,
+        security: keys?.coordinator,
+        scoreTest: opts.scoreTest,
+        shouldStop: opts.shouldStop,
+        // a simulation's DP noise is seeded from the run seed, so runs reproduce (and are therefore not private)
+        noise: seededNoiseSource(config.seed, 'starling simulation: central dp'),
+      },
     );
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const agents = runVirtualClients({
@@ -77,6 +87,7 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
       },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
+      noiseFor: (i) => (round) => seededNoiseSource(config.seed, `starling simulation: local dp, client ${i}, round ${round}`),
     });
     const [result, settled] = await Promise.all([coordinator.done, agents]);
     return { ...result, agents: settled, workers, engine: pool.engine };

@@ -65,6 +65,8 @@ export interface Strategy {
   aggregateEvaluate(round: number, results: readonly EvaluateOutcome[]): EvaluateAggregate;
   /** Plain data describing the strategy and its parameters (for the run history). */
   toConfig(): Record<string, unknown>;
+  /** With differential privacy (strategies/dp.ts): the (ε, δ) spent so far and the clip the next round uses. */
+  privacy?(): { readonly epsilon: number; readonly delta: number; readonly clip: number };
 }
 
 /** What every strategy is created with: how many clients a round asks, and how they are drawn. */

@@ -28,6 +28,8 @@ export const trainConfigSchema = z.strictObject({
   epsilon: z.number().positive().max(1).default(1e-8),
   /** FedProx's proximal coefficient μ: after each step, w ← w − lr·μ·(w − w_global). */
   mu: z.number().min(0).max(1e6).default(0),
+  /** Local differential privacy (set by the coordinator from `dp: local:…`): the client clips its delta to `clip` and adds N(0, (noiseMultiplier·clip)²) before sending; engines ignore it. */
+  localDp: z.strictObject({ clip: z.number().positive().max(1e6), noiseMultiplier: z.number().positive().max(1e6) }).optional(),
   /** Frozen parameters (names or '/'-prefixes, shared/trainable.ts): never updated, left out of the delta that travels. */
   frozen: z.array(z.string().min(1).max(256)).max(4096).default([]),
 });

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { withDp } from '../../../coordinator/strategies/dp.ts';
+import { createStrategy } from '../../../coordinator/strategies/index.ts';
+import type { FitOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
+import { trainConfig } from '../../../shared/engine/engine.ts';
+import { RdpAccountant, dpFedAvg, parseDpSpec, seededNoiseSource } from '../../../shared/privacy/index.ts';
+
+const ctx: StrategyContext = { clients: 10, sampling: { fraction: 0.2, min: 1, seed: 1 } };
+const result = (name: string, delta: number[], numExamples = 5): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
+const global = Float32Array.from([1, 1, 1]);
+const results = [result('a', [3, 4, 0]), result('b', [0, 0.1, 0], 500)];
+
+describe('differential privacy around a strategy', () => {
+  it('central: the new model is the old one plus DP-FedAvg of the clipped deltas over the expected 2 clients, with the coordinator\'s noise', () => {
+    const spec = parseDpSpec('central:z=1.0,clip=1.0');
+    const dp = withDp(createStrategy('fedavg', ctx), ctx, { spec, delta: 1e-5, source: seededNoiseSource(7, 'test') });
+    const next = dp.aggregateFit(1, global, results, []);
+    // the same release computed directly: clipped [0.6, 0.8, 0] and [0, 0.1, 0], summed, / qN = 2, plus N(0, (1·1/2)²)
+    const expected = dpFedAvg(results.map((r) => r.delta), { clip: 1, noiseMultiplier: 1, expectedClients: 2, source: seededNoiseSource(7, 'test') });
+    expect(expected.sigma).toBe(0.5);
+    expect(Array.from(next)).toEqual(Array.from(global).map((g, i) => Math.fround(g + expected.update[i]!)));
+    // the example counts do not weigh in: DP-FedAvg weighs every client alike
+    const accountant = new RdpAccountant();
+    accountant.step(0.2, 1);
+    expect(dp.privacy()).toEqual({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 1 });
+  });
+
+  it('ε grows round by round; adaptive clipping moves the clip toward the target quantile', () => {
+    const dp = withDp(createStrategy('fedavgm:lr=1,momentum=0.9', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test') });
+    expect(dp.privacy().epsilon).toBe(0);
+    let w: Float32Array = global;
+    const eps: number[] = [];
+    const clips: number[] = [];
+    for (let round = 1; round <= 5; round++) {
+      w = dp.aggregateFit(round, w, results, []);
+      eps.push(dp.privacy().epsilon);
+      clips.push(dp.privacy().clip);
+    }
+    for (let i = 1; i < 5; i++) expect(eps[i]!).toBeGreaterThan(eps[i - 1]!);
+    // both norms (5 and 0.1) are at or above the 0.1 start: the clip grows toward their median
+    expect(clips[4]!).toBeGreaterThan(0.1);
+  });
+
+  it('local: clients get the clip and noise in their task; the coordinator averages as usual and accounts at q = 1', () => {
+    const inner = createStrategy('fedavg', ctx);
+    const dp = withDp(inner, ctx, { spec: parseDpSpec('local:z=0.5,clip=2'), delta: 1e-6, source: seededNoiseSource(1, 'test') });
+    const clients = Array.from({ length: 10 }, (_, i) => ({ id: `c${i}`, name: `c${i}` }));
+    const ins = dp.configureFit(1, clients, trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 }));
+    expect(ins).toHaveLength(2);
+    expect(ins.every((i) => i.config.localDp?.clip === 2 && i.config.localDp.noiseMultiplier === 0.5)).toBe(true);
+    expect(Array.from(dp.aggregateFit(1, global, results, []))).toEqual(Array.from(inner.aggregateFit(1, global, results, [])));
+    const accountant = new RdpAccountant();
+    accountant.step(1, 0.5);
+    expect(dp.privacy().epsilon).toBe(accountant.epsilon(1e-6).epsilon);
+  });
+
+  it('refuses strategies that need every individual update', () => {
+    const all: StrategyContext = { clients: 10, sampling: { fraction: 1, min: 1, seed: 1 } };
+    for (const name of ['fedmedian', 'krum:f=1', 'trimmedmean:beta=0.2']) {
+      expect(() => withDp(createStrategy(name, all), all, { spec: parseDpSpec('central:z=1,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 'x') })).toThrow(/needs every individual update/);
+    }
+  });
+});
