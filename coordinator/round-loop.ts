@@ -6,8 +6,10 @@ import type { ModelSpec } from '../shared/models/spec.ts';
 import { deriveSeed } from '../shared/rng.ts';
 import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
 import { evaluateFederated, type FederatedRecord } from './federated-evaluation.ts';
-import type { FitFailure, FitOutcome, Strategy } from './strategies/strategy.ts';
-import type { Transport } from './transport.ts';
+import type { FitFailure, FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
+import type { ClientHandle, FitRequest, Transport } from './transport.ts';
+import { SecAggError } from '../shared/errors.ts';
+import { runSecAggRound } from './secagg-round.ts';
 
 /** One line of the run history. */
 export interface RoundRecord {
@@ -32,7 +34,9 @@ export interface RoundRecord {
   readonly epsilon?: number;
   readonly delta?: number;
   readonly dpClip?: number;
-  /** True when too few results arrived and the global model was left unchanged. */
+  /** Secure aggregation: the per-coordinate bound on the decoded mean's quantization error (1/(2s)). */
+  readonly secaggErrorBound?: number;
+  /** True when too few results arrived (or secure aggregation aborted) and the global model was left unchanged. */
   readonly skipped?: boolean;
   /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
   readonly federated: FederatedRecord | null;
@@ -70,6 +74,15 @@ export interface RoundLoopOptions {
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
   readonly log: Logger;
+  /** Secure aggregation: each round runs the secagg phases instead of plain fit, and the strategy sees only the decoded mean. */
+  readonly secagg?: SecAggLoopOptions;
+}
+
+export interface SecAggLoopOptions {
+  readonly runId: string;
+  readonly clip: number;
+  readonly threshold?: number;
+  readonly neighbours?: number;
 }
 
 export interface RoundLoopResult {
@@ -98,42 +111,21 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const handles = new Map(available.map((h) => [h.id, h]));
     const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
     const trainableWeights = o.trainable ? gatherTrainable(global, o.trainable) : undefined;
-    const deadline = new AbortController();
-    // one listener per client asked: a round of more than 10 is normal, not a leak
-    setMaxListeners(0, deadline.signal);
-    const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
-    const settled = await Promise.allSettled(
-      instructions.map((ins) => {
-        const handle = handles.get(ins.client.id);
-        if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
-        return handle.fit(
-          { round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)) },
-          deadline.signal,
-        );
-      }),
-    );
-    clearTimeout(timer);
-    const collected = performance.now();
-
-    const results: FitOutcome[] = [];
-    let slowestClientTrain = 0;
-    const failures: FitFailure[] = [];
-    settled.forEach((s, i) => {
-      const client = instructions[i]!.client;
-      if (s.status === 'fulfilled') {
-        slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
-        const ran = s.value.metrics.epochs;
-        const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
-        results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
-      } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+    const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
+      round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)),
     });
-    // a fixed order makes the aggregate's bytes independent of arrival order
-    results.sort((a, b) => compareClients(a.client, b.client));
+    const collectedRound = o.secagg
+      ? await collectSecure(o, o.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
+      : await collectPlain(o, instructions, handles, fitRequest);
+    const { results, failures, slowestClientTrain } = collectedRound;
+    const collected = performance.now();
     for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const skipped = results.length < o.minFitClients;
-    if (skipped) {
-      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${results.length} results, ${o.minFitClients} needed; model unchanged`);
+    const skipped = collectedRound.aborted || collectedRound.clients < o.minFitClients;
+    if (collectedRound.aborted) {
+      o.log.error({ round, code: 'E_SECAGG_ABORTED' }, `${collectedRound.aborted}; round ${round} skipped, model unchanged`);
+    } else if (skipped) {
+      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${collectedRound.clients} results, ${o.minFitClients} needed; model unchanged`);
     } else {
       // strategies see the trainable vector; the frozen values are put back around it unchanged
       if (o.trainable && trainableWeights) global = scatterTrainable(o.strategy.aggregateFit(round, trainableWeights, results, failures), global, o.trainable);
@@ -154,13 +146,14 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       seconds: (performance.now() - started) / 1000,
       bytesIn: after.bytesIn - before.bytesIn,
       bytesOut: after.bytesOut - before.bytesOut,
-      clients: results.length,
+      clients: collectedRound.clients,
       failures: failures.length,
       partial: results.filter((r) => r.partial).length,
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
       ...privacyFields(o.strategy),
+      ...(collectedRound.errorBound !== undefined ? { secaggErrorBound: collectedRound.errorBound } : {}),
       ...(skipped ? { skipped: true } : {}),
       federated,
       timings: {
@@ -190,6 +183,78 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     }
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+}
+
+interface Collected {
+  /** Sorted by client; with secure aggregation, the one decoded mean. */
+  readonly results: FitOutcome[];
+  readonly failures: FitFailure[];
+  readonly slowestClientTrain: number;
+  /** Clients whose updates are in the results. */
+  readonly clients: number;
+  /** Secure aggregation aborted (E_SECAGG_ABORTED): why. */
+  readonly aborted?: string;
+  readonly errorBound?: number;
+}
+
+/** Plain fit: every chosen client's delta, until all answered or the round's deadline. */
+async function collectPlain(o: RoundLoopOptions, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
+  const deadline = new AbortController();
+  // one listener per client asked: a round of more than 10 is normal, not a leak
+  setMaxListeners(0, deadline.signal);
+  const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
+  const settled = await Promise.allSettled(
+    instructions.map((ins) => {
+      const handle = handles.get(ins.client.id);
+      if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
+      return handle.fit(fitRequest(ins, handle), deadline.signal);
+    }),
+  );
+  clearTimeout(timer);
+  const results: FitOutcome[] = [];
+  let slowestClientTrain = 0;
+  const failures: FitFailure[] = [];
+  settled.forEach((s, i) => {
+    const client = instructions[i]!.client;
+    if (s.status === 'fulfilled') {
+      slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
+      const ran = s.value.metrics.epochs;
+      const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
+      results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
+    } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+  });
+  // a fixed order makes the aggregate's bytes independent of arrival order
+  results.sort((a, b) => compareClients(a.client, b.client));
+  return { results, failures, slowestClientTrain, clients: results.length };
+}
+
+/**
+ * Secure aggregation (coordinator/secagg-round.ts): this path never sees an individual
+ * delta, only the decoded mean of the included clients, handed on as ONE result (as DP does).
+ * An abort (too many dropouts) skips the round; the run goes on.
+ */
+async function collectSecure(
+  o: RoundLoopOptions,
+  s: SecAggLoopOptions,
+  round: number,
+  instructions: readonly FitInstruction[],
+  handles: Map<string, ClientHandle>,
+  fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest,
+  dimension: number,
+): Promise<Collected> {
+  const chosen = [...instructions].sort((a, b) => compareClients(a.client, b.client));
+  const participants = chosen.flatMap((ins) => {
+    const handle = handles.get(ins.client.id);
+    return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
+  });
+  try {
+    const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
+    const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
+    return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
+  } catch (err) {
+    if (!(err instanceof SecAggError) || err.code !== 'E_SECAGG_ABORTED') throw err;
+    return { results: [], failures: [], slowestClientTrain: 0, clients: 0, aborted: err.message };
+  }
 }
 
 function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {

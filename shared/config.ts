@@ -58,6 +58,14 @@ export const runConfigSchema = z.strictObject({
   dp: parsedString(parseDpSpec).optional(),
   /** The δ the accountant reports ε for (each round's record carries both). */
   dpDelta: z.number().gt(0).lt(1).default(1e-5),
+  /** Secure aggregation (issue 7): the coordinator learns only the sum of the clients' clipped deltas (README, "Secure aggregation"). */
+  secagg: z.boolean().default(false),
+  /** t: shares needed to unmask, and the fewest clients any phase may end with; ⌈2n/3⌉ of the round's n when absent. */
+  secaggThreshold: z.number().int().min(2).optional(),
+  /** C: each client clips its delta to this L2 norm before fixed-point encoding (coordinates in [−C, C]). */
+  secaggClip: z.number().gt(0).max(1e6).default(10),
+  /** SecAgg+: each client masks and shares with this many neighbours (even); all pairs when absent. */
+  secaggNeighbours: z.number().int().min(2).multipleOf(2).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
   /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */
@@ -142,6 +150,14 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   }
   if (cfg.train.frozen.length) throw problem('train.frozen', 'set by the coordinator from `freeze:`; use freeze instead');
   if (cfg.train.localDp) throw problem('train.localDp', 'set by the coordinator from `dp: local:…`; use dp instead');
+  if (!cfg.secagg && (cfg.secaggThreshold !== undefined || cfg.secaggNeighbours !== undefined)) throw problem(cfg.secaggThreshold !== undefined ? 'secaggThreshold' : 'secaggNeighbours', 'needs secagg: true');
+  if (cfg.secagg && cfg.secaggThreshold !== undefined && cfg.secaggThreshold > cfg.clients) throw problem('secaggThreshold', `${cfg.secaggThreshold} is more than clients (${cfg.clients})`);
+  if (cfg.secagg && cfg.secaggNeighbours !== undefined && cfg.secaggThreshold !== undefined && cfg.secaggNeighbours + 1 < cfg.secaggThreshold) {
+    throw problem('secaggNeighbours', `${cfg.secaggNeighbours} neighbours give neighbourhoods of ${cfg.secaggNeighbours + 1} clients, fewer than secaggThreshold ${cfg.secaggThreshold}: no secret could be reconstructed`);
+  }
+  // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
+  // doing both would need the clients to clip (and the noise added to the sum): not built yet
+  if (cfg.secagg && cfg.dp) throw problem('dp', 'differential privacy together with secure aggregation is not supported yet (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
   try {
     trainableLayout(cfg.model, cfg.freeze);
   } catch (e) {
