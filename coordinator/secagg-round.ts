@@ -30,7 +30,7 @@ export interface SecAggRoundOptions {
   readonly dimension: number;
   /** C: each client clips its delta to L2 norm C, and every coordinate lies in [−C, C]. */
   readonly clip: number;
-  /** t; ⌈2n/3⌉ (at least 2) when absent. */
+  /** t; when absent ⌈2n/3⌉, or with SecAgg+ ⌈2(k+1)/3⌉ of a neighbourhood of k+1 (at least 2 either way). */
   readonly threshold?: number;
   /** SecAgg+: each client pairs with this many neighbours (even); all pairs when absent. */
   readonly neighbours?: number;
@@ -50,14 +50,15 @@ export interface SecAggRoundOutcome {
   readonly errorBound: number;
 }
 
-/** The default threshold for n clients: ⌈2n/3⌉, at least 2. */
-export function defaultThreshold(n: number): number {
-  return Math.max(2, Math.ceil((2 * n) / 3));
+/** The default threshold for n clients: ⌈2n/3⌉; with SecAgg+ neighbourhoods of k + 1 < n clients, ⌈2(k+1)/3⌉ (secrets are shared within a neighbourhood); at least 2. */
+export function defaultThreshold(n: number, neighbours?: number): number {
+  const group = neighbours !== undefined && neighbours + 1 < n ? neighbours + 1 : n;
+  return Math.max(2, Math.ceil((2 * group) / 3));
 }
 
 export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRoundOutcome> {
   const n = o.participants.length;
-  const threshold = o.threshold ?? defaultThreshold(n);
+  const threshold = o.threshold ?? defaultThreshold(n, o.neighbours);
   if (n < 2 || threshold > n) {
     throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${o.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`);
   }

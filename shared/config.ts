@@ -10,6 +10,7 @@ import { parsePartition } from './data/partition.ts';
 import { parseDataSpec } from './data/source.ts';
 import { scheduleSchema } from './optimizers/schedule.ts';
 import { parseDpSpec } from './privacy/dp-spec.ts';
+import { fixedPoint } from './secagg/fixed-point.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -154,6 +155,13 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   if (cfg.secagg && cfg.secaggThreshold !== undefined && cfg.secaggThreshold > cfg.clients) throw problem('secaggThreshold', `${cfg.secaggThreshold} is more than clients (${cfg.clients})`);
   if (cfg.secagg && cfg.secaggNeighbours !== undefined && cfg.secaggThreshold !== undefined && cfg.secaggNeighbours + 1 < cfg.secaggThreshold) {
     throw problem('secaggNeighbours', `${cfg.secaggNeighbours} neighbours give neighbourhoods of ${cfg.secaggNeighbours + 1} clients, fewer than secaggThreshold ${cfg.secaggThreshold}: no secret could be reconstructed`);
+  }
+  if (cfg.secagg) {
+    try {
+      fixedPoint({ clip: cfg.secaggClip, maxClients: cfg.clients });
+    } catch (e) {
+      throw problem('secaggClip', (e as Error).message);
+    }
   }
   // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
   // doing both would need the clients to clip (and the noise added to the sum): not built yet

@@ -5,6 +5,7 @@ import { memoryLogger, silentLogger } from '../../shared/log.ts';
 import { simulate } from '../../simulations/simulate.ts';
 import { fixedPoint } from '../../shared/secagg/index.ts';
 import { testConfig } from '../e2e/helpers.ts';
+import { defaultThreshold } from '../../coordinator/secagg-round.ts';
 
 /**
  * Secure aggregation end to end over the real WebSocket protocol. Secagg releases the
@@ -93,5 +94,9 @@ describe('simulate --secagg', () => {
     expect(() => testConfig({ secagg: true, dp: 'central:z=1.0,clip=1.0' })).toThrow(ConfigError);
     expect(() => testConfig({ secaggThreshold: 3 })).toThrow(/secaggThreshold: needs secagg: true/);
     expect(() => testConfig({ clients: 4, secagg: true, secaggThreshold: 5 })).toThrow(/5 is more than clients/);
+    expect(() => testConfig({ clients: 100_000, secagg: true, secaggClip: 1e6 })).toThrow(/secaggClip: no scale ≥ 1 fits/);
+    expect(() => testConfig({ secagg: true, secaggNeighbours: 3 })).toThrow(/secaggNeighbours/);
+    // t defaults to ⌈2n/3⌉, or ⌈2(k+1)/3⌉ of a SecAgg+ neighbourhood
+    expect([defaultThreshold(3), defaultThreshold(5), defaultThreshold(10), defaultThreshold(100, 8), defaultThreshold(5, 8), defaultThreshold(2)]).toEqual([2, 4, 7, 6, 4, 2]);
   }, 60_000);
 });
