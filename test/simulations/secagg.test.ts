@@ -69,6 +69,17 @@ describe('simulate --secagg', () => {
     expect(log.entries.some((e) => /left while unmasking; its input stays in the sum/.test(e.msg ?? ''))).toBe(true);
   }, 120_000);
 
+  it('a client that misses the masked-input deadline (silent, still connected) is a dropout; the round completes without it', async () => {
+    const base = { clients: 4, rounds: 1, evaluate: 'none' as const, secaggClip: CLIP, roundTimeoutMs: 3_000 };
+    const silent = (t: Trainer): Trainer => ({ ...unweighted(t), fit: () => new Promise(() => {}) });
+    const log = memoryLogger();
+    const secure = await simulate(testConfig({ ...base, secagg: true }), { log, writeHistory: false, trainerFor: (i, t) => (i === 2 ? silent(t) : unweighted(t)) });
+    expect(log.entries.some((e) => /secure aggregation, masked-input phase: client client-3 .*missed the secure aggregation maskedInput phase of round 1 deadline/.test(e.msg ?? ''))).toBe(true);
+    const plain = await simulate(testConfig(base), { log: silentLogger, writeHistory: false, trainerFor: (i, t) => (i === 2 ? failing(t) : unweighted(t)) });
+    expect(secure.history.rounds[0]).toMatchObject({ clients: 3, failures: 1 });
+    expect(maxDiff(plain.weights, secure.weights)).toBeLessThanOrEqual(1 / (2 * fixedPoint({ clip: CLIP, maxClients: 4 }).scale) + 1e-6);
+  }, 120_000);
+
   it('more than n − t dropouts abort that round (model unchanged, round skipped) and the next round proceeds', async () => {
     const log = memoryLogger();
     // n = 5, t = ⌈10/3⌉ = 4: two clients leaving after sharing keys is one too many
