@@ -240,7 +240,7 @@ export class ClientAgent {
     const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
     const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs };
-    send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, metrics, seconds));
+    send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds));
     this.fits++;
     this.opts.onFit?.(task.round, seconds);
   }

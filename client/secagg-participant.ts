@@ -1,7 +1,7 @@
 import { protocolError } from '../shared/errors.ts';
 import type { SecAggResultMessage, SecAggTask } from '../shared/protocol/messages.ts';
 import { clipToNorm } from '../shared/privacy/clip.ts';
-import { encode, fixedPoint, SecAggClient, type FixedPoint } from '../shared/secagg/index.ts';
+import { encode, encodingRange, fixedPoint, SecAggClient, weightedInput, type FixedPoint } from '../shared/secagg/index.ts';
 
 type Task<P extends SecAggTask['phase']> = Extract<SecAggTask, { phase: P }>;
 type Reply<P extends SecAggResultMessage['phase']> = Extract<SecAggResultMessage, { phase: P }>;
@@ -17,13 +17,16 @@ export class SecAggParticipant {
   private readonly client: SecAggClient;
   private readonly fp: FixedPoint;
   private readonly clip: number;
+  /** Values of the delta: the vector's words, less the weight word when weighted. */
   private readonly dimension: number;
+  private readonly weightCap: number | undefined;
 
   constructor(task: Task<'advertise'>, runId: string) {
     this.round = task.round;
     this.clip = task.clip;
-    this.dimension = task.dimension;
-    this.fp = fixedPoint({ clip: task.clip, maxClients: task.clients, scale: task.scale });
+    this.weightCap = task.weightCap;
+    this.dimension = task.dimension - (task.weightCap !== undefined ? 1 : 0);
+    this.fp = fixedPoint({ clip: encodingRange(task.clip, task.weightCap !== undefined), maxClients: task.clients, scale: task.scale });
     this.client = new SecAggClient(
       { runId, round: task.round, clients: task.clients, threshold: task.threshold, dimension: task.dimension, ...(task.graph ? { graph: task.graph } : {}) },
       task.index,
@@ -40,10 +43,11 @@ export class SecAggParticipant {
     return { type: 'secaggResult', phase: 'shareKeys', round: this.round, shares: shares.map((s) => ({ ...s })) };
   }
 
-  /** Clips the delta to L2 norm C (so every coordinate is in [−C, C]), encodes it and masks it. */
-  maskedInput(task: Task<'maskedInput'>, delta: Float32Array, metrics: Record<string, number>, seconds: number): Reply<'maskedInput'> {
+  /** Clips the delta to L2 norm C (so every coordinate is in [−C, C]), weights it when asked, encodes it and masks it. */
+  maskedInput(task: Task<'maskedInput'>, delta: Float32Array, numExamples: number, metrics: Record<string, number>, seconds: number): Reply<'maskedInput'> {
     if (delta.length !== this.dimension) throw protocolError.invalid(`the delta has ${delta.length} values, the round's vectors have ${this.dimension}`);
-    const { encoded } = encode(clipToNorm(delta, this.clip).clipped, this.fp);
+    const { clipped } = clipToNorm(delta, this.clip);
+    const { encoded } = encode(this.weightCap !== undefined ? weightedInput(clipped, numExamples, this.weightCap) : clipped, this.fp);
     const { masked, complaints } = this.client.maskedInput({ to: this.client.index, senders: task.senders, shares: task.shares }, encoded);
     return { type: 'secaggResult', phase: 'maskedInput', round: this.round, masked, complaints: complaints.map((c) => ({ about: c.about, reason: c.reason.slice(0, 256) })), metrics, seconds };
   }

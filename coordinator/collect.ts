@@ -69,7 +69,7 @@ export async function collectSecure(
     return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
   });
   try {
-    const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
+    const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
     const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
     return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
   } catch (err) {

@@ -97,7 +97,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   if (config.secagg) {
     log.info(
       { secagg: true, threshold: config.secaggThreshold, clip: config.secaggClip, neighbours: config.secaggNeighbours },
-      `secure aggregation: t = ${config.secaggThreshold ?? '⌈2n/3⌉'}, clip C = ${config.secaggClip}${config.secaggNeighbours !== undefined ? `, SecAgg+ with ${config.secaggNeighbours} neighbours` : ''} (an unweighted mean of the clients' clipped deltas)`,
+      `secure aggregation: t = ${config.secaggThreshold ?? '⌈2n/3⌉'}, clip C = ${config.secaggClip}${config.secaggNeighbours !== undefined ? `, SecAgg+ with ${config.secaggNeighbours} neighbours` : ''} (${config.secaggMaxExamples !== undefined ? `an example-weighted mean, weights capped at ${config.secaggMaxExamples} examples` : 'an unweighted mean'} of the clients' clipped deltas)`,
     );
   }
   if (dp) log.info({ dp: config.dp }, `differential privacy: ${config.dp} (ε reported at δ = ${config.dpDelta})`);
@@ -162,7 +162,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       },
       shouldStop: opts.shouldStop,
       log,
-      ...(config.secagg ? { secagg: { runId, clip: config.secaggClip, threshold: config.secaggThreshold, neighbours: config.secaggNeighbours } } : {}),
+      ...(config.secagg ? { secagg: { runId, clip: config.secaggClip, weightCap: config.secaggMaxExamples, threshold: config.secaggThreshold, neighbours: config.secaggNeighbours } } : {}),
     });
     await server.finish('run complete', history.length);
     const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;

@@ -78,6 +78,8 @@ export interface RoundLoopOptions {
 export interface SecAggLoopOptions {
   readonly runId: string;
   readonly clip: number;
+  /** Example-weighted mean with weights min(n_k, W)/W; unweighted when absent. */
+  readonly weightCap?: number;
   readonly threshold?: number;
   readonly neighbours?: number;
 }

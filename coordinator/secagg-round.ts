@@ -3,7 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { errorMessage, SecAggError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { SecAggResultMessage } from '../shared/protocol/messages.ts';
-import { decodeSum, fixedPoint, SecAggServer, sumErrorBound, type SecAggConfig, type Verdict } from '../shared/secagg/index.ts';
+import { decodeSum, encodingRange, fixedPoint, SecAggServer, sumErrorBound, weightedMean, type SecAggConfig, type Verdict } from '../shared/secagg/index.ts';
 import type { ClientInfo, FitFailure } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, SecAggRequest } from './transport.ts';
 
@@ -18,8 +18,8 @@ import type { ClientHandle, FitRequest, SecAggRequest } from './transport.ts';
  * never decoded or summed here), the revealed shares, and finally the unmasked SUM. Only the
  * sum is decoded; the mean `sum / |U3|` is what leaves this module.
  *
- * The mean is unweighted: every included client counts once, whatever its example count
- * (weighting would need n_k·Δ_k masked, whose fixed-point range depends on the largest n_k).
+ * The mean is unweighted (every included client counts once) unless `weightCap` W is set:
+ * then each client masks [w_k·Δ_k, w_k], w_k = min(n_k, W)/W, and the mean is Σw_kΔ_k / Σw_k.
  */
 export interface SecAggRoundOptions {
   readonly round: number;
@@ -30,6 +30,8 @@ export interface SecAggRoundOptions {
   readonly dimension: number;
   /** C: each client clips its delta to L2 norm C, and every coordinate lies in [−C, C]. */
   readonly clip: number;
+  /** W: example-weighted mean with weights min(n_k, W)/W (shared/secagg/weighting.ts); unweighted when absent. */
+  readonly weightCap?: number;
   /** t; when absent ⌈2n/3⌉, or with SecAgg+ ⌈2(k+1)/3⌉ of a neighbourhood of k+1 (at least 2 either way). */
   readonly threshold?: number;
   /** SecAgg+: each client pairs with this many neighbours (even); all pairs when absent. */
@@ -46,7 +48,7 @@ export interface SecAggRoundOutcome {
   /** The included clients' training metrics (sent in the clear), unweighted means. */
   readonly metrics: Readonly<Record<string, number>>;
   readonly slowestClientTrain: number;
-  /** |decoded mean − float mean of the clipped deltas| per coordinate is at most this (1/(2s)). */
+  /** |decoded mean − float mean of the clipped deltas| per coordinate is at most this (1/(2s) unweighted; weighting.ts). */
   readonly errorBound: number;
 }
 
@@ -62,16 +64,18 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   if (n < 2 || threshold > n) {
     throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${o.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`);
   }
+  // with weighting, one more word carries w_k
+  const words = o.dimension + (o.weightCap !== undefined ? 1 : 0);
   const config: SecAggConfig = {
     runId: o.runId,
     round: o.round,
     clients: n,
     threshold,
-    dimension: o.dimension,
+    dimension: words,
     ...(o.neighbours !== undefined ? { graph: { degree: o.neighbours, seed: new Uint8Array(randomBytes(32)) } } : {}),
   };
   const server = new SecAggServer(config);
-  const fp = fixedPoint({ clip: o.clip, maxClients: n });
+  const fp = fixedPoint({ clip: encodingRange(o.clip, o.weightCap !== undefined), maxClients: n });
   const byIndex = new Map(o.participants.map((p, i) => [i + 1, p]));
   const reasons = new Map<number, string>();
   const metrics: Record<string, number>[] = [];
@@ -100,7 +104,7 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   };
 
   const all = [...byIndex.keys()];
-  await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: o.round, index, clients: n, threshold, dimension: o.dimension, clip: o.clip, scale: fp.scale, ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
+  await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: o.round, index, clients: n, threshold, dimension: words, clip: o.clip, scale: fp.scale, ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
     msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
   );
   const roster = server.closeAdvertising();
@@ -111,7 +115,7 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
   await phase([...deliveries.keys()], (index) => {
     const d = deliveries.get(index)!;
-    return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: o.dimension };
+    return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
   }, (from, msg) => {
     if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
     const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
@@ -130,13 +134,19 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
 
   // the only vector decoded on the coordinator: the sum over U3
   const sum = decodeSum(result.sum, fp, result.included.length);
-  const mean = new Float32Array(sum.length);
-  for (let i = 0; i < sum.length; i++) mean[i] = sum[i]! / result.included.length;
+  const { mean, bound } = o.weightCap !== undefined ? weightedMean(sum, o.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
   const included = new Set(result.included);
   const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
   for (const d of result.dropouts) if (included.has(d.index)) o.log.info({ round: o.round, client: info(d.index).name }, `round ${o.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
-  return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: sumErrorBound(fp, result.included.length) / result.included.length };
+  return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
+}
+
+/** Ŝ / n for the sum of n unweighted inputs: within e / n = 1/(2s) of the float mean. */
+function unweightedMean(sum: Float64Array, n: number, sumError: number): { mean: Float32Array; bound: number } {
+  const mean = new Float32Array(sum.length);
+  for (let i = 0; i < sum.length; i++) mean[i] = sum[i]! / n;
+  return { mean, bound: sumError / n };
 }
 
 function meanMetrics(all: readonly Record<string, number>[]): Record<string, number> {

@@ -11,6 +11,7 @@ import { parseDataSpec } from './data/source.ts';
 import { scheduleSchema } from './optimizers/schedule.ts';
 import { parseDpSpec } from './privacy/dp-spec.ts';
 import { fixedPoint } from './secagg/fixed-point.ts';
+import { encodingRange } from './secagg/weighting.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -65,6 +66,8 @@ export const runConfigSchema = z.strictObject({
   secaggThreshold: z.number().int().min(2).optional(),
   /** C: each client clips its delta to this L2 norm before fixed-point encoding (coordinates in [−C, C]). */
   secaggClip: z.number().gt(0).max(1e6).default(10),
+  /** W: weight the secure mean by examples, min(n_k, W)/W per client (a client with more counts as W); unweighted when absent. */
+  secaggMaxExamples: z.number().int().min(1).max(1e9).optional(),
   /** SecAgg+: each client masks and shares with this many neighbours (even); all pairs when absent. */
   secaggNeighbours: z.number().int().min(2).multipleOf(2).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
@@ -151,14 +154,15 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   }
   if (cfg.train.frozen.length) throw problem('train.frozen', 'set by the coordinator from `freeze:`; use freeze instead');
   if (cfg.train.localDp) throw problem('train.localDp', 'set by the coordinator from `dp: local:…`; use dp instead');
-  if (!cfg.secagg && (cfg.secaggThreshold !== undefined || cfg.secaggNeighbours !== undefined)) throw problem(cfg.secaggThreshold !== undefined ? 'secaggThreshold' : 'secaggNeighbours', 'needs secagg: true');
+  const secaggOnly = (['secaggThreshold', 'secaggNeighbours', 'secaggMaxExamples'] as const).find((k) => cfg[k] !== undefined);
+  if (!cfg.secagg && secaggOnly) throw problem(secaggOnly, 'needs secagg: true');
   if (cfg.secagg && cfg.secaggThreshold !== undefined && cfg.secaggThreshold > cfg.clients) throw problem('secaggThreshold', `${cfg.secaggThreshold} is more than clients (${cfg.clients})`);
   if (cfg.secagg && cfg.secaggNeighbours !== undefined && cfg.secaggThreshold !== undefined && cfg.secaggNeighbours + 1 < cfg.secaggThreshold) {
     throw problem('secaggNeighbours', `${cfg.secaggNeighbours} neighbours give neighbourhoods of ${cfg.secaggNeighbours + 1} clients, fewer than secaggThreshold ${cfg.secaggThreshold}: no secret could be reconstructed`);
   }
   if (cfg.secagg) {
     try {
-      fixedPoint({ clip: cfg.secaggClip, maxClients: cfg.clients });
+      fixedPoint({ clip: encodingRange(cfg.secaggClip, cfg.secaggMaxExamples !== undefined), maxClients: cfg.clients });
     } catch (e) {
       throw problem('secaggClip', (e as Error).message);
     }

@@ -127,6 +127,8 @@ export const secaggTaskSchema = z.discriminatedUnion('phase', [
     /** Fixed point: the L2 clip C (also the clamp R) and the scale s. */
     clip: z.number().positive().max(1e6),
     scale: z.number().positive().max(2 ** 31),
+    /** W: weight the mean by examples — the vector's last word carries min(n_k, W)/W (shared/secagg/weighting.ts); unweighted when absent. */
+    weightCap: z.number().int().min(1).max(1e9).optional(),
     /** SecAgg+: the neighbour graph's degree and public seed; absent: all pairs. */
     graph: z.strictObject({ degree: z.number().int().min(2).max(100_000), seed: bytes32 }).optional(),
   }),

@@ -8,8 +8,8 @@ import { testConfig } from '../e2e/helpers.ts';
 import { defaultThreshold } from '../../coordinator/secagg-round.ts';
 
 /**
- * Secure aggregation end to end over the real WebSocket protocol. Secagg releases the
- * UNWEIGHTED mean of the clients' clipped deltas; the plain runs it is compared with report
+ * Secure aggregation end to end over the real WebSocket protocol. By default secagg releases
+ * the UNWEIGHTED mean of the clients' clipped deltas; the plain runs it is compared with report
  * one example per client, so FedAvg's example-weighted mean is unweighted too. The clip is
  * large enough never to bind, so the only difference is fixed-point quantization: the
  * decoded sum of n encodings is within n/(2s) of the float sum per coordinate, the mean
@@ -50,6 +50,19 @@ describe('simulate --secagg', () => {
     const plus = await simulate(testConfig({ ...base, clients: 6, secagg: true, secaggNeighbours: 2, secaggThreshold: 3 }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
     const plain6 = await simulate(testConfig({ ...base, clients: 6 }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
     expect(maxDiff(plain6.weights, plus.weights)).toBeLessThanOrEqual(1 / (2 * fixedPoint({ clip: CLIP, maxClients: 6 }).scale) + 1e-6);
+  }, 120_000);
+
+  it('with secaggMaxExamples W the mean is example-weighted: it equals plain (weighted) FedAvg on unequal shards within e·(1 + C)/Ŵ', async () => {
+    const base = { clients: 4, rounds: 1, evaluate: 'none' as const, partition: 'quantity:1', secaggClip: 10 };
+    const plain = await simulate(testConfig(base), { log: silentLogger, writeHistory: false });
+    const weighted = await simulate(testConfig({ ...base, secagg: true, secaggMaxExamples: 100_000 }), { log: silentLogger, writeHistory: false });
+    const flat = await simulate(testConfig({ ...base, secagg: true }), { log: silentLogger, writeHistory: false });
+    const bound = weighted.history.rounds[0]!.secaggErrorBound!;
+    expect(bound).toBeGreaterThan(0);
+    expect(bound).toBeLessThan(1e-4);
+    expect(maxDiff(plain.weights, weighted.weights)).toBeLessThanOrEqual(bound + 1e-6);
+    // the shards differ in size, so the unweighted mean is a different model
+    expect(maxDiff(plain.weights, flat.weights)).toBeGreaterThan(100 * (bound + 1e-6));
   }, 120_000);
 
   it('up to n − t dropouts (one after sharing keys, one after its masked input) still give the survivors\' mean', async () => {
