@@ -70,8 +70,8 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
@@ -118,6 +118,11 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     init: o.init,
     dp: o.dp,
     dpDelta: o.dpDelta,
+    secagg: o.secagg,
+    secaggThreshold: o.secaggThreshold,
+    secaggClip: o.secaggClip,
+    secaggNeighbours: o.secaggNeighbours,
+    secaggMaxExamples: o.secaggMaxExamples,
     freeze: o.freeze === undefined ? undefined : String(o.freeze).split(',').map((s) => s.trim()).filter((s) => s !== ''),
   };
   if (o.partition !== undefined) {
@@ -150,6 +155,11 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--freeze <names>', 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)')
     .option('--dp <spec>', 'differential privacy: central:z=1.0,clip=1.0 | local:z=…,clip=… | central:z=1.0,adaptive=0.5 (ε per round at --dp-delta)')
     .option('--dp-delta <d>', 'the δ of the reported (ε, δ) (default 1e-5)', Number)
+    .option('--secagg', 'secure aggregation: the coordinator only learns the sum of the clipped deltas (averaging strategies only; unweighted unless --secagg-max-examples)')
+    .option('--secagg-threshold <t>', 'secure aggregation: shares needed to unmask (default ⌈2n/3⌉)', int('--secagg-threshold'))
+    .option('--secagg-clip <C>', 'secure aggregation: each client clips its delta to this L2 norm (default 10)', Number)
+    .option('--secagg-max-examples <W>', 'secure aggregation: weight the mean by examples, capped at W per client (default: unweighted)', int('--secagg-max-examples'))
+    .option('--secagg-neighbours <k>', 'SecAgg+: mask with k neighbours (even) instead of all pairs', int('--secagg-neighbours'))
     .addOption(engineOption())
     .addOption(backendOption())
     .addOption(logLevel());

@@ -11,6 +11,7 @@ import { cnnBench } from './cnn-bench.ts';
 import { cryptoBench } from './crypto-bench.ts';
 import { epochBench } from './epoch-bench.ts';
 import { roundBench } from './round-bench.ts';
+import { secaggWireBench } from './secagg-wire-bench.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const runs = values.quick ? 1 : 3;
@@ -24,4 +25,6 @@ for (const engine of ['simd', 'tfjs'] as const) {
 }
 // what the secure channel adds to a round: the same workload in the clear
 report.push(...(await roundBench({ clients: [2, 10], rounds: 10, runs, engine: 'simd', insecure: true })));
+// what secure aggregation adds to a whole round (README "Secure aggregation")
+report.push(...(await secaggWireBench(values.quick ? [10] : [10, 100], 3)));
 process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -6,7 +6,8 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, type ClientHello } from '../shared/protocol/handshake-messages.ts';
 import { ClientHandshake } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type SecAggTask, type SecAggWirePhase, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { SecAggParticipant } from './secagg-participant.ts';
 import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import type { Trainer } from './trainer.ts';
@@ -32,6 +33,11 @@ export interface AgentOptions {
    * crypto.randomBytes when absent. Simulations pass a seeded one (reproducible, so not private).
    */
   readonly noise?: (round: number) => NoiseSource;
+  /**
+   * Fault injection (tests, simulations): when it returns true for a secure-aggregation
+   * phase, this client disconnects instead of answering it — a dropout at that point.
+   */
+  readonly dropAt?: (round: number, phase: SecAggWirePhase) => boolean;
 }
 
 export interface AgentOutcome {
@@ -50,6 +56,8 @@ export class ClientAgent {
   private weights: Float32Array | undefined;
   private version = -1;
   private fits = 0;
+  private runId = '';
+  private secagg: SecAggParticipant | undefined;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -130,6 +138,7 @@ export class ClientAgent {
             if (state !== 'hello') return fail(protocolError.unexpected('welcome after the handshake'));
             if (msg.protocolVersion !== PROTOCOL_VERSION) return fail(protocolError.version(msg.protocolVersion, PROTOCOL_VERSION));
             state = 'ready';
+            this.runId = msg.runId;
             clearTimeout(welcomeTimer);
             log.info({ clientId: msg.clientId, runId: msg.runId }, `joined run ${msg.runId} as ${msg.clientId}`);
             return;
@@ -141,6 +150,10 @@ export class ClientAgent {
           case 'evaluate':
             if (state !== 'ready') return fail(protocolError.unexpected('evaluate task before welcome'));
             chain = chain.then(() => this.handleEvaluate(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            return;
+          case 'secagg':
+            if (state !== 'ready') return fail(protocolError.unexpected('secagg task before welcome'));
+            chain = chain.then(() => this.handleSecAgg(msg, send, fail)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
             return;
           case 'done':
             state = 'done';
@@ -161,7 +174,7 @@ export class ClientAgent {
    * trainable values it carries filled into this client's copy (frozen parameters
    * cannot have changed), or the version this client holds.
    */
-  private adopt(task: FitTask | EvaluateTask, layout: TrainableLayout | undefined): Float32Array {
+  private adopt(task: FitTask | EvaluateTask | Extract<SecAggTask, { phase: 'maskedInput' }>, layout: TrainableLayout | undefined): Float32Array {
     if (task.weights && task.trainable) throw protocolError.invalid(`${task.type} task carries both weights and trainable values`);
     if (task.weights) {
       this.weights = task.weights;
@@ -200,6 +213,35 @@ export class ClientAgent {
     });
     this.fits++;
     this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
+    this.opts.onFit?.(task.round, seconds);
+  }
+
+  /**
+   * One phase of a securely aggregated round: a fresh SecAggParticipant per round; in the
+   * masked-input phase the client trains as for a fit task, then the participant clips,
+   * encodes and masks the delta — only the masked vector leaves.
+   */
+  private async handleSecAgg(task: SecAggTask, send: (m: ToCoordinator) => void, fail: (e: Error) => void): Promise<void> {
+    if (this.opts.dropAt?.(task.round, task.phase)) return fail(new StarlingError('E_DROPOUT', `client ${this.opts.name} drops out of round ${task.round} before the ${task.phase} phase (fault injection)`));
+    if (task.phase === 'advertise') {
+      this.secagg = new SecAggParticipant(task, this.runId);
+      return send(this.secagg.advertise());
+    }
+    const p = this.secagg;
+    if (!p || p.round !== task.round) throw protocolError.unexpected(`secagg ${task.phase} task for round ${task.round} without its advertise phase`);
+    if (task.phase === 'shareKeys') return send(p.shareKeys(task));
+    if (task.phase === 'unmask') {
+      this.secagg = undefined;
+      return send(p.unmask(task));
+    }
+    const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
+    const weights = this.adopt(task, layout);
+    const started = performance.now();
+    const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
+    const seconds = (performance.now() - started) / 1000;
+    const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs };
+    send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds));
+    this.fits++;
     this.opts.onFit?.(task.round, seconds);
   }
 

@@ -6,9 +6,9 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
 import { ServerHandshake, type Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type SecAggResultMessage, type SecAggWirePhase, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
 import { allFinite } from '../shared/weights.ts';
-import type { ClientHandle, EvaluateRequest, FitRequest } from './transport.ts';
+import type { ClientHandle, EvaluateRequest, FitRequest, SecAggRequest } from './transport.ts';
 
 export interface ConnectionOptions {
   readonly id: string;
@@ -29,12 +29,14 @@ export interface ConnectionOptions {
   countOut(bytes: number): void;
 }
 
-type TaskResult = FitResult | EvaluateResult;
+type TaskResult = FitResult | EvaluateResult | SecAggResultMessage;
 
-/** The one task a connection awaits: a fit (its delta must have `expectedLength` values) or an evaluate. */
+/** The one task a connection awaits: a fit (its delta must have `expectedLength` values), an evaluate or a secure-aggregation phase. */
 interface Pending {
   readonly kind: TaskResult['type'];
   readonly round: number;
+  /** For a secagg task: the phase its result must answer (a masked input must have `expectedLength` words). */
+  readonly phase?: SecAggWirePhase;
   /** Values the delta must have: the trainable count (the whole model when nothing is frozen). */
   readonly expectedLength: number;
   /** Values of the whole model (differs from expectedLength when parameters are frozen). */
@@ -44,6 +46,7 @@ interface Pending {
 }
 
 const MAX_EXAMPLES_PER_RESULT = 1e9;
+const TASK_NAMES: Record<TaskResult['type'], string> = { fitResult: 'training', evaluateResult: 'evaluation', secaggResult: 'secure aggregation' };
 
 /**
  * One client's connection, as a small state machine:
@@ -107,6 +110,22 @@ export class ClientConnection implements ClientHandle {
   }
 
   /**
+   * Sends one phase of a secure-aggregation round and settles with the client's answer to
+   * that phase (shape-checked; the SecAggServer judges the content). The masked-input phase
+   * carries the fit task's model like `fit` does.
+   */
+  secagg(req: SecAggRequest, signal: AbortSignal): Promise<SecAggResultMessage> {
+    if (req.phase !== 'maskedInput') {
+      return this.request<SecAggResultMessage>('secaggResult', req.task.round, this.heldVersion, { expectedLength: 0, modelLength: 0 }, signal, () => this.send(req.task), req.phase);
+    }
+    const { fit } = req;
+    return this.request<SecAggResultMessage>('secaggResult', fit.round, fit.modelVersion, { expectedLength: req.dimension, modelLength: fit.weights.length }, signal, (held) => {
+      const { weights, trainable } = weightsToSend(held, fit);
+      this.send({ type: 'secagg', phase: 'maskedInput', round: fit.round, senders: [...req.senders], shares: [...req.shares], modelVersion: fit.modelVersion, spec: fit.spec, weights, ...(trainable ? { trainable } : {}), config: fit.config, seed: fit.seed });
+    }, 'maskedInput');
+  }
+
+  /**
    * Sends one task (`send` is told the model version the client holds, -1 for none,
    * to decide which weights travel) and settles with its validated result, or
    * rejects on close, protocol error or `signal`.
@@ -118,10 +137,11 @@ export class ClientConnection implements ClientHandle {
     lengths: { readonly expectedLength: number; readonly modelLength: number },
     signal: AbortSignal,
     send: (heldVersion: number) => void,
+    phase?: SecAggWirePhase,
   ): Promise<R> {
     if (this.state !== 'ready') return Promise.reject(new Error(`client ${this.label()} is not connected`));
-    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is still busy with round ${this.pending.round}'s ${this.pending.kind === 'fitResult' ? 'training' : 'evaluation'}`));
-    const what = kind === 'fitResult' ? 'round' : 'evaluation of round';
+    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`));
+    const what = kind === 'fitResult' ? 'round' : kind === 'evaluateResult' ? 'evaluation of round' : `secure aggregation ${phase} phase of round`;
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
         if (this.pending?.round !== round || this.pending.kind !== kind) return;
@@ -133,6 +153,7 @@ export class ClientConnection implements ClientHandle {
       this.pending = {
         kind,
         round,
+        ...(phase ? { phase } : {}),
         ...lengths,
         // dispatch resolves a pending task only with a result of its own kind
         resolve: (r) => {
@@ -259,6 +280,15 @@ export class ClientConnection implements ClientHandle {
         p.resolve(msg);
         return;
       }
+      case 'secaggResult': {
+        const p = this.awaited(msg);
+        if (!p) return;
+        if (msg.phase !== p.phase) throw protocolError.invalid(`secaggResult answers the ${msg.phase} phase, the task was for the ${p.phase} phase`);
+        if (msg.phase === 'maskedInput' && msg.masked.length !== p.expectedLength) throw protocolError.invalid(`masked input has ${msg.masked.length} words, the round's vectors have ${p.expectedLength}`);
+        this.pending = undefined;
+        p.resolve(msg);
+        return;
+      }
       case 'error': {
         this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${msg.message}`);
         this.close(CloseCode.normal, 'client error');
@@ -276,11 +306,11 @@ export class ClientConnection implements ClientHandle {
   private awaited(msg: TaskResult): Pending | undefined {
     if (this.state !== 'ready') throw protocolError.unexpected(`${msg.type} before the handshake`);
     if (this.abandoned.delete(`${msg.type}:${msg.round}`)) {
-      this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${msg.type === 'fitResult' ? 'result' : 'evaluation'} for round ${msg.round} from ${this.label()}`);
+      this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer'} for round ${msg.round} from ${this.label()}`);
       return undefined;
     }
     const p = this.pending;
-    const task = msg.type === 'fitResult' ? 'fit' : 'evaluate';
+    const task = msg.type === 'fitResult' ? 'fit' : msg.type === 'evaluateResult' ? 'evaluate' : 'secagg';
     if (!p || p.kind !== msg.type) throw protocolError.unexpected(`${msg.type} for round ${msg.round}, but no ${task} task is outstanding`);
     if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the task was for round ${p.round}`);
     return p;

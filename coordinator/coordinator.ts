@@ -88,8 +88,18 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const dp = config.dp ? parseDpSpec(config.dp) : undefined;
   // the coordinator's DP noise: a ChaCha20 stream keyed from crypto.randomBytes (simulations pass a seeded one)
   const strategy = dp ? withDp(averaging, strategyContext, { spec: dp, delta: config.dpDelta, source: opts.noise ?? cryptoNoiseSource() }) : averaging;
+  // secure aggregation hands the strategy one mean update: strategies that need each update cannot run on it
+  if (config.secagg && strategy.needsAllUpdates) {
+    throw new ConfigError(`secagg: ${strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad or fedsgd`);
+  }
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
+  if (config.secagg) {
+    log.info(
+      { secagg: true, threshold: config.secaggThreshold, clip: config.secaggClip, neighbours: config.secaggNeighbours },
+      `secure aggregation: t = ${config.secaggThreshold ?? '⌈2n/3⌉'}, clip C = ${config.secaggClip}${config.secaggNeighbours !== undefined ? `, SecAgg+ with ${config.secaggNeighbours} neighbours` : ''} (${config.secaggMaxExamples !== undefined ? `an example-weighted mean, weights capped at ${config.secaggMaxExamples} examples` : 'an unweighted mean'} of the clients' clipped deltas)`,
+    );
+  }
   if (dp) log.info({ dp: config.dp }, `differential privacy: ${config.dp} (ε reported at δ = ${config.dpDelta})`);
   // transfer learning: the initial model from a saved one, checked in full before listening
   const initial = config.init ? loadSavedModel(config.init) : undefined;
@@ -152,6 +162,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       },
       shouldStop: opts.shouldStop,
       log,
+      ...(config.secagg ? { secagg: { runId, clip: config.secaggClip, weightCap: config.secaggMaxExamples, threshold: config.secaggThreshold, neighbours: config.secaggNeighbours } } : {}),
     });
     await server.finish('run complete', history.length);
     const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;

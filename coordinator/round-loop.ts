@@ -1,13 +1,12 @@
-import { setMaxListeners } from 'node:events';
 import type { EvalMetrics, TrainConfig } from '../shared/engine/engine.ts';
-import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import { deriveSeed } from '../shared/rng.ts';
 import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
 import { evaluateFederated, type FederatedRecord } from './federated-evaluation.ts';
-import type { FitFailure, FitOutcome, Strategy } from './strategies/strategy.ts';
-import type { Transport } from './transport.ts';
+import type { FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
+import type { ClientHandle, FitRequest, Transport } from './transport.ts';
+import { collectPlain, collectSecure } from './collect.ts';
 
 /** One line of the run history. */
 export interface RoundRecord {
@@ -32,7 +31,9 @@ export interface RoundRecord {
   readonly epsilon?: number;
   readonly delta?: number;
   readonly dpClip?: number;
-  /** True when too few results arrived and the global model was left unchanged. */
+  /** Secure aggregation: the per-coordinate bound on the decoded mean's quantization error (1/(2s)). */
+  readonly secaggErrorBound?: number;
+  /** True when too few results arrived (or secure aggregation aborted) and the global model was left unchanged. */
   readonly skipped?: boolean;
   /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
   readonly federated: FederatedRecord | null;
@@ -70,6 +71,17 @@ export interface RoundLoopOptions {
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
   readonly log: Logger;
+  /** Secure aggregation: each round runs the secagg phases instead of plain fit, and the strategy sees only the decoded mean. */
+  readonly secagg?: SecAggLoopOptions;
+}
+
+export interface SecAggLoopOptions {
+  readonly runId: string;
+  readonly clip: number;
+  /** Example-weighted mean with weights min(n_k, W)/W; unweighted when absent. */
+  readonly weightCap?: number;
+  readonly threshold?: number;
+  readonly neighbours?: number;
 }
 
 export interface RoundLoopResult {
@@ -98,42 +110,21 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const handles = new Map(available.map((h) => [h.id, h]));
     const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
     const trainableWeights = o.trainable ? gatherTrainable(global, o.trainable) : undefined;
-    const deadline = new AbortController();
-    // one listener per client asked: a round of more than 10 is normal, not a leak
-    setMaxListeners(0, deadline.signal);
-    const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
-    const settled = await Promise.allSettled(
-      instructions.map((ins) => {
-        const handle = handles.get(ins.client.id);
-        if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
-        return handle.fit(
-          { round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)) },
-          deadline.signal,
-        );
-      }),
-    );
-    clearTimeout(timer);
-    const collected = performance.now();
-
-    const results: FitOutcome[] = [];
-    let slowestClientTrain = 0;
-    const failures: FitFailure[] = [];
-    settled.forEach((s, i) => {
-      const client = instructions[i]!.client;
-      if (s.status === 'fulfilled') {
-        slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
-        const ran = s.value.metrics.epochs;
-        const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
-        results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
-      } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+    const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
+      round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)),
     });
-    // a fixed order makes the aggregate's bytes independent of arrival order
-    results.sort((a, b) => compareClients(a.client, b.client));
+    const collectedRound = o.secagg
+      ? await collectSecure(o, o.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
+      : await collectPlain(o, instructions, handles, fitRequest);
+    const { results, failures, slowestClientTrain } = collectedRound;
+    const collected = performance.now();
     for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const skipped = results.length < o.minFitClients;
-    if (skipped) {
-      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${results.length} results, ${o.minFitClients} needed; model unchanged`);
+    const skipped = collectedRound.aborted !== undefined || collectedRound.clients < o.minFitClients;
+    if (collectedRound.aborted) {
+      o.log.error({ round, code: 'E_SECAGG_ABORTED' }, `${collectedRound.aborted}; round ${round} skipped, model unchanged`);
+    } else if (skipped) {
+      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${collectedRound.clients} results, ${o.minFitClients} needed; model unchanged`);
     } else {
       // strategies see the trainable vector; the frozen values are put back around it unchanged
       if (o.trainable && trainableWeights) global = scatterTrainable(o.strategy.aggregateFit(round, trainableWeights, results, failures), global, o.trainable);
@@ -154,13 +145,14 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       seconds: (performance.now() - started) / 1000,
       bytesIn: after.bytesIn - before.bytesIn,
       bytesOut: after.bytesOut - before.bytesOut,
-      clients: results.length,
+      clients: collectedRound.clients,
       failures: failures.length,
       partial: results.filter((r) => r.partial).length,
       trainLoss: weightedMetric(results, 'loss'),
       trainAccuracy: weightedMetric(results, 'accuracy'),
       ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
       ...privacyFields(o.strategy),
+      ...(collectedRound.errorBound !== undefined ? { secaggErrorBound: collectedRound.errorBound } : {}),
       ...(skipped ? { skipped: true } : {}),
       federated,
       timings: {
@@ -190,11 +182,6 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     }
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
-}
-
-function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** A stable 32-bit hash of a client name (FNV-1a), so per-client seeds do not depend on connection order. */

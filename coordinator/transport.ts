@@ -1,6 +1,6 @@
 import type { TrainConfig } from '../shared/engine/engine.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
-import type { EvaluateResult, FitResult } from '../shared/protocol/messages.ts';
+import type { EvaluateResult, FitResult, SecAggResultMessage, SecAggTask } from '../shared/protocol/messages.ts';
 import type { ClientInfo } from './strategies/strategy.ts';
 
 /**
@@ -37,6 +37,18 @@ export interface EvaluateRequest {
   readonly frozen?: readonly string[];
 }
 
+/** One phase of a secure-aggregation round for one client; the masked-input phase carries a fit request (the client trains, then masks). */
+export type SecAggRequest =
+  | { readonly phase: 'advertise' | 'shareKeys' | 'unmask'; readonly task: Exclude<SecAggTask, { phase: 'maskedInput' }> }
+  | {
+      readonly phase: 'maskedInput';
+      readonly fit: FitRequest;
+      readonly senders: readonly number[];
+      readonly shares: Extract<SecAggTask, { phase: 'maskedInput' }>['shares'];
+      /** Words the masked vector must have. */
+      readonly dimension: number;
+    };
+
 export interface ClientHandle extends ClientInfo {
   /**
    * Sends a fit task and resolves with the client's validated result. Rejects when
@@ -48,6 +60,8 @@ export interface ClientHandle extends ClientInfo {
    * like `fit`. A client has at most one task (fit or evaluate) outstanding.
    */
   evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult>;
+  /** Sends one secure-aggregation phase and resolves with the client's shape-checked answer to it; rejects like `fit`. */
+  secagg(req: SecAggRequest, signal: AbortSignal): Promise<SecAggResultMessage>;
 }
 
 export interface Traffic {

@@ -10,6 +10,8 @@ import { parsePartition } from './data/partition.ts';
 import { parseDataSpec } from './data/source.ts';
 import { scheduleSchema } from './optimizers/schedule.ts';
 import { parseDpSpec } from './privacy/dp-spec.ts';
+import { fixedPoint } from './secagg/fixed-point.ts';
+import { encodingRange } from './secagg/weighting.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -58,6 +60,16 @@ export const runConfigSchema = z.strictObject({
   dp: parsedString(parseDpSpec).optional(),
   /** The δ the accountant reports ε for (each round's record carries both). */
   dpDelta: z.number().gt(0).lt(1).default(1e-5),
+  /** Secure aggregation (issue 7): the coordinator learns only the sum of the clients' clipped deltas (README, "Secure aggregation"). */
+  secagg: z.boolean().default(false),
+  /** t: shares needed to unmask, and the fewest clients any phase may end with; ⌈2n/3⌉ of the round's n when absent. */
+  secaggThreshold: z.number().int().min(2).optional(),
+  /** C: each client clips its delta to this L2 norm before fixed-point encoding (coordinates in [−C, C]). */
+  secaggClip: z.number().gt(0).max(1e6).default(10),
+  /** W: weight the secure mean by examples, min(n_k, W)/W per client (a client with more counts as W); unweighted when absent. */
+  secaggMaxExamples: z.number().int().min(1).max(1e9).optional(),
+  /** SecAgg+: each client masks and shares with this many neighbours (even); all pairs when absent. */
+  secaggNeighbours: z.number().int().min(2).multipleOf(2).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   model: modelSpecSchema.default(DEFAULT_MODEL),
   /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */
@@ -142,6 +154,22 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   }
   if (cfg.train.frozen.length) throw problem('train.frozen', 'set by the coordinator from `freeze:`; use freeze instead');
   if (cfg.train.localDp) throw problem('train.localDp', 'set by the coordinator from `dp: local:…`; use dp instead');
+  const secaggOnly = (['secaggThreshold', 'secaggNeighbours', 'secaggMaxExamples'] as const).find((k) => cfg[k] !== undefined);
+  if (!cfg.secagg && secaggOnly) throw problem(secaggOnly, 'needs secagg: true');
+  if (cfg.secagg && cfg.secaggThreshold !== undefined && cfg.secaggThreshold > cfg.clients) throw problem('secaggThreshold', `${cfg.secaggThreshold} is more than clients (${cfg.clients})`);
+  if (cfg.secagg && cfg.secaggNeighbours !== undefined && cfg.secaggThreshold !== undefined && cfg.secaggNeighbours + 1 < cfg.secaggThreshold) {
+    throw problem('secaggNeighbours', `${cfg.secaggNeighbours} neighbours give neighbourhoods of ${cfg.secaggNeighbours + 1} clients, fewer than secaggThreshold ${cfg.secaggThreshold}: no secret could be reconstructed`);
+  }
+  if (cfg.secagg) {
+    try {
+      fixedPoint({ clip: encodingRange(cfg.secaggClip, cfg.secaggMaxExamples !== undefined), maxClients: cfg.clients });
+    } catch (e) {
+      throw problem('secaggClip', (e as Error).message);
+    }
+  }
+  // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
+  // doing both would need the clients to clip (and the noise added to the sum): not built yet
+  if (cfg.secagg && cfg.dp) throw problem('dp', 'differential privacy together with secure aggregation is not supported yet (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
   try {
     trainableLayout(cfg.model, cfg.freeze);
   } catch (e) {

@@ -14,6 +14,7 @@ import { attacker, type Attack } from './attacks.ts';
 import { straggling } from './stragglers.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { seededNoiseSource } from '../shared/privacy/index.ts';
+import type { SecAggWirePhase } from '../shared/protocol/messages.ts';
 
 export interface SimulateOptions {
   readonly log: Logger;
@@ -25,6 +26,8 @@ export interface SimulateOptions {
   /** Byzantine clients: the first `attackers` clients send the attack's delta. */
   readonly attack?: { readonly attack: Attack; readonly attackers: number };
   readonly writeHistory?: boolean;
+  /** Secure-aggregation dropouts: client `index` (0-based) disconnects before answering `phase` of `round` when this returns true. */
+  readonly dropAt?: (index: number, round: number, phase: SecAggWirePhase) => boolean;
   /** With a validation split: score the kept model on the test split at the end (default true; tuning trials pass false). */
   readonly scoreTest?: boolean;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
@@ -87,6 +90,7 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
       },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
+      dropAtFor: opts.dropAt ? (i) => (round, phase) => opts.dropAt!(i, round, phase) : undefined,
       noiseFor: (i) => (round) => seededNoiseSource(config.seed, `starling simulation: local dp, client ${i}, round ${round}`),
     });
     const [result, settled] = await Promise.all([coordinator.done, agents]);

@@ -20,6 +20,8 @@ export interface VirtualClientsOptions {
   readonly securityFor?: (index: number) => AgentOptions['security'];
   /** Per-client local-DP noise by round (seeded in simulations). */
   readonly noiseFor?: (index: number) => AgentOptions['noise'];
+  /** Per-client secure-aggregation dropouts (tests inject them). */
+  readonly dropAtFor?: (index: number) => AgentOptions['dropAt'];
 }
 
 /** The name of virtual client `index` (0-based) among `count`: client-01 … client-NN. */
@@ -37,7 +39,7 @@ export function runVirtualClients(o: VirtualClientsOptions): Promise<PromiseSett
     const fallback = new PoolTrainer(o.pool, indices, o.holdouts?.[i]);
     const trainer = o.trainerFor ? o.trainerFor(i, fallback) : fallback;
     const name = virtualClientName(i, o.shards.length);
-    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i), noise: o.noiseFor?.(i) }).run();
+    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i), noise: o.noiseFor?.(i), dropAt: o.dropAtFor?.(i) }).run();
   });
   return Promise.allSettled(agents);
 }

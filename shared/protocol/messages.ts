@@ -99,6 +99,73 @@ export const evaluateResultSchema = z
     path: ['metrics'],
   });
 
+/**
+ * Secure aggregation (shared/secagg, docs/protocol.md): one round is four request/response
+ * tasks — advertise keys → share keys → masked input → unmask — each a `secagg` task
+ * answered by a `secaggResult` of the same round and phase. Only shapes are checked here;
+ * SecAggServer / SecAggClient judge the content (a bad one makes its sender a dropout).
+ */
+const bytes32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length === 32, 'expected 32 bytes');
+const clientIndex = z.number().int().min(1).max(100_000);
+const indexList = z.array(clientIndex).max(100_000);
+const uint32Array = z.custom<Uint32Array>((v) => v instanceof Uint32Array, 'expected a Uint32Array');
+const encryptedShareSchema = z.strictObject({ from: clientIndex, to: clientIndex, ciphertext: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 1024, 'expected a ciphertext of at most 1 KiB') });
+const advertisedKeysSchema = z.strictObject({ from: clientIndex, cPk: bytes32, sPk: bytes32 });
+const revealedShareSchema = z.strictObject({ of: clientIndex, share: uint32Array.refine((a) => a.length <= 64, 'a share has at most 64 limbs') });
+
+export const secaggTaskSchema = z.discriminatedUnion('phase', [
+  z.strictObject({
+    type: z.literal('secagg'),
+    phase: z.literal('advertise'),
+    round: roundNumber,
+    /** This client's index (its Shamir x-coordinate) among the round's n. */
+    index: clientIndex,
+    clients: clientIndex,
+    threshold: clientIndex,
+    /** m: words in the masked vector (the trainable parameter count). */
+    dimension: z.number().int().min(1).max(1e9),
+    /** Fixed point: the L2 clip C (also the clamp R) and the scale s. */
+    clip: z.number().positive().max(1e6),
+    scale: z.number().positive().max(2 ** 31),
+    /** W: weight the mean by examples — the vector's last word carries min(n_k, W)/W (shared/secagg/weighting.ts); unweighted when absent. */
+    weightCap: z.number().int().min(1).max(1e9).optional(),
+    /** SecAgg+: the neighbour graph's degree and public seed; absent: all pairs. */
+    graph: z.strictObject({ degree: z.number().int().min(2).max(100_000), seed: bytes32 }).optional(),
+  }),
+  z.strictObject({ type: z.literal('secagg'), phase: z.literal('shareKeys'), round: roundNumber, keys: z.array(advertisedKeysSchema).max(100_000) }),
+  z.strictObject({
+    type: z.literal('secagg'),
+    phase: z.literal('maskedInput'),
+    round: roundNumber,
+    senders: indexList,
+    shares: z.array(encryptedShareSchema).max(100_000),
+    /** What a fit task carries: the client trains on it, then clips, encodes and masks its delta. */
+    modelVersion: z.number().int().min(0),
+    spec: modelSpecSchema,
+    weights: float32Array.optional(),
+    trainable: float32Array.optional(),
+    config: trainConfigSchema,
+    seed: z.number().int().min(0).max(0xffffffff),
+  }),
+  z.strictObject({ type: z.literal('secagg'), phase: z.literal('unmask'), round: roundNumber, survivors: indexList, dropped: indexList }),
+]);
+
+export const secaggResultSchema = z.discriminatedUnion('phase', [
+  z.strictObject({ type: z.literal('secaggResult'), phase: z.literal('advertise'), round: roundNumber, cPk: bytes32, sPk: bytes32 }),
+  z.strictObject({ type: z.literal('secaggResult'), phase: z.literal('shareKeys'), round: roundNumber, shares: z.array(encryptedShareSchema).max(100_000) }),
+  z.strictObject({
+    type: z.literal('secaggResult'),
+    phase: z.literal('maskedInput'),
+    round: roundNumber,
+    masked: uint32Array,
+    complaints: z.array(z.strictObject({ about: clientIndex, reason: z.string().max(256) })).max(100_000),
+    /** Training loss/accuracy/epochs and seconds, in the clear (not the update); numExamples is not sent. */
+    metrics: metricsSchema,
+    seconds: z.number().min(0),
+  }),
+  z.strictObject({ type: z.literal('secaggResult'), phase: z.literal('unmask'), round: roundNumber, selfMaskShares: z.array(revealedShareSchema).max(100_000), keyShares: z.array(revealedShareSchema).max(100_000) }),
+]);
+
 /** coordinator → client: the run is over; the client disconnects and exits. */
 export const doneSchema = z.strictObject({
   type: z.literal('done'),
@@ -113,8 +180,8 @@ export const errorSchema = z.strictObject({
   message: z.string().max(4096),
 });
 
-export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, errorSchema]);
-export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, evaluateTaskSchema, doneSchema, errorSchema]);
+export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, secaggResultSchema, errorSchema]);
+export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, evaluateTaskSchema, secaggTaskSchema, doneSchema, errorSchema]);
 
 export type Hello = z.infer<typeof helloSchema>;
 export type Welcome = z.infer<typeof welcomeSchema>;
@@ -122,6 +189,9 @@ export type FitTask = z.infer<typeof fitTaskSchema>;
 export type FitResult = z.infer<typeof fitResultSchema>;
 export type EvaluateTask = z.infer<typeof evaluateTaskSchema>;
 export type EvaluateResult = z.infer<typeof evaluateResultSchema>;
+export type SecAggTask = z.infer<typeof secaggTaskSchema>;
+export type SecAggResultMessage = z.infer<typeof secaggResultSchema>;
+export type SecAggWirePhase = SecAggTask['phase'];
 export type Done = z.infer<typeof doneSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;

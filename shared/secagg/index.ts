@@ -4,3 +4,4 @@ export * from './masking.ts';
 export * from './prg.ts';
 export * from './protocol.ts';
 export * from './shamir.ts';
+export * from './weighting.ts';

@@ -99,6 +99,26 @@ describe('the starling command', () => {
     expect(bad.stderr).toMatch(/--local-validation must be a fraction in \(0, 0.5\], got "0.7"/);
   });
 
+  it('simulate --secagg (with --secagg-threshold and --secagg-neighbours) runs secure rounds; a robust strategy or dp with it exits 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'starling-secagg-'));
+    const r = await starling(['simulate', '--clients', '3', '--rounds', '1', '--secagg', '--secagg-threshold', '2', '--secagg-neighbours', '2', '--secagg-clip', '5', '--json', '--out', out, '--workers', '2']).done;
+    expect(r.code).toBe(0);
+    const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { clients: number; secaggErrorBound: number; accuracy: number };
+    expect(line.clients).toBe(3);
+    expect(line.secaggErrorBound).toBeGreaterThan(0);
+    expect(line.secaggErrorBound).toBeLessThan(1e-6);
+    expect(line.accuracy).toBeGreaterThan(0.3);
+    const [runDir] = readdirSync(out);
+    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { config: Record<string, unknown> };
+    expect(history.config).toMatchObject({ secagg: true, secaggThreshold: 2, secaggNeighbours: 2, secaggClip: 5 });
+    const robust = await starling(['simulate', '--clients', '5', '--rounds', '1', '--secagg', '--strategy', 'krum:f=1']).done;
+    expect(robust.code).toBe(1);
+    expect(robust.stderr).toMatch(/secagg: krum needs every individual update/);
+    const dp = await starling(['simulate', '--secagg', '--dp', 'central:z=1.0,clip=1.0']).done;
+    expect(dp.code).toBe(1);
+    expect(dp.stderr).toMatch(/differential privacy together with secure aggregation is not supported yet/);
+  });
+
   it('tune runs a search from a space file, prints a live table or --json, writes a best config simulate accepts, and refuses a bad space with every problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-tune-'));
     const space = join(dir, 'space.yaml');

@@ -1,0 +1,84 @@
+import { setMaxListeners } from 'node:events';
+import { errorMessage, SecAggError } from '../shared/errors.ts';
+import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
+import { runSecAggRound } from './secagg-round.ts';
+import type { FitFailure, FitInstruction, FitOutcome } from './strategies/strategy.ts';
+import type { ClientHandle, FitRequest } from './transport.ts';
+
+/** How a round's updates are gathered: each client's delta (plain), or only their securely aggregated mean. */
+export interface Collected {
+  /** Sorted by client; with secure aggregation, the one decoded mean. */
+  readonly results: FitOutcome[];
+  readonly failures: FitFailure[];
+  readonly slowestClientTrain: number;
+  /** Clients whose updates are in the results. */
+  readonly clients: number;
+  /** Secure aggregation aborted (E_SECAGG_ABORTED): why. */
+  readonly aborted?: string;
+  readonly errorBound?: number;
+}
+
+/** Plain fit: every chosen client's delta, until all answered or the round's deadline. */
+export async function collectPlain(o: RoundLoopOptions, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
+  const deadline = new AbortController();
+  // one listener per client asked: a round of more than 10 is normal, not a leak
+  setMaxListeners(0, deadline.signal);
+  const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
+  const settled = await Promise.allSettled(
+    instructions.map((ins) => {
+      const handle = handles.get(ins.client.id);
+      if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
+      return handle.fit(fitRequest(ins, handle), deadline.signal);
+    }),
+  );
+  clearTimeout(timer);
+  const results: FitOutcome[] = [];
+  let slowestClientTrain = 0;
+  const failures: FitFailure[] = [];
+  settled.forEach((s, i) => {
+    const client = instructions[i]!.client;
+    if (s.status === 'fulfilled') {
+      slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
+      const ran = s.value.metrics.epochs;
+      const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
+      results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
+    } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+  });
+  // a fixed order makes the aggregate's bytes independent of arrival order
+  results.sort((a, b) => compareClients(a.client, b.client));
+  return { results, failures, slowestClientTrain, clients: results.length };
+}
+
+/**
+ * Secure aggregation (coordinator/secagg-round.ts): this path never sees an individual
+ * delta, only the decoded mean of the included clients, handed on as ONE result (as DP does).
+ * An abort (too many dropouts) skips the round; the run goes on.
+ */
+export async function collectSecure(
+  o: RoundLoopOptions,
+  s: SecAggLoopOptions,
+  round: number,
+  instructions: readonly FitInstruction[],
+  handles: Map<string, ClientHandle>,
+  fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest,
+  dimension: number,
+): Promise<Collected> {
+  const chosen = [...instructions].sort((a, b) => compareClients(a.client, b.client));
+  const participants = chosen.flatMap((ins) => {
+    const handle = handles.get(ins.client.id);
+    return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
+  });
+  try {
+    const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
+    const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
+    return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
+  } catch (err) {
+    if (!(err instanceof SecAggError) || err.code !== 'E_SECAGG_ABORTED') throw err;
+    return { results: [], failures: [], slowestClientTrain: 0, clients: 0, aborted: err.message };
+  }
+}
+
+function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
