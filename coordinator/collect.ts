@@ -73,7 +73,9 @@ export async function collectSecure(
     const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
     return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
   } catch (err) {
-    if (!(err instanceof SecAggError) || err.code !== 'E_SECAGG_ABORTED') throw err;
+    // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
+    // round's n cannot meet) skips the round; the run goes on
+    if (!(err instanceof SecAggError)) throw err;
     return { results: [], failures: [], slowestClientTrain: 0, clients: 0, aborted: err.message };
   }
 }

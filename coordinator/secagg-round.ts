@@ -118,6 +118,9 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
     return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
   }, (from, msg) => {
     if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
+    // complaints cannot be verified: honouring many from one client would let it knock honest clients out
+    // (or abort the round); an honest client has one only when a share to it was tampered with
+    if (msg.complaints.length > 1) return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
     const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
     if (verdict.accepted) {
       metrics.push({ ...msg.metrics });
@@ -135,6 +138,7 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   // the only vector decoded on the coordinator: the sum over U3
   const sum = decodeSum(result.sum, fp, result.included.length);
   const { mean, bound } = o.weightCap !== undefined ? weightedMean(sum, o.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
+  checkMean(mean, o.clip, bound, o.round);
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
   const included = new Set(result.included);
   const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
@@ -156,4 +160,23 @@ function meanMetrics(all: readonly Record<string, number>[]): Record<string, num
     if (values.length) out[key] = values.reduce((a, b) => a + b, 0) / values.length;
   }
   return out;
+}
+
+/**
+ * A mean of inputs clipped to ‖Δ‖ ≤ C has norm ≤ C (weighted or not), up to the
+ * quantization bound per coordinate. One client that masked something else — a huge
+ * vector, or a weight word that cancels the others' so the division explodes — is
+ * caught here, and the round is skipped instead of writing it into the model.
+ */
+function checkMean(mean: Float32Array, clip: number, bound: number, round: number): void {
+  let sq = 0;
+  for (let i = 0; i < mean.length; i++) {
+    const v = mean[i]!;
+    if (!Number.isFinite(v)) throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${round}: the decoded mean is not finite at coordinate ${i} (a client masked an input outside the protocol)`);
+    sq += v * v;
+  }
+  const limit = clip + Math.sqrt(mean.length) * bound + 1e-6 * clip;
+  if (Math.sqrt(sq) > limit) {
+    throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${round}: the decoded mean has norm ${Math.sqrt(sq).toPrecision(4)}, more than the clip ${clip} allows (a client masked an input outside the clip)`);
+  }
 }

@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecAggParticipant } from '../../client/secagg-participant.ts';
+import { memoryLogger } from '../../shared/log.ts';
+import { simulate } from '../../simulations/simulate.ts';
+import { testConfig } from '../e2e/helpers.ts';
+
+/**
+ * A hostile client inside an otherwise honest secure-aggregation run, made by patching
+ * the participant of one round index: what it sends is well-formed on the wire, so
+ * only the coordinator's checks of what it means can stop it.
+ */
+const original = SecAggParticipant.prototype.maskedInput;
+afterEach(() => {
+  SecAggParticipant.prototype.maskedInput = original;
+});
+
+type Args = Parameters<typeof original>;
+function hostile(index: number, act: (self: SecAggParticipant, args: Args) => ReturnType<typeof original>): void {
+  SecAggParticipant.prototype.maskedInput = function (this: SecAggParticipant, ...args: Args) {
+    const me = (this as unknown as { client: { index: number } }).client.index;
+    return me === index ? act(this, args) : original.apply(this, args);
+  };
+}
+
+describe('secure aggregation against a hostile client', () => {
+  it('false complaints about several peers drop the complainer, not them: the round completes with the honest clients', async () => {
+    hostile(1, (self, args) => {
+      const reply = original.apply(self, args);
+      return { ...reply, complaints: [2, 3].map((about) => ({ about, reason: 'share did not decrypt' })) };
+    });
+    const log = memoryLogger();
+    // n = 4, t = 3: honouring both complaints would leave 1 client and abort the round
+    const r = await simulate(testConfig({ clients: 4, rounds: 1, secagg: true, evaluate: 'none' }), { log, writeHistory: false });
+    expect(r.history.rounds[0]).toMatchObject({ clients: 3, failures: 1 });
+    expect(r.history.rounds[0]!.skipped).toBeUndefined();
+    expect(log.entries.some((e) => /complained about 2 peers; at most one complaint a round is honoured/.test(e.msg ?? ''))).toBe(true);
+  }, 60_000);
+
+  it('an input outside the clip (every coordinate at the encoding range) is caught in the decoded mean: the round is skipped, the model unchanged', async () => {
+    hostile(1, (self, [task, delta, ...rest]) => {
+      // skip the clip: every coordinate at +C, a vector of norm C·√m
+      (self as unknown as { clip: number }).clip = 1e9;
+      return original.call(self, task, new Float32Array(delta.length).fill(10), ...rest);
+    });
+    const log = memoryLogger();
+    const r = await simulate(testConfig({ clients: 4, rounds: 1, secagg: true, secaggClip: 10 }), { log, writeHistory: false });
+    expect(r.history.rounds[0]).toMatchObject({ skipped: true, clients: 0 });
+    expect(log.entries.some((e) => /the decoded mean has norm [\d.e+]+, more than the clip 10 allows/.test(e.msg ?? ''))).toBe(true);
+  }, 60_000);
+});
