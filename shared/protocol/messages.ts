@@ -28,10 +28,8 @@ export const welcomeSchema = z.strictObject({
   runId: z.string().min(1).max(128),
 });
 
-/** coordinator → client: train the global model of `modelVersion` and reply with a fitResult. */
-export const fitTaskSchema = z.strictObject({
-  type: z.literal('fit'),
-  round: roundNumber,
+/** What a client trains on: a fit task's fields, also carried by secure aggregation's masked-input task. */
+const trainingFields = {
   modelVersion: z.number().int().min(0),
   spec: modelSpecSchema,
   /** The global weights; absent when the client already holds `modelVersion`. */
@@ -41,7 +39,10 @@ export const fitTaskSchema = z.strictObject({
   config: trainConfigSchema,
   /** Seed for this client's batch order this round. */
   seed: z.number().int().min(0).max(0xffffffff),
-});
+};
+
+/** coordinator → client: train the global model of `modelVersion` and reply with a fitResult. */
+export const fitTaskSchema = z.strictObject({ type: z.literal('fit'), round: roundNumber, ...trainingFields });
 
 /** client → coordinator: the result of a fit task. */
 export const fitResultSchema = z.strictObject({
@@ -140,12 +141,7 @@ export const secaggTaskSchema = z.discriminatedUnion('phase', [
     senders: indexList,
     shares: z.array(encryptedShareSchema).max(100_000),
     /** What a fit task carries: the client trains on it, then clips, encodes and masks its delta. */
-    modelVersion: z.number().int().min(0),
-    spec: modelSpecSchema,
-    weights: float32Array.optional(),
-    trainable: float32Array.optional(),
-    config: trainConfigSchema,
-    seed: z.number().int().min(0).max(0xffffffff),
+    ...trainingFields,
   }),
   z.strictObject({ type: z.literal('secagg'), phase: z.literal('unmask'), round: roundNumber, survivors: indexList, dropped: indexList }),
 ]);
