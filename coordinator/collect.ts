@@ -76,7 +76,8 @@ export async function collectSecure(
     // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
     // round's n cannot meet) skips the round; the run goes on
     if (!(err instanceof SecAggError)) throw err;
-    return { results: [], failures: [], slowestClientTrain: 0, clients: 0, aborted: err.message };
+    const failures = (err as SecAggError & { failures?: FitFailure[] }).failures ?? [];
+    return { results: [], failures, slowestClientTrain: 0, clients: 0, aborted: err.message };
   }
 }
 

@@ -103,47 +103,56 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
     clearTimeout(timer);
   };
 
-  const all = [...byIndex.keys()];
-  await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: o.round, index, clients: n, threshold, dimension: words, clip: o.clip, scale: fp.scale, ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
-    msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
-  );
-  const roster = server.closeAdvertising();
-  const keys = roster.keys.map((k) => ({ from: k.from, cPk: k.cPk, sPk: k.sPk }));
-  await phase(keys.map((k) => k.from), () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: o.round, keys } }), (from, msg) =>
-    msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' },
-  );
-  const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
-  await phase([...deliveries.keys()], (index) => {
-    const d = deliveries.get(index)!;
-    return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
-  }, (from, msg) => {
-    if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
-    // complaints cannot be verified: honouring many from one client would let it knock honest clients out
-    // (or abort the round); an honest client has one only when a share to it was tampered with
-    if (msg.complaints.length > 1) return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
-    const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
-    if (verdict.accepted) {
-      metrics.push({ ...msg.metrics });
-      slowestClientTrain = Math.max(slowestClientTrain, msg.seconds);
-    }
-    return verdict;
-  });
-  const request = server.closeMaskedInput();
-  const unmask = { type: 'secagg' as const, phase: 'unmask' as const, round: o.round, survivors: [...request.survivors], dropped: [...request.dropped] };
-  await phase(request.survivors, () => ({ phase: 'unmask', task: unmask }), (from, msg) =>
-    msg.phase === 'unmask' ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares }) : { accepted: false, reason: 'wrong phase' },
-  );
-  const result = server.finish();
-
-  // the only vector decoded on the coordinator: the sum over U3
-  const sum = decodeSum(result.sum, fp, result.included.length);
-  const { mean, bound } = o.weightCap !== undefined ? weightedMean(sum, o.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
-  checkMean(mean, o.clip, bound, o.round);
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
-  const included = new Set(result.included);
-  const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
-  for (const d of result.dropouts) if (included.has(d.index)) o.log.info({ round: o.round, client: info(d.index).name }, `round ${o.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
-  return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
+  try {
+    const all = [...byIndex.keys()];
+    await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: o.round, index, clients: n, threshold, dimension: words, clip: o.clip, scale: fp.scale, ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
+      msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
+    );
+    const roster = server.closeAdvertising();
+    const keys = roster.keys.map((k) => ({ from: k.from, cPk: k.cPk, sPk: k.sPk }));
+    await phase(keys.map((k) => k.from), () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: o.round, keys } }), (from, msg) =>
+      msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' },
+    );
+    const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
+    await phase([...deliveries.keys()], (index) => {
+      const d = deliveries.get(index)!;
+      return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
+    }, (from, msg) => {
+      if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
+      // complaints cannot be verified: honouring many from one client would let it knock honest clients out
+      // (or abort the round); an honest client has one only when a share to it was tampered with
+      if (msg.complaints.length > 1) return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
+      const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
+      if (verdict.accepted) {
+        metrics.push({ ...msg.metrics });
+        slowestClientTrain = Math.max(slowestClientTrain, msg.seconds);
+      }
+      return verdict;
+    });
+    const request = server.closeMaskedInput();
+    const unmask = { type: 'secagg' as const, phase: 'unmask' as const, round: o.round, survivors: [...request.survivors], dropped: [...request.dropped] };
+    await phase(request.survivors, () => ({ phase: 'unmask', task: unmask }), (from, msg) =>
+      msg.phase === 'unmask' ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares }) : { accepted: false, reason: 'wrong phase' },
+    );
+    const result = server.finish();
+
+    // the only vector decoded on the coordinator: the sum over U3
+    const sum = decodeSum(result.sum, fp, result.included.length);
+    const { mean, bound } = o.weightCap !== undefined ? weightedMean(sum, o.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
+    checkMean(mean, o.clip, bound, o.round);
+    const included = new Set(result.included);
+    const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
+    for (const d of result.dropouts) if (included.has(d.index)) o.log.info({ round: o.round, client: info(d.index).name }, `round ${o.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
+    return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
+  } catch (err) {
+    // an aborted round still says who dropped out and why (the round record counts them as failures)
+    if (err instanceof SecAggError) {
+      const failures: FitFailure[] = server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
+      throw Object.assign(err, { failures });
+    }
+    throw err;
+  }
 }
 
 /** Ŝ / n for the sum of n unweighted inputs: within e / n = 1/(2s) of the float mean. */

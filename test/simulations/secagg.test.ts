@@ -101,7 +101,7 @@ describe('simulate --secagg', () => {
       writeHistory: false,
       dropAt: (i, round, phase) => round === 1 && phase === 'maskedInput' && (i === 0 || i === 2),
     });
-    expect(r.history.rounds[0]).toMatchObject({ round: 1, skipped: true, clients: 0 });
+    expect(r.history.rounds[0]).toMatchObject({ round: 1, skipped: true, clients: 0, failures: 2 });
     expect(r.history.rounds[1]).toMatchObject({ round: 2, clients: 3 });
     expect(r.history.rounds[1]!.skipped).toBeUndefined();
     const aborted = log.entries.find((e) => /secure aggregation aborted in round 1: only 3 clients sent masked inputs, 4 needed/.test(e.msg ?? ''));
