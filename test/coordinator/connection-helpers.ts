@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
+import { expect } from 'vitest';
 import { ClientConnection } from '../../coordinator/client-connection.ts';
 import { ClientHandshake } from '../../shared/crypto/handshake.ts';
 import { memoryLogger } from '../../shared/log.ts';
-import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
+import { decodeMessage, encodeMessage, type Encodable } from '../../shared/protocol/codec.ts';
+import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
+import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
 import { toClientHandshakeSchema } from '../../shared/protocol/handshake-messages.ts';
 import { testKeys } from '../e2e/helpers.ts';
 
@@ -59,4 +62,15 @@ export function authenticate(socket: FakeSocket) {
   const { auth, sealer } = hs.onServerHello(reply);
   socket.emit('message', Buffer.from(encodeMessage(auth)), true);
   return sealer;
+}
+
+/** A connection past the handshake and hello: `send` seals a message from the client, `received` opens what the coordinator sent after its welcome. */
+export function readyConnection() {
+  const { socket, conn, log } = connection();
+  const sealer = authenticate(socket);
+  const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
+  send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });
+  expect(conn.ready).toBe(true);
+  const received = () => socket.sent.slice(1).map((f) => fromFrame(f, toClientSchema, sealer, 1 << 20));
+  return { socket, conn, log, send, received };
 }

@@ -2,23 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ClientConnection } from '../../coordinator/client-connection.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
-import type { Encodable } from '../../shared/protocol/codec.ts';
-import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
-import { authenticate, connection } from './connection-helpers.ts';
+import { readyConnection } from './connection-helpers.ts';
 
 const weights = Float32Array.of(1, 2, 3);
-
-/** A connection past the handshake and hello, with the sealers of both directions. */
-function readyConnection() {
-  const { socket, conn, log } = connection();
-  const sealer = authenticate(socket);
-  const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
-  send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });
-  expect(conn.ready).toBe(true);
-  const received = () => socket.sent.slice(1).map((f) => fromFrame(f, toClientSchema, sealer, 1 << 20));
-  return { socket, conn, log, send, received };
-}
 
 const evaluate = (conn: ClientConnection, round = 1, signal = new AbortController().signal) =>
   conn.evaluate({ round, modelVersion: round, spec: DEFAULT_MODEL, weights }, signal);

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { trainConfig } from '../../shared/engine/engine.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
-import type { Encodable } from '../../shared/protocol/codec.ts';
-import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
-import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
-import { authenticate, connection } from './connection-helpers.ts';
+import { readyConnection } from './connection-helpers.ts';
 
-function readyConnection() {
-  const { socket, conn, log } = connection();
-  const sealer = authenticate(socket);
-  const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
-  send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });
-  expect(conn.ready).toBe(true);
-  const received = () => socket.sent.slice(1).map((f) => fromFrame(f, toClientSchema, sealer, 1 << 20)).filter((m) => m.type === 'secagg');
-  return { socket, conn, log, send, received };
+/** The secure-aggregation tasks among what the coordinator sent. */
+function secaggConnection() {
+  const c = readyConnection();
+  return { ...c, received: () => c.received().filter((m) => m.type === 'secagg') };
 }
 
 const advertise = { type: 'secagg', phase: 'advertise', round: 1, index: 1, clients: 3, threshold: 2, dimension: 3, clip: 1, scale: 1024 } as const;
@@ -21,7 +14,7 @@ const keys = { type: 'secaggResult', phase: 'advertise', round: 1, cPk: new Uint
 
 describe('secure-aggregation tasks at the wire boundary', () => {
   it('sends the phase task and resolves with the answer to that phase', async () => {
-    const { conn, send, received } = readyConnection();
+    const { conn, send, received } = secaggConnection();
     const pending = conn.secagg({ phase: 'advertise', task: advertise }, new AbortController().signal);
     send(keys);
     await expect(pending).resolves.toMatchObject({ phase: 'advertise', round: 1 });
@@ -29,7 +22,7 @@ describe('secure-aggregation tasks at the wire boundary', () => {
   });
 
   it('the masked-input task carries the model like a fit task; a masked vector of the wrong length is 4422', async () => {
-    const { conn, send, socket, received } = readyConnection();
+    const { conn, send, socket, received } = secaggConnection();
     const config = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
     const fit = { round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: Float32Array.of(1, 2, 3), config, seed: 7 };
     const pending = conn.secagg({ phase: 'maskedInput', fit, senders: [1, 2], shares: [], dimension: 3 }, new AbortController().signal);
@@ -49,7 +42,7 @@ describe('secure-aggregation tasks at the wire boundary', () => {
     ['another round', { round: 2 }, /secaggResult is for round 2, the task was for round 1/, 4422],
   ] as const) {
     it(`${what}: a protocol error closes that connection with a precise message`, async () => {
-      const { socket, conn, log, send } = readyConnection();
+      const { socket, conn, log, send } = secaggConnection();
       const pending = conn.secagg({ phase: 'advertise', task: advertise }, new AbortController().signal);
       const msg: Record<string, unknown> = { ...keys, ...bad };
       for (const k of Object.keys(msg)) if (msg[k] === undefined) delete msg[k];
@@ -61,10 +54,10 @@ describe('secure-aggregation tasks at the wire boundary', () => {
   }
 
   it('a secaggResult nobody asked for is unexpected (4409); a late one after the deadline is dropped', async () => {
-    const idle = readyConnection();
+    const idle = secaggConnection();
     idle.send(keys);
     expect(idle.socket.closedWith).toBe(4409);
-    const late = readyConnection();
+    const late = secaggConnection();
     const deadline = new AbortController();
     const pending = late.conn.secagg({ phase: 'advertise', task: advertise }, deadline.signal);
     deadline.abort();
