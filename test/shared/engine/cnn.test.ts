@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { trainConfig } from '../../../shared/engine/engine.ts';
-import { expectSameGradients } from './gradients.ts';
+import { expectSameGradients, randomDataset } from './gradients.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
@@ -13,21 +13,9 @@ const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
 const sgd = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 1, momentum: 0, mu: 0 });
 
-/**
- * Random images with no exact zeros: max-pooling windows then have no ties, whose
- * gradient routing is a convention that differs even between tfjs backends
- * (cpu routes to the first maximum, wasm to the last; Starling to the first).
- */
+/** Random images with no exact zeros (randomDataset), shaped [h, w, c]. */
 function images(rows: number, [h, w, c]: readonly number[], classes: number, seed: number): Dataset {
-  const rng = mulberry32(seed);
-  const features = h! * w! * c!;
-  return {
-    x: Float32Array.from({ length: rows * features }, () => 0.05 + rng()),
-    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
-    size: rows,
-    features,
-    classes,
-  };
+  return randomDataset(rows, h! * w! * c!, classes, seed);
 }
 
 describe('CNN', () => {

@@ -1,29 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Dataset } from '../../../shared/data/dataset.ts';
 import { trainConfig, type TrainConfig } from '../../../shared/engine/engine.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
-import { mulberry32 } from '../../../shared/rng.ts';
 import { gatherTrainable, trainableLayout } from '../../../shared/trainable.ts';
+import type { Dataset } from '../../../shared/data/dataset.ts';
+import { randomDataset } from './gradients.ts';
 import { initWeights, paramShapes, sizeOf } from '../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
 
-/** Random inputs without exact zeros (no max-pooling ties) and random labels. */
-function data(rows: number, features: number, classes: number, seed: number): Dataset {
-  const rng = mulberry32(seed);
-  return {
-    x: Float32Array.from({ length: rows * features }, () => 0.05 + rng()),
-    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
-    size: rows,
-    features,
-    classes,
-  };
-}
+const data = randomDataset;
 
 const mlp: ModelSpec = { type: 'mlp', inputs: 12, hidden: [10, 8], outputs: 3, activation: 'tanh' };
 const cnn: ModelSpec = {

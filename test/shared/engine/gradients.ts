@@ -1,4 +1,6 @@
 import { expect } from 'vitest';
+import type { Dataset } from '../../../shared/data/dataset.ts';
+import { mulberry32 } from '../../../shared/rng.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
 import { paramShapes, unflatten } from '../../../shared/weights.ts';
 
@@ -16,4 +18,19 @@ export function expectSameGradients(spec: ModelSpec, a: Float32Array, b: Float32
     }
     expect(diff / Math.max(scale, 1e-6), `${label} ${s.name}`).toBeLessThanOrEqual(tolerance);
   });
+}
+
+/**
+ * Random inputs with no exact zeros (so max-pooling windows have no ties, whose
+ * gradient routing differs even between tfjs backends) and random labels.
+ */
+export function randomDataset(rows: number, features: number, classes: number, seed: number): Dataset {
+  const rng = mulberry32(seed);
+  return {
+    x: Float32Array.from({ length: rows * features }, () => 0.05 + rng()),
+    y: Uint8Array.from({ length: rows }, () => Math.floor(rng() * classes)),
+    size: rows,
+    features,
+    classes,
+  };
 }
