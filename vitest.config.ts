@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // a private temp directory for the run; fails it naming whatever a test left behind there or in runs/
+    globalSetup: ['test/global-setup.ts'],
   },
 });

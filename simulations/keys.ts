@@ -17,10 +17,13 @@ export interface SimulationKeys {
 /**
  * Keys for a simulated run, made as a deployment makes them: key files (mode 0600)
  * in a temporary folder, an allowlist of the clients' public keys, all read back
- * through the same loaders the CLI uses.
+ * through the same loaders the CLI uses. The caller disposes of the folder in a
+ * `finally`; one it never reaches (process.exit, an uncaught error) is removed when
+ * the process exits, so private keys do not pile up in the temp directory.
  */
 export function makeSimulationKeys(clients: number, names: (i: number) => string): SimulationKeys {
   const dir = mkdtempSync(join(tmpdir(), 'starling-keys-'));
+  const dispose = trackUntilExit(dir);
   try {
     writeIdentityFile(join(dir, 'coordinator.key'));
     const lines: string[] = ['# clients of this simulation'];
@@ -33,10 +36,29 @@ export function makeSimulationKeys(clients: number, names: (i: number) => string
       dir,
       coordinator: { identity: readIdentityFile(join(dir, 'coordinator.key')), admission: { allowlist: readAllowlist(join(dir, 'allow.txt')) } },
       clients: Array.from({ length: clients }, (_, i) => readIdentityFile(join(dir, `${names(i)}.key`))),
-      dispose: () => rmSync(dir, { recursive: true, force: true }),
+      dispose,
     };
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    dispose();
     throw err;
   }
+}
+
+/** Key folders made and not yet disposed of, in this process. */
+const undisposed = new Set<string>();
+
+/** Registers `dir` for removal at process exit; returns the (idempotent) function that removes it now. */
+function trackUntilExit(dir: string): () => void {
+  if (undisposed.size === 0) process.once('exit', removeUndisposed);
+  undisposed.add(dir);
+  return () => {
+    undisposed.delete(dir);
+    if (undisposed.size === 0) process.off('exit', removeUndisposed);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+function removeUndisposed(): void {
+  for (const dir of undisposed) rmSync(dir, { recursive: true, force: true });
+  undisposed.clear();
 }

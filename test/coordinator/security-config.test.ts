@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { coordinatorSecurity, isLoopback } from '../../coordinator/coordinator.ts';
 import { toBase64, writeIdentityFile } from '../../shared/crypto/identity-file.ts';
 import { generateIdentity } from '../../shared/crypto/primitives.ts';
 import { loadRunConfig } from '../../shared/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-sec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const key = join(dir, 'coordinator.key');
 writeIdentityFile(key);
 const allow = join(dir, 'clients.txt');

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientAgent } from '../../client/agent.ts';
 import { openDataSource } from '../../client/data-source.ts';
 import { EngineTrainer } from '../../client/trainer.ts';
@@ -27,6 +27,7 @@ function writeBlobs(path: string, rows: number, seed: number): void {
 describe('clients on private CSV files', () => {
   it('train a model from the run config on their own data; the training loss falls', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-csv-run-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const config = testConfig({
       clients: 2,
       rounds: 3,
@@ -57,6 +58,7 @@ describe('clients on private CSV files', () => {
 
   it('a CSV whose labels exceed the model is refused by that client with a clear error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-csv-bad-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'bad.csv');
     writeFileSync(file, 'f1,f2,f3,f4,species\n1,2,3,4,7\n');
     const config = testConfig({ clients: 1, rounds: 1, evaluate: 'none', model: { type: 'mlp', inputs: 4, hidden: [8], outputs: 3, activation: 'relu' } });

@@ -1,12 +1,13 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllowlist, readIdentityFile, toBase64, writeIdentityFile } from '../../../shared/crypto/identity-file.ts';
 import { signDetached, verifyDetached } from '../../../shared/crypto/primitives.ts';
 import nacl from 'tweetnacl';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-keys-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('identity key files', () => {
   it('round-trip with mode 0600; the key signs as tweetnacl verifies', () => {

@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openDataSource } from '../../../client/data-source.ts';
 import { formatCleanReport, parseRange, RowCleaner } from '../../../shared/data/clean.ts';
 import { loadCsv, loadCsvCleaned } from '../../../shared/data/csv.ts';
 import { ConfigError, DataError } from '../../../shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-clean-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);

@@ -1,13 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openDataSource } from '../../../client/data-source.ts';
 import { encodeIdx, loadIdx } from '../../../shared/data/idx.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { DataError } from '../../../shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-idx-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, bytes: Uint8Array) => {
   const p = join(dir, name);
   writeFileSync(p, bytes);

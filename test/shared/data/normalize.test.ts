@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { openClientData, openDataSource } from '../../../client/data-source.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { applyNormalizer, fitNormalizer, parseNormalizeKind } from '../../../shared/data/normalize.ts';
@@ -56,6 +56,7 @@ describe('normalization', () => {
 
   it('a CSV client normalizes its own rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-norm-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'site.csv');
     writeFileSync(path, 'a,b,label\n1,100,0\n3,300,1\n');
     const view = await openDataSource({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 1, normalize: 'minmax' });
@@ -64,6 +65,7 @@ describe('normalization', () => {
 
   it('with a local hold-out, the normalizer is fitted on the local training rows only and applied to the hold-out', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-norm-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'site.csv');
     // 40 rows, 6 features of distinct values, 2 classes
     const rows = Array.from({ length: 40 }, (_, r) => [...Array.from({ length: 6 }, (_, k) => ((r * 7 + k * 13) % 41) * (k + 1)), r % 2].join(','));
