@@ -37,14 +37,33 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/** Config fields that hold a secret itself (not a path to one): never written to a run's files. */
+const SECRET_FIELDS = ['joinToken'] as const satisfies readonly (keyof RunConfig)[];
+
 /**
- * Writes `history.json` and the final model as a saved model (`model.json` +
- * `final-weights.f32`, raw little-endian float32, flat layout; shared/models/saved-model.ts)
- * into `dir`, each through a temporary name and a rename: a run directory can start another run (`init:`).
+ * The config as a run's files may record it: every secret field dropped. File paths stay
+ * (`key`, `allow`, `joinTokenFile` say which files the run used, not what is in them).
+ */
+export function publicConfig(config: RunConfig): Omit<RunConfig, (typeof SECRET_FIELDS)[number]> {
+  const copy: Partial<RunConfig> = { ...config };
+  for (const field of SECRET_FIELDS) delete copy[field];
+  return copy as Omit<RunConfig, (typeof SECRET_FIELDS)[number]>;
+}
+
+/** A run directory holds results derived from what the peers sent: its owner's alone. */
+const RUN_DIR_MODE = 0o700;
+const RUN_FILE_MODE = 0o600;
+
+/**
+ * Writes `history.json` (its config without secrets: publicConfig) and the final model as a
+ * saved model (`model.json` + `final-weights.f32`, raw little-endian float32, flat layout;
+ * shared/models/saved-model.ts) into `dir`, created mode 0700, each file mode 0600 through a
+ * temporary name and a rename: a run directory can start another run (`init:`).
  */
 export function writeRun(dir: string, history: RunHistory, weights: Float32Array): void {
-  mkdirSync(dir, { recursive: true });
-  atomicWrite(join(dir, 'history.json'), JSON.stringify(history, null, 2) + '\n');
+  mkdirSync(dir, { recursive: true, mode: RUN_DIR_MODE });
+  const stored = { ...history, config: publicConfig(history.config) };
+  atomicWrite(join(dir, 'history.json'), JSON.stringify(stored, null, 2) + '\n', RUN_FILE_MODE);
   const last = history.rounds.at(-1);
   saveModel(dir, history.config.model, weights, {
     runId: history.runId,

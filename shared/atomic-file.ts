@@ -1,8 +1,32 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
-/** Writes `file` through a temporary name and a rename, so a reader never sees half a file. */
-export function atomicWrite(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+/**
+ * Writes `file` through a temporary name and a rename, so a reader never sees half a file.
+ * The temporary file is created fresh ('wx': never an existing file or a planted link) with
+ * `mode` at open time, so a file that must be private (0600) is never readable by others,
+ * not even for the moment between writing and a chmod; it is fsynced before the rename so a
+ * crash leaves the old file or the new one, whole. The mode applies under the process umask.
+ */
+export function atomicWrite(file: string, data: string | Uint8Array, mode = 0o666): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let renamed = false;
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    renamed = true;
+  } finally {
+    if (!renamed) rmSync(tmp, { force: true });
+  }
+}
+
+/** writeSync may write less than asked: loop until every byte is down. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.byteLength; ) off += writeSync(fd, bytes, off, bytes.byteLength - off);
 }

@@ -1,5 +1,8 @@
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { ConfigError } from '../errors.ts';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { writeAll } from '../atomic-file.ts';
+import { ConfigError, StarlingError } from '../errors.ts';
 import nacl from 'tweetnacl';
 import { KEY_BYTES, generateIdentity, type Identity } from './primitives.ts';
 
@@ -23,22 +26,94 @@ export function fromBase64(text: string, length: number, what: string): Uint8Arr
   return bytes;
 }
 
-/** Writes a new identity to `path` (mode 0600); refuses to overwrite unless `force`. */
+/**
+ * Writes a new identity to `path` (mode 0600); refuses an existing path unless `force`.
+ * The seed never lands in a file others can read: it goes into a fresh temporary file in the
+ * same directory, created with mode 0600 at open (O_EXCL | O_NOFOLLOW: never an existing file
+ * or a planted link), fsynced, then moved into place. With `force` a rename replaces the
+ * directory entry, so an existing file's inode is never written to (a hard link to it keeps
+ * its old content) and a symlink at `path` is replaced itself, never written through.
+ */
 export function writeIdentityFile(path: string, opts: { force?: boolean; identity?: Identity } = {}): Identity {
-  if (existsSync(path) && !opts.force) throw new ConfigError(`${path} already exists (pass --force to replace it)`);
+  if (!opts.force && occupied(path)) throw alreadyExists(path);
   const id = opts.identity ?? generateIdentity();
   const doc = { version: KEY_FILE_VERSION, type: 'ed25519', publicKey: toBase64(id.publicKey), seed: toBase64(id.seed) };
-  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(path, 0o600); // writeFileSync's mode applies only to new files
+  writePrivateFile(path, JSON.stringify(doc, null, 2) + '\n', opts.force === true);
   return id;
+}
+
+const alreadyExists = (path: string) => new ConfigError(`${path} already exists (pass --force to replace it)`);
+
+/** Whether anything is at `path`, a dangling symlink included (existsSync follows links and would say no). */
+function occupied(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (e) {
+    if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return false;
+    throw e;
+  }
+}
+
+/** Writes `text` to `path` mode 0600 through a private temporary file (writeIdentityFile says why); the temporary file never outlives the call. */
+function writePrivateFile(path: string, text: string, replace: boolean): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let moved = false;
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeAll(fd, Buffer.from(text, 'utf8'));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (replace) {
+      renameSync(tmp, path);
+      moved = true;
+    } else {
+      linkNew(tmp, path);
+    }
+  } catch (cause) {
+    if (cause instanceof StarlingError) throw cause;
+    throw new ConfigError(`cannot write key file ${path}: ${(cause as Error).message}`, { cause });
+  } finally {
+    // after a link the key has two names: drop the temporary one
+    if (!moved) rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Puts `tmp` at `path` only if nothing is there: link(2) fails on any existing entry, a
+ * dangling symlink included, with no window between the check and the write. Filesystems
+ * without hard links get a check and a rename instead.
+ */
+function linkNew(tmp: string, path: string): void {
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw alreadyExists(path);
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK'].includes(code ?? '')) throw e;
+    if (occupied(path)) throw alreadyExists(path);
+    renameSync(tmp, path);
+  }
+}
+
+/**
+ * Refuses a secret file (a key, a join token) that group or others may read, naming the
+ * file and the fix: a secret others can read is no longer one. Not checked on Windows,
+ * whose permission bits do not say this.
+ */
+export function assertOwnerOnly(path: string, what: string): void {
+  const mode = statSync(path).mode & 0o777;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new ConfigError(`${what} ${path} has mode ${mode.toString(8).padStart(4, '0')}; it must be readable by its owner only (chmod 600 ${path})`);
+  }
 }
 
 export function readIdentityFile(path: string): Identity {
   if (!existsSync(path)) throw new ConfigError(`key file ${path} does not exist (make one with \`npx starling keygen --out ${path}\`)`);
-  const mode = statSync(path).mode & 0o777;
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new ConfigError(`key file ${path} has mode ${mode.toString(8).padStart(4, '0')}; it must be readable by its owner only (chmod 600 ${path})`);
-  }
+  assertOwnerOnly(path, 'key file');
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));

@@ -62,15 +62,22 @@ function bytesOf(weights: Float32Array): Uint8Array {
 }
 
 /**
+ * A saved model is trained on what the peers sent (and can leak it): its files are its
+ * owner's alone, and a directory saveModel creates is too. The bytes do not change.
+ */
+const SAVED_DIR_MODE = 0o700;
+const SAVED_FILE_MODE = 0o600;
+
+/**
  * Saves `weights` of `spec` into `dir` as `model.json` + `final-weights.f32`
  * (each written atomically, the weights first). Returns the model.json path.
  */
 export function saveModel(dir: string, spec: ModelSpec, weights: Float32Array, source?: Record<string, unknown>): string {
   const count = paramCount(spec);
   if (weights.length !== count) throw new RangeError(`saveModel: got ${weights.length} weights, the model has ${count}`);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: SAVED_DIR_MODE });
   const bytes = bytesOf(weights);
-  atomicWrite(join(dir, WEIGHTS_FILE), bytes);
+  atomicWrite(join(dir, WEIGHTS_FILE), bytes, SAVED_FILE_MODE);
   const manifest: SavedModelManifest = {
     format: SAVED_MODEL_FORMAT,
     version: SAVED_MODEL_VERSION,
@@ -83,7 +90,7 @@ export function saveModel(dir: string, spec: ModelSpec, weights: Float32Array, s
     ...(source ? { source } : {}),
   };
   const file = join(dir, MODEL_FILE);
-  atomicWrite(file, JSON.stringify(manifest, null, 2) + '\n');
+  atomicWrite(file, JSON.stringify(manifest, null, 2) + '\n', SAVED_FILE_MODE);
   return file;
 }
 

@@ -36,6 +36,10 @@ export interface ResultLine {
 
 export type RecordLine = SearchHeader | TrialLine | ResultLine;
 
+/** A search's folder holds models trained on the data and the scores they got: its owner's alone. */
+export const RECORD_DIR_MODE = 0o700;
+export const RECORD_FILE_MODE = 0o600;
+
 export class SearchRecord {
   readonly file: string;
   readonly lines: RecordLine[];
@@ -48,14 +52,14 @@ export class SearchRecord {
   /** Opens `file`: a new record with `identity`, or the existing one when it was made by the same search. */
   static open(file: string, identity: string): SearchRecord {
     if (!existsSync(file)) {
-      mkdirSync(dirname(file), { recursive: true });
+      mkdirSync(dirname(file), { recursive: true, mode: RECORD_DIR_MODE });
       const header: SearchHeader = { kind: 'search', version: 1, identity, startedAt: new Date().toISOString() };
-      appendFileSync(file, JSON.stringify(header) + '\n');
+      appendFileSync(file, JSON.stringify(header) + '\n', { mode: RECORD_FILE_MODE });
       return new SearchRecord(file, [header]);
     }
     const { lines, torn } = parseRecord(file);
     // a line torn by a crash mid-write is cut off (or, when only its newline is missing, ended), so the next append starts a fresh line
-    if (torn) atomicWrite(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    if (torn) atomicWrite(file, lines.map((l) => JSON.stringify(l) + '\n').join(''), RECORD_FILE_MODE);
     const header = lines[0];
     if (header?.kind !== 'search') throw new DataError(`${file}: the first line is not a search header`);
     if (header.identity !== identity) {

@@ -14,7 +14,7 @@ import { checkAsha, jobKey, nextPromotion, type RungResult } from '../../shared/
 import { assignmentKey, createSampler, type Assignment, type Observation, type SearchSpace } from '../../shared/tuning/index.ts';
 import { simulate } from '../simulate.ts';
 import { trialConfig, trialLayer } from './apply.ts';
-import { SearchRecord, type ResultLine } from './record.ts';
+import { RECORD_DIR_MODE, RECORD_FILE_MODE, SearchRecord, type ResultLine } from './record.ts';
 
 export type SearchMethod = 'grid' | 'random' | 'bayes';
 
@@ -294,7 +294,7 @@ const lockedHere = new Set<string>();
 
 /** One search per folder at a time: a lock file holding the pid (a stale one, whose process is gone, is taken over). */
 function lockFolder(out: string): () => void {
-  mkdirSync(out, { recursive: true });
+  mkdirSync(out, { recursive: true, mode: RECORD_DIR_MODE });
   const file = join(out, '.lock');
   if (lockedHere.has(file)) throw new ConfigError(`${out} is in use by another starling tune (pid ${process.pid}); wait for it or choose another --out`);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -372,7 +372,7 @@ function writeBestConfig(o: TuneOptions, assignment: Assignment, rounds: number)
   // train.frozen is the coordinator's to fill (from freeze:), never a file's
   if (layer.train && typeof layer.train === 'object') delete (layer.train as Record<string, unknown>).frozen;
   const header = `# The best configuration found by starling tune (${o.method}); validation accuracy is in trials.jsonl.\n`;
-  atomicWrite(join(o.out, 'best.yaml'), header + toYaml(layer));
+  atomicWrite(join(o.out, 'best.yaml'), header + toYaml(layer), RECORD_FILE_MODE);
 }
 
 /** The kept best model on the test split: the one look at it, at the end. */
