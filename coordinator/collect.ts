@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { errorMessage, SecAggError } from '../shared/errors.ts';
+import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
 import { runSecAggRound } from './secagg-round.ts';
 import type { FitFailure, FitInstruction, FitOutcome } from './strategies/strategy.ts';
@@ -18,8 +19,11 @@ export interface Collected {
   readonly errorBound?: number;
 }
 
-/** Plain fit: every chosen client's delta, until all answered or the round's deadline. */
-export async function collectPlain(o: RoundLoopOptions, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
+/**
+ * Plain fit: every chosen client's delta, until all answered or the round's deadline.
+ * With maxUpdateNorm, each delta is bounded (boundUpdate) before the strategy sees it.
+ */
+export async function collectPlain(o: RoundLoopOptions, round: number, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
   const deadline = new AbortController();
   // one listener per client asked: a round of more than 10 is normal, not a leak
   setMaxListeners(0, deadline.signal);
@@ -36,13 +40,16 @@ export async function collectPlain(o: RoundLoopOptions, instructions: readonly F
   let slowestClientTrain = 0;
   const failures: FitFailure[] = [];
   settled.forEach((s, i) => {
-    const client = instructions[i]!.client;
+    const client = { id: instructions[i]!.client.id, name: instructions[i]!.client.name };
     if (s.status === 'fulfilled') {
       slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
       const ran = s.value.metrics.epochs;
       const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
-      results.push({ client: { id: client.id, name: client.name }, numExamples: s.value.numExamples, delta: s.value.delta, metrics: s.value.metrics, partial });
-    } else failures.push({ client: { id: client.id, name: client.name }, reason: errorMessage(s.reason) });
+      const bounded = o.maxUpdateNorm === undefined ? { delta: s.value.delta } : boundUpdate(s.value.delta, o.maxUpdateNorm, o.maxUpdateNormAction ?? 'drop');
+      if ('reason' in bounded) return void failures.push({ client, reason: bounded.reason });
+      if (bounded.norm !== undefined) o.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${o.maxUpdateNorm}`);
+      results.push({ client, numExamples: s.value.numExamples, delta: bounded.delta, metrics: s.value.metrics, partial });
+    } else failures.push({ client, reason: errorMessage(s.reason) });
   });
   // a fixed order makes the aggregate's bytes independent of arrival order
   results.sort((a, b) => compareClients(a.client, b.client));
@@ -79,6 +86,25 @@ export async function collectSecure(
     const failures = (err as SecAggError & { failures?: FitFailure[] }).failures ?? [];
     return { results: [], failures, slowestClientTrain: 0, clients: 0, aborted: err.message };
   }
+}
+
+/**
+ * maxUpdateNorm on one update (a pure function): kept as it is when its L2 norm is within
+ * `max`; above it, dropped with the reason the round records, or scaled down to norm
+ * `max` (a new array; `norm` then says what it was). A single hostile or diverged client
+ * can otherwise move a weighted mean arbitrarily far (a finite 1e30 delta makes every
+ * client's next training NaN) — this bounds its influence whatever the strategy.
+ */
+export function boundUpdate(delta: Float32Array, max: number, action: 'drop' | 'clip'): { readonly delta: Float32Array; readonly norm?: number } | { readonly reason: string } {
+  const norm = l2Norm(delta);
+  if (norm <= max) return { delta };
+  if (action === 'drop') return { reason: `update norm ${formatNorm(norm)} exceeds maxUpdateNorm ${max}` };
+  return { delta: clipToNorm(delta, max).clipped, norm };
+}
+
+/** A norm for a log line: four significant digits (1.414e+30, 12.35). */
+function formatNorm(norm: number): string {
+  return String(Number(norm.toPrecision(4)));
 }
 
 function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {

@@ -1,10 +1,12 @@
 import type { EvalMetrics, TrainConfig } from '../shared/engine/engine.ts';
+import { AggregationError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import { deriveSeed } from '../shared/rng.ts';
 import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
 import { evaluateFederated, type FederatedRecord } from './federated-evaluation.ts';
-import type { FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
+import { requireFinite } from './strategies/common.ts';
+import type { FitFailure, FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, Transport } from './transport.ts';
 import { collectPlain, collectSecure } from './collect.ts';
 
@@ -33,8 +35,13 @@ export interface RoundRecord {
   readonly dpClip?: number;
   /** Secure aggregation: the per-coordinate bound on the decoded mean's quantization error (1/(2s)). */
   readonly secaggErrorBound?: number;
-  /** True when too few results arrived (or secure aggregation aborted) and the global model was left unchanged. */
+  /**
+   * True when the global model was left unchanged: too few results arrived, secure
+   * aggregation aborted, the strategy could not aggregate this round's results (Krum with
+   * n ≤ 2f + 2), or the new model was not finite. `skipReason` says which.
+   */
   readonly skipped?: boolean;
+  readonly skipReason?: string;
   /** The clients' scores of the new model on their own held-out rows; null when federated evaluation is off. */
   readonly federated: FederatedRecord | null;
   /**
@@ -73,6 +80,12 @@ export interface RoundLoopOptions {
   readonly log: Logger;
   /** Secure aggregation: each round runs the secagg phases instead of plain fit, and the strategy sees only the decoded mean. */
   readonly secagg?: SecAggLoopOptions;
+  /**
+   * Plain path: an update whose L2 norm exceeds this is dropped (a failure) or, with
+   * maxUpdateNormAction 'clip', scaled down to it, before the strategy sees it. No bound when absent.
+   */
+  readonly maxUpdateNorm?: number;
+  readonly maxUpdateNormAction?: 'drop' | 'clip';
 }
 
 export interface SecAggLoopOptions {
@@ -102,6 +115,9 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
   let global = o.initialWeights;
   const history: RoundRecord[] = [];
   let best: { round: number; accuracy: number; weights: Float32Array } | undefined;
+  if (o.secagg && o.maxUpdateNorm !== undefined) {
+    o.log.warn({ maxUpdateNorm: o.maxUpdateNorm }, 'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)');
+  }
   for (let round = 1; round <= o.rounds; round++) {
     await o.transport.waitForClients(o.minFitClients, o.waitForClientsTimeoutMs);
     const started = performance.now();
@@ -115,21 +131,20 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     });
     const collectedRound = o.secagg
       ? await collectSecure(o, o.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
-      : await collectPlain(o, instructions, handles, fitRequest);
+      : await collectPlain(o, round, instructions, handles, fitRequest);
     const { results, failures, slowestClientTrain } = collectedRound;
     const collected = performance.now();
     for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const skipped = collectedRound.aborted !== undefined || collectedRound.clients < o.minFitClients;
-    if (collectedRound.aborted) {
-      o.log.error({ round, code: 'E_SECAGG_ABORTED' }, `${collectedRound.aborted}; round ${round} skipped, model unchanged`);
-    } else if (skipped) {
-      o.log.error({ round, results: results.length, needed: o.minFitClients }, `round ${round}: only ${collectedRound.clients} results, ${o.minFitClients} needed; model unchanged`);
-    } else {
-      // strategies see the trainable vector; the frozen values are put back around it unchanged
-      if (o.trainable && trainableWeights) global = scatterTrainable(o.strategy.aggregateFit(round, trainableWeights, results, failures), global, o.trainable);
-      else global = o.strategy.aggregateFit(round, global, results, failures);
+    let skip: { code: string; reason: string } | undefined;
+    if (collectedRound.aborted !== undefined) skip = { code: 'E_SECAGG_ABORTED', reason: collectedRound.aborted };
+    else if (collectedRound.clients < o.minFitClients) skip = { code: 'E_TOO_FEW_RESULTS', reason: `only ${collectedRound.clients} result${collectedRound.clients === 1 ? '' : 's'}, ${o.minFitClients} needed` };
+    else {
+      const next = aggregateRound(o.strategy, round, global, o.trainable, trainableWeights, results, failures);
+      if ('weights' in next) global = next.weights;
+      else skip = { code: 'E_AGGREGATION', reason: next.skipReason };
     }
+    if (skip) o.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
     const aggregated = performance.now();
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
     const evaluated = performance.now();
@@ -153,7 +168,7 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
       ...privacyFields(o.strategy),
       ...(collectedRound.errorBound !== undefined ? { secaggErrorBound: collectedRound.errorBound } : {}),
-      ...(skipped ? { skipped: true } : {}),
+      ...(skip ? { skipped: true, skipReason: skip.reason } : {}),
       federated,
       timings: {
         collect: (collected - started) / 1000,
@@ -182,6 +197,35 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     }
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+}
+
+/**
+ * The round's new global model from the strategy, or why the round is skipped: the
+ * strategy cannot aggregate these results (an AggregationError: Krum with too few
+ * updates, a step that is not finite), or the model it returns holds NaN or ±∞ (checked
+ * here too, for any strategy). Strategies see the trainable vector when parameters are
+ * frozen; the frozen values are put back around it unchanged. Any other error is a bug
+ * and ends the run.
+ */
+export function aggregateRound(
+  strategy: Strategy,
+  round: number,
+  global: Float32Array,
+  trainable: TrainableLayout | undefined,
+  trainableWeights: Float32Array | undefined,
+  results: readonly FitOutcome[],
+  failures: readonly FitFailure[],
+): { readonly weights: Float32Array } | { readonly skipReason: string } {
+  try {
+    if (trainable && trainableWeights) {
+      const next = requireFinite(strategy.aggregateFit(round, trainableWeights, results, failures), strategy.name);
+      return { weights: scatterTrainable(next, global, trainable) };
+    }
+    return { weights: requireFinite(strategy.aggregateFit(round, global, results, failures), strategy.name) };
+  } catch (err) {
+    if (err instanceof AggregationError) return { skipReason: err.message };
+    throw err;
+  }
 }
 
 /** A stable 32-bit hash of a client name (FNV-1a), so per-client seeds do not depend on connection order. */

@@ -97,3 +97,16 @@ export class SecAggError extends StarlingError {
     this.name = 'SecAggError';
   }
 }
+
+/**
+ * A round's results cannot be aggregated (`E_AGGREGATION`): too few updates for a robust
+ * rule (Krum needs n > 2f + 2), or an aggregate that is not finite. It is about this
+ * round's data, not a bug: the round loop skips the round (model and strategy state
+ * unchanged) and the run goes on.
+ */
+export class AggregationError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_AGGREGATION', message, options);
+    this.name = 'AggregationError';
+  }
+}

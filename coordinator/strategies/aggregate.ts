@@ -27,3 +27,9 @@ export function weightedAverage(vectors: readonly Float32Array[], weights: reado
 export function addScaledInto(acc: Float64Array | Float32Array, v: Float32Array, scale: number): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += scale * v[i]!;
 }
+
+/** The index of the first NaN or ±Infinity in `v`, or −1 when every value is finite. */
+export function firstNonFinite(v: Float32Array | Float64Array): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
+  return -1;
+}

@@ -1,7 +1,8 @@
 import type { TrainConfig } from '../../shared/engine/engine.ts';
+import { AggregationError } from '../../shared/errors.ts';
 import { deriveSeed } from '../../shared/rng.ts';
 import { add } from '../../shared/weights.ts';
-import { weightedAverage } from './aggregate.ts';
+import { firstNonFinite, weightedAverage } from './aggregate.ts';
 import { sampleClients } from './sampling.ts';
 import type { ClientInfo, EvaluateAggregate, EvaluateOutcome, FitInstruction, FitOutcome, Strategy, StrategyContext } from './strategy.ts';
 
@@ -74,12 +75,25 @@ export function strategy(o: {
     aggregateFit: (_round, global, results) => {
       const usable = o.acceptsPartialWork ? results : results.filter((r) => !r.partial);
       // every result was partial and this strategy drops partial work: the model stays
-      return usable.length > 0 ? o.step(global, usable) : Float32Array.from(global);
+      return usable.length > 0 ? requireFinite(o.step(global, usable), o.name) : Float32Array.from(global);
     },
     configureEvaluate: (round, available) => evaluateClients(o.ctx, round, available),
     aggregateEvaluate: (_round, results) => weightedMetrics(results),
     toConfig: () => ({ name: o.name, ...o.params }),
   };
+}
+
+/**
+ * `weights` when every value is finite; otherwise an AggregationError, so the round loop
+ * skips the round instead of letting NaN or ±∞ into the global model (where the next
+ * round's training would turn every client's loss to NaN). Finite client deltas can still
+ * overflow float32 once added to the model. A strategy with state calls this before it
+ * commits the state, so a skipped round leaves that state as it was.
+ */
+export function requireFinite(weights: Float32Array, who: string): Float32Array {
+  const i = firstNonFinite(weights);
+  if (i >= 0) throw new AggregationError(`${who}: the new global model is not finite (${weights[i]} at coordinate ${i})`);
+  return weights;
 }
 
 /** w + Δ̄: the FedAvg step. */

@@ -9,6 +9,7 @@ import {
   type DpSpec,
   type NoiseSource,
 } from '../../shared/privacy/index.ts';
+import { requireFinite } from './common.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
 
 /** The privacy spent so far, as the round records report it; `clip` is the norm the next round uses (it moves under adaptive clipping). */
@@ -39,6 +40,12 @@ export interface DpOptions {
  * the sampled Gaussian mechanism at q = qN/N (the round's sample, accounted as if
  * Poisson-sampled at that rate); local rounds at q = 1, since the coordinator sees
  * who took part.
+ *
+ * A round the loop skips (the inner step's model is not finite: an AggregationError)
+ * still counts for the accountant: the mechanism ran (local: the clients' noised deltas
+ * reached the coordinator; central: the noise was drawn, and skipping is a function of
+ * the release), so leaving it out would understate ε. The adaptive clip, like the inner
+ * strategy's state, moves only in a round whose model enters.
  */
 export function withDp(inner: Strategy, ctx: StrategyContext, o: DpOptions): Strategy & { privacy(): PrivacySpent } {
   if (inner.needsAllUpdates) {
@@ -64,17 +71,20 @@ export function withDp(inner: Strategy, ctx: StrategyContext, o: DpOptions): Str
       return inner.configureFit(round, available, config);
     },
     aggregateFit(round, global, results, failures) {
+      // counted before anything can fail: see above, a skipped round spends privacy too
       accountant.step(q, spec.noiseMultiplier);
       if (spec.mode === 'local') return inner.aggregateFit(round, global, results, failures);
       const released = dpFedAvg(
         results.map((r) => r.delta),
         { clip, noiseMultiplier: updateZ, expectedClients: expected, source: o.source, dimension: global.length },
       );
-      if (spec.adaptive && bitNoise !== undefined) {
-        clip = adaptClip(clip, released.norms, { targetQuantile: spec.adaptive.targetQuantile, learningRate: spec.adaptive.learningRate, bitNoise, expectedClients: expected, source: o.source }).clip;
-      }
+      const nextClip = spec.adaptive && bitNoise !== undefined
+        ? adaptClip(clip, released.norms, { targetQuantile: spec.adaptive.targetQuantile, learningRate: spec.adaptive.learningRate, bitNoise, expectedClients: expected, source: o.source }).clip
+        : clip;
       const update = { client: { id: 'dp', name: '(dp aggregate)' }, numExamples: 1, delta: released.update, metrics: {} };
-      return inner.aggregateFit(round, global, [update], failures);
+      const next = requireFinite(inner.aggregateFit(round, global, [update], failures), inner.name);
+      clip = nextClip;
+      return next;
     },
     toConfig: () => ({ ...inner.toConfig(), dp: formatDpSpec(spec), dpDelta: o.delta }),
     privacy,

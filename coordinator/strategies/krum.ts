@@ -12,11 +12,19 @@ import type { FitOutcome, Strategy, StrategyContext } from './strategy.ts';
  */
 export const krumParams = z.strictObject({ f: z.number().int().min(0).default(1) });
 
-/** Refuses a configuration in which Krum cannot work: every round must have n > 2f + 2. */
-export function checkKrumConfig(name: string, f: number, ctx: StrategyContext): void {
+/**
+ * Refuses a configuration in which Krum cannot work: a full round must have n > 2f + 2
+ * (a round that falls short through dropouts is skipped instead), and Multi-Krum's
+ * explicit m must be at most n − f, since averaging more than the n − f honest updates
+ * a round can hold would take a Byzantine one in.
+ */
+export function checkKrumConfig(name: string, f: number, ctx: StrategyContext, m?: number): void {
   const perRound = Math.min(ctx.clients, Math.max(ctx.sampling.min, Math.ceil(ctx.sampling.fraction * ctx.clients)));
   if (perRound <= 2 * f + 2) {
     throw new ConfigError(`strategy ${name} with f = ${f} needs more than 2f + 2 = ${2 * f + 2} clients per round; this run asks ${perRound}`);
+  }
+  if (m !== undefined && m > perRound - f) {
+    throw new ConfigError(`strategy ${name} with f = ${f}: m = ${m} is more than n − f = ${perRound - f} of the ${perRound} clients a round asks (it would average a Byzantine update in)`);
   }
 }
 
@@ -31,9 +39,17 @@ export function krum(params: z.infer<typeof krumParams>, ctx: StrategyContext): 
   });
 }
 
-export function multiKrumStep(f: number, m: number) {
+/**
+ * Multi-Krum's step: the example-weighted mean of the m best-scored deltas, where m is
+ * n − f of THIS round's n updates (not of the population: with C < 1 or after dropouts
+ * that would average every update, the Byzantine ones included). An explicit m above
+ * the round's n − f is clamped to it, for the same reason.
+ */
+export function multiKrumStep(f: number, m: number | undefined) {
   return (global: Float32Array, results: readonly FitOutcome[]) => {
-    const chosen = krumSelect(results.map((r) => r.delta), f, Math.min(m, results.length));
+    const k = Math.min(m ?? Infinity, results.length - f);
+    // krumSelect refuses n ≤ 2f + 2 (an AggregationError) before k is used, so k ≥ f + 3 here
+    const chosen = krumSelect(results.map((r) => r.delta), f, k);
     return add(global, meanDelta(chosen.map((i) => results[i]!)));
   };
 }

@@ -1,3 +1,5 @@
+import { AggregationError } from '../../shared/errors.ts';
+
 /**
  * Aggregation rules that need every update at once (Byzantine-robust): pure
  * functions over typed arrays, inputs never mutated.
@@ -47,12 +49,13 @@ export function trimmedMean(vectors: readonly Float32Array[], beta: number): Flo
 
 /**
  * Krum scores (Blanchard et al. 2017): for each update, the sum of squared distances
- * to its n − f − 2 nearest others. Requires n > 2f + 2.
+ * to its n − f − 2 nearest others. Requires n > 2f + 2; a round with fewer (clients
+ * dropped out) is an AggregationError, which skips that round rather than ending the run.
  */
 export function krumScores(vectors: readonly Float32Array[], f: number): number[] {
-  checkSame(vectors, 'krum');
   const n = vectors.length;
-  if (n <= 2 * f + 2) throw new RangeError(`Krum with f = ${f} needs more than 2f + 2 = ${2 * f + 2} updates, got ${n}`);
+  if (n <= 2 * f + 2) throw new AggregationError(`Krum with f = ${f} needs more than 2f + 2 = ${2 * f + 2} updates, got ${n}`);
+  checkSame(vectors, 'krum');
   const d = Array.from({ length: n }, () => new Float64Array(n));
   for (let a = 0; a < n; a++) {
     for (let b = a + 1; b < n; b++) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { add } from '../../shared/weights.ts';
-import { meanDelta, strategy } from './common.ts';
+import { meanDelta, requireFinite, strategy } from './common.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
 
 /**
@@ -10,6 +10,8 @@ import type { Strategy, StrategyContext } from './strategy.ts';
  *   v ← adagrad: v + Δ̄²  |  adam: β2·v + (1 − β2)·Δ̄²  |  yogi: v − (1 − β2)·Δ̄²·sign(v − Δ̄²)
  *   w ← w + η · m / (√v + τ)
  * with v starting at τ². Shared by fedadam.ts, fedyogi.ts and fedadagrad.ts.
+ * The new moments are kept only once the new model is known to be finite: a skipped
+ * round leaves them as they were.
  */
 export const serverAdaptiveParams = z.strictObject({
   lr: z.number().positive().default(0.01),
@@ -29,19 +31,24 @@ export function serverAdaptive(kind: 'adam' | 'yogi' | 'adagrad', params: Server
     ctx,
     step: (global, results) => {
       const d = meanDelta(results);
-      m ??= new Float64Array(d.length);
-      v ??= new Float64Array(d.length).fill(tau * tau);
+      const m0 = m ?? new Float64Array(d.length);
+      const v0 = v ?? new Float64Array(d.length).fill(tau * tau);
+      const m1 = new Float64Array(d.length);
+      const v1 = new Float64Array(d.length);
       const step = new Float32Array(d.length);
       for (let i = 0; i < d.length; i++) {
         const g = d[i]!;
         const g2 = g * g;
-        m[i] = beta1 * m[i]! + (1 - beta1) * g;
-        if (kind === 'adagrad') v[i] = v[i]! + g2;
-        else if (kind === 'adam') v[i] = beta2 * v[i]! + (1 - beta2) * g2;
-        else v[i] = v[i]! - (1 - beta2) * g2 * Math.sign(v[i]! - g2);
-        step[i] = (lr * m[i]!) / (Math.sqrt(v[i]!) + tau);
+        m1[i] = beta1 * m0[i]! + (1 - beta1) * g;
+        if (kind === 'adagrad') v1[i] = v0[i]! + g2;
+        else if (kind === 'adam') v1[i] = beta2 * v0[i]! + (1 - beta2) * g2;
+        else v1[i] = v0[i]! - (1 - beta2) * g2 * Math.sign(v0[i]! - g2);
+        step[i] = (lr * m1[i]!) / (Math.sqrt(v1[i]!) + tau);
       }
-      return add(global, step);
+      const w = requireFinite(add(global, step), `fed${kind}`);
+      m = m1;
+      v = v1;
+      return w;
     },
   });
 }

@@ -3,6 +3,7 @@ import { withDp } from '../../../coordinator/strategies/dp.ts';
 import { createStrategy } from '../../../coordinator/strategies/index.ts';
 import type { FitOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
 import { trainConfig } from '../../../shared/engine/engine.ts';
+import { AggregationError } from '../../../shared/errors.ts';
 import { RdpAccountant, dpFedAvg, parseDpSpec, seededNoiseSource } from '../../../shared/privacy/index.ts';
 
 const ctx: StrategyContext = { clients: 10, sampling: { fraction: 0.2, min: 1, seed: 1 } };
@@ -52,6 +53,18 @@ describe('differential privacy around a strategy', () => {
     const accountant = new RdpAccountant();
     accountant.step(1, 0.5);
     expect(dp.privacy().epsilon).toBe(accountant.epsilon(1e-6).epsilon);
+  });
+
+  it('a round whose model would not be finite is an AggregationError: the adaptive clip stays, the privacy spent is still counted', () => {
+    const dp = withDp(createStrategy('fedavgm:lr=1e38', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test') });
+    // a step of about 1e38 · clip from w = 3.4e38 overflows float32
+    expect(() => dp.aggregateFit(1, Float32Array.of(3.4e38, 3.4e38, 3.4e38), results, [])).toThrow(AggregationError);
+    const accountant = new RdpAccountant();
+    accountant.step(0.2, 1);
+    // the mechanism ran (its noise drawn, its release seen by the coordinator): the conservative account counts it
+    expect(dp.privacy()).toEqual({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 0.1 });
+    dp.aggregateFit(2, global, results, []);
+    expect(dp.privacy().clip).not.toBe(0.1);
   });
 
   it('refuses strategies that need every individual update', () => {

@@ -6,6 +6,7 @@ import { createStrategy, parseStrategySpec, STRATEGY_NAMES } from '../../../coor
 import { coordinateMedian, krumSelect, trimmedMean } from '../../../coordinator/strategies/robust.ts';
 import { sampleClients } from '../../../coordinator/strategies/sampling.ts';
 import type { FitOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
+import { AggregationError } from '../../../shared/errors.ts';
 
 const ctx = (clients = 10, fraction = 1, min = 1): StrategyContext => ({ clients, sampling: { fraction, min, seed: 7 } });
 const outcome = (name: string, numExamples: number, delta: number[]): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
@@ -94,6 +95,49 @@ describe('strategies against hand-computed aggregates', () => {
     expect(k[0]).toBeLessThanOrEqual(1);
     expect(k[1]).toBeLessThanOrEqual(1);
     expect(step('multikrum:f=1,m=4', [0, 0], results, ctx(5))).toEqual([0.5, 0.5]);
+  });
+
+  it('multi-krum\'s default m is the round\'s n − f: with C = 0.5 of 10 clients, the outlier among the 5 updates is left out', () => {
+    // four honest [0, 0] and one [100, −100]: averaging all five would give [20, −20]
+    const results = [[0, 0], [0, 0], [0, 0], [0, 0], [100, -100]].map((v, i) => outcome(`c${i}`, 1, v));
+    expect(step('multikrum:f=1', [0, 0], results, ctx(10, 0.5))).toEqual([0, 0]);
+    // after a dropout (6 asked, 5 answered) likewise: m = 5 − 1
+    expect(step('multikrum:f=1', [0, 0], results, ctx(6))).toEqual([0, 0]);
+    expect(createStrategy('multikrum:f=1', ctx(10, 0.5)).toConfig()).toEqual({ name: 'multikrum', f: 1 });
+  });
+
+  it('an explicit m above a round\'s n − f is clamped to it; one above n − f of a full round is refused up front', () => {
+    const results = [[0, 0], [0, 0], [0, 0], [0, 0], [100, -100]].map((v, i) => outcome(`c${i}`, 1, v));
+    // 6 asked, 5 answered: m = 5 would take the outlier in, n − f = 4 does not
+    expect(step('multikrum:f=1,m=5', [0, 0], results, ctx(6))).toEqual([0, 0]);
+    expect(() => createStrategy('multikrum:f=1,m=6', ctx(6))).toThrow(/strategy multikrum with f = 1: m = 6 is more than n − f = 5 of the 6 clients a round asks/);
+  });
+
+  it('a round with too few updates for Krum is an AggregationError (the round loop skips it), with the precise message', () => {
+    const four = [[0, 0], [1, 0], [0, 1], [1, 1]].map((v, i) => outcome(`c${i}`, 1, v));
+    for (const spec of ['krum:f=1', 'multikrum:f=1']) {
+      const s = createStrategy(spec, ctx(5));
+      const run = () => s.aggregateFit(1, Float32Array.of(0, 0), four, []);
+      expect(run, spec).toThrow(AggregationError);
+      expect(run, spec).toThrow('Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4');
+    }
+    try {
+      krumSelect(four.map((r) => r.delta), 1, 1);
+    } catch (e) {
+      expect((e as AggregationError).code).toBe('E_AGGREGATION');
+    }
+  });
+
+  it('a non-finite new model is an AggregationError, and the stateful strategies keep their state as it was', () => {
+    // lr = 1e38 makes the first step (≥ 1e37) overflow float32 from w = 3.4e38; the next round must start from fresh state
+    for (const spec of ['fedavgm:lr=1e38,momentum=0.9', 'fedadam:lr=1e38', 'fedyogi:lr=1e38', 'fedadagrad:lr=1e38', 'fedavg']) {
+      const s = createStrategy(spec, ctx());
+      expect(() => s.aggregateFit(1, Float32Array.of(3.4e38), [outcome('a', 1, [spec === 'fedavg' ? 3.4e38 : 1])], []), spec).toThrow(AggregationError);
+      const after = s.aggregateFit(2, Float32Array.of(0), [outcome('a', 1, [-0.5])], []);
+      const fresh = createStrategy(spec, ctx()).aggregateFit(1, Float32Array.of(0), [outcome('a', 1, [-0.5])], []);
+      expect([...after], spec).toEqual([...fresh]);
+    }
+    expect(() => step('fedmedian', [3.4e38], [outcome('a', 1, [3.4e38])])).toThrow(/fedmedian: the new global model is not finite \(Infinity at coordinate 0\)/);
   });
 
   it('refuses Krum when a round cannot have n > 2f + 2, and bad parameters, each with a clear message', () => {
