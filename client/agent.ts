@@ -10,7 +10,9 @@ import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type
 import { SecAggParticipant } from './secagg-participant.ts';
 import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
+import { allFinite } from '../shared/weights.ts';
 import type { Trainer } from './trainer.ts';
+import { DEFAULT_RECONNECT, isRetriable, retryDelayMs, type ReconnectOptions } from './reconnect.ts';
 
 export interface AgentOptions {
   /** ws://host:port of the coordinator. */
@@ -38,6 +40,11 @@ export interface AgentOptions {
    * phase, this client disconnects instead of answering it — a dropout at that point.
    */
   readonly dropAt?: (round: number, phase: SecAggWirePhase) => boolean;
+  /**
+   * Retry a refused or dropped connection with exponential backoff (client/reconnect.ts);
+   * on by default, `false` fails at the first connection error.
+   */
+  readonly reconnect?: Partial<ReconnectOptions> | false;
 }
 
 export interface AgentOutcome {
@@ -63,8 +70,34 @@ export class ClientAgent {
     this.opts = opts;
   }
 
-  /** Runs until `done` (resolves) or an error / unexpected close (rejects). */
-  run(): Promise<AgentOutcome> {
+  /**
+   * Runs until `done` (resolves) or an error that retrying cannot mend (rejects). A refused,
+   * reset or dropped connection (and a handshake that timed out) is retried with backoff,
+   * up to `reconnect.attempts` times in a row; a session that got as far as the welcome
+   * starts the count afresh. The coordinator sees a reconnected client as a new session of
+   * the same identity (its model is sent again in full).
+   */
+  async run(): Promise<AgentOutcome> {
+    const retry = this.opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...this.opts.reconnect };
+    for (let failures = 0; ; ) {
+      this.joined = false;
+      try {
+        return await this.session();
+      } catch (err) {
+        if (this.joined) failures = 0;
+        if (!retry || !isRetriable(err) || failures >= retry.attempts) throw err;
+        const wait = retryDelayMs(retry, failures++);
+        this.opts.log.warn({ attempt: failures, waitMs: wait }, `${errorMessage(err)}; connecting again in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retry.attempts})`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  /** Whether the current session got its welcome (reset for each attempt). */
+  private joined = false;
+
+  /** One connection, from the WebSocket upgrade to `done` or its failure. */
+  private session(): Promise<AgentOutcome> {
     const { url, log } = this.opts;
     const maxPayload = this.opts.maxPayloadBytes ?? 256 * 1024 * 1024;
     let sealer: FrameSealer = plaintextSealer;
@@ -107,7 +140,7 @@ export class ClientAgent {
       socket.on('error', (err) => fail(new StarlingError('E_CONNECT', `cannot reach the coordinator at ${url}: ${errorMessage(err)}`, { cause: err })));
       socket.on('close', (code, reason) => {
         if (state === 'done' || state === 'failed') return;
-        fail(new StarlingError('E_CLOSED', `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+        fail(Object.assign(new StarlingError('E_CLOSED', `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`), { closeCode: code }));
       });
       socket.on('message', (data, isBinary) => {
         if (!isBinary) return fail(protocolError.malformed('text frame from the coordinator'));
@@ -138,7 +171,10 @@ export class ClientAgent {
             if (state !== 'hello') return fail(protocolError.unexpected('welcome after the handshake'));
             if (msg.protocolVersion !== PROTOCOL_VERSION) return fail(protocolError.version(msg.protocolVersion, PROTOCOL_VERSION));
             state = 'ready';
+            this.joined = true;
             this.runId = msg.runId;
+            // a new session: the coordinator sends the model in full, and no secure-aggregation round spans sessions
+            this.secagg = undefined;
             clearTimeout(welcomeTimer);
             log.info({ clientId: msg.clientId, runId: msg.runId }, `joined run ${msg.runId} as ${msg.clientId}`);
             return;
@@ -198,6 +234,7 @@ export class ClientAgent {
     const started = performance.now();
     const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
+    if (diverged(result.delta, result.metrics.loss)) return this.reportDiverged(task, 'fit', result.metrics.loss, send);
     send({
       type: 'fitResult',
       round: task.round,
@@ -239,10 +276,25 @@ export class ClientAgent {
     const started = performance.now();
     const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
+    if (diverged(result.delta, result.metrics.loss)) {
+      this.secagg = undefined;
+      return this.reportDiverged(task, 'secagg', result.metrics.loss, send);
+    }
     const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs };
     send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds));
     this.fits++;
     this.opts.onFit?.(task.round, seconds);
+  }
+
+  /**
+   * Training from the coordinator's model gave NaN or Infinity (a poisoned global model, a
+   * learning rate too high): tell the coordinator this task failed and stay in the run. It
+   * is not a protocol error, and the next round's model may be fine.
+   */
+  private reportDiverged(task: FitTask | SecAggTask, kind: 'fit' | 'secagg', loss: number, send: (m: ToCoordinator) => void): void {
+    const message = `training from model version ${'modelVersion' in task ? task.modelVersion : '?'} diverged: the update holds NaN or Infinity (loss ${loss})`;
+    this.opts.log.warn({ round: task.round }, `round ${task.round}: ${message}; reported as a failed task`);
+    send({ type: 'taskFailed', round: task.round, task: kind, code: 'E_DIVERGED', message });
   }
 
   /** With local differential privacy asked for: the delta clipped to S with N(0, (z·S)²) added, from this client's own noise. */
@@ -260,6 +312,11 @@ export class ClientAgent {
     send({ type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } });
     this.opts.log.debug({ round: task.round, examples: result.numExamples, accuracy: result.metrics.accuracy }, `round ${task.round} evaluated`);
   }
+}
+
+/** A training result that must not be sent: non-finite values in the update. */
+function diverged(delta: Float32Array, loss: number): boolean {
+  return !allFinite(delta) || (typeof loss === 'number' && !Number.isFinite(loss));
 }
 
 /** A plaintext handshake `error` frame, or undefined. */

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, ProtocolError, errorMessage, protocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -6,18 +7,28 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
 import { ServerHandshake, type Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type SecAggResultMessage, type SecAggWirePhase, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type SecAggResultMessage, type SecAggWirePhase, type TaskFailed, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import { CONTROL_LIMITS } from '../shared/protocol/bounds.ts';
 import { allFinite } from '../shared/weights.ts';
+import { CONTROL_ALLOWANCE, fitResultAllowance, secaggAllowance, widest, type Allowance } from './frame-limits.ts';
+import type { ReceiveBudget } from './receive-budget.ts';
 import type { ClientHandle, EvaluateRequest, FitRequest, SecAggRequest } from './transport.ts';
 
 export interface ConnectionOptions {
   readonly id: string;
   readonly runId: string;
   readonly socket: WebSocket;
+  /** The TCP socket under `socket`: its arrivals time frames that start and never finish. */
+  readonly rawSocket?: Duplex;
   /** Identity and admission rules for the secure channel; absent only with --insecure. */
   readonly security?: { readonly identity: Identity; readonly admission: Admission };
+  /** The hard cap on any frame; each state allows less (frame-limits.ts). */
   readonly maxPayloadBytes: number;
+  /** Shared by every connection: what they may hold in result-sized allowances together. */
+  readonly budget?: ReceiveBudget;
   readonly handshakeTimeoutMs: number;
+  /** A frame that has started arriving must be complete within this (a trickling peer is cut off). */
+  readonly frameTimeoutMs?: number;
   readonly log: Logger;
   /** Called once the hello is accepted. */
   onReady(conn: ClientConnection): void;
@@ -41,12 +52,15 @@ interface Pending {
   readonly expectedLength: number;
   /** Values of the whole model (differs from expectedLength when parameters are frozen). */
   readonly modelLength: number;
+  /** The largest frame (and shape) its answer may be. */
+  readonly allowance: Allowance;
   resolve(r: TaskResult): void;
   reject(e: Error): void;
 }
 
 const MAX_EXAMPLES_PER_RESULT = 1e9;
 const TASK_NAMES: Record<TaskResult['type'], string> = { fitResult: 'training', evaluateResult: 'evaluation', secaggResult: 'secure aggregation' };
+const TASK_OF_RESULT: Record<TaskResult['type'], TaskFailed['task']> = { fitResult: 'fit', evaluateResult: 'evaluate', secaggResult: 'secagg' };
 
 /**
  * One client's connection, as a small state machine:
@@ -65,10 +79,18 @@ export class ClientConnection implements ClientHandle {
   peerKey: string | undefined;
   private heldVersion = -1;
   private pending: Pending | undefined;
-  /** Tasks (`fitResult:3`, `evaluateResult:3`) whose results are no longer wanted (deadline passed): a late result is dropped, not an error. */
-  private readonly abandoned = new Set<string>();
+  /**
+   * Tasks (`fitResult:3`, `evaluateResult:3`) whose results are no longer wanted (deadline
+   * passed), with the allowance their answer keeps: a late result is dropped, not an error.
+   */
+  private readonly abandoned = new Map<string, Allowance>();
   private readonly opts: ConnectionOptions;
   private readonly handshakeTimer: NodeJS.Timeout;
+  /** What the next frame may be: the handshake's size until authenticated, then as the state allows. */
+  private allowance: Allowance;
+  /** Set while a frame has begun arriving and not completed. */
+  private frameTimer: NodeJS.Timeout | undefined;
+  private frameCompleted = false;
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
@@ -76,17 +98,69 @@ export class ClientConnection implements ClientHandle {
     this.handshake = opts.security ? new ServerHandshake(opts.security.identity, opts.security.admission) : undefined;
     this.state = this.handshake ? 'keyExchange' : 'hello';
     // until the peer has authenticated, the socket buffers no more than a handshake frame
-    if (this.handshake) setReceiveLimit(opts.socket, MAX_HANDSHAKE_FRAME_BYTES);
+    this.allowance = this.handshake ? { bytes: MAX_HANDSHAKE_FRAME_BYTES, shape: CONTROL_LIMITS } : CONTROL_ALLOWANCE;
+    setReceiveLimit(opts.socket, this.allowance.bytes);
     this.handshakeTimer = setTimeout(
       () => this.fail(protocolError.timeout(this.handshake ? 'the handshake and hello' : 'hello', opts.handshakeTimeoutMs)),
       opts.handshakeTimeoutMs,
     );
-    opts.socket.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
-    opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
-    opts.socket.on('error', (err) => {
-      // ws reports oversized frames (and other socket faults) here, then closes
-      opts.log.warn({ client: this.label(), err: errorMessage(err) }, `connection error from ${this.label()}: ${errorMessage(err)}`);
+    opts.socket.on('message', (data, isBinary) => {
+      this.frameArrived();
+      this.onFrame(data as Buffer, isBinary);
     });
+    opts.socket.on('ping', () => this.frameArrived());
+    opts.socket.on('pong', () => this.frameArrived());
+    opts.rawSocket?.on('data', () => this.bytesArrived());
+    opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
+    opts.socket.on('error', (err: Error & { code?: string }) => {
+      // ws reports oversized frames (and other socket faults) here, then closes (1009 for a frame over the limit)
+      const detail = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+        ? `a frame larger than the ${this.allowance.bytes}-byte limit while ${this.describeState()} (closed with 1009)`
+        : errorMessage(err);
+      opts.log.warn({ client: this.label(), err: detail, code: err.code }, `closing connection ${this.label()}: ${detail}`);
+    });
+  }
+
+  /** What this connection is waiting for, for log lines. */
+  private describeState(): string {
+    if (this.state === 'keyExchange' || this.state === 'auth') return 'in the handshake';
+    if (this.state === 'hello') return 'awaiting its hello';
+    if (this.pending) return `awaiting round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]} result`;
+    return 'idle';
+  }
+
+  /**
+   * Sets the allowance to the widest of: the control size, the outstanding task's answer and
+   * any abandoned task's late answer; capped by maxPayloadBytes. Raising it takes room from
+   * the shared receive budget: false (nothing changed) when there is none.
+   */
+  private refreshAllowance(): boolean {
+    let want = CONTROL_ALLOWANCE;
+    if (this.pending) want = widest(want, this.pending.allowance);
+    for (const a of this.abandoned.values()) want = widest(want, a);
+    const bytes = Math.min(want.bytes, this.opts.maxPayloadBytes);
+    if (this.opts.budget && !this.opts.budget.resize(this, bytes - CONTROL_ALLOWANCE.bytes)) return false;
+    this.allowance = { bytes, shape: want.shape };
+    setReceiveLimit(this.opts.socket, bytes);
+    return true;
+  }
+
+  /** Bytes came in: if no frame completed with them, one is under way and must finish within frameTimeoutMs. */
+  private bytesArrived(): void {
+    if (this.frameCompleted) {
+      this.frameCompleted = false;
+      return;
+    }
+    const ms = this.opts.frameTimeoutMs;
+    if (ms === undefined || this.frameTimer || this.state === 'closed') return;
+    this.frameTimer = setTimeout(() => this.fail(protocolError.timeout('the rest of a frame that had started arriving', ms)), ms);
+  }
+
+  /** A whole frame (message, ping or pong) arrived: nothing is under way any more. */
+  private frameArrived(): void {
+    this.frameCompleted = true;
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   get ready(): boolean {
@@ -95,14 +169,14 @@ export class ClientConnection implements ClientHandle {
 
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
     const expectedLength = req.trainableWeights?.length ?? req.weights.length;
-    return this.request<FitResult>('fitResult', req.round, req.modelVersion, { expectedLength, modelLength: req.weights.length }, signal, (held) => {
+    return this.request<FitResult>('fitResult', req.round, req.modelVersion, { expectedLength, modelLength: req.weights.length, allowance: fitResultAllowance(expectedLength) }, signal, (held) => {
       const { weights, trainable } = weightsToSend(held, req);
       this.send({ type: 'fit', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable } : {}), config: req.config, seed: req.seed });
     });
   }
 
   evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult> {
-    return this.request<EvaluateResult>('evaluateResult', req.round, req.modelVersion, { expectedLength: 0, modelLength: req.weights.length }, signal, (held) => {
+    return this.request<EvaluateResult>('evaluateResult', req.round, req.modelVersion, { expectedLength: 0, modelLength: req.weights.length, allowance: CONTROL_ALLOWANCE }, signal, (held) => {
       const { weights, trainable } = weightsToSend(held, req);
       // an evaluate task has no config.frozen: the names come along so the client can place the values
       this.send({ type: 'evaluate', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable, frozen: [...(req.frozen ?? [])] } : {}) });
@@ -116,10 +190,14 @@ export class ClientConnection implements ClientHandle {
    */
   secagg(req: SecAggRequest, signal: AbortSignal): Promise<SecAggResultMessage> {
     if (req.phase !== 'maskedInput') {
-      return this.request<SecAggResultMessage>('secaggResult', req.task.round, this.heldVersion, { expectedLength: 0, modelLength: 0 }, signal, () => this.send(req.task), req.phase);
+      const { task } = req;
+      const n = task.phase === 'advertise' ? task.clients : task.phase === 'shareKeys' ? task.keys.length : task.survivors.length + task.dropped.length;
+      const allowance = secaggAllowance(req.phase, n, 0);
+      return this.request<SecAggResultMessage>('secaggResult', task.round, this.heldVersion, { expectedLength: 0, modelLength: 0, allowance }, signal, () => this.send(task), req.phase);
     }
     const { fit } = req;
-    return this.request<SecAggResultMessage>('secaggResult', fit.round, fit.modelVersion, { expectedLength: req.dimension, modelLength: fit.weights.length }, signal, (held) => {
+    const allowance = secaggAllowance('maskedInput', req.senders.length, req.dimension);
+    return this.request<SecAggResultMessage>('secaggResult', fit.round, fit.modelVersion, { expectedLength: req.dimension, modelLength: fit.weights.length, allowance }, signal, (held) => {
       const { weights, trainable } = weightsToSend(held, fit);
       this.send({ type: 'secagg', phase: 'maskedInput', round: fit.round, senders: [...req.senders], shares: [...req.shares], modelVersion: fit.modelVersion, spec: fit.spec, weights, ...(trainable ? { trainable } : {}), config: fit.config, seed: fit.seed });
     }, 'maskedInput');
@@ -134,7 +212,7 @@ export class ClientConnection implements ClientHandle {
     kind: R['type'],
     round: number,
     modelVersion: number,
-    lengths: { readonly expectedLength: number; readonly modelLength: number },
+    lengths: { readonly expectedLength: number; readonly modelLength: number; readonly allowance: Allowance },
     signal: AbortSignal,
     send: (heldVersion: number) => void,
     phase?: SecAggWirePhase,
@@ -145,8 +223,10 @@ export class ClientConnection implements ClientHandle {
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
         if (this.pending?.round !== round || this.pending.kind !== kind) return;
+        const { allowance } = this.pending;
         this.pending = undefined;
-        this.abandoned.add(`${kind}:${round}`);
+        this.abandoned.set(`${kind}:${round}`, allowance);
+        this.refreshAllowance();
         reject(new Error(`client ${this.label()} missed the ${what} ${round} deadline`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -165,6 +245,14 @@ export class ClientConnection implements ClientHandle {
           reject(e);
         },
       };
+      // the answer may be as large as the allowance: room for it is reserved before the task leaves
+      if (!this.refreshAllowance()) {
+        this.pending = undefined;
+        signal.removeEventListener('abort', onAbort);
+        const budget = this.opts.budget!;
+        reject(new Error(`the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); client ${this.label()} was not sent the ${what} ${round} task`));
+        return;
+      }
       send(this.heldVersion);
       this.heldVersion = modelVersion;
     });
@@ -213,8 +301,10 @@ export class ClientConnection implements ClientHandle {
     }
     let msg: ToCoordinator;
     try {
-      msg = fromFrame(data, toCoordinatorSchema, this.sealer, this.opts.maxPayloadBytes);
+      msg = fromFrame(data, toCoordinatorSchema, this.sealer, this.allowance.bytes, this.allowance.shape);
     } catch (err) {
+      // a secure client's clientHello at a coordinator running --insecure: say so, not "invalid discriminator"
+      if (this.state === 'hello' && !this.handshake && isClientHello(data)) return this.fail(protocolError.handshake(INSECURE_ONLY));
       return this.fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err), err));
     }
     try {
@@ -227,7 +317,14 @@ export class ClientConnection implements ClientHandle {
   /** The plaintext handshake: clientHello → serverHello, then clientAuth → the sealed session. */
   private onHandshakeFrame(data: Uint8Array): void {
     const hs = this.handshake!;
-    const msg = decodeMessage(data, toServerHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES);
+    let msg;
+    try {
+      msg = decodeMessage(data, toServerHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES, CONTROL_LIMITS);
+    } catch (err) {
+      // a plaintext hello where the handshake belongs: an --insecure client, which deserves to be told so
+      if (this.state === 'keyExchange' && isPlaintextHello(data)) throw protocolError.handshake(SECURE_REQUIRED);
+      throw err;
+    }
     if (msg.type === 'error') throw protocolError.handshake(`the client gave up: ${msg.message}`);
     if (this.state === 'keyExchange') {
       if (msg.type !== 'clientHello') throw protocolError.unexpected(`${msg.type} before clientHello`);
@@ -240,8 +337,8 @@ export class ClientConnection implements ClientHandle {
     const session = hs.onClientAuth(msg);
     this.sealer = session.sealer;
     this.peerKey = session.peerKey;
-    setReceiveLimit(this.opts.socket, this.opts.maxPayloadBytes);
     this.state = 'hello';
+    this.refreshAllowance();
     this.opts.log.debug({ id: this.id, key: session.peerKey, name: session.peerName }, `connection ${this.id} authenticated as ${session.peerName}`);
     this.opts.onAuthenticated?.(this);
   }
@@ -268,16 +365,24 @@ export class ClientConnection implements ClientHandle {
         }
         if (!allFinite(msg.delta)) throw protocolError.invalid('delta contains NaN or Infinity');
         if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
-        this.pending = undefined;
-        p.resolve(msg);
+        this.settlePending(p, msg);
         return;
       }
       case 'evaluateResult': {
         const p = this.awaited(msg);
         if (!p) return;
         if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
+        this.settlePending(p, msg);
+        return;
+      }
+      case 'taskFailed': {
+        // the client could not do the task (its training diverged, say): a failure of this round, not of the protocol
+        const kind = (Object.keys(TASK_OF_RESULT) as TaskResult['type'][]).find((k) => TASK_OF_RESULT[k] === msg.task)!;
+        const p = this.awaited({ type: kind, round: msg.round });
+        if (!p) return;
         this.pending = undefined;
-        p.resolve(msg);
+        this.refreshAllowance();
+        p.reject(new Error(`client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
         return;
       }
       case 'secaggResult': {
@@ -285,8 +390,7 @@ export class ClientConnection implements ClientHandle {
         if (!p) return;
         if (msg.phase !== p.phase) throw protocolError.invalid(`secaggResult answers the ${msg.phase} phase, the task was for the ${p.phase} phase`);
         if (msg.phase === 'maskedInput' && msg.masked.length !== p.expectedLength) throw protocolError.invalid(`masked input has ${msg.masked.length} words, the round's vectors have ${p.expectedLength}`);
-        this.pending = undefined;
-        p.resolve(msg);
+        this.settlePending(p, msg);
         return;
       }
       case 'error': {
@@ -303,9 +407,10 @@ export class ClientConnection implements ClientHandle {
    * task (dropped and logged). A result nobody asked for, of the wrong kind or for
    * another round is a protocol error.
    */
-  private awaited(msg: TaskResult): Pending | undefined {
+  private awaited(msg: { readonly type: TaskResult['type']; readonly round: number }): Pending | undefined {
     if (this.state !== 'ready') throw protocolError.unexpected(`${msg.type} before the handshake`);
     if (this.abandoned.delete(`${msg.type}:${msg.round}`)) {
+      this.refreshAllowance();
       this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer'} for round ${msg.round} from ${this.label()}`);
       return undefined;
     }
@@ -314,6 +419,13 @@ export class ClientConnection implements ClientHandle {
     if (!p || p.kind !== msg.type) throw protocolError.unexpected(`${msg.type} for round ${msg.round}, but no ${task} task is outstanding`);
     if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the task was for round ${p.round}`);
     return p;
+  }
+
+  /** The outstanding task is answered: its allowance goes back to the budget, then its promise resolves. */
+  private settlePending(p: Pending, result: TaskResult): void {
+    this.pending = undefined;
+    this.refreshAllowance();
+    p.resolve(result);
   }
 
   private send(msg: ToClient | ServerHello): void {
@@ -342,10 +454,34 @@ export class ClientConnection implements ClientHandle {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.frameTimer);
+    this.opts.budget?.release(this);
     const p = this.pending;
     this.pending = undefined;
     p?.reject(err);
     this.opts.onClosed(this);
+  }
+}
+
+const SECURE_REQUIRED = 'this coordinator requires the secure channel, and the client connected without it (--insecure); give the client --coordinator-key and --key or a join token instead';
+
+const INSECURE_ONLY = 'this coordinator runs --insecure (plaintext frames, no identities), and the client offered the secure channel; run the client with --insecure too (loopback only)';
+
+/** True when a frame is a handshake's clientHello: what a secure client sends first. */
+function isClientHello(frame: Uint8Array): boolean {
+  try {
+    return decodeMessage(frame, toServerHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES, CONTROL_LIMITS).type === 'clientHello';
+  } catch {
+    return false;
+  }
+}
+
+/** True when a handshake-time frame is a plaintext `hello`: what an --insecure client sends first. */
+function isPlaintextHello(frame: Uint8Array): boolean {
+  try {
+    return decodeMessage(frame, toCoordinatorSchema, MAX_HANDSHAKE_FRAME_BYTES, CONTROL_LIMITS).type === 'hello';
+  } catch {
+    return false;
   }
 }
 

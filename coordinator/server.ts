@@ -1,19 +1,34 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import { ClientConnection } from './client-connection.ts';
+import { ConnectionGate } from './connection-gate.ts';
+import { CONTROL_ALLOWANCE } from './frame-limits.ts';
+import { ReceiveBudget } from './receive-budget.ts';
+import { MAX_HANDSHAKE_FRAME_BYTES } from '../shared/protocol/handshake-messages.ts';
 import type { ClientHandle, Traffic, Transport } from './transport.ts';
 
 export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly runId: string;
+  /** The hard cap on any frame (each connection's state allows less: frame-limits.ts). */
   readonly maxPayloadBytes: number;
+  /** What all connections together may hold in result-sized frame allowances at once. */
+  readonly receiveBudgetBytes: number;
+  /** From TCP accept to a proven identity (HTTP upgrade and handshake included), and then to the hello. */
   readonly handshakeTimeoutMs: number;
+  /** A frame that has started arriving must be complete within this. */
+  readonly frameTimeoutMs: number;
+  /** Caps on connections not yet authenticated: in all, and from one address. */
+  readonly maxUnauthenticated: number;
+  readonly maxUnauthenticatedPerAddress: number;
+  /** Serve GET /status (the run's progress and the connected clients' names) to anyone who asks; off by default. */
+  readonly statusEndpoint: boolean;
   readonly log: Logger;
   /**
    * The coordinator's identity and who may join. Absent only in --insecure mode
@@ -38,17 +53,32 @@ export class CoordinatorServer implements Transport {
   /** One session per identity: the newest connection of a key replaces the older one. */
   private readonly sessions = new Map<string, ClientConnection>();
   private readonly waiters = new Set<() => void>();
+  private readonly gate: ConnectionGate;
+  private readonly budget: ReceiveBudget;
   private nextId = 1;
   private bytesIn = 0;
   private bytesOut = 0;
 
   private constructor(opts: ServerOptions) {
     this.opts = opts;
-    this.http = createServer((req, res) => this.onHttp(req, res));
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false });
+    // a backstop behind the HTTP header timeout and the connection's own handshake timer (which closes with a reason)
+    this.gate = new ConnectionGate({ maxUnauthenticated: opts.maxUnauthenticated, maxUnauthenticatedPerAddress: opts.maxUnauthenticatedPerAddress, authTimeoutMs: 2 * opts.handshakeTimeoutMs, log: opts.log });
+    this.budget = new ReceiveBudget(opts.receiveBudgetBytes);
+    // request headers (an upgrade's too) must arrive within the handshake time; node checks every second
+    const headersTimeout = Math.max(1000, opts.handshakeTimeoutMs);
+    this.http = createServer({ headersTimeout, requestTimeout: headersTimeout, connectionsCheckingInterval: 1000 }, (req, res) => this.onHttp(req, res));
+    this.http.on('connection', (socket: Socket) => this.gate.admit(socket));
+    // every socket starts at the handshake's size (the control size without the secure channel): nothing bigger is buffered unauthenticated
+    const firstFrame = opts.security ? MAX_HANDSHAKE_FRAME_BYTES : CONTROL_ALLOWANCE.bytes;
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: firstFrame, perMessageDeflate: false });
     this.wss.on('connection', (socket, req) => this.onConnection(socket, req));
     // an accept failure (EMFILE under a connection flood, say) is logged, never a crash
     this.wss.on('error', (err) => opts.log.error({ err: err.message }, `websocket server error: ${err.message}`));
+  }
+
+  /** Connections refused at the unauthenticated-connection caps so far. */
+  get refusedConnections(): number {
+    return this.gate.refused;
   }
 
   static async listen(opts: ServerOptions): Promise<CoordinatorServer> {
@@ -57,7 +87,11 @@ export class CoordinatorServer implements Transport {
       server.http.once('error', reject);
       server.http.listen(opts.port, opts.host, () => {
         server.http.off('error', reject);
-        server.http.on('error', (err) => opts.log.error({ err: err.message }, `http server error: ${err.message}`));
+        server.http.on('error', (err: NodeJS.ErrnoException) => {
+          // out of file descriptors, accept fails and the peer is refused: say so, it is a capacity problem
+          const why = err.code === 'EMFILE' || err.code === 'ENFILE' ? ' (out of file descriptors: a connection was refused; lower maxUnauthenticated or raise ulimit -n)' : '';
+          opts.log.error({ err: err.message, code: err.code }, `http server error: ${err.message}${why}`);
+        });
         resolve();
       });
     });
@@ -112,6 +146,7 @@ export class CoordinatorServer implements Transport {
     }, 1000);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     clearTimeout(cutoff);
+    this.gate.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
@@ -124,15 +159,21 @@ export class CoordinatorServer implements Transport {
       id,
       runId: this.opts.runId,
       socket,
+      rawSocket: req.socket,
       security: this.opts.security,
       maxPayloadBytes: this.opts.maxPayloadBytes,
+      budget: this.budget,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      frameTimeoutMs: this.opts.frameTimeoutMs,
       log,
       onReady: (c) => {
+        // without the secure channel, the hello is as authenticated as it gets
+        this.gate.authenticated(req.socket);
         this.clients.set(c.id, c);
         for (const w of [...this.waiters]) w();
       },
       onAuthenticated: (c) => {
+        this.gate.authenticated(req.socket);
         const previous = this.sessions.get(c.peerKey!);
         this.sessions.set(c.peerKey!, c);
         if (previous && previous !== c) {
@@ -162,8 +203,10 @@ export class CoordinatorServer implements Transport {
     };
     if (req.method === 'GET' && req.url === '/health') return reply(200, { ok: true });
     if (req.method === 'GET' && req.url === '/status') {
+      // it names the connected clients: served only when the operator asked for it
+      if (!this.opts.statusEndpoint) return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
       return reply(200, { runId: this.opts.runId, clients: this.connected().map((c) => ({ id: c.id, name: c.name })), ...this.opts.status?.() });
     }
-    reply(404, { error: `no route for ${req.method} ${req.url}` });
+    reply(404, { error: `no route for ${req.method} ${String(req.url).slice(0, 200)}` });
   }
 }

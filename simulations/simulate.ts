@@ -64,8 +64,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const keys = config.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
+    // every virtual client connects at once from 127.0.0.1: the unauthenticated-connection caps must admit them all
+    const admitAll = Math.max(config.maxUnauthenticated, config.clients + 16);
     coordinator = await startCoordinator(
-      { ...config, port: 0 },
+      { ...config, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(config.maxUnauthenticatedPerAddress, admitAll) },
       {
         log,
         onRound: opts.onRound,

@@ -39,7 +39,8 @@ export function runVirtualClients(o: VirtualClientsOptions): Promise<PromiseSett
     const fallback = new PoolTrainer(o.pool, indices, o.holdouts?.[i]);
     const trainer = o.trainerFor ? o.trainerFor(i, fallback) : fallback;
     const name = virtualClientName(i, o.shards.length);
-    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i), noise: o.noiseFor?.(i), dropAt: o.dropAtFor?.(i) }).run();
+    // in-process over loopback a lost connection is a modelled fault (a dropout), not a network to ride out
+    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i), noise: o.noiseFor?.(i), dropAt: o.dropAtFor?.(i), reconnect: false }).run();
   });
   return Promise.allSettled(agents);
 }

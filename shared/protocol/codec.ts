@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import type { z } from 'zod';
 import { protocolError } from '../errors.ts';
+import { checkBounds, type DecodeLimits } from './bounds.ts';
 import type { Message } from './messages.ts';
 import type { ClientAuth, ClientHello, ServerHello } from './handshake-messages.ts';
 
@@ -19,9 +20,18 @@ export function encodeMessage(msg: Encodable): Uint8Array {
   return new Uint8Array(packr.pack(msg)); // typed-array constructor: one memcpy
 }
 
-export function decodeMessage<S extends z.ZodType>(bytes: Uint8Array, schema: S, maxBytes: number): z.infer<S> {
+/**
+ * Shape limits when the caller has none tighter: generous enough for any task a coordinator
+ * sends (a model spec, 100,000 secure-aggregation shares), small enough that no frame decodes
+ * into millions of objects. The coordinator passes per-state limits (coordinator/frame-limits.ts).
+ */
+export const DEFAULT_LIMITS: DecodeLimits = { maxItems: 1_000_000, maxContainer: 100_000, maxDepth: 16, maxString: 64 * 1024 };
+
+export function decodeMessage<S extends z.ZodType>(bytes: Uint8Array, schema: S, maxBytes: number, limits: DecodeLimits = DEFAULT_LIMITS): z.infer<S> {
   if (bytes.byteLength > maxBytes) throw protocolError.tooBig(bytes.byteLength, maxBytes);
   if (bytes.byteLength === 0) throw protocolError.malformed('empty frame');
+  // container, string and nesting sizes are bounded while walking the bytes, before msgpackr allocates anything
+  checkBounds(bytes, limits);
   let value: unknown;
   try {
     value = packr.unpack(bytes);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { protocolError } from '../errors.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
+import type { DecodeLimits } from './bounds.ts';
 import type { Encodable } from './codec.ts';
 
 /**
@@ -27,9 +28,9 @@ export function toFrame(msg: Encodable, sealer: FrameSealer): Uint8Array {
 }
 
 /** Opens, decodes and validates one frame; throws a ProtocolError saying what is wrong. */
-export function fromFrame<S extends z.ZodType>(frame: Uint8Array, schema: S, sealer: FrameSealer, maxBytes: number): z.infer<S> {
+export function fromFrame<S extends z.ZodType>(frame: Uint8Array, schema: S, sealer: FrameSealer, maxBytes: number, limits?: DecodeLimits): z.infer<S> {
   if (frame.byteLength > maxBytes) throw protocolError.tooBig(frame.byteLength, maxBytes);
   const plain = sealer.open(frame);
   if (plain === null) throw protocolError.unauthenticated();
-  return decodeMessage(plain, schema, maxBytes);
+  return decodeMessage(plain, schema, maxBytes, limits);
 }

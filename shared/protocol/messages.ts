@@ -162,6 +162,19 @@ export const secaggResultSchema = z.discriminatedUnion('phase', [
   z.strictObject({ type: z.literal('secaggResult'), phase: z.literal('unmask'), round: roundNumber, selfMaskShares: z.array(revealedShareSchema).max(100_000), keyShares: z.array(revealedShareSchema).max(100_000) }),
 ]);
 
+/**
+ * client → coordinator: this client could not carry out the outstanding task of `round`
+ * (its training diverged to NaN/Infinity from the model it was sent, say). The connection
+ * stays open: the task counts as a failure of the round, not as a broken protocol.
+ */
+export const taskFailedSchema = z.strictObject({
+  type: z.literal('taskFailed'),
+  round: roundNumber,
+  task: z.enum(['fit', 'evaluate', 'secagg']),
+  code: z.string().min(1).max(64),
+  message: z.string().max(1024),
+});
+
 /** coordinator → client: the run is over; the client disconnects and exits. */
 export const doneSchema = z.strictObject({
   type: z.literal('done'),
@@ -176,7 +189,7 @@ export const errorSchema = z.strictObject({
   message: z.string().max(4096),
 });
 
-export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, secaggResultSchema, errorSchema]);
+export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, secaggResultSchema, taskFailedSchema, errorSchema]);
 export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, evaluateTaskSchema, secaggTaskSchema, doneSchema, errorSchema]);
 
 export type Hello = z.infer<typeof helloSchema>;
@@ -188,6 +201,7 @@ export type EvaluateResult = z.infer<typeof evaluateResultSchema>;
 export type SecAggTask = z.infer<typeof secaggTaskSchema>;
 export type SecAggResultMessage = z.infer<typeof secaggResultSchema>;
 export type SecAggWirePhase = SecAggTask['phase'];
+export type TaskFailed = z.infer<typeof taskFailedSchema>;
 export type Done = z.infer<typeof doneSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;

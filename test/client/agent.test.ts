@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientAgent } from '../../client/agent.ts';
 import type { Trainer } from '../../client/trainer.ts';
-import { silentLogger } from '../../shared/log.ts';
+import { memoryLogger, silentLogger } from '../../shared/log.ts';
 import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
 import { toCoordinatorSchema } from '../../shared/protocol/messages.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
@@ -29,7 +29,7 @@ afterEach(async () => {
 describe('client agent against a misbehaving coordinator', () => {
   it('gives up when no welcome arrives', async () => {
     const url = await fakeCoordinator(() => {});
-    const agent = new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, connectTimeoutMs: 200 });
+    const agent = new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, connectTimeoutMs: 200, reconnect: false });
     await expect(agent.run()).rejects.toThrow(/welcome did not arrive within 200 ms/);
   });
 
@@ -56,11 +56,55 @@ describe('client agent against a misbehaving coordinator', () => {
     await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/the coordinator refused this client: no/);
   });
 
-  it('reports an unreachable coordinator', async () => {
+  it('reports an unreachable coordinator after retrying with backoff', async () => {
     const url = await fakeCoordinator(() => {});
     await new Promise<void>((r) => server!.close(() => r()));
     server = undefined;
-    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/cannot reach the coordinator/);
+    const log = memoryLogger();
+    const started = performance.now();
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log, reconnect: { attempts: 3, baseDelayMs: 20, maxDelayMs: 40 } }).run()).rejects.toThrow(/cannot reach the coordinator/);
+    // three waits of 20, 40, 40 ms (±25 %) between four attempts
+    expect(performance.now() - started).toBeGreaterThanOrEqual(70);
+    expect(log.entries.filter((e) => /connecting again in/.test(e.msg ?? '')).map((e) => (e.obj as { attempt: number }).attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('connects again after a dropped connection and finishes the run; a refusal is not retried', async () => {
+    let connections = 0;
+    const url = await fakeCoordinator((ws) => {
+      connections++;
+      // the first connection breaks before the welcome (1006), the second completes the run
+      if (connections === 1) return ws.terminate();
+      ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c2', runId: 'r' }));
+      ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 0 }));
+    });
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).resolves.toMatchObject({ reason: 'ok' });
+    expect(connections).toBe(2);
+    server!.close();
+
+    let refusals = 0;
+    const refusing = await fakeCoordinator((ws) => {
+      refusals++;
+      ws.send(encodeMessage({ type: 'error', code: 'E_HANDSHAKE', message: 'not allowed' }));
+      ws.close(4401);
+    });
+    await expect(new ClientAgent({ url: refusing, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).rejects.toThrow(/not allowed/);
+    expect(refusals).toBe(1);
+  });
+
+  it('reports a training that diverged as a failed task and stays in the run', async () => {
+    const nan: Trainer = { fit: async (_s, w) => ({ delta: new Float32Array(w.length).fill(Number.NaN), numExamples: 4, metrics: { loss: Number.NaN, accuracy: 0, epochs: 1 } }), evaluate: idle.evaluate };
+    const got: string[] = [];
+    const url = await fakeCoordinator((ws) => {
+      ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
+      ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: new Float32Array(101_770), config: trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1 }), seed: 1 }));
+      ws.on('message', (data) => {
+        const m = decodeMessage(data as Buffer, toCoordinatorSchema, 1 << 20);
+        got.push(m.type === 'taskFailed' ? `${m.type} ${m.round} ${m.task} ${m.code}` : m.type);
+        if (m.type === 'taskFailed') ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 1 }));
+      });
+    });
+    await expect(new ClientAgent({ url, name: 'a', trainer: nan, log: silentLogger }).run()).resolves.toMatchObject({ reason: 'ok', rounds: 0 });
+    expect(got).toEqual(['taskFailed 1 fit E_DIVERGED']);
   });
 
   it('with frozen parameters: sends only the trainable delta, fills trainable-only fit and evaluate tasks into the held model, refuses one it cannot fill', async () => {

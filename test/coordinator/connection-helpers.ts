@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { expect } from 'vitest';
-import { ClientConnection } from '../../coordinator/client-connection.ts';
+import { ClientConnection, type ConnectionOptions } from '../../coordinator/client-connection.ts';
 import { ClientHandshake } from '../../shared/crypto/handshake.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { decodeMessage, encodeMessage, type Encodable } from '../../shared/protocol/codec.ts';
@@ -34,7 +34,7 @@ export class FakeSocket extends EventEmitter {
 export const keys = testKeys(1);
 
 /** A coordinator-side connection over a fake socket, before the handshake. */
-export function connection() {
+export function connection(over: Partial<ConnectionOptions> = {}) {
   const socket = new FakeSocket();
   const log = memoryLogger();
   const conn = new ClientConnection({
@@ -49,6 +49,7 @@ export function connection() {
     onClosed: () => {},
     countIn: () => {},
     countOut: () => {},
+    ...over,
   });
   return { socket, conn, log };
 }
@@ -65,8 +66,8 @@ export function authenticate(socket: FakeSocket) {
 }
 
 /** A connection past the handshake and hello: `send` seals a message from the client, `received` opens what the coordinator sent after its welcome. */
-export function readyConnection() {
-  const { socket, conn, log } = connection();
+export function readyConnection(over: Partial<ConnectionOptions> = {}) {
+  const { socket, conn, log } = connection(over);
   const sealer = authenticate(socket);
   const send = (msg: unknown) => socket.emit('message', Buffer.from(toFrame(msg as Encodable, sealer)), true);
   send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'site' });

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { probeBackend } from '../../shared/backend.ts';
 import { freePort, waitForHealth } from '../../simulations/loopback.ts';
 
@@ -52,6 +52,7 @@ describe('the starling command', () => {
 
   it('a bad config file or flag exits 1 with a precise message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-cli-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const bad = join(dir, 'run.yaml');
     writeFileSync(bad, 'rounds: zero\nclients: 2\n');
     const r = await starling(['coordinator', '--config', bad]).done;
@@ -69,13 +70,15 @@ describe('the starling command', () => {
       expect(gpu.code).toBe(1);
       expect(gpu.stderr).toMatch(/backend "tfjs-node-gpu" is not available: tfjs-node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
     }
-    const noServer = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--shard', '1/10', '--insecure']).done;
+    const noServer = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--shard', '1/10', '--insecure', '--retries', '1']).done;
     expect(noServer.code).toBe(1);
-    expect(noServer.stderr).toMatch(/cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
+    expect(noServer.stderr).toMatch(/cannot reach the coordinator at ws:\/\/127.0.0.1:1.*; connecting again in \d\.\d s \(attempt 1 of 1\)/);
+    expect(noServer.stderr).toMatch(/starling: cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
   });
 
   it('simulate --local-validation prints each round\'s federated evaluation in --json and stores it in history.json', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-fed-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const r = await starling(['simulate', '--clients', '3', '--rounds', '2', '--local-validation', '0.2', '--json', '--out', out, '--workers', '2']).done;
     expect(r.code).toBe(0);
     type Fed = { clients: number; failures: number; numExamples: number; metrics: Record<string, number>; perClient: { client: string; numExamples: number; metrics: Record<string, number> }[] };
@@ -101,6 +104,7 @@ describe('the starling command', () => {
 
   it('simulate --secagg (with --secagg-threshold and --secagg-neighbours) runs secure rounds; a robust strategy or dp with it exits 1', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-secagg-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const r = await starling(['simulate', '--clients', '3', '--rounds', '1', '--secagg', '--secagg-threshold', '2', '--secagg-neighbours', '2', '--secagg-clip', '5', '--json', '--out', out, '--workers', '2']).done;
     expect(r.code).toBe(0);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { clients: number; secaggErrorBound: number; accuracy: number };
@@ -121,6 +125,7 @@ describe('the starling command', () => {
 
   it('tune runs a search from a space file, prints a live table or --json, writes a best config simulate accepts, and refuses a bad space with every problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'starling-tune-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const space = join(dir, 'space.yaml');
     writeFileSync(
       space,
@@ -153,6 +158,7 @@ describe('the starling command', () => {
 
   it('a coordinator process and two client processes run a federated round trip', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-run-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     // keys as a user makes them: keygen prints each public key
     const keygen = async (name: string) => {
       const r = await starling(['keygen', '--out', join(out, `${name}.key`)]).done;

@@ -27,6 +27,8 @@ export class RawPeer {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
     });
+    // a peer refused at TCP accept never opens: only a test that awaits `opened` hears of it
+    this.opened.catch(() => {});
     this.socket.on('message', (d) => this.received.push(d as Buffer));
     this.socket.on('error', () => {});
     this.closed = new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -53,10 +55,12 @@ export class RawPeer {
 
 /**
  * Identities for a secure test run, made as a deployment makes them: key files (0600) and
- * an allowlist in a temporary folder, read back through the CLI's loaders.
+ * an allowlist in a temporary folder, read back through the CLI's loaders. The folder is
+ * removed at once: everything a test needs is already read into memory.
  */
 export function testKeys(clients: number) {
   const keys = makeSimulationKeys(clients, (i) => `client-${i}`);
+  keys.dispose();
   return {
     coordinator: keys.coordinator,
     client: (i: number) => ({ identity: keys.clients[i]!, coordinatorKey: keys.coordinator.identity.publicKey }),

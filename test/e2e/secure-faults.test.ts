@@ -4,44 +4,15 @@ import { openDataSource } from '../../client/data-source.ts';
 import { EngineTrainer } from '../../client/trainer.ts';
 import { startCoordinator } from '../../coordinator/coordinator.ts';
 import { sha256 } from '../../coordinator/history.ts';
-import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { CloseCode } from '../../shared/errors.ts';
 import { generateIdentity } from '../../shared/crypto/primitives.ts';
 import { memoryLogger, silentLogger } from '../../shared/log.ts';
 import { toFrame } from '../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, type FitResult } from '../../shared/protocol/messages.ts';
-import { RawPeer, SecurePeer, testConfig, testKeys } from './helpers.ts';
+import { RawPeer, SecurePeer, testConfig } from './helpers.ts';
+import { ROUNDS, attackHarness } from './attack-harness.ts';
 
-const engine = SimdEngine.create();
-const keys = testKeys(3); // clients 0 and 1 are honest; 2 is a listed key a hostile peer uses
-const ROUNDS = 2;
-
-async function honest(url: string, i: number) {
-  const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-  return new ClientAgent({ url, name: `honest-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i) }).run();
-}
-
-/**
- * Runs a coordinator with the two honest clients and whatever `attack` does; returns the
- * final weights' hash, what was logged, and the run's rounds. `clients` is how many the
- * coordinator waits for (3 when the attacker must be inside a round).
- */
-async function run(attack: (url: string) => Promise<void>, opts: { clients?: number; maxPayloadBytes?: number; handshakeTimeoutMs?: number } = {}) {
-  const log = memoryLogger();
-  const config = testConfig({ clients: opts.clients ?? 2, rounds: ROUNDS, maxPayloadBytes: opts.maxPayloadBytes ?? 256 * 1024 * 1024, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 5000 });
-  const coordinator = await startCoordinator(config, { log, engine, writeHistory: false, security: keys.coordinator });
-  try {
-    const attacking = attack(coordinator.url);
-    if ((opts.clients ?? 2) === 2) await attacking; // refused before the honest clients arrive
-    const outcomes = await Promise.all([honest(coordinator.url, 0), honest(coordinator.url, 1)]);
-    await attacking;
-    const result = await coordinator.done;
-    expect(outcomes.map((o) => o.rounds)).toEqual([ROUNDS, ROUNDS]);
-    return { hash: sha256(result.weights), text: log.entries.map((e) => e.msg ?? '').join('\n'), rounds: result.history.rounds };
-  } finally {
-    await coordinator.close();
-  }
-}
+const { engine, keys, honest, run } = attackHarness();
 
 describe('hostile input on the secure channel', async () => {
   // the honest clients alone: every attacked run must end with these exact bytes
@@ -135,7 +106,7 @@ describe('hostile input on the secure channel', async () => {
         p.send(new Uint8Array(2 * 1024 * 1024));
         return (await p.closed).code;
       },
-      /Max payload size exceeded/,
+      /a frame larger than the 36888-byte limit while awaiting its hello \(closed with 1009\)/,
       CloseCode.tooBig,
     ],
   ];
@@ -145,7 +116,7 @@ describe('hostile input on the secure channel', async () => {
       let closeCode = -1;
       const r = await run(async (url) => {
         closeCode = await attack(url);
-      }, { maxPayloadBytes: 1024 * 1024 });
+      });
       expect(closeCode).toBe(code);
       expect(r.text).toMatch(reason);
       expect(r.hash).toBe(baseline.hash);
@@ -159,7 +130,7 @@ describe('hostile input on the secure channel', async () => {
       p.send(new Uint8Array(64 * 1024)); // far below maxPayloadBytes (256 MiB), far above a handshake frame
       expect((await p.closed).code).toBe(CloseCode.tooBig);
     });
-    expect(r.text).toMatch(/Max payload size exceeded/);
+    expect(r.text).toMatch(/a frame larger than the 4096-byte limit while in the handshake \(closed with 1009\)/);
     expect(r.hash).toBe(baseline.hash);
   });
 
@@ -215,15 +186,18 @@ describe('hostile input on the secure channel', async () => {
     });
   }
 
-  it('200 connections that never finish the handshake are dropped at the timeout; the run is unaffected', async () => {
+  it('200 connections that never finish the handshake: 32 (the per-address cap) are dropped at the timeout, the rest refused at once; the run is unaffected', async () => {
     const peers: RawPeer[] = [];
     const r = await run(async (url) => {
       for (let i = 0; i < 200; i++) peers.push(new RawPeer(url));
       const closes = await Promise.all(peers.map((p) => p.closed));
-      expect(closes.every((c) => c.code === CloseCode.timeout)).toBe(true);
+      expect(closes.filter((c) => c.code === CloseCode.timeout)).toHaveLength(32);
+      // refused at TCP accept: the socket is destroyed before the upgrade (1006, no close frame)
+      expect(closes.filter((c) => c.code === 1006)).toHaveLength(168);
     }, { handshakeTimeoutMs: 400 });
     expect(r.hash).toBe(baseline.hash);
     expect(r.text).toMatch(/hello did not arrive within 400 ms/);
+    expect(r.text).toMatch(/refused \d+ connections?: 32 unauthenticated connections are open from 127\.0\.0\.1 \(maxUnauthenticatedPerAddress\)/);
   });
 
   it('one session per identity: a second connection with the same key replaces the first', async () => {

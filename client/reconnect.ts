@@ -1,0 +1,39 @@
+import { CloseCode, StarlingError } from '../shared/errors.ts';
+
+/** How a client agent retries a refused or dropped connection. */
+export interface ReconnectOptions {
+  /** Failed attempts in a row before giving up (a session that was welcomed resets the count). */
+  readonly attempts: number;
+  /** The first wait; each further one doubles, up to `maxDelayMs`, with ±25 % jitter. */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** 8 attempts: 0.5, 1, 2, 4, 8, 15, 15, 15 s — about a minute of a coordinator being away or flooded. */
+export const DEFAULT_RECONNECT: ReconnectOptions = { attempts: 8, baseDelayMs: 500, maxDelayMs: 15_000 };
+
+/**
+ * Close codes after which connecting again can help: the connection broke (1006), the
+ * coordinator went away or restarts (1001, 1012), was overloaded (1013, 4429) or timed us
+ * out while busy (4408). A refusal of this client — its identity (4401), a protocol error
+ * (4400, 4409, 4422, 4426), a newer session of the same identity (4410), a frame too big
+ * (1009) or a normal close — would only be repeated.
+ */
+const RETRIABLE_CLOSE = new Set<number>([1001, 1006, 1011, 1012, 1013, CloseCode.timeout, CloseCode.runFull]);
+
+/** Whether a failed session is worth another connection. */
+export function isRetriable(err: unknown): boolean {
+  if (!(err instanceof StarlingError)) return false;
+  if (err.code === 'E_CONNECT' || err.code === 'E_TIMEOUT') return true;
+  if (err.code === 'E_CLOSED') {
+    const code = (err as StarlingError & { closeCode?: number }).closeCode;
+    return code !== undefined && RETRIABLE_CLOSE.has(code);
+  }
+  return false;
+}
+
+/** The wait before retry number `failures` (0-based): exponential, capped, jittered so a crowd of clients does not return in step. */
+export function retryDelayMs(o: ReconnectOptions, failures: number, random: () => number = Math.random): number {
+  const base = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** failures);
+  return Math.round(base * (0.75 + 0.5 * random()));
+}
