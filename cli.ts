@@ -14,12 +14,13 @@ import { ENGINE_CHOICES, EngineFactory, decideEngine, type EngineChoice } from '
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
-import { createLogger, type LogLevel } from './shared/log.ts';
+import { createLogger, escapeControls, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
 import { tuneCommand } from './simulations/tuning/command.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { inspectPartition } from './shared/data/inspect.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
+import { JOIN_TOKEN_ENV, resolveJoinToken } from './shared/crypto/join-token.ts';
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
 /**
@@ -45,13 +46,27 @@ function logger(level: string | undefined, fallback: LogLevel) {
   return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
 }
 
-/** A client's secure-channel material from its flags; undefined with --insecure. */
+/**
+ * --join-token puts the secret in the process list (ps, /proc) and the shell history: it
+ * still works, with a warning on stderr that names the forms that do not leak.
+ */
+function warnJoinTokenFlag(o: Record<string, unknown>): void {
+  if (o.joinToken === undefined) return;
+  process.stderr.write(
+    `starling: warning: --join-token is visible to other users in the process list and stays in your shell history; ` +
+      `put the token in a file only you can read and pass --join-token-file FILE, or set ${JOIN_TOKEN_ENV}\n`,
+  );
+}
+
+/** A client's secure-channel material from its flags (the join token also from STARLING_JOIN_TOKEN); undefined with --insecure. */
 function clientSecurity(o: Record<string, unknown>) {
   if (o.insecure) return undefined;
   if (!o.coordinatorKey) throw new ConfigError('--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)');
   const coordinatorKey = fromBase64(String(o.coordinatorKey), KEY_BYTES, '--coordinator-key');
-  const joinToken = o.joinToken as string | undefined;
-  if (!o.key && !joinToken) throw new ConfigError('--key FILE is required (make one with `npx starling keygen --out client.key`), unless the coordinator admits by --join-token');
+  const joinToken = resolveJoinToken({ token: o.joinToken as string | undefined, file: o.joinTokenFile as string | undefined });
+  if (!o.key && !joinToken) {
+    throw new ConfigError(`--key FILE is required (make one with \`npx starling keygen --out client.key\`), unless the coordinator admits by join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
+  }
   // joining by token with no key file: a fresh identity for this session
   const identity = o.key ? readIdentityFile(String(o.key)) : generateIdentity();
   return { identity, coordinatorKey, joinToken };
@@ -70,8 +85,8 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped, skipReason } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped, skipReason }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
@@ -85,7 +100,7 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
     const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)})` : '';
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
-        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${r.skipped ? '  (skipped)' : ''}\n`,
+        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : ''}\n`,
     );
   };
 }
@@ -101,6 +116,8 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     backend: o.backend,
     engine: o.engine,
     strategy: o.strategy,
+    maxUpdateNorm: o.maxUpdateNorm,
+    maxUpdateNormAction: o.maxUpdateNormAction,
     fractionFit: o.fraction,
     targetAccuracy: o.targetAccuracy,
     patience: o.patience,
@@ -114,7 +131,9 @@ function runFlags(o: Record<string, unknown>): Record<string, unknown> {
     key: o.key,
     allow: o.allow,
     joinToken: o.joinToken,
+    joinTokenFile: o.joinTokenFile,
     insecure: o.insecure,
+    statusEndpoint: o.statusEndpoint,
     init: o.init,
     dp: o.dp,
     dpDelta: o.dpDelta,
@@ -142,6 +161,8 @@ function withRunOptions(cmd: Command, clients: string, seed: string): Command {
     .option('--clients <n>', clients, int('--clients'))
     .option('--rounds <r>', 'rounds to run', int('--rounds'))
     .option('--strategy <spec>', 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)')
+    .option('--max-update-norm <n>', 'drop (or clip) a client update whose L2 norm exceeds n before aggregation (plain path; see README)', Number)
+    .option('--max-update-norm-action <action>', 'what --max-update-norm does to an update above it: drop (a failure, the default) or clip (scaled down to n)')
     .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
     .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
     .option('--patience <k>', 'stop after k rounds without a better accuracy, keeping the best model', int('--patience'))
@@ -174,9 +195,12 @@ withRunOptions(
   .option('--port <port>', 'port to listen on (default 7070)', int('--port'))
   .option('--key <file>', 'the coordinator\'s identity key (starling keygen)')
   .option('--allow <file>', 'allowlist: client public keys, one per line')
-  .option('--join-token <token>', 'admit any client that proves it holds this secret (≥ 16 characters)')
+  .option('--join-token-file <file>', `admit any client that proves it holds the secret in this file (mode 0600, ≥ 16 characters); or set ${JOIN_TOKEN_ENV}`)
+  .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
   .option('--insecure', 'plaintext frames and no identities (loopback only)')
+  .option('--status-endpoint', 'serve GET /status (progress and the connected clients\' names) to anyone who can reach the port')
   .action(async (o: Record<string, unknown>) => {
+    warnJoinTokenFlag(o);
     const config = loadRunConfig(o.config as string | undefined, runFlags(o));
     const log = logger(o.logLevel as string | undefined, config.logLevel);
     const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
@@ -210,14 +234,17 @@ program
   .option('--validation <f>', 'the run\'s validation fraction (MNIST rows held out by the coordinator; must match it)', Number, 0)
   .option('--local-validation <f>', 'hold out this fraction (0, 0.5] of this client\'s rows (stratified, seeded) to score each new model on; never trained on', localValidationFlag)
   .option('--name <name>', 'name shown in the coordinator\'s logs')
-  .option('--key <file>', 'this client\'s identity key (starling keygen); optional with --join-token')
+  .option('--key <file>', 'this client\'s identity key (starling keygen); optional when joining by token')
   .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
-  .option('--join-token <token>', 'the coordinator\'s join token, when it admits by token')
+  .option('--join-token-file <file>', `a file (mode 0600) holding the coordinator's join token, when it admits by token; or set ${JOIN_TOKEN_ENV}`)
+  .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
   .option('--insecure', 'plaintext frames, no identities (only against an --insecure coordinator)')
+  .option('--retries <n>', 'connect again after a refused or dropped connection, with backoff from 0.5 s to 15 s, up to n times in a row (default 8; 0: never)', int('--retries'))
   .addOption(engineOption())
   .addOption(backendOption())
   .addOption(logLevel())
   .action(async (o: Record<string, unknown>) => {
+    warnJoinTokenFlag(o);
     const log = logger(o.logLevel as string | undefined, 'info');
     let partitionSpec;
     try {
@@ -246,7 +273,9 @@ program
     if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
     const engines = new EngineFactory({ engine: o.engine as EngineChoice | undefined, backend: o.backend as string | undefined, log });
     const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(o) });
+    const retries = o.retries as number | undefined;
+    if (retries !== undefined && retries < 0) throw new ConfigError(`--retries must be 0 or more, got ${retries}`);
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(o), ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}) });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
@@ -273,6 +302,8 @@ withRunOptions(
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
     if (attackers > 0 && !o.attack) throw new ConfigError('--attackers needs --attack NAME');
     const attack = o.attack ? { attack: parseAttack(String(o.attack)), attackers } : undefined;
+    // Ctrl-C: exit through process.exit, so the temporary key folder's exit handler removes it
+    process.once('SIGINT', () => process.exit(130));
     const result = await simulate(config, { log, onRound: roundPrinter(config), workers: o.workers as number | undefined, attack });
     const failed = result.agents.filter((a) => a.status === 'rejected');
     for (const f of failed) log.warn(`a client agent failed: ${errorMessage((f as PromiseRejectedResult).reason)}`);
@@ -318,7 +349,7 @@ program
   .command('keygen')
   .description('write a new Ed25519 identity key file (mode 0600) and print its public key')
   .requiredOption('--out <file>', 'where to write the key, e.g. client.key')
-  .option('--force', 'replace an existing file')
+  .option('--force', 'replace an existing file (atomically: a symlink there is replaced, never written through)')
   .action((o: { out: string; force?: boolean }) => {
     const id = writeIdentityFile(o.out, { force: o.force });
     process.stdout.write(`${toBase64(id.publicKey)}\n`);
@@ -353,7 +384,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`starling: ${errorMessage(err)}\n`);
+  // the message may carry text a peer sent (a refusal, a close reason): escaped like every log line
+  process.stderr.write(`starling: ${escapeControls(errorMessage(err))}\n`);
   if (!(err instanceof StarlingError) && err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 }

@@ -7,6 +7,7 @@ import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/identity-file.ts';
+import { JOIN_TOKEN_ENV, resolveJoinToken } from '../shared/crypto/join-token.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, paramCount } from '../shared/weights.ts';
@@ -17,6 +18,7 @@ import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
+import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
 import { createStrategy } from './strategies/index.ts';
 import { withDp } from './strategies/dp.ts';
 import { cryptoNoiseSource, parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
@@ -38,7 +40,10 @@ export interface CoordinatorOptions {
   readonly noise?: NoiseSource;
 }
 
-/** The secure channel's material from the options or the config's files; undefined only when insecure. */
+/**
+ * The secure channel's material from the options or the config's files; undefined only when insecure.
+ * The join token comes from joinToken, joinTokenFile or STARLING_JOIN_TOKEN (shared/crypto/join-token.ts).
+ */
 export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOptions['security']): CoordinatorOptions['security'] {
   if (config.insecure) {
     if (!isLoopback(config.host)) throw new ConfigError(`--insecure sends models in the clear; it is refused when listening on ${config.host} (loopback only)`);
@@ -48,8 +53,24 @@ export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOption
   if (!config.key) throw new ConfigError('the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback');
   const identity = readIdentityFile(config.key);
   const allowlist = config.allow ? readAllowlist(config.allow) : undefined;
-  if (!allowlist && !config.joinToken) throw new ConfigError('no client could join: pass --allow FILE (client public keys) and/or --join-token TOKEN');
-  return { identity, admission: { allowlist, joinToken: config.joinToken } };
+  const joinToken = resolveJoinToken({ token: config.joinToken, file: config.joinTokenFile });
+  if (!allowlist && !joinToken) throw new ConfigError(`no client could join: pass --allow FILE (client public keys) and/or a join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
+  return { identity, admission: { allowlist, joinToken } };
+}
+
+/**
+ * The frame cap and receive budget of a run: maxPayloadBytes sized from the model unless set
+ * (a set one must still fit the run's largest legitimate answer), and the budget from it.
+ */
+export function frameLimits(config: RunConfig, trainable: number): { maxPayloadBytes: number; receiveBudgetBytes: number } {
+  const needed = largestAnswerBytes(trainable, config.clients, config.secagg);
+  if (config.maxPayloadBytes !== undefined && config.maxPayloadBytes < needed) {
+    throw new ConfigError(`maxPayloadBytes ${config.maxPayloadBytes} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${config.secagg ? `, secure aggregation among ${config.clients} clients` : ''}); leave it unset to size it from the model`);
+  }
+  const maxPayloadBytes = config.maxPayloadBytes ?? defaultMaxPayloadBytes(trainable, config.clients, config.secagg);
+  const receiveBudgetBytes = config.receiveBudgetBytes ?? defaultReceiveBudgetBytes(maxPayloadBytes, config.clients);
+  if (receiveBudgetBytes < maxPayloadBytes) throw new ConfigError(`receiveBudgetBytes ${receiveBudgetBytes} is smaller than one client's answer (maxPayloadBytes ${maxPayloadBytes}): no task could be sent`);
+  return { maxPayloadBytes, receiveBudgetBytes };
 }
 
 export function isLoopback(host: string): boolean {
@@ -121,12 +142,17 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     ? (opts.engine ?? (await new EngineFactory({ engine: config.engine, backend: config.backend, log }).forSpec(config.model)))
     : undefined;
   let round = 0;
+  const limits = frameLimits(config, layout.trainableCount);
   const server = await CoordinatorServer.listen({
     host: config.host,
     port: config.port,
     runId,
-    maxPayloadBytes: config.maxPayloadBytes,
+    ...limits,
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    frameTimeoutMs: config.frameTimeoutMs,
+    maxUnauthenticated: config.maxUnauthenticated,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
+    statusEndpoint: config.statusEndpoint,
     log,
     security,
     status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
@@ -163,6 +189,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       shouldStop: opts.shouldStop,
       log,
       ...(config.secagg ? { secagg: { runId, clip: config.secaggClip, weightCap: config.secaggMaxExamples, threshold: config.secaggThreshold, neighbours: config.secaggNeighbours } } : {}),
+      maxUpdateNorm: config.maxUpdateNorm,
+      maxUpdateNormAction: config.maxUpdateNormAction,
     });
     await server.finish('run complete', history.length);
     const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;

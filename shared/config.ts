@@ -78,6 +78,9 @@ export const runConfigSchema = z.strictObject({
   freeze: z.array(z.string().min(1).max(256)).max(4096).default([]),
   train: trainConfigSchema.default(trainConfigSchema.parse({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 })),
   strategy: z.string().min(1).default('fedavg'),
+  /** Plain path: an update whose L2 norm exceeds this is dropped (a failure) or clipped to it (maxUpdateNormAction) before the strategy sees it; no bound when absent. */
+  maxUpdateNorm: z.number().gt(0).optional(),
+  maxUpdateNormAction: z.enum(['drop', 'clip']).default('drop'),
   /** How train.lr changes from round to round (constant unless set). */
   schedule: scheduleSchema.default({ type: 'constant', warmupRounds: 0 }),
   /** The data: mnist (the embedded digits) or synthetic:<alpha>,<beta> (the FedProx generator, one device per client). */
@@ -95,6 +98,8 @@ export const runConfigSchema = z.strictObject({
   allow: z.string().min(1).optional(),
   /** A shared secret that admits any client proving it holds it (quick starts, simulations). */
   joinToken: z.string().min(16, 'a join token needs at least 16 characters').optional(),
+  /** A file (mode 0600) holding the join token: keeps the secret out of the process list, shell history and config files (STARLING_JOIN_TOKEN is read when neither is set). */
+  joinTokenFile: z.string().min(1).optional(),
   /** simulate: the probability that a client is a straggler in a round (fewer local epochs). */
   stragglers: z.number().min(0).lt(1).default(0),
   /** Plaintext frames, no identities: loopback only. */
@@ -102,10 +107,21 @@ export const runConfigSchema = z.strictObject({
   /** Directory the history JSON is written to. */
   out: z.string().min(1).default('runs'),
   json: z.boolean().default(false),
+  /** From a connection's TCP accept to its proven identity (HTTP upgrade and handshake), and then to its hello. */
   handshakeTimeoutMs: z.number().int().min(10).default(10_000),
   waitForClientsTimeoutMs: z.number().int().min(10).default(600_000),
   roundTimeoutMs: z.number().int().min(10).default(600_000),
-  maxPayloadBytes: z.number().int().min(1024).max(2 ** 31 - 1).default(256 * 1024 * 1024),
+  /** The hard cap on any frame the coordinator receives; by default sized from the model (its largest legitimate answer, rounded up to a MiB). */
+  maxPayloadBytes: z.number().int().min(1024).max(2 ** 31 - 1).optional(),
+  /** What every connection together may hold in result-sized frame allowances at once; by default 2 × clients × maxPayloadBytes, at least 64 MiB. */
+  receiveBudgetBytes: z.number().int().min(1024 * 1024).optional(),
+  /** A frame that has started arriving must be complete within this (a peer trickling a frame is cut off). */
+  frameTimeoutMs: z.number().int().min(10).default(120_000),
+  /** Connections not yet authenticated, in all and from one address; more are refused at TCP accept (and logged). */
+  maxUnauthenticated: z.number().int().min(1).default(256),
+  maxUnauthenticatedPerAddress: z.number().int().min(1).default(32),
+  /** Serve GET /status (progress and the connected clients' names) without authentication. */
+  statusEndpoint: z.boolean().default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
