@@ -12,6 +12,7 @@ import { cryptoBench } from './crypto-bench.ts';
 import { epochBench } from './epoch-bench.ts';
 import { roundBench } from './round-bench.ts';
 import { secaggWireBench } from './secagg-wire-bench.ts';
+import { hostileBench } from './hostile-bench.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const runs = values.quick ? 1 : 3;
@@ -27,4 +28,6 @@ for (const engine of ['simd', 'tfjs'] as const) {
 report.push(...(await roundBench({ clients: [2, 10], rounds: 10, runs, engine: 'simd', insecure: true })));
 // what secure aggregation adds to a whole round (README "Secure aggregation")
 report.push(...(await secaggWireBench(values.quick ? [10] : [10, 100], 3)));
+// what hostile peers cost an honest run: coordinator RSS and seconds per round under each attack
+report.push(...(await hostileBench(values.quick ? 2 : 5)));
 process.stdout.write(JSON.stringify(report, null, 2) + '\n');
