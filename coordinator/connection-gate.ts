@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../shared/log.ts';
 
@@ -8,6 +9,12 @@ export interface GateOptions {
   readonly maxUnauthenticatedPerAddress: number;
   /** A connection must have authenticated this long after its TCP accept, HTTP upgrade included. */
   readonly authTimeoutMs: number;
+  /**
+   * Open connections of any kind before new ones are refused: kept below the process's
+   * file-descriptor limit, so the coordinator refuses (and says so) instead of running out
+   * (libuv then drops connections silently). Unbounded when undefined.
+   */
+  readonly maxOpen?: number;
   readonly log: Logger;
 }
 
@@ -25,6 +32,7 @@ export class ConnectionGate {
   private readonly opts: GateOptions;
   private readonly waiting = new Map<Socket, { readonly address: string; readonly timer: NodeJS.Timeout }>();
   private readonly perAddress = new Map<string, number>();
+  private open = 0;
   private refusedSinceLog = 0;
   private lastLog = 0;
   /** Connections refused at a cap so far. */
@@ -43,6 +51,7 @@ export class ConnectionGate {
   admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = this.perAddress.get(address) ?? 0;
+    if (this.opts.maxOpen !== undefined && this.open >= this.opts.maxOpen) return this.refuse(socket, `${this.open} connections are open, near this process's file-descriptor limit (ulimit -n)`);
     if (this.waiting.size >= this.opts.maxUnauthenticated) return this.refuse(socket, `${this.waiting.size} unauthenticated connections are open (maxUnauthenticated)`);
     if (fromAddress >= this.opts.maxUnauthenticatedPerAddress) return this.refuse(socket, `${fromAddress} unauthenticated connections are open from ${address} (maxUnauthenticatedPerAddress)`);
     const timer = setTimeout(() => {
@@ -52,7 +61,11 @@ export class ConnectionGate {
     timer.unref();
     this.waiting.set(socket, { address, timer });
     this.perAddress.set(address, fromAddress + 1);
-    socket.once('close', () => this.authenticated(socket));
+    this.open++;
+    socket.once('close', () => {
+      this.open--;
+      this.authenticated(socket);
+    });
   }
 
   /** The connection proved its identity (or, without the secure channel, said hello): no longer counted or timed. */
@@ -80,5 +93,21 @@ export class ConnectionGate {
     this.opts.log.warn({ refused: this.refusedSinceLog, total: this.refused }, `refused ${this.refusedSinceLog} connection${this.refusedSinceLog === 1 ? '' : 's'}: ${why}`);
     this.refusedSinceLog = 0;
     this.lastLog = now;
+  }
+}
+
+/** Descriptors kept free for everything but client connections: files, the worker pool, logs, DNS. */
+const FD_RESERVE = 128;
+
+/**
+ * How many connections may be open at once within this process's soft file-descriptor limit
+ * (Linux: /proc/self/limits), less a reserve; undefined where the limit cannot be read or is unlimited.
+ */
+export function connectionsWithinFdLimit(limits = '/proc/self/limits'): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(limits, 'utf8'));
+    return m ? Math.max(16, Number(m[1]) - FD_RESERVE) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import { ClientConnection } from './client-connection.ts';
-import { ConnectionGate } from './connection-gate.ts';
+import { ConnectionGate, connectionsWithinFdLimit } from './connection-gate.ts';
 import { CONTROL_ALLOWANCE } from './frame-limits.ts';
 import { ReceiveBudget } from './receive-budget.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES } from '../shared/protocol/handshake-messages.ts';
@@ -62,7 +62,13 @@ export class CoordinatorServer implements Transport {
   private constructor(opts: ServerOptions) {
     this.opts = opts;
     // a backstop behind the HTTP header timeout and the connection's own handshake timer (which closes with a reason)
-    this.gate = new ConnectionGate({ maxUnauthenticated: opts.maxUnauthenticated, maxUnauthenticatedPerAddress: opts.maxUnauthenticatedPerAddress, authTimeoutMs: 2 * opts.handshakeTimeoutMs, log: opts.log });
+    this.gate = new ConnectionGate({
+      maxUnauthenticated: opts.maxUnauthenticated,
+      maxUnauthenticatedPerAddress: opts.maxUnauthenticatedPerAddress,
+      authTimeoutMs: 2 * opts.handshakeTimeoutMs,
+      maxOpen: connectionsWithinFdLimit(),
+      log: opts.log,
+    });
     this.budget = new ReceiveBudget(opts.receiveBudgetBytes);
     // request headers (an upgrade's too) must arrive within the handshake time; node checks every second
     const headersTimeout = Math.max(1000, opts.handshakeTimeoutMs);

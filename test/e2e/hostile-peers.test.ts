@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../shared/errors.ts';
@@ -5,6 +6,7 @@ import { encodeMessage } from '../../shared/protocol/codec.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import { SecurePeer } from './helpers.ts';
 import { attackHarness } from './attack-harness.ts';
+import { freePort, waitForHealth } from '../../simulations/loopback.ts';
 
 /**
  * Issue 13, points 1 and 5, over real loopback sockets: decoding bombs, frames that never
@@ -231,3 +233,31 @@ function metricsMap(n: number): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+describe('file descriptors', () => {
+  it('a coordinator under ulimit -n 200 refuses connections near the limit and logs why, instead of running out silently; it keeps serving', async () => {
+    const bin = new URL('../../bin/starling.mjs', import.meta.url).pathname;
+    const port = await freePort();
+    const cmd = `ulimit -n 200 && exec "${process.execPath}" "${bin}" coordinator --insecure --port ${port} --clients 2 --rounds 1 --log-level warn`;
+    const child = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const sockets: Socket[] = [];
+    try {
+      await waitForHealth(port);
+      // 150 open connections from ten addresses (each under the per-address cap): past 200 − 128 = 72 open, new ones are refused
+      for (let i = 0; i < 150; i++) {
+        const s = connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 10)}` });
+        s.on('error', () => {});
+        sockets.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const s of sockets) s.destroy();
+      await waitForHealth(port, 5000);
+      expect(stderr).toMatch(/refused \d+ connections?: 72 connections are open, near this process's file-descriptor limit \(ulimit -n\)/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      child.kill();
+    }
+  });
+});
