@@ -43,6 +43,9 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       const base: Record<string, unknown> = { ...(o.config ? readConfigFile(String(o.config)) : {}), ...file.base };
       for (const [k, v] of Object.entries(flags)) if (v !== undefined) base[k] = v;
       base.validation ??= 0.1;
+      // trials are simulations with keys of their own: a join token is of no use to them, and would be recorded in trials.jsonl and best.yaml
+      delete base.joinToken;
+      delete base.joinTokenFile;
       const resolved = resolveRunConfig(`base settings${o.space ? ` of ${String(o.space)}` : ''}`, base);
       const method = (o.method as SearchMethod | undefined) ?? (o.auto ? 'bayes' : undefined);
       if (!method) throw new ConfigError('--method grid|random|bayes is required');
