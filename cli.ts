@@ -85,8 +85,8 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped, skipReason } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, secaggErrorBound, skipped, skipReason }) + '\n');
+      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason } = r;
+      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason }) + '\n');
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
@@ -97,7 +97,9 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
     const federated = fed
       ? `  fed accuracy ${fedAcc === undefined ? 'n/a' : fedAcc.toFixed(4)} (${fed.clients} clients${fed.failures ? `, ${fed.failures} failed` : ''})`
       : '';
-    const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)})` : '';
+    // a replayable sample: the amplified ε assumes a secrecy the run lacks, so the worst client's unamplified ε stands beside it
+    const unamplified = r.epsilonUnamplifiedMax !== undefined ? `; without amplification up to ε ${r.epsilonUnamplifiedMax.toFixed(2)}` : '';
+    const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)}${unamplified})` : '';
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
         `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : ''}\n`,

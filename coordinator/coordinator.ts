@@ -20,6 +20,8 @@ import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
 import { createStrategy } from './strategies/index.ts';
+import type { Strategy } from './strategies/strategy.ts';
+import { secretRng } from './strategies/sampling.ts';
 import { withDp } from './strategies/dp.ts';
 import { cryptoNoiseSource, parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
 
@@ -38,6 +40,12 @@ export interface CoordinatorOptions {
   readonly shouldStop?: () => boolean;
   /** The noise of central differential privacy; a CSPRNG keyed from crypto.randomBytes when absent (simulations pass a seeded one). */
   readonly noise?: NoiseSource;
+  /**
+   * Under central DP, draw each round's clients from the run seed (simulations: runs reproduce)
+   * instead of the OS's CSPRNG. Anyone with the config can then replay who trained when, so ε's
+   * amplification by sampling does not hold: rounds and history.json add each client's unamplified ε.
+   */
+  readonly replayableSampling?: boolean;
 }
 
 /**
@@ -73,6 +81,23 @@ export function frameLimits(config: RunConfig, trainable: number): { maxPayloadB
   return { maxPayloadBytes, receiveBudgetBytes };
 }
 
+/** history.json's privacy field: the final (ε, δ), whether the sample was secret, and with a replayable one each client's unamplified ε. */
+function privacySummary(strategy: Strategy & { privacyByClient?: () => Record<string, { rounds: number; epsilon: number }> | undefined }): Pick<RunHistory, 'privacy'> {
+  const p = strategy.privacy?.();
+  if (!p) return {};
+  const clients = strategy.privacyByClient?.();
+  return {
+    privacy: {
+      epsilon: p.epsilon,
+      delta: p.delta,
+      samplingSecret: p.samplingSecret,
+      ...(p.epsilonUnamplifiedMax !== undefined ? { epsilonUnamplifiedMax: p.epsilonUnamplifiedMax } : {}),
+      ...(p.epsilonReplaceOne !== undefined ? { epsilonReplaceOne: p.epsilonReplaceOne } : {}),
+      ...(clients ? { clients } : {}),
+    },
+  };
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -100,15 +125,18 @@ export interface CoordinatorResult {
  * tells the clients the run is over.
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
+  const dp = config.dp ? parseDpSpec(config.dp) : undefined;
+  // central DP's ε is amplified by sampling only if nobody can know the sample: it is drawn from the OS's CSPRNG,
+  // never from the run seed, and recorded nowhere (simulations keep the seeded sample, and say what that means)
+  const samplingSecret = dp?.mode === 'central' && opts.replayableSampling !== true;
   const strategyContext = {
     clients: config.clients,
-    sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed },
+    sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed, ...(samplingSecret ? { random: secretRng } : {}) },
     evaluateSampling: { fraction: config.fractionEvaluate, min: 1, seed: config.seed },
   };
   const averaging = createStrategy(config.strategy, strategyContext);
-  const dp = config.dp ? parseDpSpec(config.dp) : undefined;
   // the coordinator's DP noise: a ChaCha20 stream keyed from crypto.randomBytes (simulations pass a seeded one)
-  const strategy = dp ? withDp(averaging, strategyContext, { spec: dp, delta: config.dpDelta, source: opts.noise ?? cryptoNoiseSource() }) : averaging;
+  const strategy = dp ? withDp(averaging, strategyContext, { spec: dp, delta: config.dpDelta, source: opts.noise ?? cryptoNoiseSource(), samplingSecret }) : averaging;
   // secure aggregation hands the strategy one mean update: strategies that need each update cannot run on it
   if (config.secagg && strategy.needsAllUpdates) {
     throw new ConfigError(`secagg: ${strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad or fedsgd`);
@@ -122,6 +150,9 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     );
   }
   if (dp) log.info({ dp: config.dp }, `differential privacy: ${config.dp} (ε reported at δ = ${config.dpDelta})`);
+  if (dp?.mode === 'central' && !samplingSecret) {
+    log.warn({ dp: config.dp }, 'central DP with a replayable client sample (seeded from the run seed): anyone with the config knows who trained when, so the amplified ε assumes a secrecy this run does not have; each round also reports epsilonUnamplifiedMax, and history.json each client\'s unamplified ε');
+  }
   // transfer learning: the initial model from a saved one, checked in full before listening
   const initial = config.init ? loadSavedModel(config.init) : undefined;
   if (initial && !sameSpec(initial.spec, config.model)) throw new ConfigError(`model differs from the spec of the saved model ${initial.file}`);
@@ -210,6 +241,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       ...(finalTest ? { test: { accuracy: finalTest.accuracy, loss: finalTest.loss } } : {}),
       finalWeightsSha256: sha256(weights),
       peakRssBytes: peakRssBytes(),
+      ...privacySummary(strategy),
     };
     const dir = opts.writeHistory === false ? undefined : join(config.out, runId);
     if (dir) writeRun(dir, record, weights);

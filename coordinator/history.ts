@@ -26,6 +26,19 @@ export interface RunHistory {
   readonly finalWeightsSha256: string;
   /** Peak resident set size of the coordinator's process. */
   readonly peakRssBytes: number;
+  /**
+   * With differential privacy: what the run spent, and how to read it. `samplingSecret` false
+   * (a simulation's seeded sample) means ε's amplification does not hold; `clients` then gives
+   * each client's ε without it, over the rounds its update was in.
+   */
+  readonly privacy?: {
+    readonly epsilon: number;
+    readonly delta: number;
+    readonly samplingSecret: boolean;
+    readonly epsilonUnamplifiedMax?: number;
+    readonly epsilonReplaceOne?: number;
+    readonly clients?: Readonly<Record<string, { readonly rounds: number; readonly epsilon: number }>>;
+  };
 }
 
 export function sha256(weights: Float32Array): string {

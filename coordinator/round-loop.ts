@@ -33,6 +33,14 @@ export interface RoundRecord {
   readonly epsilon?: number;
   readonly delta?: number;
   readonly dpClip?: number;
+  /** The sampling rate this round was charged at (its sample over the clients available; 1 under local DP). */
+  readonly dpSamplingRate?: number;
+  /** Whether the client sample was secret (amplification holds) or replayable from the config (simulations). */
+  readonly dpSamplingSecret?: boolean;
+  /** With a replayable sample: the largest ε of any client without amplification, over the rounds its update was in. */
+  readonly epsilonUnamplifiedMax?: number;
+  /** Local DP: ε for neighbouring updates of one client (sensitivity 2S); `epsilon` is an update against none (S). */
+  readonly epsilonReplaceOne?: number;
   /** Secure aggregation: the per-coordinate bound on the decoded mean's quantization error (1/(2s)). */
   readonly secaggErrorBound?: number;
   /**
@@ -138,7 +146,8 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
 
     let skip: { code: string; reason: string } | undefined;
     if (collectedRound.aborted !== undefined) skip = { code: 'E_SECAGG_ABORTED', reason: collectedRound.aborted };
-    else if (collectedRound.clients < o.minFitClients) skip = { code: 'E_TOO_FEW_RESULTS', reason: `only ${collectedRound.clients} result${collectedRound.clients === 1 ? '' : 's'}, ${o.minFitClients} needed` };
+    // a strategy that handles short rounds (differential privacy) decides itself, so a release never hinges on an un-noised count
+    else if (collectedRound.clients < o.minFitClients && !o.strategy.handlesShortRounds) skip = { code: 'E_TOO_FEW_RESULTS', reason: `only ${collectedRound.clients} result${collectedRound.clients === 1 ? '' : 's'}, ${o.minFitClients} needed` };
     else {
       const next = aggregateRound(o.strategy, round, global, o.trainable, trainableWeights, results, failures);
       if ('weights' in next) global = next.weights;
@@ -256,7 +265,16 @@ function optional<K extends string>(key: K, value: number | null): { [P in K]?: 
 }
 
 /** The privacy spent so far, when the strategy accounts for it (differential privacy). */
-function privacyFields(strategy: Strategy): { epsilon?: number; delta?: number; dpClip?: number } {
+function privacyFields(strategy: Strategy): Pick<RoundRecord, 'epsilon' | 'delta' | 'dpClip' | 'dpSamplingRate' | 'dpSamplingSecret' | 'epsilonUnamplifiedMax' | 'epsilonReplaceOne'> {
   const p = strategy.privacy?.();
-  return p ? { epsilon: p.epsilon, delta: p.delta, dpClip: p.clip } : {};
+  if (!p) return {};
+  return {
+    epsilon: p.epsilon,
+    delta: p.delta,
+    dpClip: p.clip,
+    dpSamplingRate: p.samplingRate,
+    dpSamplingSecret: p.samplingSecret,
+    ...(p.epsilonUnamplifiedMax !== undefined ? { epsilonUnamplifiedMax: p.epsilonUnamplifiedMax } : {}),
+    ...(p.epsilonReplaceOne !== undefined ? { epsilonReplaceOne: p.epsilonReplaceOne } : {}),
+  };
 }

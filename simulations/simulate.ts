@@ -77,6 +77,8 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         shouldStop: opts.shouldStop,
         // a simulation's DP noise is seeded from the run seed, so runs reproduce (and are therefore not private)
         noise: seededNoiseSource(config.seed, 'starling simulation: central dp'),
+        // and its client sample follows the run seed too: ε then reports the unamplified figures beside the amplified one
+        replayableSampling: true,
       },
     );
     const coordinatorKey = keys?.coordinator.identity.publicKey;

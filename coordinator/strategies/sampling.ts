@@ -1,4 +1,5 @@
-import { deriveSeed, mulberry32, shuffleInPlace } from '../../shared/rng.ts';
+import { randomInt } from 'node:crypto';
+import { deriveSeed, mulberry32, shuffleInPlace, type Rng } from '../../shared/rng.ts';
 import type { ClientInfo } from './strategy.ts';
 
 /**
@@ -12,11 +13,20 @@ export interface SamplingOptions {
   /** Fewest clients to ask per round. */
   readonly min: number;
   readonly seed: number;
+  /**
+   * Draw the sample from this instead of a stream seeded by `seed` and the round: a secret
+   * source (secretRng) makes the sample unknowable from the config, which central DP's
+   * amplification by sampling assumes. The size of the sample does not change.
+   */
+  readonly random?: Rng;
 }
+
+/** Uniforms in [0, 1) from the OS's CSPRNG (47 bits each; randomInt's range stops below 2^48): a sample nobody can replay. */
+export const secretRng: Rng = () => randomInt(2 ** 47) / 2 ** 47;
 
 export function sampleClients(available: readonly ClientInfo[], round: number, o: SamplingOptions): ClientInfo[] {
   const sorted = [...available].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
   const k = Math.min(sorted.length, Math.max(o.min, Math.ceil(o.fraction * sorted.length)));
   if (k >= sorted.length) return sorted;
-  return shuffleInPlace(sorted, mulberry32(deriveSeed(o.seed, round, 0x53414d50))).slice(0, k);
+  return shuffleInPlace(sorted, o.random ?? mulberry32(deriveSeed(o.seed, round, 0x53414d50))).slice(0, k);
 }

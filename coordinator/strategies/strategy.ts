@@ -65,8 +65,34 @@ export interface Strategy {
   aggregateEvaluate(round: number, results: readonly EvaluateOutcome[]): EvaluateAggregate;
   /** Plain data describing the strategy and its parameters (for the run history). */
   toConfig(): Record<string, unknown>;
-  /** With differential privacy (strategies/dp.ts): the (ε, δ) spent so far and the clip the next round uses. */
-  privacy?(): { readonly epsilon: number; readonly delta: number; readonly clip: number };
+  /** With differential privacy (strategies/dp.ts): the (ε, δ) spent so far and what a reader needs to check it. */
+  privacy?(): PrivacyReport;
+  /**
+   * True when aggregateFit must see every round, even one with fewer than minFitClients
+   * results (differential privacy: whether a round releases must not depend on an un-noised
+   * count, and the budget is charged as the release happens); it then decides itself.
+   */
+  readonly handlesShortRounds?: boolean;
+}
+
+/** The privacy a run has spent so far (strategies/dp.ts). */
+export interface PrivacyReport {
+  /** ε at `delta` for any one client, with amplification by sampling: valid when the sample is secret. */
+  readonly epsilon: number;
+  readonly delta: number;
+  /** The clip norm the next round uses (it moves under adaptive clipping). */
+  readonly clip: number;
+  /** The sampling rate the last round was charged at: its sample size over the clients available to it (1 for local DP). */
+  readonly samplingRate: number;
+  /** Whether the sample was drawn from a secret source (a CSPRNG keyed from the OS) or a stream anyone with the config can replay. */
+  readonly samplingSecret: boolean;
+  /**
+   * With a replayable sample: the largest ε of any client charged without amplification, for
+   * each round its update was in (what a reader who knows the sample can claim).
+   */
+  readonly epsilonUnamplifiedMax?: number;
+  /** Local DP: ε when neighbours are any two updates of one client (sensitivity 2S); `epsilon` is for an update against none (sensitivity S). */
+  readonly epsilonReplaceOne?: number;
 }
 
 /** What every strategy is created with: how many clients a round asks, and how they are drawn. */

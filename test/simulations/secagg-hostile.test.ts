@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SecAggParticipant } from '../../client/secagg-participant.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { simulate } from '../../simulations/simulate.ts';
+import { initWeights } from '../../shared/weights.ts';
 import { testConfig } from '../e2e/helpers.ts';
 
 /**
@@ -46,5 +47,28 @@ describe('secure aggregation against a hostile client', () => {
     const r = await simulate(testConfig({ clients: 4, rounds: 1, secagg: true, secaggClip: 10 }), { log, writeHistory: false });
     expect(r.history.rounds[0]).toMatchObject({ skipped: true, clients: 0 });
     expect(log.entries.some((e) => /the decoded mean has norm [\d.e+]+, more than the clip 10 allows/.test(e.msg ?? ''))).toBe(true);
+  }, 60_000);
+
+  it('the check is on the mean, not each input: a norm-90 input (C = 10, each coordinate in [−C, C]) from one client of 10 moves the mean by 9 undetected', async () => {
+    const m = 81;
+    SecAggParticipant.prototype.maskedInput = function (this: SecAggParticipant, task, delta, ...rest) {
+      // the others send zero updates, so the mean is the hostile input over n
+      const input = new Float32Array(delta.length);
+      if ((this as unknown as { client: { index: number } }).client.index === 1) {
+        // skip the clip: 81 coordinates at +C, a vector of norm √81 · 10 = 90 that the encoder's clamp lets through
+        (this as unknown as { clip: number }).clip = 1e9;
+        input.fill(10, 0, m);
+      }
+      return original.call(this, task, input, ...rest);
+    };
+    const config = testConfig({ clients: 10, rounds: 1, secagg: true, secaggClip: 10, evaluate: 'none' });
+    const r = await simulate(config, { log: memoryLogger(), writeHistory: false });
+    expect(r.history.rounds[0]!.skipped).toBeUndefined();
+    const initial = initWeights(config.model, config.seed);
+    const moved = r.weights.map((w, i) => w - initial[i]!);
+    let norm = 0;
+    for (const v of moved) norm += v * v;
+    // √m·C/n = 90/10, far beyond the 2C/n = 2 the README once claimed
+    expect(Math.sqrt(norm)).toBeCloseTo(9, 4);
   }, 60_000);
 });

@@ -14,7 +14,7 @@ const results = [result('a', [3, 4, 0]), result('b', [0, 0.1, 0], 500)];
 describe('differential privacy around a strategy', () => {
   it('central: the new model is the old one plus DP-FedAvg of the clipped deltas over the expected 2 clients, with the coordinator\'s noise', () => {
     const spec = parseDpSpec('central:z=1.0,clip=1.0');
-    const dp = withDp(createStrategy('fedavg', ctx), ctx, { spec, delta: 1e-5, source: seededNoiseSource(7, 'test') });
+    const dp = withDp(createStrategy('fedavg', ctx), ctx, { spec, delta: 1e-5, source: seededNoiseSource(7, 'test'), samplingSecret: true });
     const next = dp.aggregateFit(1, global, results, []);
     // the same release computed directly: clipped [0.6, 0.8, 0] and [0, 0.1, 0], summed, / qN = 2, plus N(0, (1·1/2)²)
     const expected = dpFedAvg(results.map((r) => r.delta), { clip: 1, noiseMultiplier: 1, expectedClients: 2, source: seededNoiseSource(7, 'test') });
@@ -23,11 +23,11 @@ describe('differential privacy around a strategy', () => {
     // the example counts do not weigh in: DP-FedAvg weighs every client alike
     const accountant = new RdpAccountant();
     accountant.step(0.2, 1);
-    expect(dp.privacy()).toEqual({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 1 });
+    expect(dp.privacy()).toMatchObject({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 1 });
   });
 
   it('ε grows round by round; adaptive clipping moves the clip toward the target quantile', () => {
-    const dp = withDp(createStrategy('fedavgm:lr=1,momentum=0.9', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test') });
+    const dp = withDp(createStrategy('fedavgm:lr=1,momentum=0.9', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test'), samplingSecret: true });
     expect(dp.privacy().epsilon).toBe(0);
     let w: Float32Array = global;
     const eps: number[] = [];
@@ -44,7 +44,7 @@ describe('differential privacy around a strategy', () => {
 
   it('local: clients get the clip and noise in their task; the coordinator averages as usual and accounts at q = 1', () => {
     const inner = createStrategy('fedavg', ctx);
-    const dp = withDp(inner, ctx, { spec: parseDpSpec('local:z=0.5,clip=2'), delta: 1e-6, source: seededNoiseSource(1, 'test') });
+    const dp = withDp(inner, ctx, { spec: parseDpSpec('local:z=0.5,clip=2'), delta: 1e-6, source: seededNoiseSource(1, 'test'), samplingSecret: true });
     const clients = Array.from({ length: 10 }, (_, i) => ({ id: `c${i}`, name: `c${i}` }));
     const ins = dp.configureFit(1, clients, trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 }));
     expect(ins).toHaveLength(2);
@@ -56,13 +56,13 @@ describe('differential privacy around a strategy', () => {
   });
 
   it('a round whose model would not be finite is an AggregationError: the adaptive clip stays, the privacy spent is still counted', () => {
-    const dp = withDp(createStrategy('fedavgm:lr=1e38', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test') });
+    const dp = withDp(createStrategy('fedavgm:lr=1e38', ctx), ctx, { spec: parseDpSpec('central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1'), delta: 1e-5, source: seededNoiseSource(3, 'test'), samplingSecret: true });
     // a step of about 1e38 · clip from w = 3.4e38 overflows float32
     expect(() => dp.aggregateFit(1, Float32Array.of(3.4e38, 3.4e38, 3.4e38), results, [])).toThrow(AggregationError);
     const accountant = new RdpAccountant();
     accountant.step(0.2, 1);
     // the mechanism ran (its noise drawn, its release seen by the coordinator): the conservative account counts it
-    expect(dp.privacy()).toEqual({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 0.1 });
+    expect(dp.privacy()).toMatchObject({ epsilon: accountant.epsilon(1e-5).epsilon, delta: 1e-5, clip: 0.1 });
     dp.aggregateFit(2, global, results, []);
     expect(dp.privacy().clip).not.toBe(0.1);
   });
@@ -70,7 +70,7 @@ describe('differential privacy around a strategy', () => {
   it('refuses strategies that need every individual update', () => {
     const all: StrategyContext = { clients: 10, sampling: { fraction: 1, min: 1, seed: 1 } };
     for (const name of ['fedmedian', 'krum:f=1', 'trimmedmean:beta=0.2']) {
-      expect(() => withDp(createStrategy(name, all), all, { spec: parseDpSpec('central:z=1,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 'x') })).toThrow(/needs every individual update/);
+      expect(() => withDp(createStrategy(name, all), all, { spec: parseDpSpec('central:z=1,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 'x'), samplingSecret: true })).toThrow(/needs every individual update/);
     }
   });
 });

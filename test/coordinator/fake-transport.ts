@@ -1,0 +1,33 @@
+import type { ClientHandle, FitRequest, Transport } from '../../coordinator/transport.ts';
+import type { FitResult } from '../../shared/protocol/messages.ts';
+
+/** What a fake client answers in a round: an update, or a rejection (a dropout, a failed training). */
+export type Answer = { numExamples: number; delta: number[] } | Error;
+
+/**
+ * An in-memory Transport: each client answers its fit tasks with what `answer` says, at once.
+ * The round loop sees exactly what the WebSocket server would hand it after validation.
+ */
+export function fakeTransport(answers: Record<string, (round: number, req: FitRequest) => Answer>): Transport & { asked: Map<string, number[]> } {
+  const asked = new Map<string, number[]>();
+  const handles: ClientHandle[] = Object.entries(answers).map(([name, answer]) => ({
+    id: `id-${name}`,
+    name,
+    fit: async (req: FitRequest): Promise<FitResult> => {
+      asked.set(name, [...(asked.get(name) ?? []), req.round]);
+      const a = answer(req.round, req);
+      if (a instanceof Error) throw a;
+      return { type: 'fitResult', round: req.round, numExamples: a.numExamples, delta: Float32Array.from(a.delta), metrics: { loss: 0.5, accuracy: 0.5, epochs: 1 }, seconds: 0 };
+    },
+    evaluate: () => Promise.reject(new Error('no evaluation in this test')),
+    secagg: () => Promise.reject(new Error('no secure aggregation in this test')),
+  }));
+  return {
+    asked,
+    connected: () => [...handles],
+    waitForClients: async () => {},
+    traffic: () => ({ bytesIn: 0, bytesOut: 0 }),
+    finish: async () => {},
+  };
+}
+
