@@ -1,8 +1,7 @@
-import { setMaxListeners } from 'node:events';
-import { errorMessage, SecAggError } from '../shared/errors.ts';
 import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
 import { runSecAggRound } from './secagg-round.ts';
+import { askAll, compareClients } from './ask-all.ts';
 import type { FitFailure, FitInstruction, FitOutcome } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest } from './transport.ts';
 
@@ -24,33 +23,33 @@ export interface Collected {
  * With maxUpdateNorm, each delta is bounded (boundUpdate) before the strategy sees it.
  */
 export async function collectPlain(o: RoundLoopOptions, round: number, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
-  const deadline = new AbortController();
-  // one listener per client asked: a round of more than 10 is normal, not a leak
-  setMaxListeners(0, deadline.signal);
-  const timer = setTimeout(() => deadline.abort(), o.roundTimeoutMs);
-  const settled = await Promise.allSettled(
-    instructions.map((ins) => {
-      const handle = handles.get(ins.client.id);
-      if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${ins.client.id}`));
-      return handle.fit(fitRequest(ins, handle), deadline.signal);
-    }),
-  );
-  clearTimeout(timer);
+  const replies = await askAll(instructions, o.roundTimeoutMs, async (ins, signal) => {
+    const handle = handles.get(ins.client.id);
+    if (!handle) throw new Error(`strategy chose unknown client ${ins.client.id}`);
+    return handle.fit(fitRequest(ins, handle), signal);
+  });
   const results: FitOutcome[] = [];
   let slowestClientTrain = 0;
   const failures: FitFailure[] = [];
-  settled.forEach((s, i) => {
-    const client = { id: instructions[i]!.client.id, name: instructions[i]!.client.name };
-    if (s.status === 'fulfilled') {
-      slowestClientTrain = Math.max(slowestClientTrain, s.value.seconds);
-      const ran = s.value.metrics.epochs;
-      const partial = ran !== undefined && ran < instructions[i]!.config.epochs;
-      const bounded = o.maxUpdateNorm === undefined ? { delta: s.value.delta } : boundUpdate(s.value.delta, o.maxUpdateNorm, o.maxUpdateNormAction ?? 'drop');
-      if ('reason' in bounded) return void failures.push({ client, reason: bounded.reason });
-      if (bounded.norm !== undefined) o.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${o.maxUpdateNorm}`);
-      results.push({ client, numExamples: s.value.numExamples, delta: bounded.delta, metrics: s.value.metrics, partial });
-    } else failures.push({ client, reason: errorMessage(s.reason) });
-  });
+  for (const reply of replies) {
+    const ins = reply.target;
+    const client = { id: ins.client.id, name: ins.client.name };
+    if (!('value' in reply)) {
+      failures.push({ client, reason: reply.reason });
+      continue;
+    }
+    const r = reply.value;
+    slowestClientTrain = Math.max(slowestClientTrain, r.seconds);
+    const ran = r.metrics.epochs;
+    const partial = ran !== undefined && ran < ins.config.epochs;
+    const bounded = o.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, o.maxUpdateNorm, o.maxUpdateNormAction ?? 'drop');
+    if ('reason' in bounded) {
+      failures.push({ client, reason: bounded.reason });
+      continue;
+    }
+    if (bounded.norm !== undefined) o.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${o.maxUpdateNorm}`);
+    results.push({ client, numExamples: r.numExamples, delta: bounded.delta, metrics: r.metrics, partial });
+  }
   // a fixed order makes the aggregate's bytes independent of arrival order
   results.sort((a, b) => compareClients(a.client, b.client));
   return { results, failures, slowestClientTrain, clients: results.length };
@@ -75,17 +74,12 @@ export async function collectSecure(
     const handle = handles.get(ins.client.id);
     return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
   });
-  try {
-    const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
-    const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
-    return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
-  } catch (err) {
-    // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
-    // round's n cannot meet) skips the round; the run goes on
-    if (!(err instanceof SecAggError)) throw err;
-    const failures = (err as SecAggError & { failures?: FitFailure[] }).failures ?? [];
-    return { results: [], failures, slowestClientTrain: 0, clients: 0, aborted: err.message };
-  }
+  const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
+  // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
+  // round's n cannot meet) skips the round; the run goes on
+  if ('aborted' in r) return { results: [], failures: [...r.failures], slowestClientTrain: 0, clients: 0, aborted: r.aborted };
+  const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
+  return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
 }
 
 /**
@@ -105,9 +99,4 @@ export function boundUpdate(delta: Float32Array, max: number, action: 'drop' | '
 /** A norm for a log line: four significant digits (1.414e+30, 12.35). */
 function formatNorm(norm: number): string {
   return String(Number(norm.toPrecision(4)));
-}
-
-function compareClients(a: { name: string; id: string }, b: { name: string; id: string }): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -1,9 +1,8 @@
-import { setMaxListeners } from 'node:events';
-import { errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { EvaluateOutcome, Strategy } from './strategies/strategy.ts';
 import type { ClientHandle } from './transport.ts';
+import { askAll, compareClients } from './ask-all.ts';
 
 /** One client's scores of a round's model, as recorded in the history. */
 export interface ClientEvaluation {
@@ -18,6 +17,8 @@ export interface FederatedRecord {
   readonly clients: number;
   /** Clients asked that failed, disconnected, missed the deadline or hold no evaluation rows. */
   readonly failures: number;
+  /** Those clients, sorted by name, each with its reason. */
+  readonly failed: readonly { readonly client: string; readonly reason: string }[];
   /** Held-out rows scored over all aggregated clients. */
   readonly numExamples: number;
   /** Each metric's example-weighted mean over the clients (strategy.aggregateEvaluate). */
@@ -48,35 +49,30 @@ export interface FederatedEvaluationOptions {
 export async function evaluateFederated(o: FederatedEvaluationOptions): Promise<FederatedRecord> {
   const handles = new Map(o.available.map((h) => [h.id, h]));
   const chosen = o.strategy.configureEvaluate(o.round, o.available);
-  const deadline = new AbortController();
-  // one listener per client asked: a round of more than 10 is normal, not a leak
-  setMaxListeners(0, deadline.signal);
-  const timer = setTimeout(() => deadline.abort(), o.timeoutMs);
-  const settled = await Promise.allSettled(
-    chosen.map((c) => {
-      const handle = handles.get(c.id);
-      if (!handle) return Promise.reject(new Error(`strategy chose unknown client ${c.id}`));
-      return handle.evaluate({ round: o.round, modelVersion: o.round, spec: o.spec, weights: o.weights, trainableWeights: o.trainableWeights, frozen: o.frozen }, deadline.signal);
-    }),
-  );
-  clearTimeout(timer);
-  const results: EvaluateOutcome[] = [];
-  let failures = 0;
-  settled.forEach((s, i) => {
-    const client = { id: chosen[i]!.id, name: chosen[i]!.name };
-    const reason =
-      s.status === 'rejected' ? errorMessage(s.reason) : s.value.numExamples === 0 ? `client ${client.name} holds no local evaluation rows (start it with --local-validation f)` : undefined;
-    if (reason === undefined && s.status === 'fulfilled') results.push({ client, numExamples: s.value.numExamples, metrics: s.value.metrics });
-    else {
-      failures++;
-      o.log.warn({ round: o.round, client: client.name, reason }, `round ${o.round} evaluation: ${reason}`);
-    }
+  const replies = await askAll(chosen, o.timeoutMs, async (c, signal) => {
+    const handle = handles.get(c.id);
+    if (!handle) throw new Error(`strategy chose unknown client ${c.id}`);
+    const r = await handle.evaluate({ round: o.round, modelVersion: o.round, spec: o.spec, weights: o.weights, trainableWeights: o.trainableWeights, frozen: o.frozen }, signal);
+    if (r.numExamples === 0) throw new Error(`client ${c.name} holds no local evaluation rows (start it with --local-validation f)`);
+    return r;
   });
-  results.sort((a, b) => (a.client.name < b.client.name ? -1 : a.client.name > b.client.name ? 1 : a.client.id < b.client.id ? -1 : 1));
+  const results: EvaluateOutcome[] = [];
+  const failed: { client: { id: string; name: string }; reason: string }[] = [];
+  for (const reply of replies) {
+    const client = { id: reply.target.id, name: reply.target.name };
+    if ('value' in reply) results.push({ client, numExamples: reply.value.numExamples, metrics: reply.value.metrics });
+    else {
+      failed.push({ client, reason: reply.reason });
+      o.log.warn({ round: o.round, client: client.name, reason: reply.reason }, `round ${o.round} evaluation: ${reply.reason}`);
+    }
+  }
+  results.sort((a, b) => compareClients(a.client, b.client));
+  failed.sort((a, b) => compareClients(a.client, b.client));
   const aggregate = o.strategy.aggregateEvaluate(o.round, results);
   return {
     clients: results.length,
-    failures,
+    failures: failed.length,
+    failed: failed.map((f) => ({ client: f.client.name, reason: f.reason })),
     numExamples: aggregate.numExamples,
     metrics: aggregate.metrics,
     perClient: results.map((r) => ({ client: r.client.name, numExamples: r.numExamples, metrics: r.metrics })),

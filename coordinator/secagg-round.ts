@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { errorMessage, SecAggError } from '../shared/errors.ts';
+import { SecAggError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { SecAggResultMessage } from '../shared/protocol/messages.ts';
 import { decodeSum, encodingRange, fixedPoint, SecAggServer, sumErrorBound, weightedMean, type SecAggConfig, type Verdict } from '../shared/secagg/index.ts';
 import type { ClientInfo, FitFailure } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, SecAggRequest } from './transport.ts';
+import { askAll } from './ask-all.ts';
 
 /**
  * The coordinator's side of one securely aggregated round (issue 7), over the real
@@ -52,17 +52,27 @@ export interface SecAggRoundOutcome {
   readonly errorBound: number;
 }
 
+/** A round that could not finish (E_SECAGG_ABORTED: too many dropouts, a sum outside the clip…): why, and who dropped out in which phase. */
+export interface SecAggRoundAborted {
+  readonly aborted: string;
+  readonly failures: readonly FitFailure[];
+}
+
 /** The default threshold for n clients: ⌈2n/3⌉; with SecAgg+ neighbourhoods of k + 1 < n clients, ⌈2(k+1)/3⌉ (secrets are shared within a neighbourhood); at least 2. */
 export function defaultThreshold(n: number, neighbours?: number): number {
   const group = neighbours !== undefined && neighbours + 1 < n ? neighbours + 1 : n;
   return Math.max(2, Math.ceil((2 * group) / 3));
 }
 
-export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRoundOutcome> {
+/**
+ * Runs the round's four phases; a round that cannot finish is a value (SecAggRoundAborted),
+ * not an exception, so its dropouts and their reasons reach the round's record. Only bugs throw.
+ */
+export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRoundOutcome | SecAggRoundAborted> {
   const n = o.participants.length;
   const threshold = o.threshold ?? defaultThreshold(n, o.neighbours);
   if (n < 2 || threshold > n) {
-    throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${o.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`);
+    return { aborted: `secure aggregation aborted in round ${o.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`, failures: [] };
   }
   // with weighting, one more word carries w_k
   const words = o.dimension + (o.weightCap !== undefined ? 1 : 0);
@@ -81,26 +91,20 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   const metrics: Record<string, number>[] = [];
   let slowestClientTrain = 0;
 
-  /** Sends one phase to `who` and hands each answer to `accept` as it arrives; a failure or a rejected answer makes a dropout. */
+  /**
+   * Sends one phase to `who` and hands each answer to `accept` as it arrives (a masked
+   * vector goes to the server at once, never kept); a failure or a rejected answer makes a dropout.
+   */
   const phase = async (who: readonly number[], request: (index: number) => SecAggRequest, accept: (index: number, msg: SecAggResultMessage) => Verdict): Promise<void> => {
-    const deadline = new AbortController();
-    setMaxListeners(0, deadline.signal);
-    const timer = setTimeout(() => deadline.abort(), o.phaseTimeoutMs);
-    await Promise.all(
-      who.map(async (index) => {
-        const { handle } = byIndex.get(index)!;
-        try {
-          const verdict = accept(index, await handle.secagg(request(index), deadline.signal));
-          if (!verdict.accepted) {
-            reasons.set(index, verdict.reason);
-            o.log.warn({ round: o.round, client: handle.name, reason: verdict.reason }, `round ${o.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`);
-          }
-        } catch (err) {
-          reasons.set(index, errorMessage(err));
-        }
-      }),
-    );
-    clearTimeout(timer);
+    const replies = await askAll(who, o.phaseTimeoutMs, async (index, signal) => {
+      const { handle } = byIndex.get(index)!;
+      const verdict = accept(index, await handle.secagg(request(index), signal));
+      if (!verdict.accepted) {
+        o.log.warn({ round: o.round, client: handle.name, reason: verdict.reason }, `round ${o.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`);
+        throw new Error(verdict.reason);
+      }
+    });
+    for (const r of replies) if ('reason' in r) reasons.set(r.target, r.reason);
   };
 
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
@@ -147,11 +151,8 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
     return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
   } catch (err) {
     // an aborted round still says who dropped out and why (the round record counts them as failures)
-    if (err instanceof SecAggError) {
-      const failures: FitFailure[] = server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
-      throw Object.assign(err, { failures });
-    }
-    throw err;
+    if (!(err instanceof SecAggError)) throw err;
+    return { aborted: err.message, failures: server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` })) };
   }
 }
 

@@ -1,8 +1,8 @@
 import type { ClientHandle, FitRequest, Transport } from '../../coordinator/transport.ts';
 import type { FitResult } from '../../shared/protocol/messages.ts';
 
-/** What a fake client answers in a round: an update, or a rejection (a dropout, a failed training). */
-export type Answer = { numExamples: number; delta: number[] } | Error;
+/** What a fake client answers in a round: an update, a rejection (a dropout, a failed training), or silence until the round's deadline. */
+export type Answer = { numExamples: number; delta: number[] } | Error | 'silent';
 
 /**
  * An in-memory Transport: each client answers its fit tasks with what `answer` says, at once.
@@ -13,10 +13,12 @@ export function fakeTransport(answers: Record<string, (round: number, req: FitRe
   const handles: ClientHandle[] = Object.entries(answers).map(([name, answer]) => ({
     id: `id-${name}`,
     name,
-    fit: async (req: FitRequest): Promise<FitResult> => {
+    fit: async (req: FitRequest, signal: AbortSignal): Promise<FitResult> => {
       asked.set(name, [...(asked.get(name) ?? []), req.round]);
       const a = answer(req.round, req);
       if (a instanceof Error) throw a;
+      // as a real connection does: the pending task is rejected when the round's deadline passes
+      if (a === 'silent') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`client ${name} missed the round ${req.round} deadline`)), { once: true }));
       return { type: 'fitResult', round: req.round, numExamples: a.numExamples, delta: Float32Array.from(a.delta), metrics: { loss: 0.5, accuracy: 0.5, epochs: 1 }, seconds: 0 };
     },
     evaluate: () => Promise.reject(new Error('no evaluation in this test')),
