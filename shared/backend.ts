@@ -104,10 +104,6 @@ export async function selectBackend(forced?: string, log: Logger = silentLogger)
   );
 }
 
-export function activeBackend(): BackendName | undefined {
-  return active;
-}
-
 /**
  * The wasm backend's Emscripten runtime installs process-wide 'uncaughtException' and
  * 'unhandledRejection' handlers that rethrow, which makes Node print a minified source

@@ -24,19 +24,6 @@ export function viewSize(view: DataView): number {
   return view.indices ? view.indices.length : view.dataset.size;
 }
 
-/** Checks the invariants of a dataset and throws a DataError naming the first broken one. */
-export function checkDataset(ds: Dataset): Dataset {
-  if (!Number.isInteger(ds.size) || ds.size < 0) throw new DataError(`dataset size must be a non-negative integer, got ${ds.size}`);
-  if (ds.x.length !== ds.size * ds.features) {
-    throw new DataError(`dataset x has ${ds.x.length} values, expected ${ds.size} rows × ${ds.features} features`);
-  }
-  if (ds.y.length !== ds.size) throw new DataError(`dataset y has ${ds.y.length} labels, expected ${ds.size}`);
-  for (let i = 0; i < ds.size; i++) {
-    if (ds.y[i]! >= ds.classes) throw new DataError(`row ${i} has label ${ds.y[i]}, outside 0..${ds.classes - 1}`);
-  }
-  return ds;
-}
-
 /** Copies the given rows into a new dataset backed by a SharedArrayBuffer. */
 export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   const n = indices.length;

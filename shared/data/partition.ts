@@ -35,19 +35,6 @@ export function parsePartition(text: string): PartitionSpec {
   throw new RangeError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>)`);
 }
 
-export function formatPartition(p: PartitionSpec): string {
-  switch (p.kind) {
-    case 'iid':
-      return 'iid';
-    case 'dirichlet':
-      return `dirichlet:${p.alpha}`;
-    case 'shards':
-      return `shards:${p.perClient}`;
-    case 'quantity':
-      return `quantity:${p.sigma}`;
-  }
-}
-
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
   if (spec.kind === 'iid') return partitionIid(labels.length, clients, seed);
   if (spec.kind === 'dirichlet') return partitionDirichlet(labels, classes, clients, spec.alpha, seed);

@@ -69,7 +69,7 @@ describe('the round loop with scripted clients', () => {
   it('patience: stops after k rounds without a better accuracy and keeps the best round\'s model', async () => {
     const accuracy = [0.5, 0.7, 0.6, 0.65, 0.9];
     let round = 0;
-    const evaluate = async () => ({ accuracy: accuracy[round++]!, loss: 1 });
+    const evaluate = async () => ({ accuracy: accuracy[round++]!, loss: 1, numExamples: 1 });
     const r = await loop(fakeTransport({ a: (n) => update(n) }), { rounds: 5, patience: 2, evaluate }).run;
     expect(r.history).toHaveLength(4);
     expect(r.bestRound).toBe(2);
@@ -79,7 +79,7 @@ describe('the round loop with scripted clients', () => {
 
   it('target accuracy: stops after the first round that reaches it', async () => {
     let round = 0;
-    const evaluate = async () => ({ accuracy: [0.4, 0.86, 0.9][round++]!, loss: 1 });
+    const evaluate = async () => ({ accuracy: [0.4, 0.86, 0.9][round++]!, loss: 1, numExamples: 1 });
     const r = await loop(fakeTransport({ a: () => update(1) }), { rounds: 3, targetAccuracy: 0.85, evaluate }).run;
     expect(r.history.map((h) => h.accuracy)).toEqual([0.4, 0.86]);
   });

@@ -10,7 +10,6 @@ export { DEFAULT_GRID_POINTS, gridSampler, gridSize } from './grid.ts';
 export { proposeRandom, randomSampler } from './random.ts';
 
 export type TuningMethod = 'grid' | 'random' | 'bayes';
-export const TUNING_METHODS: readonly TuningMethod[] = ['grid', 'random', 'bayes'];
 
 export interface SamplerOptions {
   readonly seed: number;
