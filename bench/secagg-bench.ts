@@ -9,7 +9,7 @@
  *   npx tsx bench/secagg-bench.ts
  */
 import { encode, fixedPoint } from '../shared/secagg/fixed-point.ts';
-import { SecAggClient, SecAggServer, type SecAggConfig } from '../shared/secagg/protocol.ts';
+import { SecAggClient, SecAggServer, type SecAggConfig } from '../shared/secagg/index.ts';
 
 const ms = (t0: number) => Math.round((performance.now() - t0) * 10) / 10;
 

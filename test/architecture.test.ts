@@ -24,12 +24,18 @@ const FORBIDDEN: Record<string, string[]> = {
   shared: ['coordinator/', 'client/', 'simulations/', 'cli.ts'],
   coordinator: ['client/', 'simulations/', 'cli.ts'],
   client: ['coordinator/', 'simulations/', 'cli.ts'],
+  // crypto sits beneath the protocol (protocol imports crypto, never the reverse); secure
+  // aggregation and privacy may use crypto but are pure cores that know no wire protocol
+  'shared/crypto': ['shared/protocol/'],
+  'shared/secagg': ['shared/protocol/'],
+  'shared/privacy': ['shared/protocol/'],
 };
 
 describe('dependency direction', () => {
   it('sees the imports it checks', () => {
     expect(importsOf('coordinator/coordinator.ts')).toContain('shared/config.ts');
     expect(importsOf('simulations/train-worker.mjs')).toContain('simulations/train-worker.ts');
+    expect(importsOf('shared/protocol/frame.ts')).toContain('shared/crypto/frame-sealer.ts');
   });
 
   for (const [dir, banned] of Object.entries(FORBIDDEN)) {

@@ -1,7 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { protocolError } from '../errors.ts';
-import type { ClientAuth, ClientHello, ServerHello } from '../protocol/handshake-messages.ts';
-import { PROTOCOL_VERSION } from '../protocol/messages.ts';
+import { PROTOCOL_VERSION, type ClientAuth, type ClientHello, type ServerHello } from './handshake-types.ts';
 import { toBase64 } from './identity-file.ts';
 import { agree, equalBytes, generateEphemeral, hkdf, randomSecret, signDetached, verifyDetached, NONCE_BYTES, type EphemeralKeyPair, type Identity } from './primitives.ts';
 import { SessionSealer } from './session-sealer.ts';

@@ -66,6 +66,18 @@ export function generateEphemeral(): EphemeralKeyPair {
   return { publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI.length)), privateKey };
 }
 
+/**
+ * The X25519 key pair of 32 given secret bytes (X25519 clamps any 32 bytes into a valid
+ * scalar), for keys that must be rebuilt from their secret: secure aggregation shares a
+ * client's mask key and checks the one reconstructed against the public key it advertised.
+ */
+export function x25519FromSecret(secret: Uint8Array): EphemeralKeyPair {
+  if (secret.length !== KEY_BYTES) throw new RangeError(`an X25519 secret is ${KEY_BYTES} bytes, not ${secret.length}`);
+  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secret]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return { privateKey, publicKey: new Uint8Array(spki.subarray(spki.length - KEY_BYTES)) };
+}
+
 /** X25519(ours, theirs); null for a malformed or low-order peer key. */
 export function agree(ours: KeyObject, theirs: Uint8Array): Uint8Array | null {
   if (theirs.length !== KEY_BYTES) return null;
@@ -88,5 +100,3 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
-
-export { X25519_PKCS8 };

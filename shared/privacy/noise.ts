@@ -1,12 +1,13 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Keystream } from '../crypto/keystream.ts';
 import { hkdf } from '../crypto/primitives.ts';
 
 /**
  * Gaussian noise from a CSPRNG.
  *
- * Bytes: the ChaCha20 keystream (RFC 8439 block function, via node:crypto's
- * `chacha20` cipher with a 32-byte key and a 16-byte IV = 4-byte little-endian
- * block counter ‖ 12-byte nonce) obtained by encrypting zeros, 64 KiB at a time.
+ * Bytes: the ChaCha20 keystream (crypto/keystream.ts: RFC 8439 block function,
+ * 32-byte key, block counter from 0 ‖ 12-byte nonce), read 64 KiB at a time; it
+ * refuses to run past 256 GiB, where the block counter would wrap.
  * Uniforms: each 8 bytes give a 53-bit integer k (the top 53 bits of a
  * little-endian u64), mapped to (k + ½)/2⁵³ ∈ (0, 1) — never 0, so log(u) is finite.
  * Normals: Box–Muller, two uniforms → two independent N(0, 1). Chosen over the
@@ -33,30 +34,21 @@ export interface NoiseSource {
 }
 
 const CHUNK = 64 * 1024;
-/** ChaCha20's 32-bit block counter runs out after 2³² blocks of 64 bytes. */
-const MAX_BYTES = 2 ** 32 * 64;
 const TWO_POW_53 = 2 ** 53;
 const TWO_POW_21 = 2 ** 21;
 
 class ChaChaNoiseSource implements NoiseSource {
-  private readonly cipher;
-  private readonly zeros = Buffer.alloc(CHUNK);
-  private buf = new DataView(new ArrayBuffer(0));
+  private readonly stream: Keystream;
+  private buf: DataView = new DataView(new ArrayBuffer(0));
   private pos = 0;
-  private used = 0;
   private spare: number | undefined;
 
   constructor(key: Uint8Array, nonce: Uint8Array) {
-    if (key.length !== 32) throw new RangeError(`a ChaCha20 key is 32 bytes (got ${key.length})`);
-    if (nonce.length !== 12) throw new RangeError(`a ChaCha20 nonce is 12 bytes (got ${nonce.length})`);
-    const iv = Buffer.concat([Buffer.alloc(4), nonce]); // counter 0 ‖ nonce
-    this.cipher = createCipheriv('chacha20', key, iv);
+    this.stream = new Keystream(key, nonce);
   }
 
   private refill(): void {
-    if (this.used + CHUNK > MAX_BYTES) throw new RangeError('ChaCha20 noise stream exhausted (256 GiB): use a new key');
-    const bytes = this.cipher.update(this.zeros);
-    this.used += CHUNK;
+    const bytes = this.stream.next(CHUNK);
     this.buf = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = 0;
   }

@@ -3,21 +3,16 @@ import { protocolError } from '../errors.ts';
 import { decodeMessage, encodeMessage } from './codec.ts';
 import type { DecodeLimits } from './bounds.ts';
 import type { Encodable } from './codec.ts';
+import type { FrameSealer } from '../crypto/frame-sealer.ts';
+
+export type { FrameSealer };
 
 /**
  * The frame path, one place for both sides: message → encode → seal → socket,
- * socket → open → decode + validate → message.
- *
- * `FrameSealer` is where encryption slots in: the authenticated-encryption issue
- * replaces `plaintextSealer` with a per-connection sealer holding the session keys
- * and counters. `open` returns null when a frame fails authentication, which `fromFrame`
- * turns into a protocol error.
+ * socket → open → decode + validate → message. `FrameSealer` (crypto/frame-sealer.ts) is
+ * where encryption slots in; `plaintextSealer` seals nothing, for a connection until its
+ * handshake yields a session sealer and for connections without security.
  */
-export interface FrameSealer {
-  seal(plain: Uint8Array): Uint8Array;
-  open(sealed: Uint8Array): Uint8Array | null;
-}
-
 export const plaintextSealer: FrameSealer = {
   seal: (plain) => plain,
   open: (sealed) => sealed,

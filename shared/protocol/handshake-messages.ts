@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClientAuth, ClientHello, ServerHello } from '../crypto/handshake-types.ts';
 import { KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES } from '../crypto/primitives.ts';
 import { errorSchema } from './messages.ts';
 
@@ -32,9 +33,18 @@ export const clientAuthSchema = z.strictObject({
 export const toServerHandshakeSchema = z.discriminatedUnion('type', [clientHelloSchema, clientAuthSchema, errorSchema]);
 export const toClientHandshakeSchema = z.discriminatedUnion('type', [serverHelloSchema, errorSchema]);
 
-export type ClientHello = z.infer<typeof clientHelloSchema>;
-export type ServerHello = z.infer<typeof serverHelloSchema>;
-export type ClientAuth = z.infer<typeof clientAuthSchema>;
+/** The shapes are crypto/handshake-types.ts's, which the handshake builds and reads; each schema must parse to exactly its shape. */
+export type { ClientAuth, ClientHello, ServerHello };
+
+/** Mutually assignable with the same keys (assignability alone lets an optional field go missing on one side). */
+type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;
+type MustHold<T extends true> = T;
+/** A compile-time check only: `tsc` fails here when a schema and its crypto/ shape drift apart. */
+export type SchemasMatchShapes = [
+  MustHold<Same<z.infer<typeof clientHelloSchema>, ClientHello>>,
+  MustHold<Same<z.infer<typeof serverHelloSchema>, ServerHello>>,
+  MustHold<Same<z.infer<typeof clientAuthSchema>, ClientAuth>>,
+];
 
 /** Handshake frames are small: anything bigger before authentication is refused unread. */
 export const MAX_HANDSHAKE_FRAME_BYTES = 4096;

@@ -5,9 +5,10 @@ import { modelSpecSchema } from '../models/spec.ts';
 /**
  * Every message of the Starling protocol, one schema per type. A frame's
  * payload must parse as exactly one of these (a discriminated union on `type`);
- * anything else is a protocol error.
+ * anything else is a protocol error. PROTOCOL_VERSION is defined beside the
+ * handshake that binds it into every transcript (crypto/handshake-types.ts).
  */
-export const PROTOCOL_VERSION = 1;
+export { PROTOCOL_VERSION } from '../crypto/handshake-types.ts';
 
 const float32Array = z.custom<Float32Array>((v) => v instanceof Float32Array, 'expected a Float32Array');
 const roundNumber = z.number().int().min(1).max(1_000_000);

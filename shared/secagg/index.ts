@@ -1,7 +1,11 @@
 /** Secure aggregation's pure core (issue 7): Shamir sharing, the mask PRG, fixed-point encoding, masking and the round's state machines. */
+export { checkConfig, type SecAggConfig } from './common.ts';
+export * from './client.ts';
 export * from './fixed-point.ts';
 export * from './masking.ts';
+export * from './messages.ts';
 export * from './prg.ts';
-export * from './protocol.ts';
+export * from './server.ts';
 export * from './shamir.ts';
+export { SHARE_CIPHERTEXT_BYTES, SHARE_LIMBS, SHARE_PLAINTEXT_BYTES, SHARE_TAG_BYTES } from './share-cipher.ts';
 export * from './weighting.ts';

@@ -1,31 +1,22 @@
-import { createCipheriv } from 'node:crypto';
 import { SecAggError } from '../errors.ts';
+import { chacha20Keystream } from '../crypto/keystream.ts';
 import { hkdf, KEY_BYTES } from '../crypto/primitives.ts';
 
 /**
  * The PRG that expands a 32-byte seed into a mask of m words mod 2^32: the ChaCha20
- * keystream (RFC 8439 block function, node:crypto's 'chacha20', 16-byte IV = 32-bit block
- * counter 0 ‖ 96-bit zero nonce) under a key derived as HKDF-SHA256(seed, salt, label), read
- * as little-endian uint32 words. The IV can stay fixed because every key is used for one
- * stream only: the salt binds the run and round, the label the kind of mask (self-mask or
- * the pair's pairwise mask), so no two masks in a deployment share a key.
+ * keystream (crypto/keystream.ts: block counter 0, 96-bit zero nonce) under a key derived as
+ * HKDF-SHA256(seed, salt, label), read as little-endian uint32 words. The nonce can stay fixed
+ * because every key is used for one stream only: the salt binds the run and round, the label
+ * the kind of mask (self-mask or the pair's pairwise mask), so no two masks in a deployment
+ * share a key.
  */
 export const SELF_MASK_LABEL = 'starling secagg self-mask';
 export const PAIRWISE_MASK_LABEL = 'starling secagg pairwise mask';
 
-const ZERO_IV = Buffer.alloc(16);
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-let zeros = Buffer.alloc(0);
+/** The PRG's stream itself, re-exported where secure aggregation has always named it. */
+export { chacha20Keystream };
 
-/** `bytes` bytes of the ChaCha20 keystream of a 32-byte key, block counter and nonce zero. */
-export function chacha20Keystream(key: Uint8Array, bytes: number): Uint8Array {
-  if (key.length !== KEY_BYTES) throw new SecAggError('E_SECAGG_INVALID', `a ChaCha20 key is ${KEY_BYTES} bytes, not ${key.length}`);
-  if (zeros.length < bytes) zeros = Buffer.alloc(bytes);
-  const cipher = createCipheriv('chacha20', key, ZERO_IV);
-  const out = cipher.update(zeros.subarray(0, bytes));
-  cipher.final();
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The mask key for one stream: HKDF-SHA256(seed, salt, label), 32 bytes. */
 export function maskKey(seed: Uint8Array, salt: Uint8Array, label: string): Uint8Array {

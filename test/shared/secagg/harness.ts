@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { SecAggClient, SecAggServer, type SecAggConfig, type SecAggResult, type ShareKeys, type UnmaskResponse } from '../../../shared/secagg/protocol.ts';
+import { SecAggClient, SecAggServer, type SecAggConfig, type SecAggResult, type ShareKeys, type UnmaskResponse } from '../../../shared/secagg/index.ts';
 import type { RandomSource } from '../../../shared/secagg/shamir.ts';
 
 /** A reproducible byte stream (ChaCha20 under SHA-256(label)) for tests that must not flake. */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SecAggError } from '../../../shared/errors.ts';
 import { decodeSum, encode, fixedPoint, sumErrorBound } from '../../../shared/secagg/fixed-point.ts';
-import { SecAggClient, SecAggServer, SHARE_CIPHERTEXT_BYTES, type SecAggConfig, type UnmaskRequest } from '../../../shared/secagg/protocol.ts';
+import { SecAggClient, SecAggServer, SHARE_CIPHERTEXT_BYTES, type SecAggConfig, type UnmaskRequest } from '../../../shared/secagg/index.ts';
 import { plainSum, runRound, seededRandom } from './harness.ts';
 
 const config = (clients: number, threshold: number, dimension: number, extra: Partial<SecAggConfig> = {}): SecAggConfig => ({ runId: 'test-run', round: 7, clients, threshold, dimension, ...extra });
