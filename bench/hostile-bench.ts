@@ -31,6 +31,7 @@ import { toClientHandshakeSchema } from '../shared/protocol/handshake-messages.t
 import { PROTOCOL_VERSION, toClientSchema } from '../shared/protocol/messages.ts';
 import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { makeSimulationKeys } from '../simulations/keys.ts';
+import { clientFrameHeader, msgpackFitResult, msgpackFloat32, msgpackMap } from '../simulations/raw-frames.ts';
 import { median } from './stats.ts';
 
 const BIN = new URL('../bin/starling.mjs', import.meta.url).pathname;
@@ -84,31 +85,6 @@ class Attacker {
   }
 }
 
-/** A client→server frame header (binary, masked with a zero key) announcing `length` bytes. */
-function frameHeader(length: number): Buffer {
-  if (length < 65536) return Buffer.from([0x82, 0x80 | 126, length >> 8, length & 0xff, 0, 0, 0, 0]);
-  const h = Buffer.alloc(14);
-  h[0] = 0x82;
-  h[1] = 0x80 | 127;
-  h.writeBigUInt64BE(BigInt(length), 2);
-  return h;
-}
-
-/** A fitResult map whose `metrics` holds `keys` keys (a decoding bomb the size of a fit result). */
-function metricsBomb(round: number, keys: number): Uint8Array {
-  const parts: Buffer[] = [Buffer.from([0x86])];
-  const put = (k: string, raw: Uint8Array) => parts.push(Buffer.from([0xa0 | k.length]), Buffer.from(k), Buffer.from(raw));
-  put('type', encodeMessage('fitResult' as never));
-  put('round', encodeMessage(round as never));
-  put('numExamples', encodeMessage(10 as never));
-  put('delta', encodeMessage(new Float32Array(1) as never));
-  const map = [Buffer.from([0xdf, (keys >>> 24) & 0xff, (keys >>> 16) & 0xff, (keys >>> 8) & 0xff, keys & 0xff])];
-  for (let i = 0; i < keys; i++) map.push(Buffer.from([0xa0 | `m${i}`.length]), Buffer.from(`m${i}`), Buffer.from([0]));
-  put('metrics', Buffer.concat(map));
-  put('seconds', encodeMessage(0 as never));
-  return Buffer.concat(parts);
-}
-
 interface Ctx {
   readonly url: string;
   readonly port: number;
@@ -127,7 +103,7 @@ const ATTACKS: Record<string, { inRound: boolean; concurrent?: boolean; run: (c:
     run: async (c) => {
       const a = new Attacker(c.url);
       await a.authenticate(c.attacker, c.coordinatorKey);
-      a.tcp.write(frameHeader(255_000_000));
+      a.tcp.write(clientFrameHeader(255_000_000));
       await a.closed;
     },
   },
@@ -138,7 +114,7 @@ const ATTACKS: Record<string, { inRound: boolean; concurrent?: boolean; run: (c:
       const a = new Attacker(c.url);
       await a.authenticate(c.attacker, c.coordinatorKey);
       const round = await a.join(true);
-      a.sendSealed(metricsBomb(round, 40_000));
+      a.sendSealed(msgpackFitResult(round, msgpackFloat32(1), msgpackMap(40_000)));
       await a.closed;
     },
   },
@@ -148,7 +124,7 @@ const ATTACKS: Record<string, { inRound: boolean; concurrent?: boolean; run: (c:
       const a = new Attacker(c.url);
       await a.authenticate(c.attacker, c.coordinatorKey);
       await a.join(false);
-      a.tcp.write(frameHeader(400_000));
+      a.tcp.write(clientFrameHeader(400_000));
       await a.closed;
     },
   },

@@ -1,4 +1,9 @@
+import { runRounds, type RoundLoopOptions } from '../../coordinator/round-loop.ts';
+import { createStrategy } from '../../coordinator/strategies/index.ts';
 import type { ClientHandle, FitRequest, Transport } from '../../coordinator/transport.ts';
+import { trainConfig } from '../../shared/engine/engine.ts';
+import { memoryLogger } from '../../shared/log.ts';
+import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import type { FitResult } from '../../shared/protocol/messages.ts';
 
 /** What a fake client answers in a round: an update, a rejection (a dropout, a failed training), or silence until the round's deadline. */
@@ -33,3 +38,27 @@ export function fakeTransport(answers: Record<string, (round: number, req: FitRe
   };
 }
 
+
+/**
+ * The round loop over a scripted transport: every connected client every round (C = 1),
+ * `strategy` from its spec string, the model a few values long (`initial`); `over` sets anything else.
+ */
+export function scriptedLoop(transport: Transport, strategy: string, initial: number[], over: Partial<RoundLoopOptions> = {}) {
+  const log = memoryLogger();
+  const clients = transport.connected().length;
+  const run = runRounds({
+    transport,
+    strategy: createStrategy(strategy, { clients, sampling: { fraction: 1, min: 1, seed: 1 } }),
+    spec: DEFAULT_MODEL,
+    initialWeights: Float32Array.from(initial),
+    rounds: 2,
+    train: trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 }),
+    seed: 1,
+    minFitClients: 1,
+    roundTimeoutMs: 5_000,
+    waitForClientsTimeoutMs: 1_000,
+    log,
+    ...over,
+  });
+  return { log, run };
+}

@@ -1,33 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { runRounds, type RoundLoopOptions } from '../../coordinator/round-loop.ts';
+import { runRounds } from '../../coordinator/round-loop.ts';
 import { createStrategy } from '../../coordinator/strategies/index.ts';
-import type { Transport } from '../../coordinator/transport.ts';
-import { fakeTransport, type Answer } from './fake-transport.ts';
+import { fakeTransport, scriptedLoop, type Answer } from './fake-transport.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 
 const train = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 
-function loop(transport: Transport, strategy: string, initial: number[], over: Partial<RoundLoopOptions> = {}) {
-  const log = memoryLogger();
-  const clients = transport.connected().length;
-  const options: RoundLoopOptions = {
-    transport,
-    strategy: createStrategy(strategy, { clients, sampling: { fraction: 1, min: 1, seed: 1 } }),
-    spec: DEFAULT_MODEL,
-    initialWeights: Float32Array.from(initial),
-    rounds: 2,
-    train,
-    seed: 1,
-    minFitClients: 1,
-    roundTimeoutMs: 5_000,
-    waitForClientsTimeoutMs: 1_000,
-    log,
-    ...over,
-  };
-  return { log, run: runRounds(options) };
-}
+const loop = scriptedLoop;
 
 const FLT_MAX = 3.4028234663852886e38;
 const honest = (delta: number[]) => () => ({ numExamples: 10, delta });

@@ -1,39 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { runRounds, type RoundLoopOptions } from '../../coordinator/round-loop.ts';
-import { createStrategy } from '../../coordinator/strategies/index.ts';
+import type { RoundLoopOptions } from '../../coordinator/round-loop.ts';
 import type { Transport } from '../../coordinator/transport.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
-import { memoryLogger } from '../../shared/log.ts';
-import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
-import { fakeTransport, type Answer } from './fake-transport.ts';
+import { fakeTransport, scriptedLoop, type Answer } from './fake-transport.ts';
 
 /**
  * The round loop driven by scripted client handles (no sockets, no training): quorum,
  * deadline, skipped and aborted rounds, early stopping. Deltas are one value long; the
  * model is whatever the test's initial weights are.
  */
-const train = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 const update = (v: number): Answer => ({ numExamples: 1, delta: [v] });
 
-function loop(transport: Transport, over: Partial<RoundLoopOptions> = {}) {
-  const log = memoryLogger();
-  const clients = transport.connected().length;
-  const run = runRounds({
-    transport,
-    strategy: createStrategy('fedavg', { clients, sampling: { fraction: 1, min: 1, seed: 1 } }),
-    spec: DEFAULT_MODEL,
-    initialWeights: Float32Array.of(0),
-    rounds: 1,
-    train,
-    seed: 1,
-    minFitClients: 1,
-    roundTimeoutMs: 5_000,
-    waitForClientsTimeoutMs: 1_000,
-    log,
-    ...over,
-  });
-  return { log, run };
-}
+/** A one-round FedAvg loop over a one-value model starting at 0. */
+const loop = (transport: Transport, over: Partial<RoundLoopOptions> = {}) => scriptedLoop(transport, 'fedavg', [0], { rounds: 1, ...over });
 
 describe('the round loop with scripted clients', () => {
   it('quorum: a round with minFitClients results aggregates them; one with fewer is skipped with the reason, its failures recorded', async () => {

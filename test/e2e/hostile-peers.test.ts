@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../shared/errors.ts';
-import { encodeMessage } from '../../shared/protocol/codec.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import { SecurePeer } from './helpers.ts';
 import { attackHarness } from './attack-harness.ts';
 import { freePort, waitForHealth } from '../../simulations/loopback.ts';
+import { clientFrameHeader, msgpackFitResult, msgpackFloat32, msgpackMap } from '../../simulations/raw-frames.ts';
 
 /**
  * Issue 13, points 1 and 5, over real loopback sockets: decoding bombs, frames that never
@@ -15,16 +15,6 @@ import { freePort, waitForHealth } from '../../simulations/loopback.ts';
  */
 const { keys, run } = attackHarness();
 const MB = 1024 * 1024;
-
-/** A client→server WebSocket frame header (binary, masked with a zero key) announcing `length` payload bytes. */
-function frameHeader(length: number): Buffer {
-  if (length < 65536) return Buffer.from([0x82, 0x80 | 126, length >> 8, length & 0xff, 0, 0, 0, 0]);
-  const h = Buffer.alloc(14);
-  h[0] = 0x82;
-  h[1] = 0x80 | 127;
-  h.writeBigUInt64BE(BigInt(length), 2);
-  return h;
-}
 
 function tcp(peer: SecurePeer): Socket {
   return (peer.socket as unknown as { _socket: Socket })._socket;
@@ -60,7 +50,7 @@ describe('decoding bombs and oversized frames', async () => {
       const p = new SecurePeer(url, keys.ids[2]!, keys.coordinator.identity.publicKey);
       await p.connect();
       const before = rss();
-      tcp(p).write(frameHeader(255_000_000));
+      tcp(p).write(clientFrameHeader(255_000_000));
       tcp(p).write(Buffer.alloc(64 * 1024));
       closed = await timeToClose(p.closed);
       grew = rss() - before;
@@ -76,7 +66,7 @@ describe('decoding bombs and oversized frames', async () => {
     let code = 0;
     const r = await run(async (url) => {
       const p = await joined(url, 'zz-idle-bomb');
-      tcp(p).write(frameHeader(400_000));
+      tcp(p).write(clientFrameHeader(400_000));
       code = (await p.closed).code;
     });
     expect(code).toBe(CloseCode.tooBig);
@@ -86,9 +76,9 @@ describe('decoding bombs and oversized frames', async () => {
 
   /** msgpack of a fitResult whose `delta` or `metrics` is replaced by a huge container, within the fit result's byte allowance. */
   const bombs: [string, (round: number) => Uint8Array, RegExp][] = [
-    ['an array of 300,000 zeros as the delta', (round) => msgpackFitResult(round, Buffer.concat([Buffer.from([0xdd, 0, 0x04, 0x93, 0xe0]), Buffer.alloc(300_000)])), /an array of 300000 entries exceeds the limit of 64 for this message/],
-    ['a metrics map of 40,000 keys', (round) => msgpackFitResult(round, Buffer.from(encodeMessage(new Float32Array(1) as never)), metricsMap(40_000)), /a map of 40000 entries exceeds the limit of 64 for this message/],
-    ['arrays nested 10,000 deep', (round) => msgpackFitResult(round, Buffer.concat([Buffer.alloc(10_000, 0x91), Buffer.from([0])])), /nesting deeper than 8/],
+    ['an array of 300,000 zeros as the delta', (round) => msgpackFitResult(round, Buffer.concat([Buffer.from([0xdd, 0, 0x04, 0x93, 0xe0]), Buffer.alloc(300_000)]), msgpackMap(0)), /an array of 300000 entries exceeds the limit of 64 for this message/],
+    ['a metrics map of 40,000 keys', (round) => msgpackFitResult(round, msgpackFloat32(1), msgpackMap(40_000)), /a map of 40000 entries exceeds the limit of 64 for this message/],
+    ['arrays nested 10,000 deep', (round) => msgpackFitResult(round, Buffer.concat([Buffer.alloc(10_000, 0x91), Buffer.from([0])]), msgpackMap(0)), /nesting deeper than 8/],
   ];
 
   for (const [name, bomb, reason] of bombs) {
@@ -118,7 +108,7 @@ describe('decoding bombs and oversized frames', async () => {
     const r = await run(async (url) => {
       const p = await joined(url, 'zz-trickler');
       const socket = tcp(p);
-      socket.write(frameHeader(1000));
+      socket.write(clientFrameHeader(1000));
       // one byte every 50 ms: 1000 bytes would take 50 s
       const drip = setInterval(() => socket.writable && socket.write(Buffer.of(0)), 50);
       try {
@@ -209,30 +199,6 @@ describe('slow and many connections', async () => {
     expect(r.hash).toBe(baseline.hash);
   });
 });
-
-/** The msgpack bytes of a fitResult for `round`, with `delta` (raw msgpack) and `metrics` (raw msgpack) as given. */
-function msgpackFitResult(round: number, delta?: Buffer, metrics?: Buffer): Uint8Array {
-  // the map a fitResult encodes to, with raw values spliced in
-  const parts: Buffer[] = [Buffer.from([0x86])];
-  const put = (key: string, raw: Buffer | Uint8Array) => parts.push(Buffer.from([0xa0 | key.length]), Buffer.from(key), Buffer.from(raw));
-  put('type', encodeMessage('fitResult' as never));
-  put('round', encodeMessage(round as never));
-  put('numExamples', encodeMessage(10 as never));
-  put('delta', delta ?? encodeMessage(new Float32Array(101_770) as never));
-  put('metrics', metrics ?? encodeMessage({} as never));
-  put('seconds', encodeMessage(0 as never));
-  return Buffer.concat(parts);
-}
-
-/** A msgpack map of `n` distinct short keys, each mapped to 0. */
-function metricsMap(n: number): Buffer {
-  const parts: Buffer[] = [Buffer.from([0xdf, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff])];
-  for (let i = 0; i < n; i++) {
-    const key = `m${i}`;
-    parts.push(Buffer.from([0xa0 | key.length]), Buffer.from(key), Buffer.from([0]));
-  }
-  return Buffer.concat(parts);
-}
 
 describe('file descriptors', () => {
   it('a coordinator under ulimit -n 200 refuses connections near the limit and logs why, instead of running out silently; it keeps serving', async () => {
