@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
+import { addRunFlags, int, runFlagOption, runFlags } from './cli-flags.ts';
 import { ClientAgent } from './client/agent.ts';
 import { parseNormalizeKind } from './shared/data/normalize.ts';
 import { parseRange } from './shared/data/clean.ts';
@@ -8,9 +9,9 @@ import { EngineTrainer } from './client/trainer.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
-import { loadRunConfig, type RunConfig } from './shared/config.ts';
+import { loadRunConfig, resolveRunConfig, type RunConfig } from './shared/config.ts';
 import { parsePartition } from './shared/data/partition.ts';
-import { ENGINE_CHOICES, EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
+import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
@@ -25,22 +26,16 @@ import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
 /**
  * One entry point: coordinator | client | simulate | tune | data | keygen | doctor. Flags override the
- * config file; both go through the one schema in shared/config.ts.
+ * config file; both go through the one schema in shared/config.ts, and the run-config flags of
+ * coordinator, simulate and client come from the one table in cli-flags.ts.
  */
 const program = new Command()
   .name('starling')
   .description('Federated learning: a coordinator, client agents and local simulations.')
   .showHelpAfterError();
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-  return n;
-};
-const logLevel = () =>
-  new Option('--log-level <level>', 'log verbosity on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']);
-const backendOption = () => new Option('--backend <name>', 'force a tfjs backend (implies --engine tfjs unless --engine simd)').choices([...BACKENDS]);
-const engineOption = () => new Option('--engine <name>', 'training engine: simd, tfjs, or auto').choices([...ENGINE_CHOICES]);
+/** coordinator and simulate: the file their flags are layered over. */
+const CONFIG_HELP = 'run config (YAML); flags override it';
 
 function logger(level: string | undefined, fallback: LogLevel) {
   return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
@@ -72,13 +67,6 @@ function clientSecurity(o: Record<string, unknown>) {
   return { identity, coordinatorKey, joinToken };
 }
 
-/** --local-validation f: a fraction in (0, 0.5]. */
-function localValidationFlag(v: string): number {
-  const f = Number(v);
-  if (!(f > 0 && f <= 0.5)) throw new InvalidArgumentError(`--local-validation must be a fraction in (0, 0.5], got "${v}"`);
-  return f;
-}
-
 const MB = 1e6;
 /** The per-round line a person reads, or one JSON object per round with --json. */
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
@@ -107,103 +95,13 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   };
 }
 
-function runFlags(o: Record<string, unknown>): Record<string, unknown> {
-  const pick: Record<string, unknown> = {
-    host: o.host,
-    port: o.port,
-    clients: o.clients,
-    rounds: o.rounds,
-    out: o.out,
-    json: o.json,
-    backend: o.backend,
-    engine: o.engine,
-    strategy: o.strategy,
-    maxUpdateNorm: o.maxUpdateNorm,
-    maxUpdateNormAction: o.maxUpdateNormAction,
-    fractionFit: o.fraction,
-    targetAccuracy: o.targetAccuracy,
-    patience: o.patience,
-    validation: o.validation,
-    localValidation: o.localValidation,
-    fractionEvaluate: o.fractionEvaluate,
-    stragglers: o.stragglers,
-    seed: o.seed,
-    partition: o.partition,
-    logLevel: o.logLevel,
-    key: o.key,
-    allow: o.allow,
-    joinToken: o.joinToken,
-    joinTokenFile: o.joinTokenFile,
-    insecure: o.insecure,
-    statusEndpoint: o.statusEndpoint,
-    init: o.init,
-    dp: o.dp,
-    dpDelta: o.dpDelta,
-    secagg: o.secagg,
-    secaggThreshold: o.secaggThreshold,
-    secaggClip: o.secaggClip,
-    secaggNeighbours: o.secaggNeighbours,
-    secaggMaxExamples: o.secaggMaxExamples,
-    freeze: o.freeze === undefined ? undefined : String(o.freeze).split(',').map((s) => s.trim()).filter((s) => s !== ''),
-  };
-  if (o.partition !== undefined) {
-    try {
-      parsePartition(String(o.partition));
-    } catch (e) {
-      throw new ConfigError(`--partition: ${(e as Error).message}`);
-    }
-  }
-  return pick;
-}
-
-/** The run-config flags that `coordinator` and `simulate` share. */
-function withRunOptions(cmd: Command, clients: string, seed: string): Command {
-  return cmd
-    .option('--config <file>', 'run config (YAML); flags override it')
-    .option('--clients <n>', clients, int('--clients'))
-    .option('--rounds <r>', 'rounds to run', int('--rounds'))
-    .option('--strategy <spec>', 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)')
-    .option('--max-update-norm <n>', 'drop (or clip) a client update whose L2 norm exceeds n before aggregation (plain path; see README)', Number)
-    .option('--max-update-norm-action <action>', 'what --max-update-norm does to an update above it: drop (a failure, the default) or clip (scaled down to n)')
-    .option('--fraction <C>', 'fraction of the clients asked to train each round, in (0, 1]', Number)
-    .option('--target-accuracy <a>', 'stop after the first round whose test accuracy reaches a', Number)
-    .option('--patience <k>', 'stop after k rounds without a better accuracy, keeping the best model', int('--patience'))
-    .option('--validation <f>', 'hold out this fraction of the MNIST training digits to score rounds on (the test split is scored once, at the end)', Number)
-    .option('--local-validation <f>', 'federated evaluation: clients hold out this fraction (0, 0.5] of their rows and score each new model on it', localValidationFlag)
-    .option('--fraction-evaluate <C>', 'fraction of the clients asked to evaluate each round, in (0, 1] (default 1)', Number)
-    .option('--seed <n>', seed, int('--seed'))
-    .option('--out <dir>', 'directory for history.json and final weights (default runs/)')
-    .option('--json', 'print one JSON object per round on stdout')
-    .option('--init <path>', 'start from a saved model: its model.json or a run directory (runs/<run id>)')
-    .option('--freeze <names>', 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)')
-    .option('--dp <spec>', 'differential privacy: central:z=1.0,clip=1.0 | local:z=…,clip=… | central:z=1.0,adaptive=0.5 (ε per round at --dp-delta)')
-    .option('--dp-delta <d>', 'the δ of the reported (ε, δ) (default 1e-5)', Number)
-    .option('--secagg', 'secure aggregation: the coordinator only learns the sum of the clipped deltas (averaging strategies only; unweighted unless --secagg-max-examples)')
-    .option('--secagg-threshold <t>', 'secure aggregation: shares needed to unmask (default ⌈2n/3⌉)', int('--secagg-threshold'))
-    .option('--secagg-clip <C>', 'secure aggregation: each client clips its delta to this L2 norm (default 10)', Number)
-    .option('--secagg-max-examples <W>', 'secure aggregation: weight the mean by examples, capped at W per client (default: unweighted)', int('--secagg-max-examples'))
-    .option('--secagg-neighbours <k>', 'SecAgg+: mask with k neighbours (even) instead of all pairs', int('--secagg-neighbours'))
-    .addOption(engineOption())
-    .addOption(backendOption())
-    .addOption(logLevel());
-}
-
-withRunOptions(
-  program.command('coordinator').description('run a coordinator server: wait for N clients, run R rounds, write the history'),
-  'clients to wait for before round 1',
-  'seed for initial weights and client batch orders',
+addRunFlags(
+  program.command('coordinator').description('run a coordinator server: wait for N clients, run R rounds, write the history').option('--config <file>', CONFIG_HELP),
+  'coordinator',
 )
-  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
-  .option('--port <port>', 'port to listen on (default 7070)', int('--port'))
-  .option('--key <file>', 'the coordinator\'s identity key (starling keygen)')
-  .option('--allow <file>', 'allowlist: client public keys, one per line')
-  .option('--join-token-file <file>', `admit any client that proves it holds the secret in this file (mode 0600, ≥ 16 characters); or set ${JOIN_TOKEN_ENV}`)
-  .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
-  .option('--insecure', 'plaintext frames and no identities (loopback only)')
-  .option('--status-endpoint', 'serve GET /status (progress and the connected clients\' names) to anyone who can reach the port')
   .action(async (o: Record<string, unknown>) => {
     warnJoinTokenFlag(o);
-    const config = loadRunConfig(o.config as string | undefined, runFlags(o));
+    const config = loadRunConfig(o.config as string | undefined, runFlags(o, 'coordinator'));
     const log = logger(o.logLevel as string | undefined, config.logLevel);
     const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
     if (!config.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
@@ -221,7 +119,7 @@ withRunOptions(
     }
   });
 
-program
+const client = program
   .command('client')
   .description('run a client agent next to private data')
   .requiredOption('--coordinator <url>', 'coordinator address, e.g. ws://127.0.0.1:7070')
@@ -230,11 +128,8 @@ program
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
   .option('--clean', 'with a CSV file: drop rows with missing values or bad labels and exact duplicates (and report them) instead of failing')
   .option('--clean-range <lo,hi>', 'with --clean: also drop rows with a feature outside [lo, hi]')
-  .option('--normalize <kind>', 'with CSV or IDX data: minmax or zscore, fitted on this client\'s rows')
-  .option('--partition <p>', 'how the MNIST shards are cut: iid or dirichlet:<alpha>', 'iid')
-  .option('--seed <n>', 'partition seed (must match the simulation you mirror)', int('--seed'), 42)
-  .option('--validation <f>', 'the run\'s validation fraction (MNIST rows held out by the coordinator; must match it)', Number, 0)
-  .option('--local-validation <f>', 'hold out this fraction (0, 0.5] of this client\'s rows (stratified, seeded) to score each new model on; never trained on', localValidationFlag)
+  .option('--normalize <kind>', 'with CSV or IDX data: minmax or zscore, fitted on this client\'s rows');
+addRunFlags(client, 'client')
   .option('--name <name>', 'name shown in the coordinator\'s logs')
   .option('--key <file>', 'this client\'s identity key (starling keygen); optional when joining by token')
   .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
@@ -242,29 +137,25 @@ program
   .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
   .option('--insecure', 'plaintext frames, no identities (only against an --insecure coordinator)')
   .option('--retries <n>', 'connect again after a refused or dropped connection, with backoff from 0.5 s to 15 s, up to n times in a row (default 8; 0: never)', int('--retries'))
-  .addOption(engineOption())
-  .addOption(backendOption())
-  .addOption(logLevel())
+  .addOption(runFlagOption('engine'))
+  .addOption(runFlagOption('backend'))
+  .addOption(runFlagOption('logLevel'))
   .action(async (o: Record<string, unknown>) => {
     warnJoinTokenFlag(o);
     const log = logger(o.logLevel as string | undefined, 'info');
-    let partitionSpec;
-    try {
-      partitionSpec = parsePartition(String(o.partition));
-    } catch (e) {
-      throw new ConfigError(`--partition: ${(e as Error).message}`);
-    }
+    // the client's run settings (how the MNIST digits are cut) meet the same schema, and its defaults, as the coordinator's
+    const settings = resolveRunConfig('flags', runFlags(o, 'client'));
     const url = String(o.coordinator);
     if (!/^wss?:\/\//.test(url)) throw new ConfigError(`--coordinator must be a ws:// or wss:// URL, got "${url}"`);
     const data = await openClientData({
       data: String(o.data),
       shard: o.shard as string | undefined,
       label: o.label as string | undefined,
-      partition: partitionSpec,
-      seed: o.seed as number,
-      validation: o.validation as number,
+      partition: parsePartition(settings.partition),
+      seed: settings.seed,
+      validation: settings.validation,
       normalize: o.normalize === undefined ? undefined : parseNormalizeKind(String(o.normalize)),
-      localValidation: o.localValidation as number | undefined,
+      localValidation: settings.localValidation,
       clean: o.clean || o.cleanRange ? { range: o.cleanRange === undefined ? undefined : parseRange(String(o.cleanRange)) } : undefined,
       report: (line) => log.info(line),
     });
@@ -282,19 +173,15 @@ program
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
 
-withRunOptions(
-  program.command('simulate').description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)'),
-  'number of virtual clients',
-  'seed for partitioning, initial weights and batch orders',
+addRunFlags(
+  program.command('simulate').description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)').option('--config <file>', CONFIG_HELP),
+  'simulate',
 )
-  .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> (k label-sorted shards per client) or quantity:<sigma>')
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
-  .option('--insecure', 'run without the secure channel (plaintext frames)')
-  .option('--stragglers <p>', 'probability that a client straggles in a round, running fewer local epochs', Number)
   .option('--attack <spec>', 'Byzantine clients send this instead of their delta: sign-flip[:scale=s], scale[:factor=s], gaussian[:sigma=σ]')
   .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
   .action(async (o: Record<string, unknown>) => {
-    const config = loadRunConfig(o.config as string | undefined, runFlags(o));
+    const config = loadRunConfig(o.config as string | undefined, runFlags(o, 'simulate'));
     const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
     if (o.workers !== undefined && (o.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
     if (!config.json) {
@@ -361,8 +248,8 @@ program
 program
   .command('doctor')
   .description('show which engines and tfjs backends are usable here and which Starling picks')
-  .addOption(engineOption())
-  .addOption(backendOption())
+  .addOption(runFlagOption('engine'))
+  .addOption(runFlagOption('backend'))
   .action(async (o: { engine?: EngineChoice; backend?: string }) => {
     const kernels = kernelsUnavailable();
     process.stdout.write('engines:\n');
