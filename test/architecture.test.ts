@@ -29,6 +29,12 @@ const FORBIDDEN: Record<string, string[]> = {
   'shared/crypto': ['shared/protocol/'],
   'shared/secagg': ['shared/protocol/'],
   'shared/privacy': ['shared/protocol/'],
+  // the ML modules know nothing of the wire or its keys: models, engines, data, metrics and optimizers are plain computation
+  'shared/models': ['shared/protocol/', 'shared/crypto/'],
+  'shared/engine': ['shared/protocol/', 'shared/crypto/'],
+  'shared/data': ['shared/protocol/', 'shared/crypto/'],
+  'shared/metrics': ['shared/protocol/', 'shared/crypto/'],
+  'shared/optimizers': ['shared/protocol/', 'shared/crypto/'],
 };
 
 describe('dependency direction', () => {
