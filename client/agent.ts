@@ -12,7 +12,7 @@ import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import { allFinite } from '../shared/weights.ts';
 import type { Trainer } from './trainer.ts';
-import { DEFAULT_RECONNECT, isRetriable, retryDelayMs, type ReconnectOptions } from './reconnect.ts';
+import { DEFAULT_RECONNECT, HEALTHY_SESSION_MS, isRetriable, retryDelayMs, type ReconnectOptions } from './reconnect.ts';
 
 export interface AgentOptions {
   /** ws://host:port of the coordinator. */
@@ -81,10 +81,16 @@ export class ClientAgent {
     const retry = this.opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...this.opts.reconnect };
     for (let failures = 0; ; ) {
       this.joined = false;
+      const started = performance.now();
+      const fitsBefore = this.fits;
       try {
         return await this.session();
       } catch (err) {
-        if (this.joined) failures = 0;
+        // a task still running for the lost session finishes first: never two trainings at once, nor its model over the next session's
+        await this.tasks.catch(() => {});
+        // a session that did some work (or lasted) starts the count afresh; one welcomed and dropped at once does not,
+        // so a coordinator that keeps doing that cannot hold the client in a loop
+        if (this.joined && (this.fits > fitsBefore || performance.now() - started > HEALTHY_SESSION_MS)) failures = 0;
         if (!retry || !isRetriable(err) || failures >= retry.attempts) throw err;
         const wait = retryDelayMs(retry, failures++);
         this.opts.log.warn({ attempt: failures, waitMs: wait }, `${errorMessage(err)}; connecting again in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retry.attempts})`);
@@ -95,6 +101,8 @@ export class ClientAgent {
 
   /** Whether the current session got its welcome (reset for each attempt). */
   private joined = false;
+  /** The current session's queue of tasks, each handled in turn. */
+  private tasks: Promise<void> = Promise.resolve();
 
   /** One connection, from the WebSocket upgrade to `done` or its failure. */
   private session(): Promise<AgentOutcome> {
@@ -107,7 +115,11 @@ export class ClientAgent {
       const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
       let welcomeTimer: NodeJS.Timeout | undefined;
       let state: 'connecting' | 'keyExchange' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
-      let chain = Promise.resolve();
+      this.tasks = Promise.resolve();
+      /** Queues a task; one queued when this session has already ended is dropped, never run against the next session's state. */
+      const queue = (handle: () => Promise<void>) => {
+        this.tasks = this.tasks.then(() => (state === 'ready' ? handle() : undefined)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+      };
       const fail = (err: Error) => {
         if (state === 'done' || state === 'failed') return;
         state = 'failed';
@@ -124,8 +136,11 @@ export class ClientAgent {
           socket.terminate();
         }
       };
-      const send = (msg: ToCoordinator | ClientHello | ClientAuth) => {
-        if (socket.readyState === socket.OPEN) socket.send(toFrame(msg, sealer), { binary: true });
+      /** Sends on this session's socket; false when it is gone (the answer is lost with the session). */
+      const send = (msg: ToCoordinator | ClientHello | ClientAuth): boolean => {
+        if (socket.readyState !== socket.OPEN) return false;
+        socket.send(toFrame(msg, sealer), { binary: true });
+        return true;
       };
       const sayHello = () => {
         state = 'hello';
@@ -181,15 +196,15 @@ export class ClientAgent {
           case 'fit':
             if (state !== 'ready') return fail(protocolError.unexpected('fit task before welcome'));
             // tasks are handled one at a time, in order
-            chain = chain.then(() => this.handleFit(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            queue(() => this.handleFit(msg, send));
             return;
           case 'evaluate':
             if (state !== 'ready') return fail(protocolError.unexpected('evaluate task before welcome'));
-            chain = chain.then(() => this.handleEvaluate(msg, send)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            queue(() => this.handleEvaluate(msg, send));
             return;
           case 'secagg':
             if (state !== 'ready') return fail(protocolError.unexpected('secagg task before welcome'));
-            chain = chain.then(() => this.handleSecAgg(msg, send, fail)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+            queue(() => this.handleSecAgg(msg, send, fail));
             return;
           case 'done':
             state = 'done';
@@ -227,7 +242,7 @@ export class ClientAgent {
     return this.weights;
   }
 
-  private async handleFit(task: FitTask, send: (m: ToCoordinator) => void): Promise<void> {
+  private async handleFit(task: FitTask, send: (m: ToCoordinator) => boolean): Promise<void> {
     // with frozen parameters only the trainable values travel, in both directions
     const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
     const weights = this.adopt(task, layout);
@@ -235,7 +250,7 @@ export class ClientAgent {
     const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
     const seconds = (performance.now() - started) / 1000;
     if (diverged(result.delta, result.metrics.loss)) return this.reportDiverged(task, 'fit', result.metrics.loss, send);
-    send({
+    const sent = send({
       type: 'fitResult',
       round: task.round,
       numExamples: result.numExamples,
@@ -248,6 +263,8 @@ export class ClientAgent {
       },
       seconds,
     });
+    // an answer lost with its session is not a round this client took part in
+    if (!sent) return;
     this.fits++;
     this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
     this.opts.onFit?.(task.round, seconds);
@@ -258,18 +275,23 @@ export class ClientAgent {
    * masked-input phase the client trains as for a fit task, then the participant clips,
    * encodes and masks the delta — only the masked vector leaves.
    */
-  private async handleSecAgg(task: SecAggTask, send: (m: ToCoordinator) => void, fail: (e: Error) => void): Promise<void> {
+  private async handleSecAgg(task: SecAggTask, send: (m: ToCoordinator) => boolean, fail: (e: Error) => void): Promise<void> {
     if (this.opts.dropAt?.(task.round, task.phase)) return fail(new StarlingError('E_DROPOUT', `client ${this.opts.name} drops out of round ${task.round} before the ${task.phase} phase (fault injection)`));
     if (task.phase === 'advertise') {
       this.secagg = new SecAggParticipant(task, this.runId);
-      return send(this.secagg.advertise());
+      send(this.secagg.advertise());
+      return;
     }
     const p = this.secagg;
     if (!p || p.round !== task.round) throw protocolError.unexpected(`secagg ${task.phase} task for round ${task.round} without its advertise phase`);
-    if (task.phase === 'shareKeys') return send(p.shareKeys(task));
+    if (task.phase === 'shareKeys') {
+      send(p.shareKeys(task));
+      return;
+    }
     if (task.phase === 'unmask') {
       this.secagg = undefined;
-      return send(p.unmask(task));
+      send(p.unmask(task));
+      return;
     }
     const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
     const weights = this.adopt(task, layout);
@@ -281,7 +303,8 @@ export class ClientAgent {
       return this.reportDiverged(task, 'secagg', result.metrics.loss, send);
     }
     const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs };
-    send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds));
+    // an answer lost with its session is not a round this client took part in
+    if (!send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds))) return;
     this.fits++;
     this.opts.onFit?.(task.round, seconds);
   }
@@ -291,7 +314,7 @@ export class ClientAgent {
    * learning rate too high): tell the coordinator this task failed and stay in the run. It
    * is not a protocol error, and the next round's model may be fine.
    */
-  private reportDiverged(task: FitTask | SecAggTask, kind: 'fit' | 'secagg', loss: number, send: (m: ToCoordinator) => void): void {
+  private reportDiverged(task: FitTask | SecAggTask, kind: 'fit' | 'secagg', loss: number, send: (m: ToCoordinator) => boolean): void {
     const message = `training from model version ${'modelVersion' in task ? task.modelVersion : '?'} diverged: the update holds NaN or Infinity (loss ${loss})`;
     this.opts.log.warn({ round: task.round }, `round ${task.round}: ${message}; reported as a failed task`);
     send({ type: 'taskFailed', round: task.round, task: kind, code: 'E_DIVERGED', message });
@@ -306,7 +329,7 @@ export class ClientAgent {
   }
 
   /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */
-  private async handleEvaluate(task: EvaluateTask, send: (m: ToCoordinator) => void): Promise<void> {
+  private async handleEvaluate(task: EvaluateTask, send: (m: ToCoordinator) => boolean): Promise<void> {
     const weights = this.adopt(task, task.frozen?.length ? trainableLayout(task.spec, task.frozen) : undefined);
     const result = await this.opts.trainer.evaluate(task.spec, weights);
     send({ type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } });

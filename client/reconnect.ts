@@ -9,6 +9,12 @@ export interface ReconnectOptions {
   readonly maxDelayMs: number;
 }
 
+/**
+ * A session that answered a task, or lasted this long, was healthy: the next failure starts the
+ * retry count afresh. One welcomed and dropped at once keeps counting, so it cannot loop forever.
+ */
+export const HEALTHY_SESSION_MS = 30_000;
+
 /** 8 attempts: 0.5, 1, 2, 4, 8, 15, 15, 15 s — about a minute of a coordinator being away or flooded. */
 export const DEFAULT_RECONNECT: ReconnectOptions = { attempts: 8, baseDelayMs: 500, maxDelayMs: 15_000 };
 

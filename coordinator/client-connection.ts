@@ -59,6 +59,8 @@ interface Pending {
 }
 
 const MAX_EXAMPLES_PER_RESULT = 1e9;
+/** Late answers still awaited per connection (tasks whose deadline passed). */
+const MAX_ABANDONED = 2;
 const TASK_NAMES: Record<TaskResult['type'], string> = { fitResult: 'training', evaluateResult: 'evaluation', secaggResult: 'secure aggregation' };
 const TASK_OF_RESULT: Record<TaskResult['type'], TaskFailed['task']> = { fitResult: 'fit', evaluateResult: 'evaluate', secaggResult: 'secagg' };
 
@@ -108,8 +110,9 @@ export class ClientConnection implements ClientHandle {
       this.frameArrived();
       this.onFrame(data as Buffer, isBinary);
     });
-    opts.socket.on('ping', () => this.frameArrived());
-    opts.socket.on('pong', () => this.frameArrived());
+    // a ping or pong completes no message: it may sit between the fragments of one, so it never stops a running frame timer
+    opts.socket.on('ping', () => (this.frameCompleted = true));
+    opts.socket.on('pong', () => (this.frameCompleted = true));
     opts.rawSocket?.on('data', () => this.bytesArrived());
     opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
     opts.socket.on('error', (err: Error & { code?: string }) => {
@@ -139,7 +142,7 @@ export class ClientConnection implements ClientHandle {
     if (this.pending) want = widest(want, this.pending.allowance);
     for (const a of this.abandoned.values()) want = widest(want, a);
     const bytes = Math.min(want.bytes, this.opts.maxPayloadBytes);
-    if (this.opts.budget && !this.opts.budget.resize(this, bytes - CONTROL_ALLOWANCE.bytes)) return false;
+    if (this.opts.budget && !this.opts.budget.resize(this, Math.max(0, bytes - CONTROL_ALLOWANCE.bytes))) return false;
     this.allowance = { bytes, shape: want.shape };
     setReceiveLimit(this.opts.socket, bytes);
     return true;
@@ -156,7 +159,7 @@ export class ClientConnection implements ClientHandle {
     this.frameTimer = setTimeout(() => this.fail(protocolError.timeout('the rest of a frame that had started arriving', ms)), ms);
   }
 
-  /** A whole frame (message, ping or pong) arrived: nothing is under way any more. */
+  /** A whole message arrived: nothing is under way any more. */
   private frameArrived(): void {
     this.frameCompleted = true;
     clearTimeout(this.frameTimer);
@@ -226,6 +229,9 @@ export class ClientConnection implements ClientHandle {
         const { allowance } = this.pending;
         this.pending = undefined;
         this.abandoned.set(`${kind}:${round}`, allowance);
+        // a client more than two tasks behind is not coming back with them: its oldest late answer is no longer awaited
+        // (it would then be unexpected), so a silent session holds at most two stale allowances
+        if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
         this.refreshAllowance();
         reject(new Error(`client ${this.label()} missed the ${what} ${round} deadline`));
       };

@@ -25,7 +25,8 @@ export class ReceiveBudget {
    * Sets `owner`'s reservation to `bytes`. Lowering always succeeds; raising succeeds only
    * within the capacity (false, and the old reservation kept, otherwise).
    */
-  resize(owner: object, bytes: number): boolean {
+  resize(owner: object, requested: number): boolean {
+    const bytes = Math.max(0, requested);
     const before = this.held.get(owner) ?? 0;
     if (bytes > before && this.used - before + bytes > this.capacity) return false;
     this.used += bytes - before;

@@ -91,6 +91,52 @@ describe('client agent against a misbehaving coordinator', () => {
     expect(refusals).toBe(1);
   });
 
+  it('a session welcomed and dropped at once does not reset the retry count: the client gives up instead of looping', async () => {
+    let connections = 0;
+    const url = await fakeCoordinator((ws) => {
+      connections++;
+      ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
+      setTimeout(() => ws.terminate(), 10);
+    });
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }).run()).rejects.toThrow(/closed the connection \(code 1006/);
+    expect(connections).toBe(4);
+  });
+
+  it('a task still running when its session drops finishes before the next session starts, and its answer is not counted; queued ones are dropped', async () => {
+    let running = 0;
+    let overlapped = false;
+    const slow: Trainer = {
+      evaluate: idle.evaluate,
+      fit: async (_s, w) => {
+        running++;
+        overlapped ||= running > 1;
+        await new Promise((r) => setTimeout(r, 150));
+        running--;
+        return { delta: new Float32Array(w.length), numExamples: 4, metrics: { loss: 1, accuracy: 0, epochs: 1 } };
+      },
+    };
+    const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
+    const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1 });
+    let connections = 0;
+    const url = await fakeCoordinator((ws) => {
+      connections++;
+      ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: `c${connections}`, runId: 'r' }));
+      if (connections === 1) {
+        // two tasks, then the connection breaks while the first trains
+        ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec, weights: new Float32Array(8), config, seed: 1 }));
+        ws.send(encodeMessage({ type: 'fit', round: 2, modelVersion: 0, spec, config, seed: 2 }));
+        setTimeout(() => ws.terminate(), 50);
+        return;
+      }
+      ws.send(encodeMessage({ type: 'fit', round: 3, modelVersion: 2, spec, weights: new Float32Array(8).fill(2), config, seed: 3 }));
+      ws.on('message', () => ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 3 })));
+    });
+    const outcome = await new ClientAgent({ url, name: 'a', trainer: slow, log: silentLogger, reconnect: { baseDelayMs: 5 } }).run();
+    expect(outcome).toMatchObject({ reason: 'ok', rounds: 1 });
+    expect(overlapped).toBe(false);
+    expect(connections).toBe(2);
+  });
+
   it('reports a training that diverged as a failed task and stays in the run', async () => {
     const nan: Trainer = { fit: async (_s, w) => ({ delta: new Float32Array(w.length).fill(Number.NaN), numExamples: 4, metrics: { loss: Number.NaN, accuracy: 0, epochs: 1 } }), evaluate: idle.evaluate };
     const got: string[] = [];

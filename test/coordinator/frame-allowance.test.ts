@@ -56,6 +56,32 @@ describe('per-state frame allowances', () => {
     expect(budget.reserved).toBe(0);
   });
 
+  it('at most two late answers are awaited per connection: a third missed deadline drops the oldest, whose answer is then unexpected', async () => {
+    const { socket, conn, send } = readyConnection();
+    for (const round of [1, 2, 3]) {
+      const deadline = new AbortController();
+      const pending = fit(conn, round, deadline.signal);
+      deadline.abort();
+      await expect(pending).rejects.toThrow(/missed the round \d deadline/);
+    }
+    send(result(3));
+    send(result(2));
+    expect(socket.closedWith).toBeUndefined();
+    send(result(1));
+    expect(socket.closedWith).toBe(4409);
+  });
+
+  it('the budget never counts a negative reservation', () => {
+    const budget = new ReceiveBudget(100);
+    const owner = {};
+    expect(budget.resize(owner, -50)).toBe(true);
+    expect(budget.reserved).toBe(0);
+    expect(budget.resize(owner, 60)).toBe(true);
+    expect(budget.resize({}, 60)).toBe(false);
+    budget.release(owner);
+    expect(budget.reserved).toBe(0);
+  });
+
   it('a taskFailed answer fails the task and keeps the connection', async () => {
     const { socket, conn, send } = readyConnection();
     const pending = fit(conn, 1);

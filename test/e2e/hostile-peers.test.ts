@@ -124,6 +124,34 @@ describe('decoding bombs and oversized frames', async () => {
   });
 });
 
+describe('fragments and pings', async () => {
+  const baseline = await run(async () => {});
+
+  it('a message whose fragments trickle in between pings is still cut off at frameTimeoutMs (4408): a ping completes no message', async () => {
+    let closed = { code: 0, seconds: 0 };
+    const r = await run(async (url) => {
+      const p = await joined(url, 'zz-fragmenter');
+      const socket = tcp(p);
+      // FIN = 0: the first fragment of a binary message, one byte (client frames are masked; a zero mask)
+      socket.write(Buffer.from([0x02, 0x81, 0, 0, 0, 0, 0]));
+      const drip = setInterval(() => {
+        if (!socket.writable) return;
+        socket.write(Buffer.from([0x89, 0x80, 0, 0, 0, 0])); // a ping
+        socket.write(Buffer.from([0x00, 0x81, 0, 0, 0, 0, 0])); // another fragment, the message still unfinished
+      }, 100);
+      try {
+        closed = await timeToClose(p.closed);
+      } finally {
+        clearInterval(drip);
+      }
+    }, { frameTimeoutMs: 500 });
+    expect(closed.code).toBe(CloseCode.timeout);
+    expect(closed.seconds).toBeLessThan(2);
+    expect(r.text).toMatch(/the rest of a frame that had started arriving did not arrive within 500 ms/);
+    expect(r.hash).toBe(baseline.hash);
+  });
+});
+
 describe('slow and many connections', async () => {
   const baseline = await run(async () => {});
 
