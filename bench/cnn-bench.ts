@@ -2,7 +2,7 @@
  * The FedAvg paper's CNN (McMahan et al. 2017; 1,663,370 parameters), one epoch
  * of 800 MNIST digits, batch 10, SGD lr 0.05, one core (issue 8 §5b). Engines:
  * simd, simd without zero skipping, tfjs-wasm as shipped plus only the missing
- * Conv2DBackpropFilter (the reference point, ≈ 5.5 s in DESIGN.md §12), and
+ * Conv2DBackpropFilter (the reference point: ≈ 5.5 s per epoch with tfjs-wasm 4.22's conv-gradient kernels built from its own PadV2 + Transpose + Conv2D, measured on this machine class), and
  * tfjs-wasm with all of Starling's kernels registered.
  *
  *   npx tsx bench/cnn-bench.ts [--runs 3]
@@ -51,7 +51,7 @@ export async function cnnBench(runs: number) {
     runs,
     results,
     simdSpeedup: Object.fromEntries(results.slice(2).map((r) => [r.engine, r.epochSeconds.median / simd])),
-    peers: { 'tfjs-wasm with the conv-gradient kernels patched (DESIGN.md §12)': 5.5, 'tfjs cpu backend': 1100 },
+    peers: { 'tfjs-wasm 4.22 with the conv-gradient kernels patched (measured on this machine class)': 5.5, 'tfjs cpu backend': 1100 },
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every Starling benchmark, printed as one JSON array on stdout
  * (each object names its `bench`); progress on stderr. Medians of several runs,
- * with spreads and the peers' numbers from DESIGN.md §11 beside them.
+ * with spreads and the peers' numbers (bench/round-bench.ts, bench/cnn-bench.ts: each says when and how it was measured) beside them.
  *
  *   npm run bench                 # full: engine epochs (MLP, CNN), rounds for both engines
  *   npm run bench -- --quick      # one run each, for a smoke test
