@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, ProtocolError, errorMessage, protocolError } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
+import { peerText, type Logger } from '../shared/log.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
 import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
@@ -62,7 +62,7 @@ const MAX_EXAMPLES_PER_RESULT = 1e9;
 /** Late answers still awaited per connection (tasks whose deadline passed). */
 const MAX_ABANDONED = 2;
 const TASK_NAMES: Record<TaskResult['type'], string> = { fitResult: 'training', evaluateResult: 'evaluation', secaggResult: 'secure aggregation' };
-const TASK_OF_RESULT: Record<TaskResult['type'], TaskFailed['task']> = { fitResult: 'fit', evaluateResult: 'evaluate', secaggResult: 'secagg' };
+const RESULT_OF_TASK: Record<TaskFailed['task'], TaskResult['type']> = { fit: 'fitResult', evaluate: 'evaluateResult', secagg: 'secaggResult' };
 
 /**
  * One client's connection, as a small state machine:
@@ -331,7 +331,8 @@ export class ClientConnection implements ClientHandle {
       if (this.state === 'keyExchange' && isPlaintextHello(data)) throw protocolError.handshake(SECURE_REQUIRED);
       throw err;
     }
-    if (msg.type === 'error') throw protocolError.handshake(`the client gave up: ${msg.message}`);
+    // an unauthenticated peer's words: quoted and cut to 200 characters wherever they are shown
+    if (msg.type === 'error') throw protocolError.handshake(`the client gave up: ${peerText(msg.message)}`);
     if (this.state === 'keyExchange') {
       if (msg.type !== 'clientHello') throw protocolError.unexpected(`${msg.type} before clientHello`);
       const reply = hs.onClientHello(msg);
@@ -383,12 +384,10 @@ export class ClientConnection implements ClientHandle {
       }
       case 'taskFailed': {
         // the client could not do the task (its training diverged, say): a failure of this round, not of the protocol
-        const kind = (Object.keys(TASK_OF_RESULT) as TaskResult['type'][]).find((k) => TASK_OF_RESULT[k] === msg.task)!;
+        const kind = RESULT_OF_TASK[msg.task];
         const p = this.awaited({ type: kind, round: msg.round });
         if (!p) return;
-        this.pending = undefined;
-        this.refreshAllowance();
-        p.reject(new Error(`client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
+        this.settlePending(p, new Error(`client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
         return;
       }
       case 'secaggResult': {
@@ -400,9 +399,9 @@ export class ClientConnection implements ClientHandle {
         return;
       }
       case 'error': {
-        this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${msg.message}`);
+        this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${peerText(msg.message)}`);
         this.close(CloseCode.normal, 'client error');
-        this.settleClosed(new Error(`client ${this.label()} failed: ${msg.message}`));
+        this.settleClosed(new Error(`client ${this.label()} failed: ${peerText(msg.message)}`));
         return;
       }
     }
@@ -427,11 +426,12 @@ export class ClientConnection implements ClientHandle {
     return p;
   }
 
-  /** The outstanding task is answered: its allowance goes back to the budget, then its promise resolves. */
-  private settlePending(p: Pending, result: TaskResult): void {
+  /** The outstanding task is answered (a result, or the client's report that it failed): its allowance goes back to the budget, then its promise settles. */
+  private settlePending(p: Pending, outcome: TaskResult | Error): void {
     this.pending = undefined;
     this.refreshAllowance();
-    p.resolve(result);
+    if (outcome instanceof Error) p.reject(outcome);
+    else p.resolve(outcome);
   }
 
   private send(msg: ToClient | ServerHello): void {

@@ -75,7 +75,7 @@ export function frameLimits(config: RunConfig, trainable: number): { maxPayloadB
   if (config.maxPayloadBytes !== undefined && config.maxPayloadBytes < needed) {
     throw new ConfigError(`maxPayloadBytes ${config.maxPayloadBytes} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${config.secagg ? `, secure aggregation among ${config.clients} clients` : ''}); leave it unset to size it from the model`);
   }
-  const maxPayloadBytes = config.maxPayloadBytes ?? defaultMaxPayloadBytes(trainable, config.clients, config.secagg);
+  const maxPayloadBytes = config.maxPayloadBytes ?? defaultMaxPayloadBytes(needed);
   const receiveBudgetBytes = config.receiveBudgetBytes ?? defaultReceiveBudgetBytes(maxPayloadBytes, config.clients);
   if (receiveBudgetBytes < maxPayloadBytes) throw new ConfigError(`receiveBudgetBytes ${receiveBudgetBytes} is smaller than one client's answer (maxPayloadBytes ${maxPayloadBytes}): no task could be sent`);
   return { maxPayloadBytes, receiveBudgetBytes };

@@ -25,11 +25,9 @@ const COMPLAINT_BYTES = 256 * 3 + 32;
 /** hello, error, an evaluate result, secure aggregation's advertised keys: anything without a vector. */
 export const CONTROL_ALLOWANCE: Allowance = { bytes: CONTROL_LIMITS.maxString + MARGIN + SEAL_OVERHEAD, shape: CONTROL_LIMITS };
 
-const RESULT_SHAPE: DecodeLimits = { ...CONTROL_LIMITS };
-
-/** A fitResult whose delta has `values` float32 values. */
+/** A fitResult whose delta has `values` float32 values: the vector is one typed array, so the shape is a control message's. */
 export function fitResultAllowance(values: number): Allowance {
-  return { bytes: 4 * values + CONTROL_ALLOWANCE.bytes, shape: RESULT_SHAPE };
+  return { bytes: 4 * values + CONTROL_ALLOWANCE.bytes, shape: CONTROL_LIMITS };
 }
 
 /** The answer to one secure-aggregation phase of a round of `n` clients (`words`: the masked vector's length). */
@@ -73,10 +71,10 @@ export function largestAnswerBytes(trainable: number, clients: number, secagg: b
   return need;
 }
 
-/** The default `maxPayloadBytes` (the hard cap on any frame): the run's largest answer, rounded up to a MiB. */
-export function defaultMaxPayloadBytes(trainable: number, clients: number, secagg: boolean): number {
+/** The default `maxPayloadBytes` (the hard cap on any frame): the run's largest answer (largestAnswerBytes), rounded up to a MiB. */
+export function defaultMaxPayloadBytes(largestAnswer: number): number {
   const MiB = 1024 * 1024;
-  return Math.ceil(largestAnswerBytes(trainable, clients, secagg) / MiB) * MiB;
+  return Math.ceil(largestAnswer / MiB) * MiB;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientConnection } from '../../coordinator/client-connection.ts';
-import { CONTROL_ALLOWANCE, defaultMaxPayloadBytes, fitResultAllowance, secaggAllowance } from '../../coordinator/frame-limits.ts';
+import { CONTROL_ALLOWANCE, defaultMaxPayloadBytes, fitResultAllowance, largestAnswerBytes, secaggAllowance } from '../../coordinator/frame-limits.ts';
 import { ReceiveBudget } from '../../coordinator/receive-budget.ts';
 import { frameLimits } from '../../coordinator/coordinator.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
@@ -106,7 +106,7 @@ describe('maxPayloadBytes and the receive budget from the run', () => {
   it('are sized from the model by default; a set maxPayloadBytes too small for the model is a config error', () => {
     // the default MLP: 101,770 values → a 0.41 MB answer → 1 MiB
     expect(frameLimits(testConfig({ clients: 10 }), 101_770)).toEqual({ maxPayloadBytes: 1024 * 1024, receiveBudgetBytes: 64 * 1024 * 1024 });
-    expect(defaultMaxPayloadBytes(1_663_370, 10, false)).toBe(7 * 1024 * 1024);
+    expect(defaultMaxPayloadBytes(largestAnswerBytes(1_663_370, 10, false))).toBe(7 * 1024 * 1024);
     expect(() => frameLimits(testConfig({ maxPayloadBytes: 100_000 }), 101_770)).toThrow(/maxPayloadBytes 100000 is too small for this run: a client's answer can be 443968 bytes/);
     expect(() => frameLimits(testConfig({ receiveBudgetBytes: 1024 * 1024, maxPayloadBytes: 2 * 1024 * 1024 }), 101_770)).toThrow(/receiveBudgetBytes .* is smaller than one client's answer/);
   });
