@@ -73,8 +73,8 @@ export class ClientAgent {
   /**
    * Runs until `done` (resolves) or an error that retrying cannot mend (rejects). A refused,
    * reset or dropped connection (and a handshake that timed out) is retried with backoff,
-   * up to `reconnect.attempts` times in a row; a session that got as far as the welcome
-   * starts the count afresh. The coordinator sees a reconnected client as a new session of
+   * up to `reconnect.attempts` times in a row; a welcomed session that answered a task or
+   * lasted HEALTHY_SESSION_MS starts the count afresh. The coordinator sees a reconnected client as a new session of
    * the same identity (its model is sent again in full).
    */
   async run(): Promise<AgentOutcome> {

@@ -36,7 +36,7 @@ export class ConnectionGate {
   private refusedSinceLog = 0;
   private lastLog = 0;
   /** Connections refused at a cap so far. */
-  refused = 0;
+  private refused = 0;
 
   constructor(opts: GateOptions) {
     this.opts = opts;

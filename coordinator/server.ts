@@ -82,11 +82,6 @@ export class CoordinatorServer implements Transport {
     this.wss.on('error', (err) => opts.log.error({ err: err.message }, `websocket server error: ${err.message}`));
   }
 
-  /** Connections refused at the unauthenticated-connection caps so far. */
-  get refusedConnections(): number {
-    return this.gate.refused;
-  }
-
   static async listen(opts: ServerOptions): Promise<CoordinatorServer> {
     const server = new CoordinatorServer(opts);
     await new Promise<void>((resolve, reject) => {

@@ -109,6 +109,11 @@ export function add(global: Float32Array, delta: Float32Array): Float32Array {
 
 /** True when every value is finite (no NaN, no ±Inf). */
 export function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
-  return true;
+  return firstNonFinite(a) < 0;
+}
+
+/** The index of the first NaN or ±Infinity in `v`, or −1 when every value is finite. */
+export function firstNonFinite(v: Float32Array | Float64Array): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
+  return -1;
 }

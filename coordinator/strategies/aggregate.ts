@@ -28,8 +28,3 @@ export function addScaledInto(acc: Float64Array | Float32Array, v: Float32Array,
   for (let i = 0; i < acc.length; i++) acc[i]! += scale * v[i]!;
 }
 
-/** The index of the first NaN or ±Infinity in `v`, or −1 when every value is finite. */
-export function firstNonFinite(v: Float32Array | Float64Array): number {
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
-  return -1;
-}

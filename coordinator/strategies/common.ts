@@ -1,8 +1,8 @@
 import type { TrainConfig } from '../../shared/engine/engine.ts';
 import { AggregationError } from '../../shared/errors.ts';
 import { deriveSeed } from '../../shared/rng.ts';
-import { add } from '../../shared/weights.ts';
-import { firstNonFinite, weightedAverage } from './aggregate.ts';
+import { add, firstNonFinite } from '../../shared/weights.ts';
+import { weightedAverage } from './aggregate.ts';
 import { sampleClients } from './sampling.ts';
 import type { ClientInfo, EvaluateAggregate, EvaluateOutcome, FitInstruction, FitOutcome, Strategy, StrategyContext } from './strategy.ts';
 

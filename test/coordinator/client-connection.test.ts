@@ -4,6 +4,7 @@ import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
 import { trainConfig } from '../../shared/engine/engine.ts';
 import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
 import { authenticate, connection } from './connection-helpers.ts';
+import { encodeMessage } from '../../shared/protocol/codec.ts';
 import { CONTROL_ALLOWANCE } from '../../coordinator/frame-limits.ts';
 
 describe('client connection under random input (property)', () => {
@@ -70,5 +71,18 @@ describe('fit tasks and results with frozen parameters', () => {
     expect(Array.from(t2.trainable!)).toEqual([7, 8]);
     reply(2, 8);
     await expect(second).rejects.toThrow('delta has 8 values, the model has 2 trainable (of 8; frozen parameters are left out)');
+  });
+});
+
+describe('what a peer says reaches the log quoted and cut short', () => {
+  it('an unauthenticated error frame with a 3,000-character message and terminal escapes is logged as one quoted line of 200 characters', () => {
+    const { socket, log } = connection();
+    const message = `\x1b[2J\n12:00:00 ERROR round 3 ${'x'.repeat(3000)}`;
+    socket.emit('message', Buffer.from(encodeMessage({ type: 'error', code: 'X', message })), true);
+    const line = log.entries.find((e) => /the client gave up/.test(e.msg ?? ''))!.msg!;
+    expect(line).toContain('handshake failed: the client gave up: "\\x1b[2J\\n12:00:00 ERROR round 3 x');
+    expect(line).toMatch(/x…"$/);
+    expect(line).not.toMatch(/[\x00-\x1f]/);
+    expect(line.length).toBeLessThan(400);
   });
 });
