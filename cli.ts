@@ -1,23 +1,24 @@
 import { hostname } from 'node:os';
 import { Command } from 'commander';
-import { addRunFlags, int, runFlagOption, runFlags } from './cli-flags.ts';
+import { addRunFlags, int, runFlagOption, runFlags } from './cli/flags.ts';
 import { ClientAgent } from './client/agent.ts';
 import { parseNormalizeKind } from './shared/data/normalize.ts';
 import { parseRange } from './shared/data/clean.ts';
-import { openClientData } from './client/data-source.ts';
+import { openClientData, parseClientData } from './client/data-source.ts';
 import { EngineTrainer } from './client/trainer.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
 import { loadRunConfig, resolveRunConfig, type RunConfig } from './shared/config.ts';
-import { parsePartition } from './shared/data/partition.ts';
+import { formatPartition, parsePartition } from './shared/data/partition.ts';
+import { formatDataSpec, parseRunData, type RunDataSpec } from './shared/data/source.ts';
 import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, escapeControls, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
-import { tuneCommand } from './simulations/tuning/command.ts';
+import { tuneCommand } from './cli/tune.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { inspectPartition } from './shared/data/inspect.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
@@ -27,7 +28,7 @@ import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 /**
  * One entry point: coordinator | client | simulate | tune | data | keygen | doctor. Flags override the
  * config file; both go through the one schema in shared/config.ts, and the run-config flags of
- * coordinator, simulate and client come from the one table in cli-flags.ts.
+ * coordinator, simulate and client come from the one table in cli/flags.ts.
  */
 const program = new Command()
   .name('starling')
@@ -45,8 +46,8 @@ function logger(level: string | undefined, fallback: LogLevel) {
  * --join-token puts the secret in the process list (ps, /proc) and the shell history: it
  * still works, with a warning on stderr that names the forms that do not leak.
  */
-function warnJoinTokenFlag(o: Record<string, unknown>): void {
-  if (o.joinToken === undefined) return;
+function warnJoinTokenFlag(flags: Record<string, unknown>): void {
+  if (flags.joinToken === undefined) return;
   process.stderr.write(
     `starling: warning: --join-token is visible to other users in the process list and stays in your shell history; ` +
       `put the token in a file only you can read and pass --join-token-file FILE, or set ${JOIN_TOKEN_ENV}\n`,
@@ -54,16 +55,16 @@ function warnJoinTokenFlag(o: Record<string, unknown>): void {
 }
 
 /** A client's secure-channel material from its flags (the join token also from STARLING_JOIN_TOKEN); undefined with --insecure. */
-function clientSecurity(o: Record<string, unknown>) {
-  if (o.insecure) return undefined;
-  if (!o.coordinatorKey) throw new ConfigError('--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)');
-  const coordinatorKey = fromBase64(String(o.coordinatorKey), KEY_BYTES, '--coordinator-key');
-  const joinToken = resolveJoinToken({ token: o.joinToken as string | undefined, file: o.joinTokenFile as string | undefined });
-  if (!o.key && !joinToken) {
+function clientSecurity(flags: Record<string, unknown>) {
+  if (flags.insecure) return undefined;
+  if (!flags.coordinatorKey) throw new ConfigError('--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)');
+  const coordinatorKey = fromBase64(String(flags.coordinatorKey), KEY_BYTES, '--coordinator-key');
+  const joinToken = resolveJoinToken({ token: flags.joinToken as string | undefined, file: flags.joinTokenFile as string | undefined });
+  if (!flags.key && !joinToken) {
     throw new ConfigError(`--key FILE is required (make one with \`npx starling keygen --out client.key\`), unless the coordinator admits by join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
   }
   // joining by token with no key file: a fresh identity for this session
-  const identity = o.key ? readIdentityFile(String(o.key)) : generateIdentity();
+  const identity = flags.key ? readIdentityFile(String(flags.key)) : generateIdentity();
   return { identity, coordinatorKey, joinToken };
 }
 
@@ -72,7 +73,7 @@ const MB = 1e6;
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
-    if (config.json) {
+    if (config.output.json) {
       const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason } = r;
       process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason }) + '\n');
       return;
@@ -99,12 +100,12 @@ addRunFlags(
   program.command('coordinator').description('run a coordinator server: wait for N clients, run R rounds, write the history').option('--config <file>', CONFIG_HELP),
   'coordinator',
 )
-  .action(async (o: Record<string, unknown>) => {
-    warnJoinTokenFlag(o);
-    const config = loadRunConfig(o.config as string | undefined, runFlags(o, 'coordinator'));
-    const log = logger(o.logLevel as string | undefined, config.logLevel);
+  .action(async (flags: Record<string, unknown>) => {
+    warnJoinTokenFlag(flags);
+    const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'coordinator'));
+    const log = logger(flags.logLevel as string | undefined, config.output.logLevel);
     const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
-    if (!config.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
+    if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
     const stop = () => {
       log.warn('interrupted: closing connections');
       void coordinator.close().then(() => process.exit(130));
@@ -113,7 +114,7 @@ addRunFlags(
     process.once('SIGTERM', stop);
     try {
       const result = await coordinator.done;
-      if (!config.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
+      if (!config.output.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
     } finally {
       await coordinator.close();
     }
@@ -123,7 +124,7 @@ const client = program
   .command('client')
   .description('run a client agent next to private data')
   .requiredOption('--coordinator <url>', 'coordinator address, e.g. ws://127.0.0.1:7070')
-  .option('--data <source>', '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files) or a CSV file', 'mnist')
+  .option('--data <source>', '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files), text:<window>:<path> (a text file) or a CSV file (csv:<path>, or the bare path)', 'mnist')
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
   .option('--clean', 'with a CSV file: drop rows with missing values or bad labels and exact duplicates (and report them) instead of failing')
@@ -140,35 +141,35 @@ addRunFlags(client, 'client')
   .addOption(runFlagOption('engine'))
   .addOption(runFlagOption('backend'))
   .addOption(runFlagOption('logLevel'))
-  .action(async (o: Record<string, unknown>) => {
-    warnJoinTokenFlag(o);
-    const log = logger(o.logLevel as string | undefined, 'info');
+  .action(async (flags: Record<string, unknown>) => {
+    warnJoinTokenFlag(flags);
+    const log = logger(flags.logLevel as string | undefined, 'info');
     // the client's run settings (how the MNIST digits are cut) meet the same schema, and its defaults, as the coordinator's
-    const settings = resolveRunConfig('flags', runFlags(o, 'client'));
-    const url = String(o.coordinator);
+    const settings = resolveRunConfig('flags', runFlags(flags, 'client'));
+    const url = String(flags.coordinator);
     if (!/^wss?:\/\//.test(url)) throw new ConfigError(`--coordinator must be a ws:// or wss:// URL, got "${url}"`);
     const data = await openClientData({
-      data: String(o.data),
-      shard: o.shard as string | undefined,
-      label: o.label as string | undefined,
-      partition: parsePartition(settings.partition),
+      data: parseClientData(String(flags.data)),
+      shard: flags.shard as string | undefined,
+      label: flags.label as string | undefined,
+      partition: settings.data.partition,
       seed: settings.seed,
-      validation: settings.validation,
-      normalize: o.normalize === undefined ? undefined : parseNormalizeKind(String(o.normalize)),
-      localValidation: settings.localValidation,
-      clean: o.clean || o.cleanRange ? { range: o.cleanRange === undefined ? undefined : parseRange(String(o.cleanRange)) } : undefined,
+      validation: settings.data.validation,
+      normalize: flags.normalize === undefined ? undefined : parseNormalizeKind(String(flags.normalize)),
+      localValidation: settings.data.localValidation,
+      clean: flags.clean || flags.cleanRange ? { range: flags.cleanRange === undefined ? undefined : parseRange(String(flags.cleanRange)) } : undefined,
       report: (line) => log.info(line),
     });
     if (data.holdout) log.info(`holding out ${data.holdout.indices?.length ?? data.holdout.dataset.size} rows for federated evaluation (never trained on)`);
     // the engine is picked per model spec when the first task arrives; a forced choice that cannot work fails now
-    if (o.backend) await selectBackend(o.backend as string, log);
-    const unbuilt = o.engine === 'simd' ? kernelsUnavailable() : undefined;
+    if (flags.backend) await selectBackend(flags.backend as string, log);
+    const unbuilt = flags.engine === 'simd' ? kernelsUnavailable() : undefined;
     if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
-    const engines = new EngineFactory({ engine: o.engine as EngineChoice | undefined, backend: o.backend as string | undefined, log });
-    const name = (o.name as string | undefined) ?? `${hostname()}-${o.shard ? String(o.shard).replace('/', 'of') : process.pid}`;
-    const retries = o.retries as number | undefined;
+    const engines = new EngineFactory({ engine: flags.engine as EngineChoice | undefined, backend: flags.backend as string | undefined, log });
+    const name = (flags.name as string | undefined) ?? `${hostname()}-${flags.shard ? String(flags.shard).replace('/', 'of') : process.pid}`;
+    const retries = flags.retries as number | undefined;
     if (retries !== undefined && retries < 0) throw new ConfigError(`--retries must be 0 or more, got ${retries}`);
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(o), ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}) });
+    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(flags), ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}) });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
@@ -180,23 +181,24 @@ addRunFlags(
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
   .option('--attack <spec>', 'Byzantine clients send this instead of their delta: sign-flip[:scale=s], scale[:factor=s], gaussian[:sigma=σ]')
   .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
-  .action(async (o: Record<string, unknown>) => {
-    const config = loadRunConfig(o.config as string | undefined, runFlags(o, 'simulate'));
-    const log = logger(o.logLevel as string | undefined, o.config || o.logLevel ? config.logLevel : 'warn');
-    if (o.workers !== undefined && (o.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
-    if (!config.json) {
-      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(config.data)} (${config.model.type}, ${config.data.startsWith('synthetic:') ? 'one device per client' : config.partition}, seed ${config.seed})\n`);
+  .action(async (flags: Record<string, unknown>) => {
+    const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'simulate'));
+    const log = logger(flags.logLevel as string | undefined, flags.config || flags.logLevel ? config.output.logLevel : 'warn');
+    if (flags.workers !== undefined && (flags.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
+    if (!config.output.json) {
+      const { source, partition } = config.data;
+      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} (${config.model.type}, ${source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition)}, seed ${config.seed})\n`);
     }
-    const attackers = (o.attackers as number | undefined) ?? (o.attack ? 1 : 0);
+    const attackers = (flags.attackers as number | undefined) ?? (flags.attack ? 1 : 0);
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
-    if (attackers > 0 && !o.attack) throw new ConfigError('--attackers needs --attack NAME');
-    const attack = o.attack ? { attack: parseAttack(String(o.attack)), attackers } : undefined;
+    if (attackers > 0 && !flags.attack) throw new ConfigError('--attackers needs --attack NAME');
+    const attack = flags.attack ? { attack: parseAttack(String(flags.attack)), attackers } : undefined;
     // Ctrl-C: exit through process.exit, so the temporary key folder's exit handler removes it
     process.once('SIGINT', () => process.exit(130));
-    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: o.workers as number | undefined, attack });
+    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: flags.workers as number | undefined, attack });
     const failed = result.agents.filter((a) => a.status === 'rejected');
     for (const f of failed) log.warn(`a client agent failed: ${errorMessage((f as PromiseRejectedResult).reason)}`);
-    if (!config.json) {
+    if (!config.output.json) {
       const last = result.history.rounds.at(-1);
       process.stdout.write(
         `done: ${result.history.test ? 'validation ' : ''}accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'}` +
@@ -218,19 +220,28 @@ program
   .option('--clients <n>', 'number of clients', int('--clients'), 10)
   .option('--seed <n>', 'partition seed', int('--seed'), 42)
   .option('--json', 'one JSON object per client')
-  .action((o: { data: string; partition: string; clients: number; seed: number; json?: boolean }) => {
+  .action((flags: { data: string; partition: string; clients: number; seed: number; json?: boolean }) => {
+    const flag = <T>(name: string, parse: (text: string) => T, text: string): T => {
+      try {
+        return parse(text);
+      } catch (e) {
+        throw new ConfigError(`${name}: ${(e as Error).message}`);
+      }
+    };
+    const data = flag('--data', parseRunData, flags.data);
+    const spec = flag('--partition', parsePartition, flags.partition);
     let rows;
     try {
-      rows = inspectPartition(o.data, o.partition, o.clients, o.seed);
+      rows = inspectPartition(data, spec, flags.clients, flags.seed);
     } catch (e) {
       throw e instanceof RangeError ? new ConfigError(e.message) : e;
     }
-    if (o.json) {
+    if (flags.json) {
       for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
       return;
     }
-    const width = String(o.clients).length;
-    process.stdout.write(`${o.data}, ${o.partition}, ${o.clients} clients, seed ${o.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`);
+    const width = String(flags.clients).length;
+    process.stdout.write(`${flags.data}, ${flags.partition}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`);
     for (const r of rows) process.stdout.write(`client ${String(r.client).padStart(width)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(5)).join('')}\n`);
   });
 
@@ -239,10 +250,10 @@ program
   .description('write a new Ed25519 identity key file (mode 0600) and print its public key')
   .requiredOption('--out <file>', 'where to write the key, e.g. client.key')
   .option('--force', 'replace an existing file (atomically: a symlink there is replaced, never written through)')
-  .action((o: { out: string; force?: boolean }) => {
-    const id = writeIdentityFile(o.out, { force: o.force });
+  .action((flags: { out: string; force?: boolean }) => {
+    const id = writeIdentityFile(flags.out, { force: flags.force });
     process.stdout.write(`${toBase64(id.publicKey)}\n`);
-    process.stderr.write(`wrote ${o.out} (mode 0600); the line above is its public key, for allowlists and --coordinator-key\n`);
+    process.stderr.write(`wrote ${flags.out} (mode 0600); the line above is its public key, for allowlists and --coordinator-key\n`);
   });
 
 program
@@ -250,15 +261,15 @@ program
   .description('show which engines and tfjs backends are usable here and which Starling picks')
   .addOption(runFlagOption('engine'))
   .addOption(runFlagOption('backend'))
-  .action(async (o: { engine?: EngineChoice; backend?: string }) => {
+  .action(async (flags: { engine?: EngineChoice; backend?: string }) => {
     const kernels = kernelsUnavailable();
     process.stdout.write('engines:\n');
     process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? 'Starling\'s WebAssembly SIMD kernels loaded (mlp and cnn models)'}\n`);
     process.stdout.write(`ok   ${'tfjs'.padEnd(14)} every model, on the backend below\n`);
     process.stdout.write('\ntfjs backends:\n');
     for (const p of probeAll()) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);
-    const chosen = await selectBackend(o.backend);
-    const decision = decideEngine(DEFAULT_MODEL, o.engine, o.backend);
+    const chosen = await selectBackend(flags.backend);
+    const decision = decideEngine(DEFAULT_MODEL, flags.engine, flags.backend);
     process.stdout.write(`\nselected backend: ${chosen} (first usable in the order ${BACKENDS.join(' → ')})\n`);
     process.stdout.write(`selected engine for the default MLP: ${decision.engine} (${decision.reason})\n`);
     process.stdout.write(`node ${process.version}, ${process.platform}/${process.arch}\n`);
@@ -280,8 +291,8 @@ try {
 }
 
 /** The data of a run, as the first line of `simulate` names it. */
-function describeData(data: string): string {
-  if (data === 'mnist') return 'MNIST';
-  if (data.startsWith('text:')) return `the text of ${data.split(':').slice(2).join(':')}`;
-  return data;
+function describeData(data: RunDataSpec): string {
+  if (data.kind === 'mnist') return 'MNIST';
+  if (data.kind === 'text') return `the text of ${data.path}`;
+  return formatDataSpec(data);
 }

@@ -1,6 +1,6 @@
 /**
  * The FedAvg paper's CNN (McMahan et al. 2017; 1,663,370 parameters), one epoch
- * of 800 MNIST digits, batch 10, SGD lr 0.05, one core (issue 8 §5b). Engines:
+ * of 800 MNIST digits, batch 10, SGD lr 0.05, one core. Engines:
  * simd, simd without zero skipping, tfjs-wasm as shipped plus only the missing
  * Conv2DBackpropFilter (the reference point: ≈ 5.5 s per epoch with tfjs-wasm 4.22's conv-gradient kernels built from its own PadV2 + Transpose + Conv2D, measured on this machine class), and
  * tfjs-wasm with all of Starling's kernels registered.
@@ -8,13 +8,13 @@
  *   npx tsx bench/cnn-bench.ts [--runs 3]
  */
 import { parseArgs } from 'node:util';
-import { trainConfig } from '../shared/engine/engine.ts';
+import { fitConfig } from '../shared/protocol/fit-config.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { SimdEngine } from '../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../shared/engine/tfjs-engine.ts';
-import { FEDAVG_CNN } from '../shared/models/spec.ts';
-import { initWeights } from '../shared/weights.ts';
+import { FEDAVG_CNN } from '../shared/models/cnn.ts';
+import { initWeights } from '../shared/models/registry.ts';
 import { spread } from './stats.ts';
 
 export async function cnnBench(runs: number) {
@@ -22,7 +22,7 @@ export async function cnnBench(runs: number) {
   const shard = { dataset: train, indices: Uint32Array.from({ length: 800 }, (_, i) => i) };
   const held = { dataset: test, indices: Uint32Array.from({ length: 500 }, (_, i) => i) };
   const w0 = initWeights(FEDAVG_CNN, 42);
-  const cfg = trainConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+  const cfg = fitConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
   // tfjs-wasm kernel registration is per process and only grows: the shipped baseline goes first
   const engines: [string, () => Promise<Engine>][] = [
     ['simd', async () => SimdEngine.create()],

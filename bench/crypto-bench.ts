@@ -1,5 +1,5 @@
 /**
- * What the secure channel costs (issue 4 §7): sealing + opening a 1.6 MB and a 6.6 MB
+ * What the secure channel costs : sealing + opening a 1.6 MB and a 6.6 MB
  * delta (the MLP's and the FedAvg CNN's) with the chosen AEAD (node:crypto
  * ChaCha20-Poly1305) beside tweetnacl's secretbox, Ed25519 sign/verify in both, and one
  * whole handshake. Medians of repeated runs on one core.

@@ -1,5 +1,5 @@
 /**
- * Engine speed on one core (issue 8 §5a): one epoch of the core-round workload —
+ * Engine speed on one core: one epoch of the core-round workload —
  * MLP 784-128-10, batch 32, SGD lr 0.05, the 8,000 MNIST training digits — for
  * each engine, plus central evaluation of the 2,000 test digits. Median and spread
  * over several runs, in this thread (one core).
@@ -7,19 +7,19 @@
  *   npx tsx bench/epoch-bench.ts [--runs 7]
  */
 import { parseArgs } from 'node:util';
-import { trainConfig } from '../shared/engine/engine.ts';
+import { fitConfig } from '../shared/protocol/fit-config.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { SimdEngine } from '../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../shared/engine/tfjs-engine.ts';
 import { DEFAULT_MODEL } from '../shared/models/spec.ts';
-import { initWeights } from '../shared/weights.ts';
+import { initWeights } from '../shared/models/registry.ts';
 import { spread } from './stats.ts';
 
 export async function epochBench(runs: number) {
   const { train, test } = loadMnist();
   const w0 = initWeights(DEFAULT_MODEL, 42);
-  const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+  const cfg = fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
   const engines: [string, Engine][] = [
     ['simd', SimdEngine.create()],
     ['simd (dense kernels only)', SimdEngine.create({ sparseInput: false })],

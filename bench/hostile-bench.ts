@@ -184,7 +184,7 @@ async function oneRun(name: string, rounds: number) {
     const attacking = attack.run({ url, port, attacker: keys.clients[2]!, coordinatorKey });
     if (!attack.inRound && !attack.concurrent) await attacking;
     const honest = [0, 1].map(async (i) => {
-      const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
+      const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
       return new ClientAgent({ url, name: `honest-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: { identity: keys.clients[i]!, coordinatorKey }, reconnect: { baseDelayMs: 200 } }).run();
     });
     await Promise.all([...honest, attacking]);

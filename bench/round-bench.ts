@@ -54,12 +54,12 @@ export interface RoundBenchOptions {
   readonly insecure?: boolean;
 }
 
-async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
+async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
   const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));
   const port = await freePort();
-  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(o.rounds), '--json', '--out', out, '--log-level', 'error', '--engine', o.engine];
-  if (o.backend) args.push('--backend', o.backend);
-  const keys = o.insecure ? undefined : makeSimulationKeys(clients, (i) => virtualClientName(i, clients));
+  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(options.rounds), '--json', '--out', out, '--log-level', 'error', '--engine', options.engine];
+  if (options.backend) args.push('--backend', options.backend);
+  const keys = options.insecure ? undefined : makeSimulationKeys(clients, (i) => virtualClientName(i, clients));
   if (keys) args.push('--key', join(keys.dir, 'coordinator.key'), '--allow', join(keys.dir, 'allow.txt'));
   else args.push('--insecure');
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -92,28 +92,28 @@ async function oneRun(o: RoundBenchOptions, clients: number, pool: WorkerPool, s
  * run, and per run), accuracy by round, wire bytes, coordinator peak RSS, Flower's
  * numbers beside them.
  */
-export async function roundBench(o: RoundBenchOptions) {
+export async function roundBench(options: RoundBenchOptions) {
   const { train } = loadMnist();
   const workers = availableParallelism();
-  const pool = await WorkerPool.create({ size: workers, dataset: train, engine: o.engine, backend: o.backend, log: silentLogger });
+  const pool = await WorkerPool.create({ size: workers, dataset: train, engine: options.engine, backend: options.backend, log: silentLogger });
   const report = [];
   try {
-    for (const clients of o.clients) {
+    for (const clients of options.clients) {
       const shards = partitionIid(train.size, clients, 42);
       const histories: RunHistory[] = [];
-      for (let r = 0; r < o.runs; r++) {
-        const h = await oneRun(o, clients, pool, shards);
+      for (let r = 0; r < options.runs; r++) {
+        const h = await oneRun(options, clients, pool, shards);
         histories.push(h);
         const spr = median(h.rounds.slice(1).map((x) => x.seconds));
-        process.stderr.write(`rounds: engine ${o.engine}${o.insecure ? ', insecure' : ''}, ${clients} clients, run ${r + 1}/${o.runs}: ${spr.toFixed(3)} s/round, accuracy r${o.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+        process.stderr.write(`rounds: engine ${options.engine}${options.insecure ? ', insecure' : ''}, ${clients} clients, run ${r + 1}/${options.runs}: ${spr.toFixed(3)} s/round, accuracy r${options.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
       }
       const first = histories[0]!;
       report.push({
         bench: 'round',
-        secure: !o.insecure,
+        secure: !options.insecure,
         clients,
-        rounds: o.rounds,
-        runs: o.runs,
+        rounds: options.rounds,
+        runs: options.runs,
         engine: pool.engine,
         secondsPerRoundMedian: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))),
         secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),

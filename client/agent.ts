@@ -272,7 +272,7 @@ export class ClientAgent {
 
   /**
    * One phase of a securely aggregated round: a fresh SecAggParticipant per round; in the
-   * masked-input phase the client trains as for a fit task, then the participant clips,
+   * maskedInput phase the client trains as for a fit task, then the participant clips,
    * encodes and masks the delta — only the masked vector leaves.
    */
   private async handleSecAgg(task: SecAggTask, send: (m: ToCoordinator) => boolean, fail: (e: Error) => void): Promise<void> {

@@ -4,7 +4,7 @@ import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
 import type { DataView } from '../shared/data/dataset.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
-import { loadData, parseDataSpec } from '../shared/data/source.ts';
+import { formatDataSpec, loadData, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError, DataError } from '../shared/errors.ts';
 import { readFile } from 'node:fs/promises';
@@ -25,9 +25,25 @@ export function parseShard(text: string): ShardRef {
   return { index, count };
 }
 
+/**
+ * A client's `--data`: the one data grammar (shared/data/source.ts), where a bare path
+ * (no known prefix) also means a CSV file, as `csv:<path>` does.
+ */
+export function parseClientData(text: string): DataSpec {
+  const known = /^(mnist$|synthetic:|text:|idx:|csv:)/.test(text);
+  let spec: DataSpec;
+  try {
+    spec = known ? parseDataSpec(text) : { kind: 'csv', path: text };
+  } catch (e) {
+    throw new ConfigError(`--data: ${(e as Error).message}`);
+  }
+  if (spec.kind === 'synthetic') throw new ConfigError(`--data ${text}: synthetic devices exist only in simulations (starling simulate --data ${text})`);
+  return spec;
+}
+
 export interface DataSourceOptions {
-  /** `mnist` for the embedded digits, `idx:<images>,<labels>` for IDX files, `text:<window>:<path>` for next-character windows of a text file, or a path to a CSV file. */
-  readonly data: string;
+  /** The embedded digits, an IDX pair, a text file as next-character windows, or a CSV file (parseClientData). */
+  readonly data: DataSpec;
   readonly shard?: string;
   readonly label?: string;
   readonly partition: PartitionSpec;
@@ -55,18 +71,18 @@ export interface ClientData {
  * `localValidation` of its rows (seeded by the run seed and the shard number) and
  * fits `normalize` on the remaining training rows only, applying it to both.
  */
-export async function openClientData(o: DataSourceOptions): Promise<ClientData> {
-  const all = await openRows(o);
+export async function openClientData(options: DataSourceOptions): Promise<ClientData> {
+  const all = await openRows(options);
   const split: ClientData =
-    o.localValidation === undefined ? { train: all } : localHoldout(all, o.localValidation, localHoldoutSeed(o.seed, o.shard ? parseShard(o.shard).index : 0));
-  if (!o.normalize) return split;
-  const dataset = applyNormalizer(fitNormalizer(o.normalize, split.train), all.dataset);
+    options.localValidation === undefined ? { train: all } : localHoldout(all, options.localValidation, localHoldoutSeed(options.seed, options.shard ? parseShard(options.shard).index : 0));
+  if (!options.normalize) return split;
+  const dataset = applyNormalizer(fitNormalizer(options.normalize, split.train), all.dataset);
   return { train: { ...split.train, dataset }, ...(split.holdout ? { holdout: { ...split.holdout, dataset } } : {}) };
 }
 
 /** The rows a client trains on (all of its rows without a local validation fraction). */
-export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
-  return (await openClientData(o)).train;
+export async function openDataSource(options: DataSourceOptions): Promise<DataView> {
+  return (await openClientData(options)).train;
 }
 
 /**
@@ -75,19 +91,20 @@ export async function openDataSource(o: DataSourceOptions): Promise<DataView> {
  * simulated client k), a local IDX images + labels pair, a text file as
  * next-character windows, or a local CSV file with a label column.
  */
-async function openRows(o: DataSourceOptions): Promise<DataView> {
-  if (o.data === 'mnist') {
-    if (o.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
-    if (o.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
-    const { train } = loadData('mnist', 1, o.seed, o.validation ?? 0);
-    if (!o.shard) return { dataset: train };
-    const { index, count } = parseShard(o.shard);
-    const shards = partition(o.partition, train.y, train.classes, count, o.seed);
+async function openRows(options: DataSourceOptions): Promise<DataView> {
+  const spec = options.data;
+  const only = (what: string) => new ConfigError(`${what}; ${formatDataSpec(spec)} is already one client's data`);
+  if (spec.kind === 'mnist') {
+    if (options.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
+    if (options.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
+    const { train } = loadData(spec, 1, options.seed, options.validation ?? 0);
+    if (!options.shard) return { dataset: train };
+    const { index, count } = parseShard(options.shard);
+    const shards = partition(options.partition, train.y, train.classes, count, options.seed);
     return { dataset: train, indices: shards[index - 1]! };
   }
-  if (o.data.startsWith('text:')) {
-    if (o.shard || o.clean || o.normalize) throw new ConfigError('--shard, --clean and --normalize do not apply to text data (text:<window>:<path> is one client\'s text, as token ids)');
-    const spec = parseTextSpec(o.data);
+  if (spec.kind === 'text') {
+    if (options.shard || options.clean || options.normalize) throw new ConfigError('--shard, --clean and --normalize do not apply to text data (text:<window>:<path> is one client\'s text, as token ids)');
     let text: string;
     try {
       text = await readFile(spec.path, 'utf8');
@@ -96,28 +113,15 @@ async function openRows(o: DataSourceOptions): Promise<DataView> {
     }
     return { dataset: textDataset(text, spec.window) };
   }
-  if (o.data.startsWith('idx:')) {
-    const paths = o.data.slice(4).split(',');
-    if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`--data idx:<images>,<labels> needs two paths, got "${o.data}"`);
-    if (o.shard) throw new ConfigError('--shard applies to --data mnist only; IDX files are already one client\'s data');
-    if (o.clean) throw new ConfigError('--clean applies to CSV data; an IDX file is checked whole (a bad file fails with the reason)');
-    return { dataset: await loadIdx(paths[0]!, paths[1]!) };
+  if (options.shard) throw only('--shard applies to --data mnist only');
+  if (spec.kind === 'idx') {
+    if (options.clean) throw new ConfigError('--clean applies to CSV data; an IDX file is checked whole (a bad file fails with the reason)');
+    return { dataset: await loadIdx(spec.images, spec.labels) };
   }
-  if (!o.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
-  if (o.shard) throw new ConfigError('--shard applies to --data mnist only; a CSV file is already one client\'s data');
-  if (!o.clean) return { dataset: await loadCsv(o.data, { label: o.label }) };
-  const { dataset, report } = await loadCsvCleaned(o.data, { label: o.label, ...o.clean });
-  o.report?.(`${o.data}: ${formatCleanReport(report)}`);
+  if (spec.kind !== 'csv') throw new ConfigError(`--data ${formatDataSpec(spec)} is not a client's data (mnist, text, idx or csv)`);
+  if (!options.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
+  if (!options.clean) return { dataset: await loadCsv(spec.path, { label: options.label }) };
+  const { dataset, report } = await loadCsvCleaned(spec.path, { label: options.label, ...options.clean });
+  options.report?.(`${spec.path}: ${formatCleanReport(report)}`);
   return { dataset };
-}
-
-function parseTextSpec(data: string): { window: number; path: string } {
-  let spec;
-  try {
-    spec = parseDataSpec(data);
-  } catch (e) {
-    throw new ConfigError(`--data: ${(e as Error).message}`);
-  }
-  if (spec.kind !== 'text') throw new ConfigError(`--data ${data} is not text:<window>:<path>`);
-  return spec;
 }

@@ -20,12 +20,12 @@ export const DEFAULT_RECONNECT: ReconnectOptions = { attempts: 8, baseDelayMs: 5
 
 /**
  * Close codes after which connecting again can help: the connection broke (1006), the
- * coordinator went away or restarts (1001, 1012), was overloaded (1013, 4429) or timed us
+ * coordinator went away or restarts (1001, 1012), was overloaded (1013) or timed us
  * out while busy (4408). A refusal of this client — its identity (4401), a protocol error
  * (4400, 4409, 4422, 4426), a newer session of the same identity (4410), a frame too big
  * (1009) or a normal close — would only be repeated.
  */
-const RETRIABLE_CLOSE = new Set<number>([1001, 1006, 1011, 1012, 1013, CloseCode.timeout, CloseCode.runFull]);
+const RETRIABLE_CLOSE = new Set<number>([1001, 1006, 1011, 1012, 1013, CloseCode.timeout]);
 
 /** Whether a failed session is worth another connection. */
 export function isRetriable(err: unknown): boolean {
@@ -39,7 +39,7 @@ export function isRetriable(err: unknown): boolean {
 }
 
 /** The wait before retry number `failures` (0-based): exponential, capped, jittered so a crowd of clients does not return in step. */
-export function retryDelayMs(o: ReconnectOptions, failures: number, random: () => number = Math.random): number {
-  const base = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** failures);
+export function retryDelayMs(options: ReconnectOptions, failures: number, random: () => number = Math.random): number {
+  const base = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** failures);
   return Math.round(base * (0.75 + 0.5 * random()));
 }

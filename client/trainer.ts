@@ -1,8 +1,10 @@
 import type { DataView } from '../shared/data/dataset.ts';
-import type { Engine, TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { Engine, TrainResult } from '../shared/engine/engine.ts';
 import { scoreView } from '../shared/engine/score.ts';
 import { DataError } from '../shared/errors.ts';
-import { outputClasses, type ModelSpec } from '../shared/models/spec.ts';
+import { outputClasses } from '../shared/models/registry.ts';
+import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 
 /** A client's scores of a global model on its held-out rows; 0 examples (no metrics) when it holds none. */
 export interface LocalEvaluation {
@@ -14,7 +16,7 @@ export const NO_LOCAL_EVALUATION: LocalEvaluation = { numExamples: 0, metrics: {
 
 /** What a client agent needs: train (the global weights in, a delta out) and score a model on its held-out rows. */
 export interface Trainer {
-  fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult>;
+  fit(spec: ModelSpec, weights: Float32Array, config: FitConfig, seed: number): Promise<TrainResult>;
   evaluate(spec: ModelSpec, weights: Float32Array): Promise<LocalEvaluation>;
 }
 
@@ -36,7 +38,7 @@ export class EngineTrainer implements Trainer {
     this.holdout = holdout;
   }
 
-  async fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+  async fit(spec: ModelSpec, weights: Float32Array, config: FitConfig, seed: number): Promise<TrainResult> {
     const engine = await this.engineFor(spec);
     return engine.train(spec, weights, conformClasses(this.data, spec), config, seed);
   }

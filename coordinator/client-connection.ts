@@ -188,7 +188,7 @@ export class ClientConnection implements ClientHandle {
 
   /**
    * Sends one phase of a secure-aggregation round and settles with the client's answer to
-   * that phase (shape-checked; the SecAggServer judges the content). The masked-input phase
+   * that phase (shape-checked; the SecAggServer judges the content). The maskedInput phase
    * carries the fit task's model like `fit` does.
    */
   secagg(req: SecAggRequest, signal: AbortSignal): Promise<SecAggResultMessage> {

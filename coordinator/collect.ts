@@ -2,20 +2,32 @@ import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
 import { runSecAggRound } from './secagg-round.ts';
 import { askAll, compareClients } from './ask-all.ts';
+import type { CombinedUpdate } from './strategies/combine/combiner.ts';
 import type { FitFailure, FitInstruction, FitOutcome } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest } from './transport.ts';
 
 /** How a round's updates are gathered: each client's delta (plain), or only their securely aggregated mean. */
 export interface Collected {
-  /** Sorted by client; with secure aggregation, the one decoded mean. */
+  /** Each client's result, sorted by client; none with secure aggregation (the coordinator never sees one). */
   readonly results: FitOutcome[];
+  /** Secure aggregation: the included clients' decoded mean, already combined. */
+  readonly combined?: CombinedUpdate;
   readonly failures: FitFailure[];
   readonly slowestClientTrain: number;
-  /** Clients whose updates are in the results. */
+  /** Clients whose updates are in the round. */
   readonly clients: number;
+  /** The clients' training metrics: example-weighted means (plain), or secure aggregation's unweighted means of what they sent in the clear; null when none reported one. */
+  readonly trainMetrics: TrainMetrics;
   /** Secure aggregation aborted (E_SECAGG_ABORTED): why. */
   readonly aborted?: string;
   readonly errorBound?: number;
+}
+
+export interface TrainMetrics {
+  readonly loss: number | null;
+  readonly accuracy: number | null;
+  /** gan: the generator's loss (`loss` is then the discriminator's). */
+  readonly generatorLoss: number | null;
 }
 
 /**
@@ -52,13 +64,27 @@ export async function collectPlain(o: RoundLoopOptions, round: number, instructi
   }
   // a fixed order makes the aggregate's bytes independent of arrival order
   results.sort((a, b) => compareClients(a.client, b.client));
-  return { results, failures, slowestClientTrain, clients: results.length };
+  const trainMetrics = { loss: weightedMetric(results, 'loss'), accuracy: weightedMetric(results, 'accuracy'), generatorLoss: weightedMetric(results, 'generatorLoss') };
+  return { results, failures, slowestClientTrain, clients: results.length, trainMetrics };
+}
+
+/** Σ n_k m_k / Σ n_k over the results that report metric `key` as a finite number; null when none does. */
+function weightedMetric(results: readonly FitOutcome[], key: string): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const r of results) {
+    const v = r.metrics[key];
+    if (v === undefined || !Number.isFinite(v)) continue;
+    sum += v * r.numExamples;
+    n += r.numExamples;
+  }
+  return n > 0 ? sum / n : null;
 }
 
 /**
  * Secure aggregation (coordinator/secagg-round.ts): this path never sees an individual
- * delta, only the decoded mean of the included clients, handed on as ONE result (as DP does).
- * An abort (too many dropouts) skips the round; the run goes on.
+ * delta, only the decoded mean of the included clients, which goes to the server step as
+ * the round's combined update. An abort (too many dropouts) skips the round; the run goes on.
  */
 export async function collectSecure(
   o: RoundLoopOptions,
@@ -77,10 +103,19 @@ export async function collectSecure(
   const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
   // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
   // round's n cannot meet) skips the round; the run goes on
-  if ('aborted' in r) return { results: [], failures: [...r.failures], slowestClientTrain: 0, clients: 0, aborted: r.aborted };
-  const mean: FitOutcome = { client: { id: 'secagg', name: '(secure aggregate)' }, numExamples: 1, delta: r.mean, metrics: r.metrics };
-  return { results: [mean], failures: [...r.failures], slowestClientTrain: r.slowestClientTrain, clients: r.included.length, errorBound: r.errorBound };
+  if ('aborted' in r) return { results: [], failures: [...r.failures], slowestClientTrain: 0, clients: 0, trainMetrics: NO_METRICS, aborted: r.aborted };
+  return {
+    results: [],
+    combined: { delta: r.mean, clients: r.included.length },
+    failures: [...r.failures],
+    slowestClientTrain: r.slowestClientTrain,
+    clients: r.included.length,
+    trainMetrics: { loss: r.metrics.loss ?? null, accuracy: r.metrics.accuracy ?? null, generatorLoss: r.metrics.generatorLoss ?? null },
+    errorBound: r.errorBound,
+  };
 }
+
+const NO_METRICS: TrainMetrics = { loss: null, accuracy: null, generatorLoss: null };
 
 /**
  * maxUpdateNorm on one update (a pure function): kept as it is when its L2 norm is within

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RunConfig } from '../shared/config.ts';
-import { loadData } from '../shared/data/source.ts';
+import { formatDataSpec, loadData } from '../shared/data/source.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { ConfigError } from '../shared/errors.ts';
@@ -10,20 +10,20 @@ import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/iden
 import { JOIN_TOKEN_ENV, resolveJoinToken } from '../shared/crypto/join-token.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
-import { initWeights, paramCount } from '../shared/weights.ts';
-import { inputSize, outputClasses } from '../shared/models/spec.ts';
-import { loadSavedModel, sameSpec } from '../shared/models/saved-model.ts';
+import { initWeights, inputSize, outputClasses, paramCount } from '../shared/models/registry.ts';
+import { loadSavedModel } from '../shared/models/saved-model.ts';
+import { formatDpSpec } from '../shared/privacy/dp-spec.ts';
+import { fitConfig } from '../shared/protocol/fit-config.ts';
 import { trainableLayout } from '../shared/trainable.ts';
 import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
-import { createStrategy } from './strategies/index.ts';
-import type { Strategy } from './strategies/strategy.ts';
+import { createAggregation } from './strategies/index.ts';
+import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { secretRng } from './strategies/sampling.ts';
-import { withDp } from './strategies/dp.ts';
-import { cryptoNoiseSource, parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
+import { parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
 
 export interface CoordinatorOptions {
   readonly log: Logger;
@@ -53,15 +53,16 @@ export interface CoordinatorOptions {
  * The join token comes from joinToken, joinTokenFile or STARLING_JOIN_TOKEN (shared/crypto/join-token.ts).
  */
 export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOptions['security']): CoordinatorOptions['security'] {
-  if (config.insecure) {
-    if (!isLoopback(config.host)) throw new ConfigError(`--insecure sends models in the clear; it is refused when listening on ${config.host} (loopback only)`);
+  const { insecure, host, key, allow, joinToken: token, joinTokenFile: file } = config.server;
+  if (insecure) {
+    if (!isLoopback(host)) throw new ConfigError(`--insecure sends models in the clear; it is refused when listening on ${host} (loopback only)`);
     return undefined;
   }
   if (given) return given;
-  if (!config.key) throw new ConfigError('the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback');
-  const identity = readIdentityFile(config.key);
-  const allowlist = config.allow ? readAllowlist(config.allow) : undefined;
-  const joinToken = resolveJoinToken({ token: config.joinToken, file: config.joinTokenFile });
+  if (!key) throw new ConfigError('the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback');
+  const identity = readIdentityFile(key);
+  const allowlist = allow ? readAllowlist(allow) : undefined;
+  const joinToken = resolveJoinToken({ token, file });
   if (!allowlist && !joinToken) throw new ConfigError(`no client could join: pass --allow FILE (client public keys) and/or a join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
   return { identity, admission: { allowlist, joinToken } };
 }
@@ -71,21 +72,23 @@ export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOption
  * (a set one must still fit the run's largest legitimate answer), and the budget from it.
  */
 export function frameLimits(config: RunConfig, trainable: number): { maxPayloadBytes: number; receiveBudgetBytes: number } {
-  const needed = largestAnswerBytes(trainable, config.clients, config.secagg);
-  if (config.maxPayloadBytes !== undefined && config.maxPayloadBytes < needed) {
-    throw new ConfigError(`maxPayloadBytes ${config.maxPayloadBytes} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${config.secagg ? `, secure aggregation among ${config.clients} clients` : ''}); leave it unset to size it from the model`);
+  const secure = config.secagg !== undefined;
+  const needed = largestAnswerBytes(trainable, config.clients, secure);
+  const { maxPayloadBytes: given, receiveBudgetBytes: budget } = config.server;
+  if (given !== undefined && given < needed) {
+    throw new ConfigError(`maxPayloadBytes ${given} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${secure ? `, secure aggregation among ${config.clients} clients` : ''}); leave it unset to size it from the model`);
   }
-  const maxPayloadBytes = config.maxPayloadBytes ?? defaultMaxPayloadBytes(needed);
-  const receiveBudgetBytes = config.receiveBudgetBytes ?? defaultReceiveBudgetBytes(maxPayloadBytes, config.clients);
+  const maxPayloadBytes = given ?? defaultMaxPayloadBytes(needed);
+  const receiveBudgetBytes = budget ?? defaultReceiveBudgetBytes(maxPayloadBytes, config.clients);
   if (receiveBudgetBytes < maxPayloadBytes) throw new ConfigError(`receiveBudgetBytes ${receiveBudgetBytes} is smaller than one client's answer (maxPayloadBytes ${maxPayloadBytes}): no task could be sent`);
   return { maxPayloadBytes, receiveBudgetBytes };
 }
 
 /** history.json's privacy field: the final (ε, δ), whether the sample was secret, and with a replayable one each client's unamplified ε. */
-function privacySummary(strategy: Strategy & { privacyByClient?: () => Record<string, { rounds: number; epsilon: number }> | undefined }): Pick<RunHistory, 'privacy'> {
-  const p = strategy.privacy?.();
-  if (!p) return {};
-  const clients = strategy.privacyByClient?.();
+function privacySummary(privacy: PrivacyLedger | undefined): Pick<RunHistory, 'privacy'> {
+  if (!privacy) return {};
+  const p = privacy.report();
+  const clients = privacy.byClient();
   return {
     privacy: {
       epsilon: p.epsilon,
@@ -125,48 +128,43 @@ export interface CoordinatorResult {
  * tells the clients the run is over.
  */
 export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
-  const dp = config.dp ? parseDpSpec(config.dp) : undefined;
+  const { dp } = config.privacy;
   // central DP's ε is amplified by sampling only if nobody can know the sample: it is drawn from the OS's CSPRNG,
   // never from the run seed, and recorded nowhere (simulations keep the seeded sample, and say what that means)
   const samplingSecret = dp?.mode === 'central' && opts.replayableSampling !== true;
   const strategyContext = {
     clients: config.clients,
-    sampling: { fraction: config.fractionFit, min: config.minFitClients, seed: config.seed, ...(samplingSecret ? { random: secretRng } : {}) },
-    evaluateSampling: { fraction: config.fractionEvaluate, min: 1, seed: config.seed },
+    sampling: { fraction: config.strategy.fractionFit, min: config.strategy.minFitClients, seed: config.seed, ...(samplingSecret ? { random: secretRng } : {}) },
+    evaluateSampling: { fraction: config.strategy.fractionEvaluate, min: 1, seed: config.seed },
   };
-  const averaging = createStrategy(config.strategy, strategyContext);
-  // the coordinator's DP noise: a ChaCha20 stream keyed from crypto.randomBytes (simulations pass a seeded one)
-  const strategy = dp ? withDp(averaging, strategyContext, { spec: dp, delta: config.dpDelta, source: opts.noise ?? cryptoNoiseSource(), samplingSecret }) : averaging;
-  // secure aggregation hands the strategy one mean update: strategies that need each update cannot run on it
-  if (config.secagg && strategy.needsAllUpdates) {
-    throw new ConfigError(`secagg: ${strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad or fedsgd`);
-  }
+  // the strategy, and with DP its release and privacy ledger; robust strategies are refused under secagg or DP (they need every update)
+  const { strategy, privacy } = createAggregation(config.strategy.spec, dp, { ctx: strategyContext, secagg: config.secagg !== undefined, delta: config.privacy.delta, noise: opts.noise, samplingSecret });
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
-  if (config.secagg) {
+  const { secagg } = config;
+  if (secagg) {
     log.info(
-      { secagg: true, threshold: config.secaggThreshold, clip: config.secaggClip, neighbours: config.secaggNeighbours },
-      `secure aggregation: t = ${config.secaggThreshold ?? '⌈2n/3⌉'}, clip C = ${config.secaggClip}${config.secaggNeighbours !== undefined ? `, SecAgg+ with ${config.secaggNeighbours} neighbours` : ''} (${config.secaggMaxExamples !== undefined ? `an example-weighted mean, weights capped at ${config.secaggMaxExamples} examples` : 'an unweighted mean'} of the clients' clipped deltas)`,
+      { secagg: true, threshold: secagg.threshold, clip: secagg.clip, neighbours: secagg.neighbours },
+      `secure aggregation: t = ${secagg.threshold ?? '⌈2n/3⌉'}, clip C = ${secagg.clip}${secagg.neighbours !== undefined ? `, SecAgg+ with ${secagg.neighbours} neighbours` : ''} (${secagg.maxExamples !== undefined ? `an example-weighted mean, weights capped at ${secagg.maxExamples} examples` : 'an unweighted mean'} of the clients' clipped deltas)`,
     );
   }
-  if (dp) log.info({ dp: config.dp }, `differential privacy: ${config.dp} (ε reported at δ = ${config.dpDelta})`);
+  if (dp) log.info({ dp: formatDpSpec(dp) }, `differential privacy: ${formatDpSpec(dp)} (ε reported at δ = ${config.privacy.delta})`);
   if (dp?.mode === 'central' && !samplingSecret) {
-    log.warn({ dp: config.dp }, 'central DP with a replayable client sample (seeded from the run seed): anyone with the config knows who trained when, so the amplified ε assumes a secrecy this run does not have; each round also reports epsilonUnamplifiedMax, and history.json each client\'s unamplified ε');
+    log.warn({ dp: formatDpSpec(dp) }, 'central DP with a replayable client sample (seeded from the run seed): anyone with the config knows who trained when, so the amplified ε assumes a secrecy this run does not have; each round also reports epsilonUnamplifiedMax, and history.json each client\'s unamplified ε');
   }
   // transfer learning: the initial model from a saved one, checked in full before listening
   const initial = config.init ? loadSavedModel(config.init) : undefined;
-  if (initial && !sameSpec(initial.spec, config.model)) throw new ConfigError(`model differs from the spec of the saved model ${initial.file}`);
   const layout = trainableLayout(config.model, config.freeze);
   if (initial) log.info({ init: initial.file }, `starting from the saved model ${initial.file}`);
   if (!layout.all) log.info({ frozen: config.freeze }, `frozen: ${config.freeze.join(', ')} (${layout.trainableCount} of ${layout.totalCount} parameters train)`);
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   // with a validation split, rounds are scored on it and the test split only once, at the end
-  const data = config.evaluate === 'test' ? loadData(config.data, config.clients, config.seed, config.validation) : undefined;
+  const data = config.data.evaluate === 'test' ? loadData(config.data.source, config.clients, config.seed, config.data.validation) : undefined;
   const evaluation = data ? (data.validation ?? data.test) : undefined;
   const classes = outputClasses(config.model) ?? evaluation?.classes;
   if (evaluation && (inputSize(config.model) !== evaluation.features || classes !== evaluation.classes)) {
     throw new ConfigError(
-      `evaluating on ${config.data} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${classes} (or set evaluate: none)`,
+      `evaluating on ${formatDataSpec(config.data.source)} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${classes} (or set evaluate: none)`,
     );
   }
   const engine = evaluation
@@ -174,16 +172,17 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     : undefined;
   let round = 0;
   const limits = frameLimits(config, layout.trainableCount);
+  const net = config.server;
   const server = await CoordinatorServer.listen({
-    host: config.host,
-    port: config.port,
+    host: net.host,
+    port: net.port,
     runId,
     ...limits,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    frameTimeoutMs: config.frameTimeoutMs,
-    maxUnauthenticated: config.maxUnauthenticated,
-    maxUnauthenticatedPerAddress: config.maxUnauthenticatedPerAddress,
-    statusEndpoint: config.statusEndpoint,
+    handshakeTimeoutMs: net.handshakeTimeoutMs,
+    frameTimeoutMs: net.frameTimeoutMs,
+    maxUnauthenticated: net.maxUnauthenticated,
+    maxUnauthenticatedPerAddress: net.maxUnauthenticatedPerAddress,
+    statusEndpoint: net.statusEndpoint,
     log,
     security,
     status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
@@ -195,33 +194,34 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
 
   const done = (async (): Promise<CoordinatorResult> => {
     const initialWeights = initial?.weights ?? initWeights(config.model, config.seed);
-    await server.waitForClients(config.clients, config.waitForClientsTimeoutMs);
+    await server.waitForClients(config.clients, net.waitForClientsTimeoutMs);
     const { weights, history, bestRound } = await runRounds({
       transport: server,
       strategy,
+      privacy,
       spec: config.model,
       initialWeights,
       rounds: config.rounds,
-      train: { ...config.train, frozen: config.freeze },
+      train: fitConfig({ ...config.train, frozen: config.freeze }),
       ...(layout.all ? {} : { trainable: layout }),
       seed: config.seed,
-      minFitClients: config.minFitClients,
+      minFitClients: config.strategy.minFitClients,
       targetAccuracy: config.targetAccuracy,
       patience: config.patience,
       learningRate: config.schedule.type === 'constant' && config.schedule.warmupRounds === 0 ? undefined : (r) => scheduledRate(config.schedule, config.train.lr, r, config.rounds),
-      roundTimeoutMs: config.roundTimeoutMs,
-      waitForClientsTimeoutMs: config.waitForClientsTimeoutMs,
+      roundTimeoutMs: net.roundTimeoutMs,
+      waitForClientsTimeoutMs: net.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
-      federatedEvaluation: config.localValidation !== undefined,
+      federatedEvaluation: config.data.localValidation !== undefined,
       onRound: (r) => {
         round = r.round;
         opts.onRound?.(r);
       },
       shouldStop: opts.shouldStop,
       log,
-      ...(config.secagg ? { secagg: { runId, clip: config.secaggClip, weightCap: config.secaggMaxExamples, threshold: config.secaggThreshold, neighbours: config.secaggNeighbours } } : {}),
-      maxUpdateNorm: config.maxUpdateNorm,
-      maxUpdateNormAction: config.maxUpdateNormAction,
+      ...(secagg ? { secagg: { runId, clip: secagg.clip, weightCap: secagg.maxExamples, threshold: secagg.threshold, neighbours: secagg.neighbours } } : {}),
+      maxUpdateNorm: config.strategy.maxUpdateNorm,
+      maxUpdateNormAction: config.strategy.maxUpdateNormAction,
     });
     await server.finish('run complete', history.length);
     const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
@@ -241,9 +241,9 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       ...(finalTest ? { test: { accuracy: finalTest.accuracy, loss: finalTest.loss } } : {}),
       finalWeightsSha256: sha256(weights),
       peakRssBytes: peakRssBytes(),
-      ...privacySummary(strategy),
+      ...privacySummary(privacy),
     };
-    const dir = opts.writeHistory === false ? undefined : join(config.out, runId);
+    const dir = opts.writeHistory === false ? undefined : join(config.output.out, runId);
     if (dir) writeRun(dir, record, weights);
     return { history: record, weights, dir };
   })();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from '../shared/atomic-file.ts';
-import type { RunConfig } from '../shared/config.ts';
+import { runConfigFields, type RunConfig } from '../shared/config.ts';
 import { saveModel } from '../shared/models/saved-model.ts';
 import type { RoundRecord } from './round-loop.ts';
 
@@ -41,6 +41,9 @@ export interface RunHistory {
   };
 }
 
+/** What history.json holds: the history with its config in the flat, secret-free form of publicConfig. */
+export type RunHistoryFile = Omit<RunHistory, 'config'> & { readonly config: Record<string, unknown> };
+
 export function sha256(weights: Float32Array): string {
   return createHash('sha256').update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
 }
@@ -51,16 +54,18 @@ export function peakRssBytes(): number {
 }
 
 /** Config fields that hold a secret itself (not a path to one): never written to a run's files. */
-const SECRET_FIELDS = ['joinToken'] as const satisfies readonly (keyof RunConfig)[];
+const SECRET_FIELDS: readonly string[] = ['joinToken'];
 
 /**
- * The config as a run's files may record it: every secret field dropped. File paths stay
- * (`key`, `allow`, `joinTokenFile` say which files the run used, not what is in them).
+ * The config as a run's files record it: the flat form a config file is written in (spec
+ * fields as their short strings, so `--config` reads it back to the same run), every secret
+ * field dropped. File paths stay (`key`, `allow`, `joinTokenFile` say which files the run
+ * used, not what is in them).
  */
-export function publicConfig(config: RunConfig): Omit<RunConfig, (typeof SECRET_FIELDS)[number]> {
-  const copy: Partial<RunConfig> = { ...config };
-  for (const field of SECRET_FIELDS) delete copy[field];
-  return copy as Omit<RunConfig, (typeof SECRET_FIELDS)[number]>;
+export function publicConfig(config: RunConfig): Record<string, unknown> {
+  const fields = runConfigFields(config);
+  for (const field of SECRET_FIELDS) delete fields[field];
+  return fields;
 }
 
 /** A run directory holds results derived from what the peers sent: its owner's alone. */
@@ -75,7 +80,7 @@ const RUN_FILE_MODE = 0o600;
  */
 export function writeRun(dir: string, history: RunHistory, weights: Float32Array): void {
   mkdirSync(dir, { recursive: true, mode: RUN_DIR_MODE });
-  const stored = { ...history, config: publicConfig(history.config) };
+  const stored: RunHistoryFile = { ...history, config: publicConfig(history.config) };
   atomicWrite(join(dir, 'history.json'), JSON.stringify(stored, null, 2) + '\n', RUN_FILE_MODE);
   const last = history.rounds.at(-1);
   saveModel(dir, history.config.model, weights, {

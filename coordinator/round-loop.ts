@@ -1,14 +1,17 @@
-import type { EvalMetrics, TrainConfig } from '../shared/engine/engine.ts';
+import type { EvalMetrics } from '../shared/engine/engine.ts';
 import { AggregationError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 import { deriveSeed } from '../shared/rng.ts';
 import { gatherTrainable, scatterTrainable, type TrainableLayout } from '../shared/trainable.ts';
 import { evaluateFederated, type FederatedRecord } from './federated-evaluation.ts';
-import { requireFinite } from './strategies/common.ts';
-import type { FitFailure, FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
+import { secureSum, type RoundSkip } from './strategies/combine/combiner.ts';
+import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
+import { takeStep } from './strategies/step/server-step.ts';
+import type { FitInstruction, Strategy } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, Transport } from './transport.ts';
-import { collectPlain, collectSecure } from './collect.ts';
+import { collectPlain, collectSecure, type Collected } from './collect.ts';
 
 /** One line of the run history. */
 export interface RoundRecord {
@@ -63,10 +66,12 @@ export interface RoundRecord {
 export interface RoundLoopOptions {
   readonly transport: Transport;
   readonly strategy: Strategy;
+  /** With differential privacy: what the run has spent, recorded after every round (the DP release's own ledger). */
+  readonly privacy?: PrivacyLedger;
   readonly spec: ModelSpec;
   readonly initialWeights: Float32Array;
   readonly rounds: number;
-  readonly train: TrainConfig;
+  readonly train: FitConfig;
   /** With frozen parameters (train.frozen): deltas cover the trainable values only, strategies aggregate those, and the frozen ones stay as they are. */
   readonly trainable?: TrainableLayout;
   readonly seed: number;
@@ -86,7 +91,7 @@ export interface RoundLoopOptions {
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
   readonly log: Logger;
-  /** Secure aggregation: each round runs the secagg phases instead of plain fit, and the strategy sees only the decoded mean. */
+  /** Secure aggregation: each round runs the secagg phases instead of plain fit, and the server step gets only the decoded mean. */
   readonly secagg?: SecAggLoopOptions;
   /**
    * Plain path: an update whose L2 norm exceeds this is dropped (a failure) or, with
@@ -140,19 +145,13 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
     const collectedRound = o.secagg
       ? await collectSecure(o, o.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
       : await collectPlain(o, round, instructions, handles, fitRequest);
-    const { results, failures, slowestClientTrain } = collectedRound;
+    const { results, failures, slowestClientTrain, trainMetrics } = collectedRound;
     const collected = performance.now();
     for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    let skip: { code: string; reason: string } | undefined;
-    if (collectedRound.aborted !== undefined) skip = { code: 'E_SECAGG_ABORTED', reason: collectedRound.aborted };
-    // a strategy that handles short rounds (differential privacy) decides itself, so a release never hinges on an un-noised count
-    else if (collectedRound.clients < o.minFitClients && !o.strategy.handlesShortRounds) skip = { code: 'E_TOO_FEW_RESULTS', reason: `only ${collectedRound.clients} result${collectedRound.clients === 1 ? '' : 's'}, ${o.minFitClients} needed` };
-    else {
-      const next = aggregateRound(o.strategy, round, global, o.trainable, trainableWeights, results, failures);
-      if ('weights' in next) global = next.weights;
-      else skip = { code: 'E_AGGREGATION', reason: next.skipReason };
-    }
+    const next = aggregateRound(o.strategy, { round, collected: collectedRound, minResults: o.minFitClients, global, trainable: o.trainable, trainableWeights });
+    const skip = 'skip' in next ? next.skip : undefined;
+    if ('weights' in next) global = next.weights;
     if (skip) o.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
     const aggregated = performance.now();
     const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
@@ -172,10 +171,10 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
       clients: collectedRound.clients,
       failures: failures.length,
       partial: results.filter((r) => r.partial).length,
-      trainLoss: weightedMetric(results, 'loss'),
-      trainAccuracy: weightedMetric(results, 'accuracy'),
-      ...optional('trainGeneratorLoss', weightedMetric(results, 'generatorLoss')),
-      ...privacyFields(o.strategy),
+      trainLoss: trainMetrics.loss,
+      trainAccuracy: trainMetrics.accuracy,
+      ...(trainMetrics.generatorLoss !== null ? { trainGeneratorLoss: trainMetrics.generatorLoss } : {}),
+      ...privacyFields(o.privacy),
       ...(collectedRound.errorBound !== undefined ? { secaggErrorBound: collectedRound.errorBound } : {}),
       ...(skip ? { skipped: true, skipReason: skip.reason } : {}),
       federated,
@@ -209,30 +208,40 @@ export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
 }
 
 /**
- * The round's new global model from the strategy, or why the round is skipped: the
- * strategy cannot aggregate these results (an AggregationError: Krum with too few
- * updates, a step that is not finite), or the model it returns holds NaN or ±∞ (checked
- * here too, for any strategy). Strategies see the trainable vector when parameters are
- * frozen; the frozen values are put back around it unchanged. Any other error is a bug
- * and ends the run.
+ * The round's new global model, or why the round is skipped: secure aggregation aborted;
+ * the combiner decided so about a short round (differential privacy releases or charges it
+ * instead, so a release never hinges on an un-noised count); the combiner cannot combine
+ * these results (an AggregationError: Krum with too few updates); or the server step's model
+ * holds NaN or ±∞ (its state then stays as it was). Secure aggregation's mean arrives
+ * combined and goes to the server step as it is. With frozen parameters the strategy sees
+ * the trainable vector; the frozen values are put back around it unchanged. Any other error
+ * is a bug and ends the run.
  */
 export function aggregateRound(
   strategy: Strategy,
-  round: number,
-  global: Float32Array,
-  trainable: TrainableLayout | undefined,
-  trainableWeights: Float32Array | undefined,
-  results: readonly FitOutcome[],
-  failures: readonly FitFailure[],
-): { readonly weights: Float32Array } | { readonly skipReason: string } {
+  r: {
+    readonly round: number;
+    readonly collected: Collected;
+    readonly minResults: number;
+    readonly global: Float32Array;
+    readonly trainable: TrainableLayout | undefined;
+    readonly trainableWeights: Float32Array | undefined;
+  },
+): { readonly weights: Float32Array } | { readonly skip: RoundSkip } {
+  const { global, trainable, trainableWeights } = r;
+  const base = trainable && trainableWeights ? trainableWeights : global;
+  if (r.collected.aborted !== undefined) return { skip: { code: 'E_SECAGG_ABORTED', reason: r.collected.aborted } };
   try {
-    if (trainable && trainableWeights) {
-      const next = requireFinite(strategy.aggregateFit(round, trainableWeights, results, failures), strategy.name);
-      return { weights: scatterTrainable(next, global, trainable) };
-    }
-    return { weights: requireFinite(strategy.aggregateFit(round, global, results, failures), strategy.name) };
+    const combination = r.collected.combined
+      ? secureSum(r.collected.combined, r.minResults)
+      : strategy.combiner.combine({ round: r.round, results: r.collected.results, minResults: r.minResults, dimension: base.length });
+    if (combination.kind === 'skipped') return { skip: combination.skip };
+    if (combination.kind === 'nothing') return { weights: global };
+    const next = takeStep(strategy.step, base, combination.update, strategy.name);
+    combination.accept?.();
+    return { weights: trainable && trainableWeights ? scatterTrainable(next, global, trainable) : next };
   } catch (err) {
-    if (err instanceof AggregationError) return { skipReason: err.message };
+    if (err instanceof AggregationError) return { skip: { code: 'E_AGGREGATION', reason: err.message } };
     throw err;
   }
 }
@@ -247,27 +256,10 @@ export function nameHash(name: string): number {
   return h >>> 0;
 }
 
-function weightedMetric(results: readonly FitOutcome[], key: string): number | null {
-  let sum = 0;
-  let n = 0;
-  for (const r of results) {
-    const v = r.metrics[key];
-    if (v === undefined || !Number.isFinite(v)) continue;
-    sum += v * r.numExamples;
-    n += r.numExamples;
-  }
-  return n > 0 ? sum / n : null;
-}
-
-/** `{ [key]: value }` when there is a value, `{}` otherwise (fields that only some runs have). */
-function optional<K extends string>(key: K, value: number | null): { [P in K]?: number } {
-  return value === null ? {} : ({ [key]: value } as { [P in K]?: number });
-}
-
-/** The privacy spent so far, when the strategy accounts for it (differential privacy). */
-function privacyFields(strategy: Strategy): Pick<RoundRecord, 'epsilon' | 'delta' | 'dpClip' | 'dpSamplingRate' | 'dpSamplingSecret' | 'epsilonUnamplifiedMax' | 'epsilonReplaceOne'> {
-  const p = strategy.privacy?.();
-  if (!p) return {};
+/** The privacy spent so far, when the run accounts for it (differential privacy). */
+function privacyFields(privacy: PrivacyLedger | undefined): Pick<RoundRecord, 'epsilon' | 'delta' | 'dpClip' | 'dpSamplingRate' | 'dpSamplingSecret' | 'epsilonUnamplifiedMax' | 'epsilonReplaceOne'> {
+  if (!privacy) return {};
+  const p = privacy.report();
   return {
     epsilon: p.epsilon,
     delta: p.delta,

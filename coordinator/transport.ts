@@ -1,4 +1,4 @@
-import type { TrainConfig } from '../shared/engine/engine.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { EvaluateResult, FitResult, SecAggResultMessage, SecAggTask } from '../shared/protocol/messages.ts';
 import type { ClientInfo } from './strategies/strategy.ts';
@@ -20,7 +20,7 @@ export interface FitRequest {
    * run's model is sent only them (its frozen part cannot have changed).
    */
   readonly trainableWeights?: Float32Array;
-  readonly config: TrainConfig;
+  readonly config: FitConfig;
   readonly seed: number;
 }
 
@@ -37,7 +37,7 @@ export interface EvaluateRequest {
   readonly frozen?: readonly string[];
 }
 
-/** One phase of a secure-aggregation round for one client; the masked-input phase carries a fit request (the client trains, then masks). */
+/** One phase of a secure-aggregation round for one client; the maskedInput phase carries a fit request (the client trains, then masks). */
 export type SecAggRequest =
   | { readonly phase: 'advertise' | 'shareKeys' | 'unmask'; readonly task: Exclude<SecAggTask, { phase: 'maskedInput' }> }
   | {

@@ -48,7 +48,6 @@ export const CloseCode = {
   invalid: 4422,
   timeout: 4408,
   replaced: 4410,
-  runFull: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

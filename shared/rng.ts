@@ -7,7 +7,7 @@
 /** A function returning uniform floats in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32: a small, fast 32-bit generator (the one the DESIGN.md §11 reference used). */
+/** mulberry32: a small, fast 32-bit generator (the one the Flower reference workload in bench/round-bench.ts seeds). */
 export function mulberry32(seed: number): Rng {
   let a = seed >>> 0;
   return () => {

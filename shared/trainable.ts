@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.ts';
+import { paramShapes } from './models/registry.ts';
 import type { ModelSpec } from './models/spec.ts';
-import { paramShapes, sizeOf, type ParamShape } from './weights.ts';
+import { sizeOf, type ParamShape } from './weights.ts';
 
 /**
  * Freezing, for transfer learning. A frozen name matches a parameter when it equals

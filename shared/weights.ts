@@ -1,71 +1,26 @@
-import { cnnInit, cnnShapes } from './models/cnn.ts';
-import { ganInit, ganShapes } from './models/gan.ts';
-import { mlpInit, mlpShapes } from './models/mlp.ts';
-import { rnnInit, rnnShapes } from './models/rnn.ts';
-import { transformerInit, transformerShapes } from './models/transformer.ts';
-import type { ModelSpec } from './models/spec.ts';
-
 /**
- * Weights travel and aggregate as ONE flat Float32Array: the parameters of the
- * model in a fixed order (see each model's *Shapes function), concatenated.
- * Aggregation code never sees tensors.
+ * Flat weights: a model's parameters travel and aggregate as ONE Float32Array,
+ * concatenated in a fixed order (the layout; a model's comes from the registry,
+ * shared/models/registry.ts). Aggregation code never sees tensors.
  */
 export interface ParamShape {
   readonly name: string;
   readonly shape: readonly number[];
 }
 
-export function paramShapes(spec: ModelSpec): ParamShape[] {
-  switch (spec.type) {
-    case 'mlp':
-      return mlpShapes(spec);
-    case 'cnn':
-      return cnnShapes(spec);
-    case 'rnn':
-      return rnnShapes(spec);
-    case 'transformer':
-      return transformerShapes(spec);
-    case 'gan':
-      return ganShapes(spec);
-  }
-}
-
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Total parameter count of a spec. */
-export function paramCount(spec: ModelSpec): number {
-  return paramShapes(spec).reduce((n, p) => n + sizeOf(p.shape), 0);
-}
-
-/** Seeded initial weights: the same spec and seed give the same bytes on every machine. */
-export function initWeights(spec: ModelSpec, seed: number): Float32Array {
-  const out = new Float32Array(paramCount(spec));
-  switch (spec.type) {
-    case 'mlp':
-      mlpInit(spec, seed, out);
-      break;
-    case 'cnn':
-      cnnInit(spec, seed, out);
-      break;
-    case 'rnn':
-      rnnInit(spec, seed, out);
-      break;
-    case 'transformer':
-      transformerInit(spec, seed, out);
-      break;
-    case 'gan':
-      ganInit(spec, seed, out);
-  }
-  return out;
+/** Values in a layout: its parameters' sizes summed. */
+export function layoutSize(shapes: readonly ParamShape[]): number {
+  return shapes.reduce((n, p) => n + sizeOf(p.shape), 0);
 }
 
 /** Concatenates per-parameter arrays (in `shapes` order) into one flat array. */
 export function flatten(parts: readonly Float32Array[], shapes: readonly ParamShape[]): Float32Array {
   if (parts.length !== shapes.length) throw new RangeError(`flatten: got ${parts.length} arrays for ${shapes.length} parameters`);
-  const total = shapes.reduce((n, p) => n + sizeOf(p.shape), 0);
-  const out = new Float32Array(total);
+  const out = new Float32Array(layoutSize(shapes));
   let offset = 0;
   for (const [i, p] of shapes.entries()) {
     const part = parts[i]!;
@@ -79,7 +34,7 @@ export function flatten(parts: readonly Float32Array[], shapes: readonly ParamSh
 
 /** Splits a flat array into per-parameter views (no copy), in `shapes` order. */
 export function unflatten(flat: Float32Array, shapes: readonly ParamShape[]): Float32Array[] {
-  const total = shapes.reduce((n, p) => n + sizeOf(p.shape), 0);
+  const total = layoutSize(shapes);
   if (flat.length !== total) throw new RangeError(`unflatten: got ${flat.length} values, the model has ${total}`);
   const parts: Float32Array[] = [];
   let offset = 0;

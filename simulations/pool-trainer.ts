@@ -1,6 +1,7 @@
 import { NO_LOCAL_EVALUATION, type LocalEvaluation, type Trainer } from '../client/trainer.ts';
-import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { TrainResult } from '../shared/engine/engine.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 /**
@@ -24,7 +25,7 @@ export class PoolTrainer implements Trainer {
     return { numExamples: scores.numExamples, metrics: { ...scores.metrics } };
   }
 
-  fit(spec: ModelSpec, weights: Float32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+  fit(spec: ModelSpec, weights: Float32Array, config: FitConfig, seed: number): Promise<TrainResult> {
     return this.pool.train(spec, weights, this.indices, config, seed);
   }
 }

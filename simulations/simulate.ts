@@ -5,7 +5,7 @@ import { startCoordinator, type CoordinatorResult } from '../coordinator/coordin
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
 import { loadData } from '../shared/data/source.ts';
-import { parsePartition, partition } from '../shared/data/partition.ts';
+import { partition } from '../shared/data/partition.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
@@ -49,25 +49,26 @@ export interface SimulationResult extends CoordinatorResult {
  */
 export async function simulate(config: RunConfig, opts: SimulateOptions): Promise<SimulationResult> {
   const { log } = opts;
-  const data = loadData(config.data, config.clients, config.seed, config.validation);
+  const data = loadData(config.data.source, config.clients, config.seed, config.data.validation);
   const { train } = data;
   // synthetic data comes partitioned by device; MNIST is cut by `partition`
-  const shards = data.shards ?? partition(parsePartition(config.partition), train.y, train.classes, config.clients, config.seed);
+  const shards = data.shards ?? partition(config.data.partition, train.y, train.classes, config.clients, config.seed);
   // with federated evaluation each client holds out part of its shard, as `client --shard k/N --local-validation f` does
-  const fraction = config.localValidation;
+  const fraction = config.data.localValidation;
   const splits = fraction === undefined ? undefined : shards.map((rows, i) => localHoldout({ dataset: train, indices: rows }, fraction, localHoldoutSeed(config.seed, i + 1)));
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
   log.info({ workers }, `worker pool: ${workers} workers`);
   let coordinator: Awaited<ReturnType<typeof startCoordinator>> | undefined;
   // the secure channel by default, with keys made in a temporary folder
-  const keys = config.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
+  const keys = config.server.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
   try {
     // an ephemeral port: a simulation never collides with a real coordinator
     // every virtual client connects at once from 127.0.0.1: the unauthenticated-connection caps must admit them all
-    const admitAll = Math.max(config.maxUnauthenticated, config.clients + 16);
+    const { server } = config;
+    const admitAll = Math.max(server.maxUnauthenticated, config.clients + 16);
     coordinator = await startCoordinator(
-      { ...config, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(config.maxUnauthenticatedPerAddress, admitAll) },
+      { ...config, server: { ...server, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(server.maxUnauthenticatedPerAddress, admitAll) } },
       {
         log,
         onRound: opts.onRound,
@@ -88,9 +89,9 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
       holdouts: splits?.map((s) => s.holdout.indices!),
       pool,
       log,
-      maxPayloadBytes: config.maxPayloadBytes,
+      maxPayloadBytes: config.server.maxPayloadBytes,
       trainerFor: (i, t) => {
-        const own = straggling(opts.trainerFor ? opts.trainerFor(i, t) : t, config.stragglers);
+        const own = straggling(opts.trainerFor ? opts.trainerFor(i, t) : t, config.data.stragglers);
         return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
       },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,

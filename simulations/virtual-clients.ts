@@ -33,14 +33,14 @@ export function virtualClientName(index: number, count: number): string {
  * Real client agents, one per shard, named client-01..client-NN, whose training
  * and evaluation run on the shared worker pool. Settles when every agent has finished or failed.
  */
-export function runVirtualClients(o: VirtualClientsOptions): Promise<PromiseSettledResult<AgentOutcome>[]> {
-  const clientLog = o.log.child({ side: 'client' });
-  const agents = o.shards.map((indices, i) => {
-    const fallback = new PoolTrainer(o.pool, indices, o.holdouts?.[i]);
-    const trainer = o.trainerFor ? o.trainerFor(i, fallback) : fallback;
-    const name = virtualClientName(i, o.shards.length);
+export function runVirtualClients(options: VirtualClientsOptions): Promise<PromiseSettledResult<AgentOutcome>[]> {
+  const clientLog = options.log.child({ side: 'client' });
+  const agents = options.shards.map((indices, i) => {
+    const fallback = new PoolTrainer(options.pool, indices, options.holdouts?.[i]);
+    const trainer = options.trainerFor ? options.trainerFor(i, fallback) : fallback;
+    const name = virtualClientName(i, options.shards.length);
     // in-process over loopback a lost connection is a modelled fault (a dropout), not a network to ride out
-    return new ClientAgent({ url: o.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: o.maxPayloadBytes, security: o.securityFor?.(i), noise: o.noiseFor?.(i), dropAt: o.dropAtFor?.(i), reconnect: false }).run();
+    return new ClientAgent({ url: options.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: options.maxPayloadBytes, security: options.securityFor?.(i), noise: options.noiseFor?.(i), dropAt: options.dropAtFor?.(i), reconnect: false }).run();
   });
   return Promise.allSettled(agents);
 }

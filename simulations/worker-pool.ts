@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../shared/data/dataset.ts';
-import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { TrainResult } from '../shared/engine/engine.ts';
 import { BackendError, StarlingError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 import type { EngineChoice } from '../shared/engine/factory.ts';
 import type { Scores } from '../shared/engine/score.ts';
 import type { JobReply, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
@@ -50,19 +51,19 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  private constructor(o: PoolOptions) {
-    this.size = Math.max(1, o.size ?? availableParallelism());
-    this.log = o.log;
-    const ds = o.dataset;
+  private constructor(options: PoolOptions) {
+    this.size = Math.max(1, options.size ?? availableParallelism());
+    this.log = options.log;
+    const ds = options.dataset;
     if (!(ds.x.buffer instanceof SharedArrayBuffer) || !(ds.y.buffer instanceof SharedArrayBuffer)) {
       throw new StarlingError('E_POOL', 'the worker pool needs a dataset backed by SharedArrayBuffer (see subset())');
     }
-    this.init = { engine: o.engine ?? 'auto', backend: o.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
+    this.init = { engine: options.engine ?? 'auto', backend: options.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
   }
 
   /** Starts the workers and waits until each has loaded its engine. */
-  static async create(o: PoolOptions): Promise<WorkerPool> {
-    const pool = new WorkerPool(o);
+  static async create(options: PoolOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(options);
     try {
       await Promise.all(Array.from({ length: pool.size }, () => pool.spawn()));
     } catch (err) {
@@ -72,7 +73,7 @@ export class WorkerPool {
     return pool;
   }
 
-  train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: TrainConfig, seed: number): Promise<TrainResult> {
+  train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: FitConfig, seed: number): Promise<TrainResult> {
     return this.run({ kind: 'train', id: this.nextId++, spec, weights, indices, config, seed }, (r) => (r.kind === 'result' ? r.result : undefined));
   }
 

@@ -1,6 +1,7 @@
-import type { TrainConfig, TrainResult } from '../shared/engine/engine.ts';
+import type { TrainResult } from '../shared/engine/engine.ts';
 import type { Scores } from '../shared/engine/score.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
+import type { FitConfig } from '../shared/protocol/fit-config.ts';
 import type { EngineChoice } from '../shared/engine/factory.ts';
 
 /** Messages between the worker pool and its worker threads (structured clone, not the wire). */
@@ -20,7 +21,7 @@ export interface TrainJob {
   readonly spec: ModelSpec;
   readonly weights: Float32Array;
   readonly indices: Uint32Array;
-  readonly config: TrainConfig;
+  readonly config: FitConfig;
   readonly seed: number;
 }
 

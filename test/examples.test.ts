@@ -6,8 +6,7 @@ import { enumerateAssignments, gridValues } from '../shared/tuning/enumerate.ts'
 import { parseSearchSpace } from '../shared/tuning/index.ts';
 import { trialConfig } from '../simulations/tuning/apply.ts';
 import { loadData } from '../shared/data/source.ts';
-import { inputSize, outputClasses } from '../shared/models/spec.ts';
-import { initWeights, paramCount } from '../shared/weights.ts';
+import { initWeights, inputSize, outputClasses, paramCount } from '../shared/models/registry.ts';
 
 const dir = new URL('../examples/models/', import.meta.url).pathname;
 const expectedParams: Record<string, number> = { 'mlp-2nn.yaml': 199_210, 'cnn-fedavg.yaml': 1_663_370 };
@@ -26,11 +25,17 @@ describe('the example model configs the README points to', () => {
       const count = paramCount(config.model);
       if (expectedParams[file] !== undefined) expect(count).toBe(expectedParams[file]);
       expect(initWeights(config.model, 1)).toHaveLength(count);
-      const { test } = loadData(config.data, 2, config.seed);
+      const { test } = loadData(config.data.source, 2, config.seed);
       expect(inputSize(config.model)).toBe(test.features);
       expect(outputClasses(config.model) ?? test.classes).toBe(test.classes);
     });
   }
+});
+
+describe('examples/run.yaml, every setting with its default', () => {
+  it('is a valid run config equal to the defaults', () => {
+    expect(loadRunConfig(new URL('../examples/run.yaml', import.meta.url).pathname)).toEqual(loadRunConfig(undefined));
+  });
 });
 
 describe('the example search space', () => {
@@ -41,7 +46,7 @@ describe('the example search space', () => {
     expect(space.params.map((p) => p.name)).toEqual(['lr', 'batchSize', 'epochs', 'optimizer', 'strategy', 'mu']);
     let n = 0;
     for (const a of enumerateAssignments(space, (p) => gridValues(p, 2))) {
-      expect(trialConfig(base, space.params, a).validation).toBe(0.1);
+      expect(trialConfig(base, space.params, a).data.validation).toBe(0.1);
       n++;
     }
     // 2 · 2 · 2 · 2 · (fedavg + fedprox × 2 μ + fedavgm)

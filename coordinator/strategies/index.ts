@@ -1,68 +1,125 @@
-import type { z } from 'zod';
 import { ConfigError } from '../../shared/errors.ts';
-import { fedAdagrad, fedAdagradParams } from './fedadagrad.ts';
-import { fedAdam, fedAdamParams } from './fedadam.ts';
-import { fedAvg, fedAvgParams } from './fedavg.ts';
-import { fedAvgM, fedAvgMParams } from './fedavgm.ts';
-import { fedMedian, fedMedianParams } from './fedmedian.ts';
-import { fedProx, fedProxParams } from './fedprox.ts';
-import { fedSgd, fedSgdParams } from './fedsgd.ts';
-import { fedYogi, fedYogiParams } from './fedyogi.ts';
-import { krum, krumParams } from './krum.ts';
-import { multiKrum, multiKrumParams } from './multikrum.ts';
+import { cryptoNoiseSource, formatDpSpec, type DpSpec, type NoiseSource } from '../../shared/privacy/index.ts';
+import { AVERAGING_STRATEGIES, needsEveryUpdate, perRoundProblem, type StrategySpec } from '../../shared/strategy-spec.ts';
+import { clientSide } from './client-side.ts';
+import { plainCombiner, type CombineRule } from './combine/combiner.ts';
+import { dpRelease } from './combine/dp-release.ts';
+import { krumOf, multiKrumOf } from './combine/krum.ts';
+import { medianOf } from './combine/median.ts';
+import type { PrivacyLedger } from './combine/privacy-ledger.ts';
+import { trimmedMeanOf } from './combine/trimmed-mean.ts';
+import { weightedMean } from './combine/weighted-mean.ts';
+import { evaluateClients, weightedMetrics } from './evaluate.ts';
+import { fullRound, sampleClients } from './sampling.ts';
+import { adaptiveStep } from './step/adaptive.ts';
+import { fedAvgStep } from './step/fedavg.ts';
+import { fedAvgMStep } from './step/fedavgm.ts';
+import type { ServerStep } from './step/server-step.ts';
 import type { Strategy, StrategyContext } from './strategy.ts';
-import { trimmedMeanParams, trimmedMeanStrategy } from './trimmed-mean.ts';
 
-/** The explicit registry of strategies (nothing registers itself on import): a parameter schema and a factory each. */
-interface Entry<S extends z.ZodType> {
-  readonly params: S;
-  readonly create: (params: z.infer<S>, ctx: StrategyContext) => Strategy;
+/**
+ * The strategy a spec names: the sampled clients train with the strategy's fit settings
+ * (client-side.ts), its combiner turns their results into one update, its server step
+ * applies that to the global model. Failed clients are left out. A configuration the
+ * strategy cannot work with (Krum with too few clients a round) is a ConfigError.
+ */
+export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strategy {
+  const problem = perRoundProblem(spec, fullRound(ctx));
+  if (problem) throw new ConfigError(problem);
+  const client = clientSide(spec);
+  const rule = combineRule(spec);
+  return {
+    name: spec.name,
+    configureFit: (round, available, base) => {
+      const config = client.configure(base);
+      return sampleClients(available, round, ctx.sampling).map((c) => ({ client: c, config }));
+    },
+    combiner: plainCombiner(rule, { needsEveryUpdate: needsEveryUpdate(spec), acceptsPartialWork: client.acceptsPartialWork }),
+    step: serverStep(spec),
+    configureEvaluate: (round, available) => evaluateClients(ctx, round, available),
+    aggregateEvaluate: (_round, results) => weightedMetrics(results),
+    toConfig: () => ({ ...spec }),
+  };
 }
-const entry = <S extends z.ZodType>(params: S, create: (p: z.infer<S>, ctx: StrategyContext) => Strategy): Entry<z.ZodType> =>
-  ({ params, create }) as unknown as Entry<z.ZodType>;
 
-const REGISTRY: Record<string, Entry<z.ZodType>> = {
-  fedavg: entry(fedAvgParams, fedAvg),
-  fedsgd: entry(fedSgdParams, fedSgd),
-  fedprox: entry(fedProxParams, fedProx),
-  fedavgm: entry(fedAvgMParams, fedAvgM),
-  fedadam: entry(fedAdamParams, fedAdam),
-  fedyogi: entry(fedYogiParams, fedYogi),
-  fedadagrad: entry(fedAdagradParams, fedAdagrad),
-  fedmedian: entry(fedMedianParams, fedMedian),
-  trimmedmean: entry(trimmedMeanParams, trimmedMeanStrategy),
-  krum: entry(krumParams, krum),
-  multikrum: entry(multiKrumParams, multiKrum),
-};
-
-export const STRATEGY_NAMES = Object.keys(REGISTRY);
-
-/** Parses `name` or `name:key=value,key=value` (numbers) into a name and raw parameters. */
-export function parseStrategySpec(text: string): { name: string; params: Record<string, number> } {
-  const [name, rest] = text.trim().split(/:(.*)/s, 2) as [string, string | undefined];
-  const params: Record<string, number> = {};
-  if (rest !== undefined && rest.trim() !== '') {
-    for (const part of rest.split(',')) {
-      const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)\s*$/.exec(part);
-      if (!m) throw new ConfigError(`strategy "${text}": "${part}" is not key=value`);
-      const value = Number(m[2]);
-      if (!Number.isFinite(value)) throw new ConfigError(`strategy "${text}": ${m[1]} must be a number, got "${m[2]}"`);
-      params[m[1]!] = value;
-    }
+/** How a strategy's results become one update: the example-weighted mean (FedAvg and the server optimizers) or a robust rule. */
+function combineRule(spec: StrategySpec): CombineRule {
+  switch (spec.name) {
+    case 'fedmedian':
+      return medianOf;
+    case 'trimmedmean':
+      return trimmedMeanOf(spec.beta);
+    case 'krum':
+      return krumOf(spec);
+    case 'multikrum':
+      return multiKrumOf(spec);
+    default:
+      return weightedMean;
   }
-  return { name: name.toLowerCase(), params };
 }
 
-/** Builds the strategy a spec names, validating its parameters with a message per bad one. */
-export function createStrategy(spec: string, ctx: StrategyContext): Strategy {
-  const { name, params } = parseStrategySpec(spec);
-  const e = REGISTRY[name];
-  if (!e) throw new ConfigError(`unknown strategy "${name}" (available: ${STRATEGY_NAMES.join(', ')})`);
-  const parsed = e.params.safeParse(params);
-  if (!parsed.success) {
-    throw new ConfigError(`strategy ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ')}`);
+/** How the combined update moves the global model: w + Δ, or a server optimizer with state. */
+function serverStep(spec: StrategySpec): ServerStep {
+  switch (spec.name) {
+    case 'fedavgm':
+      return fedAvgMStep(spec);
+    case 'fedadam':
+    case 'fedyogi':
+    case 'fedadagrad':
+      return adaptiveStep(spec);
+    default:
+      return fedAvgStep;
   }
-  return e.create(parsed.data, ctx);
 }
 
-export type { Strategy } from './strategy.ts';
+export interface AggregationOptions {
+  readonly ctx: StrategyContext;
+  /** Secure aggregation: the server step gets only the decoded mean, never an individual update. */
+  readonly secagg: boolean;
+  /** With dp: the δ at which ε is reported. */
+  readonly delta: number;
+  /** With dp: the coordinator's noise; a ChaCha20 stream keyed from crypto.randomBytes when absent (simulations pass a seeded one). */
+  readonly noise?: NoiseSource;
+  /** With dp: whether the client sample is secret (dp-release.ts, DpOptions.samplingSecret). */
+  readonly samplingSecret: boolean;
+}
+
+/** A run's aggregation: the strategy the round loop runs, and with differential privacy what it has spent. */
+export interface RunAggregation {
+  readonly strategy: Strategy;
+  readonly privacy?: PrivacyLedger;
+}
+
+/**
+ * The run's aggregation from its strategy spec and DP spec: the strategy, with DP its
+ * combiner replaced by the DP release (combine/dp-release.ts) and its fit side adding local
+ * DP's clip and noise. Secure aggregation and DP both hand the server step one combined
+ * update, so strategies that need every individual update are refused with either.
+ */
+export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, o: AggregationOptions): RunAggregation {
+  const strategy = createStrategy(spec, o.ctx);
+  const instead = `use ${AVERAGING_STRATEGIES.join(', ')}`;
+  if (dp && strategy.combiner.needsEveryUpdate) {
+    throw new ConfigError(`dp: ${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`);
+  }
+  if (o.secagg && strategy.combiner.needsEveryUpdate) {
+    throw new ConfigError(`secagg: ${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`);
+  }
+  if (!dp) return { strategy };
+  // the secure path hands its sum to the server step directly: a DP release would never run
+  if (o.secagg) throw new ConfigError('dp: differential privacy together with secure aggregation is not supported (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
+  const release = dpRelease({ spec: dp, delta: o.delta, source: o.noise ?? cryptoNoiseSource(), samplingSecret: o.samplingSecret, acceptsPartialWork: clientSide(spec).acceptsPartialWork }, o.ctx);
+  return {
+    strategy: {
+      ...strategy,
+      configureFit(round, available, base) {
+        const instructions = strategy.configureFit(round, available, release.configure(base));
+        release.sampled(round, instructions.length, available.length);
+        return instructions;
+      },
+      combiner: release.combiner,
+      toConfig: () => ({ ...strategy.toConfig(), dp: formatDpSpec(dp), dpDelta: o.delta }),
+    },
+    privacy: release.privacy,
+  };
+}

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { deriveSeed, mulberry32, shuffleInPlace, type Rng } from '../../shared/rng.ts';
-import type { ClientInfo } from './strategy.ts';
+import { clientsPerRound } from '../../shared/strategy-spec.ts';
+import type { ClientInfo, StrategyContext } from './strategy.ts';
 
 /**
  * Client sampling for a round: a fraction C of the available clients, at least
@@ -21,12 +22,17 @@ export interface SamplingOptions {
   readonly random?: Rng;
 }
 
+/** How many clients a full round asks: C of the run's clients, at least the minimum, at most all. */
+export function fullRound(ctx: StrategyContext): number {
+  return clientsPerRound({ clients: ctx.clients, fraction: ctx.sampling.fraction, min: ctx.sampling.min });
+}
+
 /** Uniforms in [0, 1) from the OS's CSPRNG (47 bits each; randomInt's range stops below 2^48): a sample nobody can replay. */
 export const secretRng: Rng = () => randomInt(2 ** 47) / 2 ** 47;
 
 export function sampleClients(available: readonly ClientInfo[], round: number, o: SamplingOptions): ClientInfo[] {
   const sorted = [...available].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
-  const k = Math.min(sorted.length, Math.max(o.min, Math.ceil(o.fraction * sorted.length)));
+  const k = clientsPerRound({ clients: sorted.length, fraction: o.fraction, min: o.min });
   if (k >= sorted.length) return sorted;
   return shuffleInPlace(sorted, o.random ?? mulberry32(deriveSeed(o.seed, round, 0x53414d50))).slice(0, k);
 }

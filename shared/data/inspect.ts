@@ -1,6 +1,6 @@
 import { labelCounts } from './dataset.ts';
-import { parsePartition, partition } from './partition.ts';
-import { loadData } from './source.ts';
+import { partition, type PartitionSpec } from './partition.ts';
+import { loadData, type RunDataSpec } from './source.ts';
 
 export interface ClientSummary {
   readonly client: number;
@@ -10,8 +10,8 @@ export interface ClientSummary {
 }
 
 /** Each client's size and label histogram for a data source cut as a run would cut it. */
-export function inspectPartition(data: string, partitionText: string, clients: number, seed: number, validation = 0): ClientSummary[] {
+export function inspectPartition(data: RunDataSpec, spec: PartitionSpec, clients: number, seed: number, validation = 0): ClientSummary[] {
   const d = loadData(data, clients, seed, validation);
-  const shards = d.shards ?? partition(parsePartition(partitionText), d.train.y, d.train.classes, clients, seed);
+  const shards = d.shards ?? partition(spec, d.train.y, d.train.classes, clients, seed);
   return shards.map((indices, i) => ({ client: i + 1, size: indices.length, labels: labelCounts({ dataset: d.train, indices }) }));
 }

@@ -10,7 +10,7 @@ import { subset, type Dataset } from './dataset.ts';
  *
  * The package stores them grouped by class (all 0s, then all 1s, ...). We read
  * them in that order, shuffle once with a Fisher–Yates permutation driven by
- * mulberry32 seeded with 42 (as the DESIGN.md §11 reference did), and split the
+ * mulberry32 seeded with 42 (as the Flower reference workload does), and split the
  * first 8,000 into train and the last 2,000 into test. Pixels are floats in [0, 1].
  */
 export const MNIST_FEATURES = 784;

@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { specField } from '../config/spec-field.ts';
+import { ConfigError } from '../errors.ts';
 import { mulberry32, permutation, dirichlet, normal } from '../rng.ts';
 
 /**
@@ -11,29 +14,50 @@ export type PartitionSpec =
   | { kind: 'shards'; perClient: number }
   | { kind: 'quantity'; sigma: number };
 
-/** Parses `iid`, `dirichlet:<alpha>`, `shards:<k>` or `quantity:<sigma>`; throws a RangeError naming what is wrong. */
+/** The object form of a partition in a config file, e.g. `{ kind: dirichlet, alpha: 0.5 }`. */
+const partitionObject = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('iid') }),
+    z.strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive() }),
+    z.strictObject({ kind: z.literal('shards'), perClient: z.number().int().min(1) }),
+    z.strictObject({ kind: z.literal('quantity'), sigma: z.number().positive() }),
+  ],
+  { error: 'kind must be iid, dirichlet, shards or quantity' },
+);
+
+/** Parses `iid`, `dirichlet:<alpha>`, `shards:<k>` or `quantity:<sigma>`; throws a ConfigError naming what is wrong. */
 export function parsePartition(text: string): PartitionSpec {
   if (text === 'iid') return { kind: 'iid' };
-  const q = /^quantity:(.+)$/.exec(text);
-  if (q) {
-    const sigma = Number(q[1]);
-    if (!Number.isFinite(sigma) || sigma <= 0) throw new RangeError(`quantity skew sigma must be a positive number, got "${q[1]}"`);
-    return { kind: 'quantity', sigma };
+  const m = /^(dirichlet|shards|quantity):(.+)$/.exec(text);
+  if (!m) throw new ConfigError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>)`);
+  const value = Number(m[2]);
+  if (m[1] === 'shards') {
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`shards per client must be a positive integer, got "${m[2]}"`);
+    return { kind: 'shards', perClient: value };
   }
-  const s = /^shards:(.+)$/.exec(text);
-  if (s) {
-    const perClient = Number(s[1]);
-    if (!Number.isInteger(perClient) || perClient < 1) throw new RangeError(`shards per client must be a positive integer, got "${s[1]}"`);
-    return { kind: 'shards', perClient };
-  }
-  const m = /^dirichlet:(.+)$/.exec(text);
-  if (m) {
-    const alpha = Number(m[1]);
-    if (!Number.isFinite(alpha) || alpha <= 0) throw new RangeError(`dirichlet alpha must be a positive number, got "${m[1]}"`);
-    return { kind: 'dirichlet', alpha };
-  }
-  throw new RangeError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>)`);
+  const what = m[1] === 'quantity' ? 'quantity skew sigma' : 'dirichlet alpha';
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${what} must be a positive number, got "${m[2]}"`);
+  return m[1] === 'quantity' ? { kind: 'quantity', sigma: value } : { kind: 'dirichlet', alpha: value };
 }
+
+/** The short form of a spec (parses back to an equal one). */
+export function formatPartition(spec: PartitionSpec): string {
+  if (spec.kind === 'iid') return 'iid';
+  if (spec.kind === 'dirichlet') return `dirichlet:${spec.alpha}`;
+  if (spec.kind === 'shards') return `shards:${spec.perClient}`;
+  return `quantity:${spec.sigma}`;
+}
+
+/** The config field: the short string or the object form, either way a typed spec. */
+export const partitionSpecSchema = specField<PartitionSpec>({
+  text: parsePartition,
+  object: (value) => {
+    const r = partitionObject.safeParse(value);
+    if (!r.success) throw new ConfigError(r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+    return r.data;
+  },
+});
 
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
   if (spec.kind === 'iid') return partitionIid(labels.length, clients, seed);

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { specField } from '../config/spec-field.ts';
 import { ConfigError } from '../errors.ts';
 import { textDataset } from './text.ts';
 import type { Dataset } from './dataset.ts';
@@ -9,30 +11,96 @@ import { splitRows } from './split.ts';
 import { generateSynthetic } from './synthetic.ts';
 
 /**
- * The data a simulation or a coordinator's evaluation uses, by name: `mnist` (the
- * embedded digits, partitioned by `partition`), `synthetic:α,β` (the FedProx
- * generator, one device per client, naturally partitioned) or `text:W:path` (a
- * text file as next-character windows of W characters, partitioned by `partition`).
+ * Data by name, one grammar for every command: `mnist` (the embedded digits, cut by
+ * `partition`), `synthetic:α,β` (the FedProx generator, one device per client), `text:W:path`
+ * (a text file as next-character windows of W characters), `idx:<images>,<labels>` (an IDX
+ * pair) and `csv:<path>` (a CSV file with a label column). A run (coordinator, simulate)
+ * evaluates on the first three; a client also reads IDX and CSV files (and takes a bare
+ * path as `csv:<path>`).
  */
-export type DataSpec = { kind: 'mnist' } | { kind: 'synthetic'; alpha: number; beta: number } | { kind: 'text'; window: number; path: string };
+export type DataSpec =
+  | { kind: 'mnist' }
+  | { kind: 'synthetic'; alpha: number; beta: number }
+  | { kind: 'text'; window: number; path: string }
+  | { kind: 'idx'; images: string; labels: string }
+  | { kind: 'csv'; path: string };
+export type RunDataSpec = Extract<DataSpec, { kind: 'mnist' | 'synthetic' | 'text' }>;
+
+const FORMS = 'mnist, synthetic:<alpha>,<beta>, text:<window>:<path>, idx:<images>,<labels> or csv:<path>';
 
 export function parseDataSpec(text: string): DataSpec {
   if (text === 'mnist') return { kind: 'mnist' };
   const t = /^text:(\d+):(.+)$/.exec(text);
   if (t) {
     const window = Number(t[1]);
-    if (!(window >= 1 && window <= 4096)) throw new RangeError(`text:<window>:<path> needs a window of 1..4096 characters, got ${t[1]}`);
+    if (!(window >= 1 && window <= 4096)) throw new ConfigError(`text:<window>:<path> needs a window of 1..4096 characters, got ${t[1]}`);
     return { kind: 'text', window, path: t[2]! };
   }
-  if (text.startsWith('text:')) throw new RangeError(`text data is text:<window>:<path> (e.g. text:32:corpus.txt), got "${text}"`);
+  if (text.startsWith('text:')) throw new ConfigError(`text data is text:<window>:<path> (e.g. text:32:corpus.txt), got "${text}"`);
   const m = /^synthetic:([^,]+),([^,]+)$/.exec(text);
   if (m) {
     const alpha = Number(m[1]);
     const beta = Number(m[2]);
-    if (!(alpha >= 0) || !(beta >= 0)) throw new RangeError(`synthetic:α,β needs two numbers ≥ 0, got "${m[1]}" and "${m[2]}"`);
+    if (!(alpha >= 0) || !(beta >= 0)) throw new ConfigError(`synthetic:α,β needs two numbers ≥ 0, got "${m[1]}" and "${m[2]}"`);
     return { kind: 'synthetic', alpha, beta };
   }
-  throw new RangeError(`unknown data "${text}" (expected mnist, synthetic:<alpha>,<beta> or text:<window>:<path>)`);
+  if (text.startsWith('idx:')) {
+    const paths = text.slice(4).split(',');
+    if (paths.length !== 2 || paths.some((p) => p === '')) throw new ConfigError(`idx:<images>,<labels> needs two paths, got "${text}"`);
+    return { kind: 'idx', images: paths[0]!, labels: paths[1]! };
+  }
+  if (text.startsWith('csv:') && text.length > 4) return { kind: 'csv', path: text.slice(4) };
+  throw new ConfigError(`unknown data "${text}" (expected ${FORMS})`);
+}
+
+/** The short form of a spec (parses back to an equal one). */
+export function formatDataSpec(spec: DataSpec): string {
+  switch (spec.kind) {
+    case 'mnist':
+      return 'mnist';
+    case 'synthetic':
+      return `synthetic:${spec.alpha},${spec.beta}`;
+    case 'text':
+      return `text:${spec.window}:${spec.path}`;
+    case 'idx':
+      return `idx:${spec.images},${spec.labels}`;
+    case 'csv':
+      return `csv:${spec.path}`;
+  }
+}
+
+const dataObject = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('mnist') }),
+    z.strictObject({ kind: z.literal('synthetic'), alpha: z.number().min(0), beta: z.number().min(0) }),
+    z.strictObject({ kind: z.literal('text'), window: z.number().int().min(1).max(4096), path: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('idx'), images: z.string().min(1), labels: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('csv'), path: z.string().min(1) }),
+  ],
+  { error: 'kind must be mnist, synthetic, text, idx or csv' },
+);
+
+/** A run's data field: the short string or the object form; IDX and CSV files are one client's data, not a run's. */
+export const runDataSpecSchema = specField<RunDataSpec>({
+  text: parseRunData,
+  object: (value) => {
+    const r = dataObject.safeParse(value);
+    if (!r.success) throw new ConfigError(r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+    return runData(r.data);
+  },
+});
+
+/** A run's data from its short form: mnist, synthetic or text. */
+export function parseRunData(text: string): RunDataSpec {
+  return runData(parseDataSpec(text));
+}
+
+function runData(spec: DataSpec): RunDataSpec {
+  if (spec.kind === 'idx' || spec.kind === 'csv') {
+    throw new ConfigError(`${formatDataSpec(spec)} is one client's data (starling client --data); a run evaluates on mnist, synthetic:<alpha>,<beta> or text:<window>:<path>`);
+  }
+  return spec;
 }
 
 export interface LoadedData {
@@ -68,13 +136,7 @@ function splitText(path: string, window: number): LoadedData {
  * the training rows is held out as a validation split and the rest is the training set
  * every partition cuts — coordinator, simulation and MNIST clients computing the same.
  */
-export function loadData(text: string, clients: number, seed: number, validation = 0): LoadedData {
-  let spec: DataSpec;
-  try {
-    spec = parseDataSpec(text);
-  } catch (e) {
-    throw new ConfigError(`data: ${(e as Error).message}`);
-  }
+export function loadData(spec: RunDataSpec, clients: number, seed: number, validation = 0): LoadedData {
   if (spec.kind === 'synthetic') {
     if (validation > 0) throw new ConfigError('validation: a held-out validation split applies to mnist data (synthetic devices keep their own test rows)');
     return generateSynthetic(spec.alpha, spec.beta, clients, seed);

@@ -22,23 +22,23 @@ export interface SplitRows {
  * round(validation·n) go to validation, the next round(test·n) to test, the rest to
  * train. Each split lists its rows in row order; the same seed gives the same split.
  */
-export function splitRows(labels: ArrayLike<number>, classes: number, o: SplitOptions): SplitRows {
-  for (const [name, f] of [['validation', o.validation], ['test', o.test]] as const) {
+export function splitRows(labels: ArrayLike<number>, classes: number, options: SplitOptions): SplitRows {
+  for (const [name, f] of [['validation', options.validation], ['test', options.test]] as const) {
     if (!(f >= 0 && f < 1)) throw new RangeError(`the ${name} fraction must be in [0, 1), got ${f}`);
   }
-  if (!(o.validation + o.test < 1)) throw new RangeError(`validation + test must leave rows to train on, got ${o.validation} + ${o.test}`);
-  const rng = mulberry32(o.seed);
+  if (!(options.validation + options.test < 1)) throw new RangeError(`validation + test must leave rows to train on, got ${options.validation} + ${options.test}`);
+  const rng = mulberry32(options.seed);
   const where = new Uint8Array(labels.length); // 0 train, 1 validation, 2 test
-  const groups: number[][] = o.stratified ? Array.from({ length: classes }, () => []) : [[]];
+  const groups: number[][] = options.stratified ? Array.from({ length: classes }, () => []) : [[]];
   for (let i = 0; i < labels.length; i++) {
-    const g = o.stratified ? labels[i]! : 0;
+    const g = options.stratified ? labels[i]! : 0;
     if (!(g >= 0 && g < groups.length)) throw new RangeError(`label ${labels[i]} of row ${i} is not a class index in 0..${classes - 1}`);
     groups[g]!.push(i);
   }
   for (const rows of groups) {
     const order = permutation(rows.length, rng);
-    const v = Math.round(o.validation * rows.length);
-    const t = Math.round(o.test * rows.length);
+    const v = Math.round(options.validation * rows.length);
+    const t = Math.round(options.test * rows.length);
     for (let k = 0; k < v + t && k < rows.length; k++) where[rows[order[k]!]!] = k < v ? 1 : 2;
   }
   const out: number[][] = [[], [], []];

@@ -1,6 +1,7 @@
 import { viewSize, type DataView } from '../data/dataset.ts';
 import { evaluationReport, type EvaluationReport } from '../metrics/report.ts';
-import { outputClasses, type ModelSpec } from '../models/spec.ts';
+import { outputClasses } from '../models/registry.ts';
+import type { ModelSpec } from '../models/spec.ts';
 import type { Engine } from './engine.ts';
 
 /** A model's scores on some rows, as a client reports them from federated evaluation. */

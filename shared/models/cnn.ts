@@ -1,6 +1,71 @@
-import { denseRule, fillParams } from './init.ts';
-import type { ParamShape } from '../weights.ts';
-import type { Activation, CnnSpec } from './spec.ts';
+import { z } from 'zod';
+import { activationSchema, type Activation } from './activation.ts';
+import type { InitShape } from './init.ts';
+import type { ModelEntry } from './model.ts';
+
+/** Convolution, stride 1: 'same' keeps the height and width (odd kernels), 'valid' shrinks them by kernel − 1. */
+export const convLayerSchema = z.strictObject({
+  type: z.literal('conv'),
+  filters: z.number().int().positive().max(4096),
+  kernel: z.number().int().positive().max(31),
+  padding: z.enum(['same', 'valid']).default('same'),
+  activation: activationSchema.default('relu'),
+});
+/** 2×2 max-pooling with stride 2. */
+export const maxPoolLayerSchema = z.strictObject({ type: z.literal('maxpool'), size: z.literal(2).default(2) });
+/** A fully connected layer; the first one flattens its input (height, width, channels order, as Keras). */
+export const denseLayerSchema = z.strictObject({
+  type: z.literal('dense'),
+  units: z.number().int().positive().max(65536),
+  activation: activationSchema.default('relu'),
+  /** Inverted dropout after this layer while training (0 = none). */
+  dropout: z.number().min(0).lt(1).optional(),
+});
+export const cnnLayerSchema = z.discriminatedUnion('type', [convLayerSchema, maxPoolLayerSchema, denseLayerSchema]);
+export type CnnLayer = z.infer<typeof cnnLayerSchema>;
+
+/**
+ * A convolutional network on [height, width, channels] inputs (NHWC): conv / maxpool
+ * layers, then dense layers, then a dense output of `outputs` classes (softmax in the loss).
+ */
+export const cnnSpecSchema = z
+  .strictObject({
+    type: z.literal('cnn'),
+    input: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+    layers: z.array(cnnLayerSchema).max(64),
+    outputs: z.number().int().min(2),
+  })
+  .superRefine((spec, ctx) => {
+    const problem = cnnGeometryProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: ['layers', problem.layer] });
+  });
+export type CnnSpec = z.infer<typeof cnnSpecSchema>;
+
+/** What is wrong with a CNN's shapes layer by layer, or undefined. */
+function cnnGeometryProblem(spec: { input: readonly number[]; layers: readonly CnnLayer[] }): { layer: number; message: string } | undefined {
+  let [h, w] = spec.input as [number, number, number];
+  let flat = false;
+  for (const [i, layer] of spec.layers.entries()) {
+    if (layer.type === 'dense') {
+      flat = true;
+      continue;
+    }
+    if (flat) return { layer: i, message: `a ${layer.type} layer cannot follow a dense layer` };
+    if (layer.type === 'conv') {
+      if (layer.padding === 'same' && layer.kernel % 2 === 0) return { layer: i, message: `'same' padding needs an odd kernel, got ${layer.kernel}` };
+      if (layer.padding === 'valid') {
+        if (h < layer.kernel || w < layer.kernel) return { layer: i, message: `a ${layer.kernel}×${layer.kernel} 'valid' convolution does not fit a ${h}×${w} input` };
+        h -= layer.kernel - 1;
+        w -= layer.kernel - 1;
+      }
+    } else {
+      if (h % 2 || w % 2) return { layer: i, message: `2×2 max-pooling needs an even height and width, got ${h}×${w}` };
+      h /= 2;
+      w /= 2;
+    }
+  }
+  return undefined;
+}
 
 /**
  * A CNN's layers with their shapes resolved. Every layer maps an input of
@@ -43,21 +108,39 @@ export function outputSize(l: ResolvedLayer): number {
   return l.kind === 'dense' ? l.units : l.kind === 'conv' ? l.outH * l.outW * l.filters : l.outH * l.outW * l.inC;
 }
 
-export function cnnShapes(spec: CnnSpec): ParamShape[] {
-  const shapes: ParamShape[] = [];
+/** Glorot-uniform kernels (fans as Keras computes them for conv: receptive field × channels), zero biases. */
+export function cnnShapes(spec: CnnSpec): InitShape[] {
+  const shapes: InitShape[] = [];
   for (const [i, l] of resolveCnn(spec).entries()) {
     if (l.kind === 'conv') {
-      shapes.push({ name: `conv${i}/kernel`, shape: [l.kernel, l.kernel, l.inC, l.filters] });
-      shapes.push({ name: `conv${i}/bias`, shape: [l.filters] });
+      shapes.push({ name: `conv${i}/kernel`, shape: [l.kernel, l.kernel, l.inC, l.filters], init: 'glorot' });
+      shapes.push({ name: `conv${i}/bias`, shape: [l.filters], init: 'zeros' });
     } else if (l.kind === 'dense') {
-      shapes.push({ name: `dense${i}/kernel`, shape: [l.inputs, l.units] });
-      shapes.push({ name: `dense${i}/bias`, shape: [l.units] });
+      shapes.push({ name: `dense${i}/kernel`, shape: [l.inputs, l.units], init: 'glorot' });
+      shapes.push({ name: `dense${i}/bias`, shape: [l.units], init: 'zeros' });
     }
   }
   return shapes;
 }
 
-/** Glorot-uniform kernels (fans as Keras computes them for conv: receptive field × channels), zero biases. */
-export function cnnInit(spec: CnnSpec, seed: number, out: Float32Array): void {
-  fillParams(cnnShapes(spec).map((p) => ({ ...p, init: denseRule(p.shape) })), seed, out);
-}
+export const cnn: ModelEntry<CnnSpec> = {
+  type: 'cnn',
+  schema: cnnSpecSchema,
+  shapes: cnnShapes,
+  inputSize: (spec) => spec.input[0] * spec.input[1] * spec.input[2],
+  outputClasses: (spec) => spec.outputs,
+};
+
+/** The CNN of McMahan et al. 2017 for MNIST: 1,663,370 parameters. */
+export const FEDAVG_CNN: CnnSpec = {
+  type: 'cnn',
+  input: [28, 28, 1],
+  layers: [
+    { type: 'conv', filters: 32, kernel: 5, padding: 'same', activation: 'relu' },
+    { type: 'maxpool', size: 2 },
+    { type: 'conv', filters: 64, kernel: 5, padding: 'same', activation: 'relu' },
+    { type: 'maxpool', size: 2 },
+    { type: 'dense', units: 512, activation: 'relu' },
+  ],
+  outputs: 10,
+};

@@ -1,4 +1,5 @@
 import { deriveSeed, mulberry32 } from '../rng.ts';
+import { sizeOf } from '../weights.ts';
 
 /**
  * Seeded parameter initialisation from a list of shapes, each with its rule —
@@ -19,15 +20,10 @@ export interface InitShape {
   readonly init: InitRule;
 }
 
-/** Kernels (rank ≥ 2) glorot, vectors zero: the rule of dense and conv layers. */
-export function denseRule(shape: readonly number[]): InitRule {
-  return shape.length > 1 ? 'glorot' : 'zeros';
-}
-
 export function fillParams(shapes: readonly InitShape[], seed: number, out: Float32Array): void {
   let offset = 0;
   for (const [i, p] of shapes.entries()) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(p.shape);
     fillParam(out.subarray(offset, offset + size), p, () => mulberry32(deriveSeed(seed, i)));
     offset += size;
   }

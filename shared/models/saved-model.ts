@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { atomicWrite } from '../atomic-file.ts';
 import { ConfigError, DataError } from '../errors.ts';
-import { paramCount, paramShapes } from '../weights.ts';
+import { paramCount, paramShapes } from './registry.ts';
 import { modelSpecSchema, type ModelSpec } from './spec.ts';
 
 /**

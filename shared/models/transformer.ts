@@ -1,6 +1,34 @@
-import type { ParamShape } from '../weights.ts';
-import { fillParams, type InitShape } from './init.ts';
-import type { TransformerSpec } from './spec.ts';
+import { z } from 'zod';
+import type { InitShape } from './init.ts';
+import type { ModelEntry } from './model.ts';
+import { sequenceClassifier, sequenceInputFields, sequenceInputProblem } from './sequence.ts';
+
+/**
+ * A transformer encoder for sequence classification: input projection (or token
+ * embedding) plus a learned positional embedding, `layers` pre-norm blocks of
+ * multi-head self-attention and a ReLU feed-forward of width `ff`, each with a
+ * residual connection and layer norm, a final layer norm, mean pooling over the
+ * sequence, and a dense output.
+ */
+export const transformerSpecSchema = z
+  .strictObject({
+    type: z.literal('transformer'),
+    ...sequenceInputFields,
+    dModel: z.number().int().positive().max(4096),
+    heads: z.number().int().positive().max(64),
+    layers: z.number().int().min(1).max(24).default(1),
+    ff: z.number().int().positive().max(16384),
+    /** Inverted dropout on the attention and feed-forward outputs while training. */
+    dropout: z.number().min(0).lt(1).optional(),
+    outputs: z.number().int().min(2),
+  })
+  .superRefine((spec, ctx) => {
+    const problem = sequenceInputProblem(spec);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    if (spec.embed !== undefined) ctx.addIssue({ code: 'custom', message: 'a transformer embeds tokens into dModel dimensions; drop embed', path: ['embed'] });
+    if (spec.dModel % spec.heads !== 0) ctx.addIssue({ code: 'custom', message: `dModel (${spec.dModel}) must be a multiple of heads (${spec.heads})`, path: ['heads'] });
+  });
+export type TransformerSpec = z.infer<typeof transformerSpecSchema>;
 
 function dense(name: string, inputs: number, units: number): InitShape[] {
   return [
@@ -21,9 +49,10 @@ function norm(name: string, width: number): InitShape[] {
  * positional embedding [seqLen, dModel], then per block: norm1, attention
  * query/key/value/output projections, norm2, ffn1 [dModel, ff], ffn2 [ff, dModel];
  * then the final norm and the output layer. Names nest (`block0/attention/query/kernel`)
- * so a whole block or sub-layer can be frozen by its prefix.
+ * so a whole block or sub-layer can be frozen by its prefix. Glorot-uniform
+ * projections, uniform ±0.05 embeddings, layer norms at γ = 1, β = 0.
  */
-export function transformerInitShapes(spec: TransformerSpec): InitShape[] {
+export function transformerShapes(spec: TransformerSpec): InitShape[] {
   const d = spec.dModel;
   const shapes: InitShape[] =
     spec.vocab !== undefined ? [{ name: 'embedding/embeddings', shape: [spec.vocab, d], init: 'embedding' }] : dense('input', spec.inputDim!, d);
@@ -38,11 +67,9 @@ export function transformerInitShapes(spec: TransformerSpec): InitShape[] {
   return shapes;
 }
 
-export function transformerShapes(spec: TransformerSpec): ParamShape[] {
-  return transformerInitShapes(spec).map(({ name, shape }) => ({ name, shape }));
-}
-
-/** Glorot-uniform projections, uniform ±0.05 embeddings, layer norms at γ = 1, β = 0. */
-export function transformerInit(spec: TransformerSpec, seed: number, out: Float32Array): void {
-  fillParams(transformerInitShapes(spec), seed, out);
-}
+export const transformer: ModelEntry<TransformerSpec> = {
+  type: 'transformer',
+  schema: transformerSpecSchema,
+  shapes: transformerShapes,
+  ...sequenceClassifier,
+};

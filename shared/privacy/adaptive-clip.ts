@@ -85,8 +85,8 @@ export interface AdaptiveClipOptions {
  * against `clip`, the clip this round used): returns the next round's clip and
  * the released estimate b̄.
  */
-export function adaptClip(clip: number, norms: readonly number[], o: AdaptiveClipOptions): { clip: number; quantileEstimate: number } {
+export function adaptClip(clip: number, norms: readonly number[], options: AdaptiveClipOptions): { clip: number; quantileEstimate: number } {
   const bits = norms.map((n) => clipIndicator(n, clip));
-  const quantileEstimate = noisyQuantileEstimate(bits, o.expectedClients, o.bitNoise, o.source);
-  return { clip: nextClip(clip, quantileEstimate, o.targetQuantile, o.learningRate), quantileEstimate };
+  const quantileEstimate = noisyQuantileEstimate(bits, options.expectedClients, options.bitNoise, options.source);
+  return { clip: nextClip(clip, quantileEstimate, options.targetQuantile, options.learningRate), quantileEstimate };
 }

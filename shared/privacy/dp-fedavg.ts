@@ -52,26 +52,26 @@ function checkMultiplier(z: number): void {
 }
 
 /** The central DP-FedAvg aggregate of one round. */
-export function dpFedAvg(deltas: readonly Float32Array[], o: CentralDpOptions): CentralDpResult {
-  checkPositive('clip norm', o.clip);
-  checkPositive('expected clients per round', o.expectedClients);
-  checkMultiplier(o.noiseMultiplier);
-  const dim = deltas[0]?.length ?? o.dimension;
+export function dpFedAvg(deltas: readonly Float32Array[], options: CentralDpOptions): CentralDpResult {
+  checkPositive('clip norm', options.clip);
+  checkPositive('expected clients per round', options.expectedClients);
+  checkMultiplier(options.noiseMultiplier);
+  const dim = deltas[0]?.length ?? options.dimension;
   if (dim === undefined) throw new RangeError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
-  if (o.dimension !== undefined && o.dimension !== dim) throw new RangeError(`update length ${dim} does not match dimension ${o.dimension}`);
+  if (options.dimension !== undefined && options.dimension !== dim) throw new RangeError(`update length ${dim} does not match dimension ${options.dimension}`);
   const sum = new Float64Array(dim);
   const norms: number[] = [];
   let clippedCount = 0;
   deltas.forEach((delta, k) => {
     if (delta.length !== dim) throw new RangeError(`client update ${k} has length ${delta.length}, expected ${dim}`);
-    const c = clipToNorm(delta, o.clip);
+    const c = clipToNorm(delta, options.clip);
     norms.push(c.norm);
     if (c.scale < 1) clippedCount++;
     for (let i = 0; i < dim; i++) sum[i]! += c.clipped[i]!;
   });
-  const sigma = (o.noiseMultiplier * o.clip) / o.expectedClients;
+  const sigma = (options.noiseMultiplier * options.clip) / options.expectedClients;
   const update = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) update[i] = sum[i]! / o.expectedClients + (sigma === 0 ? 0 : sigma * o.source.normal());
+  for (let i = 0; i < dim; i++) update[i] = sum[i]! / options.expectedClients + (sigma === 0 ? 0 : sigma * options.source.normal());
   return { update, sigma, norms, clippedCount };
 }
 
@@ -91,12 +91,12 @@ export interface LocalDpResult {
 }
 
 /** What a client applies to its own update under local DP. */
-export function localDp(delta: Float32Array, o: LocalDpOptions): LocalDpResult {
-  checkPositive('clip norm', o.clip);
-  checkMultiplier(o.noiseMultiplier);
-  const c = clipToNorm(delta, o.clip);
-  const sigma = o.noiseMultiplier * o.clip;
+export function localDp(delta: Float32Array, options: LocalDpOptions): LocalDpResult {
+  checkPositive('clip norm', options.clip);
+  checkMultiplier(options.noiseMultiplier);
+  const c = clipToNorm(delta, options.clip);
+  const sigma = options.noiseMultiplier * options.clip;
   const update = c.clipped;
-  if (sigma > 0) for (let i = 0; i < update.length; i++) update[i] = update[i]! + sigma * o.source.normal();
+  if (sigma > 0) for (let i = 0; i < update.length; i++) update[i] = update[i]! + sigma * options.source.normal();
   return { update, sigma, norm: c.norm };
 }

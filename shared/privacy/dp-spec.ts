@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { specField } from '../config/spec-field.ts';
 import { ConfigError } from '../errors.ts';
 
 /**
@@ -39,7 +40,7 @@ export const DEFAULT_CLIP_LEARNING_RATE = 0.2;
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).refine((v) => Number.isFinite(v) && v > 0, `${what} must be a finite number > 0`);
 
 /** The object form (config files); the string form parses to this. */
-export const dpSpecSchema = z.strictObject({
+const dpObjectSchema = z.strictObject({
   mode: z.enum(['central', 'local'], { error: 'mode must be central or local' }),
   z: positive('z (the noise multiplier)'),
   clip: positive('clip (the clip norm)').optional(),
@@ -47,7 +48,7 @@ export const dpSpecSchema = z.strictObject({
   lrClip: positive('lrClip (the clip learning rate)').optional(),
   bitNoise: positive('bitNoise (σ_b, the noise on the clipped count)').optional(),
 });
-export type DpSpecInput = z.input<typeof dpSpecSchema>;
+export type DpSpecInput = z.input<typeof dpObjectSchema>;
 
 function fail(source: string, message: string): ConfigError {
   return new ConfigError(`invalid DP setting ${JSON.stringify(source)}: ${message}`);
@@ -55,7 +56,7 @@ function fail(source: string, message: string): ConfigError {
 
 /** Validates the object form into a DpSpec; every problem is a ConfigError naming the key. */
 export function dpSpecFromObject(input: unknown, source = JSON.stringify(input)): DpSpec {
-  const r = dpSpecSchema.safeParse(input);
+  const r = dpObjectSchema.safeParse(input);
   if (!r.success) {
     const msgs = r.error.issues.map((i) => {
       if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')} (known: mode, z, clip, adaptive, lrClip, bitNoise)`;
@@ -118,3 +119,6 @@ export function formatDpSpec(spec: DpSpec): string {
   }
   return `${spec.mode}:${parts.join(',')}`;
 }
+
+/** The config field: `central:z=1,clip=1` or its object form, either way a DpSpec. */
+export const dpSpecSchema = specField<DpSpec>({ text: parseDpSpec, object: (value) => dpSpecFromObject(value) });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { trainConfigSchema } from '../engine/engine.ts';
 import { modelSpecSchema } from '../models/spec.ts';
+import { fitConfigSchema } from './fit-config.ts';
 
 /**
  * Every message of the Starling protocol, one schema per type. A frame's
@@ -29,7 +29,7 @@ export const welcomeSchema = z.strictObject({
   runId: z.string().min(1).max(128),
 });
 
-/** What a client trains on: a fit task's fields, also carried by secure aggregation's masked-input task. */
+/** What a client trains on: a fit task's fields, also carried by secure aggregation's maskedInput task. */
 const trainingFields = {
   modelVersion: z.number().int().min(0),
   spec: modelSpecSchema,
@@ -37,7 +37,7 @@ const trainingFields = {
   weights: float32Array.optional(),
   /** With frozen parameters, instead of `weights`: only the trainable values of `modelVersion` (flat order), for a client holding an earlier version of this run's model. */
   trainable: float32Array.optional(),
-  config: trainConfigSchema,
+  config: fitConfigSchema,
   /** Seed for this client's batch order this round. */
   seed: z.number().int().min(0).max(0xffffffff),
 };

@@ -46,13 +46,13 @@ export class SecAggClient {
   /** Phase 0: this round's two fresh public keys. */
   advertiseKeys(): AdvertiseKeys {
     this.expect('advertise');
-    this.phase = 'share-keys';
+    this.phase = 'shareKeys';
     return { from: this.index, cPk: this.cKeys.publicKey, sPk: this.sKeys.publicKey };
   }
 
   /** Phase 1: from U1, the encrypted shares of b_u and s_u^SK for each neighbour. */
   shareKeys(roster: KeyRoster): ShareKeys {
-    this.expect('share-keys');
+    this.expect('shareKeys');
     const { config } = this;
     const indices = roster.keys.map((k) => k.from);
     const bad = roster.keys.find((k) => !isIndex(config, k.from) || !(k.cPk instanceof Uint8Array) || !(k.sPk instanceof Uint8Array) || k.cPk.length !== KEY_BYTES || k.sPk.length !== KEY_BYTES);
@@ -90,7 +90,7 @@ export class SecAggClient {
       const ciphertext = sealShares(config, this.salt, this.cAgreements.get(v)!, this.index, v, self, key);
       shares.push({ from: this.index, to: v, ciphertext });
     });
-    this.phase = 'masked-input';
+    this.phase = 'maskedInput';
     return { from: this.index, shares };
   }
 
@@ -100,7 +100,7 @@ export class SecAggClient {
    * neighbour in U2.
    */
   maskedInput(delivery: ShareDelivery, encoded: Uint32Array): MaskedInput {
-    this.expect('masked-input');
+    this.expect('maskedInput');
     const { config } = this;
     if (!(encoded instanceof Uint32Array) || encoded.length !== config.dimension) {
       throw new SecAggError('E_SECAGG_INVALID', `client ${this.index}'s input must be a Uint32Array of ${config.dimension} words`);

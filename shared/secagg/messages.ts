@@ -20,7 +20,7 @@
  * A malformed message from a peer drops that peer with a reason (see `dropouts`), it does
  * not throw.
  */
-export type SecAggPhase = 'advertise' | 'share-keys' | 'masked-input' | 'unmask';
+export type SecAggPhase = 'advertise' | 'shareKeys' | 'maskedInput' | 'unmask';
 
 export interface AdvertiseKeys {
   readonly from: number;

@@ -84,53 +84,53 @@ export class SecAggServer {
     if (this.keys.size < this.config.threshold) throw aborted(this.config, this.keys.size, 'advertised keys');
     const roster = [...this.keys.values()].sort((a, b) => a.from - b.from);
     this.neighbours = neighbourhoods(roster.map((k) => k.from), this.salt, this.config.graph);
-    this.phase = 'share-keys';
+    this.phase = 'shareKeys';
     return { keys: roster };
   }
 
   receiveShareKeys(msg: ShareKeys): Verdict {
-    const early = this.inPhase('share-keys', msg.from);
+    const early = this.inPhase('shareKeys', msg.from);
     if (early) return early;
     const { from } = msg;
     if (!isIndex(this.config, from) || !this.keys.has(from)) return reject(`client ${String(from)} is not in U1`);
-    if (this.shares.has(from)) return this.refuse(from, 'share-keys', `client ${from} sent its shares twice`);
+    if (this.shares.has(from)) return this.refuse(from, 'shareKeys', `client ${from} sent its shares twice`);
     const expected = this.neighbours.get(from) ?? [];
     if (!Array.isArray(msg.shares) || msg.shares.length !== expected.length) {
-      return this.refuse(from, 'share-keys', `client ${from} sent ${Array.isArray(msg.shares) ? msg.shares.length : 'no'} shares, expected one for each of its ${expected.length} neighbours`);
+      return this.refuse(from, 'shareKeys', `client ${from} sent ${Array.isArray(msg.shares) ? msg.shares.length : 'no'} shares, expected one for each of its ${expected.length} neighbours`);
     }
     const to = msg.shares.map((s) => s.to);
     const missing = expected.filter((v) => !to.includes(v));
-    if (missing.length > 0 || duplicates(to) !== undefined) return this.refuse(from, 'share-keys', `client ${from}'s shares are not addressed one to each neighbour (missing ${missing.join(', ') || 'none'})`);
+    if (missing.length > 0 || duplicates(to) !== undefined) return this.refuse(from, 'shareKeys', `client ${from}'s shares are not addressed one to each neighbour (missing ${missing.join(', ') || 'none'})`);
     const bad = msg.shares.find((s) => s.from !== from || !(s.ciphertext instanceof Uint8Array) || s.ciphertext.length !== SHARE_CIPHERTEXT_BYTES);
-    if (bad) return this.refuse(from, 'share-keys', `client ${from}'s share for client ${bad.to} is malformed (a ${SHARE_CIPHERTEXT_BYTES}-byte ciphertext from ${from} is expected)`);
+    if (bad) return this.refuse(from, 'shareKeys', `client ${from}'s share for client ${bad.to} is malformed (a ${SHARE_CIPHERTEXT_BYTES}-byte ciphertext from ${from} is expected)`);
     this.shares.set(from, msg.shares.map((s) => ({ from, to: s.to, ciphertext: s.ciphertext.slice() })));
     return ACCEPTED;
   }
 
   /** Ends phase 1: one delivery per client of U2. Aborts with fewer than t. */
   closeShareKeys(): ShareDelivery[] {
-    this.expect('share-keys');
-    for (const v of this.keys.keys()) if (!this.shares.has(v)) this.drop(v, 'share-keys', `client ${v} did not send its shares`);
+    this.expect('shareKeys');
+    for (const v of this.keys.keys()) if (!this.shares.has(v)) this.drop(v, 'shareKeys', `client ${v} did not send its shares`);
     if (this.shares.size < this.config.threshold) throw aborted(this.config, this.shares.size, 'shared their keys');
     const senders = [...this.shares.keys()].sort(ascending);
     const deliveries = senders.map((to) => ({ to, senders, shares: senders.flatMap((from) => this.shares.get(from)!.filter((s) => s.to === to)) }));
-    this.phase = 'masked-input';
+    this.phase = 'maskedInput';
     return deliveries;
   }
 
   receiveMaskedInput(msg: MaskedInput): Verdict {
-    const early = this.inPhase('masked-input', msg.from);
+    const early = this.inPhase('maskedInput', msg.from);
     if (early) return early;
     const { from } = msg;
     if (!isIndex(this.config, from) || !this.shares.has(from)) return reject(`client ${String(from)} is not in U2`);
-    if (this.masked.has(from)) return this.refuse(from, 'masked-input', `client ${from} sent its masked input twice`);
+    if (this.masked.has(from)) return this.refuse(from, 'maskedInput', `client ${from} sent its masked input twice`);
     if (!(msg.masked instanceof Uint32Array) || msg.masked.length !== this.config.dimension) {
-      return this.refuse(from, 'masked-input', `client ${from}'s masked input is not a Uint32Array of ${this.config.dimension} words`);
+      return this.refuse(from, 'maskedInput', `client ${from}'s masked input is not a Uint32Array of ${this.config.dimension} words`);
     }
     const neighbours = new Set(this.neighbours.get(from) ?? []);
     const complaints = Array.isArray(msg.complaints) ? msg.complaints : null;
     if (!complaints || complaints.some((c) => !neighbours.has(c.about) || !this.shares.has(c.about) || typeof c.reason !== 'string') || duplicates(complaints.map((c) => c.about)) !== undefined) {
-      return this.refuse(from, 'masked-input', `client ${from}'s complaints are malformed (each must name a distinct neighbour in U2)`);
+      return this.refuse(from, 'maskedInput', `client ${from}'s complaints are malformed (each must name a distinct neighbour in U2)`);
     }
     this.masked.set(from, { masked: msg.masked.slice(), complaints: complaints.map((c) => ({ about: c.about, reason: c.reason.slice(0, 200) })) });
     return ACCEPTED;
@@ -142,12 +142,12 @@ export class SecAggServer {
    * U3; their masked inputs are summed and the individual vectors discarded.
    */
   closeMaskedInput(): UnmaskRequest {
-    this.expect('masked-input');
+    this.expect('maskedInput');
     for (const [from, { complaints }] of this.masked) {
-      for (const c of complaints) this.drop(c.about, 'masked-input', `client ${from} could not use its share: ${c.reason}`);
+      for (const c of complaints) this.drop(c.about, 'maskedInput', `client ${from} could not use its share: ${c.reason}`);
     }
     const complained = new Set([...this.masked.values()].flatMap((m) => m.complaints.map((c) => c.about)));
-    for (const v of this.shares.keys()) if (!this.masked.has(v)) this.drop(v, 'masked-input', `client ${v} did not send its masked input`);
+    for (const v of this.shares.keys()) if (!this.masked.has(v)) this.drop(v, 'maskedInput', `client ${v} did not send its masked input`);
     this.survivors = [...this.masked.keys()].filter((v) => !complained.has(v)).sort(ascending);
     this.dropped = [...this.shares.keys()].filter((v) => !this.survivors.includes(v)).sort(ascending);
     if (this.survivors.length < this.config.threshold) throw aborted(this.config, this.survivors.length, 'sent masked inputs');

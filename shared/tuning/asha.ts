@@ -20,13 +20,13 @@ export interface AshaOptions {
   readonly eta: number;
 }
 
-export function checkAsha(o: AshaOptions): void {
-  if (o.rungs.length === 0) throw new RangeError('rungs: at least one round count');
-  o.rungs.forEach((r, i) => {
+export function checkAsha(options: AshaOptions): void {
+  if (options.rungs.length === 0) throw new RangeError('rungs: at least one round count');
+  options.rungs.forEach((r, i) => {
     if (!Number.isInteger(r) || r < 1) throw new RangeError(`rungs: ${r} is not a positive whole number of rounds`);
-    if (i > 0 && r <= o.rungs[i - 1]!) throw new RangeError(`rungs must increase, got ${o.rungs.join(', ')}`);
+    if (i > 0 && r <= options.rungs[i - 1]!) throw new RangeError(`rungs must increase, got ${options.rungs.join(', ')}`);
   });
-  if (!Number.isInteger(o.eta) || o.eta < 2) throw new RangeError(`eta must be a whole number ≥ 2, got ${o.eta}`);
+  if (!Number.isInteger(options.eta) || options.eta < 2) throw new RangeError(`eta must be a whole number ≥ 2, got ${options.eta}`);
 }
 
 /**
@@ -35,12 +35,12 @@ export function checkAsha(o: AshaOptions): void {
  * last) and neither promoted nor running
  * at the next rung. `started` holds "trial:rung" for every job started (running or done).
  */
-export function nextPromotion(results: readonly RungResult[], o: AshaOptions, started: ReadonlySet<string>): { trial: number; rung: number } | undefined {
-  for (let rung = o.rungs.length - 2; rung >= 0; rung--) {
+export function nextPromotion(results: readonly RungResult[], options: AshaOptions, started: ReadonlySet<string>): { trial: number; rung: number } | undefined {
+  for (let rung = options.rungs.length - 2; rung >= 0; rung--) {
     // a failed trial counts as finished at the bottom of its rung
     const finished = results.filter((r) => r.rung === rung);
     const scored = finished.filter((r) => r.score !== null).sort((a, b) => b.score! - a.score! || a.trial - b.trial);
-    const top = scored.slice(0, Math.floor(finished.length / o.eta));
+    const top = scored.slice(0, Math.floor(finished.length / options.eta));
     const pick = top.find((r) => !started.has(jobKey(r.trial, rung + 1)));
     if (pick) return { trial: pick.trial, rung: rung + 1 };
   }

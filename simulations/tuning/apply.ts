@@ -1,6 +1,6 @@
-import { parseStrategySpec } from '../../coordinator/strategies/index.ts';
 import { resolveRunConfig, type RunConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
+import { strategySpecSchema } from '../../shared/strategy-spec.ts';
 
 /** Where a tuned parameter goes in the run config: `train.lr`, `model`, `strategy`, `strategy.mu` (a strategy parameter), … */
 export interface ParamTarget {
@@ -12,7 +12,7 @@ export interface ParamTarget {
  * The run-config layer a trial runs with: `base` (the search's fixed settings) with
  * each tuned value written at its path. Dotted paths set nested fields (`train.lr`,
  * `schedule.gamma`); `strategy.<key>` sets a parameter of the strategy spec
- * (`fedprox` + `strategy.mu` = 0.1 → `fedprox:mu=0.1`), keeping the base spec's others.
+ * (`fedprox` + `strategy.mu` = 0.1 → `{ name: fedprox, mu: 0.1 }`), keeping the base spec's others.
  * Pure: `base` is not changed.
  */
 export function applyAssignment(base: Record<string, unknown>, params: readonly ParamTarget[], assignment: Record<string, unknown>): Record<string, unknown> {
@@ -29,11 +29,17 @@ export function applyAssignment(base: Record<string, unknown>, params: readonly 
     }
     setPath(layer, path, structuredClone(value));
   }
-  const base_ = typeof layer.strategy === 'string' ? parseStrategySpec(layer.strategy) : { name: 'fedavg', params: {} };
-  const merged = { ...base_.params, ...strategyParams };
-  const rest = Object.entries(merged).map(([k, v]) => `${k}=${v}`);
-  if (rest.length || typeof layer.strategy === 'string') layer.strategy = rest.length ? `${base_.name}:${rest.join(',')}` : base_.name;
+  // a strategy parameter is set on the typed spec (the base's string or mapping, parsed once), never by editing its text
+  if (Object.keys(strategyParams).length) layer.strategy = { ...strategyOf(layer.strategy), ...strategyParams };
   return layer;
+}
+
+/** The base layer's strategy as a spec object (fedavg when it sets none); a bad one is reported by the trial's config check. */
+function strategyOf(value: unknown): Record<string, unknown> {
+  if (value === undefined) return { name: 'fedavg' };
+  const parsed = strategySpecSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`strategy: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return { ...parsed.data };
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {

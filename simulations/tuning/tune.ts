@@ -42,7 +42,7 @@ export interface TuneOptions {
   readonly log?: Logger;
   readonly onResult?: (r: TrialReport) => void;
   /** Runs one trial (tests inject faults); the default is `simulate`, the same code path as `starling simulate`. */
-  readonly runTrial?: (config: RunConfig, o: { workers: number; shouldStop: () => boolean }) => Promise<TrialRun>;
+  readonly runTrial?: (config: RunConfig, options: { workers: number; shouldStop: () => boolean }) => Promise<TrialRun>;
 }
 
 /** What a trial run gives back: its rounds' validation accuracies and the final model. */
@@ -82,15 +82,15 @@ interface Job {
  * recorded line by line so an interrupted search resumes; the best configuration
  * is written as a run config and its model scored once on the test split.
  */
-export async function tune(o: TuneOptions): Promise<TuneResult> {
-  const log = o.log ?? silentLogger;
-  const { rungs, asha } = checkSearch(o);
-  const parallel = Math.max(1, Math.min(o.parallel ?? availableParallelism(), availableParallelism(), o.trials));
+export async function tune(options: TuneOptions): Promise<TuneResult> {
+  const log = options.log ?? silentLogger;
+  const { rungs, asha } = checkSearch(options);
+  const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), availableParallelism(), options.trials));
   const workers = Math.max(1, Math.floor(availableParallelism() / parallel));
-  const identity = JSON.stringify({ method: o.method, seed: o.seed, trials: o.trials, rungs, eta: asha.eta, gridPoints: o.gridPoints, space: o.space, base: o.base });
-  const release = lockFolder(o.out);
+  const identity = JSON.stringify({ method: options.method, seed: options.seed, trials: options.trials, rungs, eta: asha.eta, gridPoints: options.gridPoints, space: options.space, base: options.base });
+  const release = lockFolder(options.out);
   try {
-    return await search(o, { rungs, asha, parallel, workers, log, record: SearchRecord.open(join(o.out, 'trials.jsonl'), identity) });
+    return await search(options, { rungs, asha, parallel, workers, log, record: SearchRecord.open(join(options.out, 'trials.jsonl'), identity) });
   } finally {
     release();
   }
@@ -105,7 +105,7 @@ interface SearchContext {
   readonly record: SearchRecord;
 }
 
-async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
+async function search(options: TuneOptions, c: SearchContext): Promise<TuneResult> {
   const { rungs, asha, parallel, workers, log, record } = c;
   // the state, rebuilt from the record on resume
   const assignments = new Map<number, Assignment>();
@@ -119,11 +119,11 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
   if (resumed) log.info({ results: resumed, trials: assignments.size }, `resuming ${record.file}: ${resumed} results of ${assignments.size} trials recorded`);
   const reports: TrialReport[] = [];
   const keys = new Set([...assignments.values()].map(assignmentKey));
-  const sampler = createSampler(o.method, o.space, { seed: o.seed, gridPoints: o.gridPoints });
+  const sampler = createSampler(options.method, options.space, { seed: options.seed, gridPoints: options.gridPoints });
   const running = new Map<string, Promise<void>>();
   const started = () => new Set([...results.map((r) => jobKey(r.trial, r.rung)), ...running.keys()]);
-  const now = o.now ?? Date.now;
-  const past = () => o.deadline !== undefined && now() >= o.deadline;
+  const now = options.now ?? Date.now;
+  const past = () => options.deadline !== undefined && now() >= options.deadline;
   let exhausted = false;
   let fatal: unknown;
   let best = bestOf(results, assignments);
@@ -137,7 +137,7 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
     }
     // trials recorded but never finished at rung 0 (an interrupted session)
     for (const trial of assignments.keys()) if (!taken.has(jobKey(trial, 0))) return { trial, rung: 0 };
-    if (assignments.size >= o.trials || exhausted) return undefined;
+    if (assignments.size >= options.trials || exhausted) return undefined;
     // one observation per trial, at the first rung every trial reaches (mixing rungs would mix fidelities);
     // a failed trial counts as the worst score (NaN), so the method steers away rather than proposing it again
     const history: Observation[] = results.filter((r) => r.rung === 0).map((r) => ({ assignment: assignments.get(r.trial)!, score: r.status === 'ok' ? r.score! : Number.NaN }));
@@ -166,10 +166,10 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
     let config: RunConfig | undefined;
     let budgetHit = false;
     try {
-      config = { ...trialConfig(o.base, o.space.params, assignment), rounds };
+      config = { ...trialConfig(options.base, options.space.params, assignment), rounds };
       assertScoredOnValidation(config);
       const shouldStop = () => (budgetHit ||= past());
-      const out = await (o.runTrial ?? simulateTrial)(config, { workers, shouldStop });
+      const out = await (options.runTrial ?? simulateTrial)(config, { workers, shouldStop });
       const seconds = (performance.now() - t0) / 1000;
       const last = out.accuracies.at(-1);
       if (out.accuracies.length < rounds && budgetHit) line = { kind: 'result', trial: job.trial, rung: job.rung, rounds: out.accuracies.length, status: 'stopped', seconds };
@@ -187,8 +187,8 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
     try {
       // the best model and config are on disk before the record names the trial best
       if (wasBest && weights && config) {
-        saveModel(join(o.out, 'best-model'), config.model, weights, { trial: line.trial, rounds, score: line.score });
-        writeBestConfig(o, assignment, rounds);
+        saveModel(join(options.out, 'best-model'), config.model, weights, { trial: line.trial, rounds, score: line.score });
+        writeBestConfig(options, assignment, rounds);
         best = { trial: line.trial, rung: line.rung, score: line.score!, rounds };
       }
       record.append(line);
@@ -199,14 +199,14 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
     if (line.status !== 'stopped') results.push(line);
     const report = { ...line, assignment, best: wasBest };
     reports.push(report);
-    o.onResult?.(report);
+    options.onResult?.(report);
     abortIfHopeless(results);
   };
 
   /** The first trials all failing with one configuration error means every trial will: stop with it. */
   const abortIfHopeless = (rs: readonly ResultLine[]) => {
-    const first = rs.slice(0, Math.min(3, o.trials));
-    if (first.length === Math.min(3, o.trials) && first.every((r) => r.status === 'failed' && r.error === first[0]!.error && /invalid run config|^data:|validation:/.test(r.error ?? ''))) {
+    const first = rs.slice(0, Math.min(3, options.trials));
+    if (first.length === Math.min(3, options.trials) && first.every((r) => r.status === 'failed' && r.error === first[0]!.error && /invalid run config|^data:|validation:/.test(r.error ?? ''))) {
       fatal ??= new ConfigError(`every trial fails the same way, so the search stopped: ${first[0]!.error}`);
     }
   };
@@ -226,10 +226,10 @@ async function search(o: TuneOptions, c: SearchContext): Promise<TuneResult> {
   const fullRounds = assignments.size * rungs[rungs.length - 1]!;
   const stoppedByBudget = past();
   if (!best) return { results: reports, roundsSpent, fullRounds, stoppedByBudget, resumed };
-  const configFile = join(o.out, 'best.yaml');
-  const modelDir = join(o.out, 'best-model');
-  const bestConfig = { ...trialConfig(o.base, o.space.params, assignments.get(best.trial)!), rounds: best.rounds };
-  await ensureBestSaved(o, bestConfig, best, assignments.get(best.trial)!, modelDir);
+  const configFile = join(options.out, 'best.yaml');
+  const modelDir = join(options.out, 'best-model');
+  const bestConfig = { ...trialConfig(options.base, options.space.params, assignments.get(best.trial)!), rounds: best.rounds };
+  await ensureBestSaved(options, bestConfig, best, assignments.get(best.trial)!, modelDir);
   const test = await scoreTestOnce(bestConfig, modelDir);
   return {
     results: reports,
@@ -251,30 +251,30 @@ const RESERVED_PATHS = ['rounds', 'validation', 'evaluate', 'seed', 'patience', 
  * must hold one and nothing may end a run early or change how it is scored; every
  * parameter's path must be a run-config field (tried with a value of its range).
  */
-function checkSearch(o: TuneOptions): { rungs: readonly number[]; asha: { rungs: readonly number[]; eta: number } } {
-  const baseConfig = trialConfig(o.base, [], {});
+function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { rungs: readonly number[]; eta: number } } {
+  const baseConfig = trialConfig(options.base, [], {});
   assertScoredOnValidation(baseConfig);
   if (baseConfig.patience !== undefined || baseConfig.targetAccuracy !== undefined) {
     throw new ConfigError('trials are scored after a fixed number of rounds: drop patience and targetAccuracy from the base settings (ASHA stops bad trials early)');
   }
   // the data must allow a validation split (synthetic data does not): one load says so before any trial
-  loadData(baseConfig.data, baseConfig.clients, baseConfig.seed, baseConfig.validation);
+  loadData(baseConfig.data.source, baseConfig.clients, baseConfig.seed, baseConfig.data.validation);
   const problems: string[] = [];
-  for (const p of o.space.params) {
+  for (const p of options.space.params) {
     const root = p.path.split('.')[0]!;
     if (RESERVED_PATHS.includes(root)) {
       problems.push(`  ${p.name}: path ${p.path} cannot be tuned (${RESERVED_PATHS.join(', ')} decide how trials are run and scored)`);
       continue;
     }
     try {
-      trialConfig(o.base, [p], { [p.name]: p.type === 'choice' ? p.values[0] : p.low });
+      trialConfig(options.base, [p], { [p.name]: p.type === 'choice' ? p.values[0] : p.low });
     } catch (e) {
       problems.push(`  ${p.name}: ${errorMessage(e).replace(/\n\s*/g, ' ')}`);
     }
   }
   if (problems.length) throw new ConfigError(`the search space does not fit the run config:\n${problems.join('\n')}`);
-  const rungs = o.rungs ?? [baseConfig.rounds];
-  const asha = { rungs, eta: o.eta ?? 3 };
+  const rungs = options.rungs ?? [baseConfig.rounds];
+  const asha = { rungs, eta: options.eta ?? 3 };
   try {
     checkAsha(asha);
   } catch (e) {
@@ -284,7 +284,7 @@ function checkSearch(o: TuneOptions): { rungs: readonly number[]; asha: { rungs:
 }
 
 function assertScoredOnValidation(config: RunConfig): void {
-  if (!(config.validation > 0) || config.evaluate !== 'test') {
+  if (!(config.data.validation > 0) || config.data.evaluate !== 'test') {
     throw new ConfigError('tuning scores every trial on a validation split: set validation (e.g. 0.1) and keep evaluate: test in the base settings');
   }
 }
@@ -331,17 +331,17 @@ function isAlive(pid: number): boolean {
  * saving a newer best and recording it leaves them ahead of the record, and then
  * the recorded best is run again (same seed, same bytes) to put them back.
  */
-async function ensureBestSaved(o: TuneOptions, config: RunConfig, best: Best, assignment: Assignment, modelDir: string): Promise<void> {
+async function ensureBestSaved(options: TuneOptions, config: RunConfig, best: Best, assignment: Assignment, modelDir: string): Promise<void> {
   let savedTrial: unknown;
   try {
     savedTrial = readManifest(modelDir).manifest.source?.trial;
   } catch {
     savedTrial = undefined;
   }
-  if (savedTrial === best.trial && existsSync(join(o.out, 'best.yaml'))) return;
-  const out = await (o.runTrial ?? simulateTrial)(config, { workers: availableParallelism(), shouldStop: () => false });
+  if (savedTrial === best.trial && existsSync(join(options.out, 'best.yaml'))) return;
+  const out = await (options.runTrial ?? simulateTrial)(config, { workers: availableParallelism(), shouldStop: () => false });
   saveModel(modelDir, config.model, out.weights, { trial: best.trial, rounds: best.rounds, score: out.accuracies.at(-1) });
-  writeBestConfig(o, assignment, best.rounds);
+  writeBestConfig(options, assignment, best.rounds);
 }
 
 interface Best {
@@ -367,25 +367,23 @@ function bestOf(results: readonly ResultLine[], assignments: ReadonlyMap<number,
 }
 
 /** The best configuration as a run config file `coordinator --config` and `simulate --config` accept as is. */
-function writeBestConfig(o: TuneOptions, assignment: Assignment, rounds: number): void {
-  const layer: Record<string, unknown> = { ...trialLayer(o.base, o.space.params, assignment), rounds };
-  // train.frozen is the coordinator's to fill (from freeze:), never a file's
-  if (layer.train && typeof layer.train === 'object') delete (layer.train as Record<string, unknown>).frozen;
-  const header = `# The best configuration found by starling tune (${o.method}); validation accuracy is in trials.jsonl.\n`;
-  atomicWrite(join(o.out, 'best.yaml'), header + toYaml(layer), RECORD_FILE_MODE);
+function writeBestConfig(options: TuneOptions, assignment: Assignment, rounds: number): void {
+  const layer: Record<string, unknown> = { ...trialLayer(options.base, options.space.params, assignment), rounds };
+  const header = `# The best configuration found by starling tune (${options.method}); validation accuracy is in trials.jsonl.\n`;
+  atomicWrite(join(options.out, 'best.yaml'), header + toYaml(layer), RECORD_FILE_MODE);
 }
 
 /** The kept best model on the test split: the one look at it, at the end. */
 async function scoreTestOnce(config: RunConfig, modelDir: string): Promise<{ accuracy: number; loss: number }> {
   const saved = loadSavedModel(modelDir);
-  const { test } = loadData(config.data, config.clients, config.seed, config.validation);
+  const { test } = loadData(config.data.source, config.clients, config.seed, config.data.validation);
   const engine = await new EngineFactory({ engine: config.engine, backend: config.backend }).forSpec(saved.spec);
   const r = await engine.evaluate(saved.spec, saved.weights, { dataset: test });
   return { accuracy: r.accuracy, loss: r.loss };
 }
 
 /** A trial is `starling simulate` with the trial's config, scored on the validation split, never looking at the test split. */
-async function simulateTrial(config: RunConfig, o: { workers: number; shouldStop: () => boolean }): Promise<TrialRun> {
-  const r = await simulate(config, { log: silentLogger, writeHistory: false, scoreTest: false, workers: Math.min(o.workers, config.clients), shouldStop: o.shouldStop });
+async function simulateTrial(config: RunConfig, options: { workers: number; shouldStop: () => boolean }): Promise<TrialRun> {
+  const r = await simulate(config, { log: silentLogger, writeHistory: false, scoreTest: false, workers: Math.min(options.workers, config.clients), shouldStop: options.shouldStop });
   return { accuracies: r.history.rounds.map((x) => x.accuracy), weights: r.weights };
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientAgent } from '../../client/agent.ts';
@@ -45,7 +45,7 @@ describe('client agent against a misbehaving coordinator', () => {
     const noWeights = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
       ws.send(
-        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }), seed: 1 }),
+        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }), seed: 1 }),
       );
     });
     await expect(new ClientAgent({ url: noWeights, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/came without weights/);
@@ -116,7 +116,7 @@ describe('client agent against a misbehaving coordinator', () => {
       },
     };
     const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
-    const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1 });
+    const config = fitConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1 });
     let connections = 0;
     const url = await fakeCoordinator((ws) => {
       connections++;
@@ -142,7 +142,7 @@ describe('client agent against a misbehaving coordinator', () => {
     const got: string[] = [];
     const url = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
-      ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: new Float32Array(101_770), config: trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1 }), seed: 1 }));
+      ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: new Float32Array(101_770), config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1 }), seed: 1 }));
       ws.on('message', (data) => {
         const m = decodeMessage(data as Buffer, toCoordinatorSchema, 1 << 20);
         got.push(m.type === 'taskFailed' ? `${m.type} ${m.round} ${m.task} ${m.code}` : m.type);
@@ -155,7 +155,7 @@ describe('client agent against a misbehaving coordinator', () => {
 
   it('with frozen parameters: sends only the trainable delta, fills trainable-only fit and evaluate tasks into the held model, refuses one it cannot fill', async () => {
     const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
-    const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
+    const config = fitConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
     const seen: number[][] = [];
     // a trainer that records the full weights it is given and moves every value by +1
     const evaluated: number[][] = [];

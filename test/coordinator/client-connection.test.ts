@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { PROTOCOL_VERSION, toClientSchema } from '../../shared/protocol/messages.ts';
 import { authenticate, connection } from './connection-helpers.ts';
 import { encodeMessage } from '../../shared/protocol/codec.ts';
@@ -50,7 +50,7 @@ describe('fit tasks and results with frozen parameters', () => {
     expect(fromFrame(Buffer.from(socket.sent.at(-1)!), toClientSchema, sealer, 1 << 20).type).toBe('welcome');
     const spec = { type: 'mlp' as const, inputs: 3, hidden: [], outputs: 2, activation: 'relu' as const };
     const weights = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8);
-    const config = trainConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
+    const config = fitConfig({ epochs: 1, batchSize: 4, optimizer: 'sgd', lr: 0.1, frozen: ['dense0/kernel'] });
     const request = (round: number) => ({ round, modelVersion: round - 1, spec, weights, trainableWeights: weights.subarray(6), config, seed: 1 });
     const lastTask = () => fromFrame(Buffer.from(socket.sent.at(-1)!), toClientSchema, sealer, 1 << 20);
     const reply = (round: number, length: number) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientConnection } from '../../coordinator/client-connection.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { readyConnection } from './connection-helpers.ts';
 
@@ -50,7 +50,7 @@ describe('evaluate tasks at the wire boundary', () => {
     expect(idle.socket.closedWith).toBe(4409);
     expect(idle.log.entries.some((e) => /evaluateResult for round 1, but no evaluate task is outstanding/.test(e.msg ?? ''))).toBe(true);
     const training = readyConnection();
-    const config = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
+    const config = fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
     const fit = training.conn.fit({ round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights, config, seed: 1 }, new AbortController().signal);
     training.send({ type: 'evaluateResult', round: 1, numExamples: 12, metrics: { accuracy: 0.5 } });
     await expect(fit).rejects.toThrow(/evaluateResult for round 1, but no evaluate task is outstanding/);

@@ -1,7 +1,8 @@
 import { runRounds, type RoundLoopOptions } from '../../coordinator/round-loop.ts';
 import { createStrategy } from '../../coordinator/strategies/index.ts';
+import { parseStrategySpec } from '../../shared/strategy-spec.ts';
 import type { ClientHandle, FitRequest, Transport } from '../../coordinator/transport.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import type { FitResult } from '../../shared/protocol/messages.ts';
@@ -48,11 +49,11 @@ export function scriptedLoop(transport: Transport, strategy: string, initial: nu
   const clients = transport.connected().length;
   const run = runRounds({
     transport,
-    strategy: createStrategy(strategy, { clients, sampling: { fraction: 1, min: 1, seed: 1 } }),
+    strategy: createStrategy(parseStrategySpec(strategy), { clients, sampling: { fraction: 1, min: 1, seed: 1 } }),
     spec: DEFAULT_MODEL,
     initialWeights: Float32Array.from(initial),
     rounds: 2,
-    train: trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 }),
+    train: fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 }),
     seed: 1,
     minFitClients: 1,
     roundTimeoutMs: 5_000,

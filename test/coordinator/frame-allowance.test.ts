@@ -3,12 +3,12 @@ import type { ClientConnection } from '../../coordinator/client-connection.ts';
 import { CONTROL_ALLOWANCE, defaultMaxPayloadBytes, fitResultAllowance, largestAnswerBytes, secaggAllowance } from '../../coordinator/frame-limits.ts';
 import { ReceiveBudget } from '../../coordinator/receive-budget.ts';
 import { frameLimits } from '../../coordinator/coordinator.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { testConfig } from '../e2e/helpers.ts';
 import { readyConnection } from './connection-helpers.ts';
 
-const config = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
+const config = fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 const VALUES = 1000;
 const fit = (conn: ClientConnection, round: number, signal = new AbortController().signal) =>
   conn.fit({ round, modelVersion: round - 1, spec: DEFAULT_MODEL, weights: new Float32Array(VALUES), config, seed: 1 }, signal);

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { publicConfig, writeRun, type RunHistory } from '../../coordinator/history.ts';
+import { publicConfig, writeRun, type RunHistory, type RunHistoryFile } from '../../coordinator/history.ts';
 import { resolveRunConfig } from '../../shared/config.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 
 const TOKEN = 'a join token nobody may read in a run';
 let dir: string;
@@ -36,7 +36,7 @@ describe('a run\'s files', () => {
     expect('joinToken' in pub).toBe(false);
     expect(pub).toMatchObject({ key: 'coordinator.key', allow: 'clients.txt' });
     expect(publicConfig(resolveRunConfig('test', { joinTokenFile: 'join.token' })).joinTokenFile).toBe('join.token');
-    expect(config.joinToken).toBe(TOKEN); // the running config is left alone
+    expect(config.server.joinToken).toBe(TOKEN); // the running config is left alone
   });
 
   it('writeRun never writes the token, makes the run directory 0700 and every file 0600', () => {
@@ -49,7 +49,7 @@ describe('a run\'s files', () => {
       expect(statSync(join(run, name)).mode & 0o777, name).toBe(0o600);
       expect(readFileSync(join(run, name)).includes(TOKEN), name).toBe(false);
     }
-    const stored = JSON.parse(readFileSync(join(run, 'history.json'), 'utf8')) as RunHistory;
+    const stored = JSON.parse(readFileSync(join(run, 'history.json'), 'utf8')) as RunHistoryFile;
     expect(stored.config.key).toBe('coordinator.key');
     expect('joinToken' in stored.config).toBe(false);
   });

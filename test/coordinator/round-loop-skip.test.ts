@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { runRounds } from '../../coordinator/round-loop.ts';
 import { createStrategy } from '../../coordinator/strategies/index.ts';
+import { parseStrategySpec } from '../../shared/strategy-spec.ts';
 import { fakeTransport, scriptedLoop, type Answer } from './fake-transport.ts';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 
-const train = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
+const train = fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 
 const loop = scriptedLoop;
 
@@ -83,7 +84,7 @@ describe('the round loop skips a round whose results cannot be aggregated, and g
   it('other errors in aggregation (bugs) still end the run', async () => {
     const t = fakeTransport({ a: honest([1]) });
     const log = memoryLogger();
-    const strategy = { ...createStrategy('fedavg', { clients: 1, sampling: { fraction: 1, min: 1, seed: 1 } }), aggregateFit: () => { throw new TypeError('a bug'); } };
+    const strategy = { ...createStrategy(parseStrategySpec('fedavg'), { clients: 1, sampling: { fraction: 1, min: 1, seed: 1 } }), step: { propose: () => { throw new TypeError('a bug'); } } };
     await expect(runRounds({ transport: t, strategy, spec: DEFAULT_MODEL, initialWeights: Float32Array.of(0), rounds: 1, train, seed: 1, minFitClients: 1, roundTimeoutMs: 1000, waitForClientsTimeoutMs: 1000, log })).rejects.toThrow('a bug');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
 import { readyConnection } from './connection-helpers.ts';
 
@@ -21,9 +21,9 @@ describe('secure-aggregation tasks at the wire boundary', () => {
     expect(received()).toEqual([advertise]);
   });
 
-  it('the masked-input task carries the model like a fit task; a masked vector of the wrong length is 4422', async () => {
+  it('the maskedInput task carries the model like a fit task; a masked vector of the wrong length is 4422', async () => {
     const { conn, send, socket, received } = secaggConnection();
-    const config = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
+    const config = fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 });
     const fit = { round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: Float32Array.of(1, 2, 3), config, seed: 7 };
     const pending = conn.secagg({ phase: 'maskedInput', fit, senders: [1, 2], shares: [], dimension: 3 }, new AbortController().signal);
     const task = received()[0]!;

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/log.ts';
 import { ganShapes } from '../../shared/models/gan.ts';
 import { modelSpecSchema } from '../../shared/models/spec.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { simulate } from '../../simulations/simulate.ts';
 import { testConfig } from './helpers.ts';
 

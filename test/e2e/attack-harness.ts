@@ -20,7 +20,7 @@ export function attackHarness() {
   const keys = testKeys(3);
 
   async function honest(url: string, i: number, reconnect?: { baseDelayMs: number }) {
-    const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
+    const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
     return new ClientAgent({ url, name: `honest-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i), ...(reconnect ? { reconnect } : {}) }).run();
   }
 

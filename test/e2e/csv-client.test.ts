@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientAgent } from '../../client/agent.ts';
-import { openDataSource } from '../../client/data-source.ts';
+import { openDataSource, parseClientData } from '../../client/data-source.ts';
 import { EngineTrainer } from '../../client/trainer.ts';
 import { startCoordinator } from '../../coordinator/coordinator.ts';
 import type { RoundRecord } from '../../coordinator/round-loop.ts';
@@ -43,7 +43,7 @@ describe('clients on private CSV files', () => {
       const agents = [1, 2].map(async (k) => {
         const file = join(dir, `site-${k}.csv`);
         writeBlobs(file, 90, k);
-        const data = await openDataSource({ data: file, label: 'species', partition: { kind: 'iid' }, seed: 1 });
+        const data = await openDataSource({ data: parseClientData(file), label: 'species', partition: { kind: 'iid' }, seed: 1 });
         return new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(k - 1) }).run();
       });
       await Promise.all(agents);
@@ -65,7 +65,7 @@ describe('clients on private CSV files', () => {
     const keys = testKeys(1);
     const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false, security: keys.coordinator });
     try {
-      const data = await openDataSource({ data: file, label: 'species', partition: { kind: 'iid' }, seed: 1 });
+      const data = await openDataSource({ data: parseClientData(file), label: 'species', partition: { kind: 'iid' }, seed: 1 });
       const agent = new ClientAgent({ url: coordinator.url, name: 'bad', trainer: new EngineTrainer(await TfjsEngine.create(), data), log: silentLogger, security: keys.client(0) });
       await expect(agent.run()).rejects.toThrow(/labels up to 7, but the model predicts only 3 classes/);
     } finally {

@@ -26,7 +26,7 @@ async function deployedRun() {
   const trained: string[][] = Array.from({ length: ROUNDS }, () => []);
   try {
     const agents = Array.from({ length: CLIENTS }, async (_, i) => {
-      const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
+      const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
       const name = `site-${i}`;
       const onFit = (round: number) => void trained[round - 1]!.push(name);
       return new ClientAgent({ url: coordinator.url, name, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i), onFit }).run();

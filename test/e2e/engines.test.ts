@@ -1,3 +1,4 @@
+import { withFields } from '../../shared/config.ts';
 import { describe, expect, it } from 'vitest';
 import { ClientAgent } from '../../client/agent.ts';
 import { openDataSource } from '../../client/data-source.ts';
@@ -13,8 +14,8 @@ import { testConfig, testKeys } from './helpers.ts';
 describe('the simd and tfjs engines in whole runs', () => {
   it('give accuracy curves within 0.5 points of each other on the core-round workload', async () => {
     const config = testConfig({ clients: 10, rounds: 10 });
-    const a = await simulate({ ...config, engine: 'simd' }, { log: silentLogger, writeHistory: false });
-    const b = await simulate({ ...config, engine: 'tfjs' }, { log: silentLogger, writeHistory: false });
+    const a = await simulate(withFields(config, { engine: 'simd' }), { log: silentLogger, writeHistory: false });
+    const b = await simulate(withFields(config, { engine: 'tfjs' }), { log: silentLogger, writeHistory: false });
     expect(a.engine).toBe('simd');
     expect(b.engine).toBe('wasm');
     const ca = a.history.rounds.map((r) => r.accuracy!);
@@ -30,7 +31,7 @@ describe('the simd and tfjs engines in whole runs', () => {
     try {
       const engines = [SimdEngine.create(), await TfjsEngine.create(), SimdEngine.create()];
       const agents = engines.map(async (engine, i) => {
-        const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
+        const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
         return new ClientAgent({ url: coordinator.url, name: `mixed-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i) }).run();
       });
       await Promise.all(agents);

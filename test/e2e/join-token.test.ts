@@ -32,7 +32,7 @@ async function runByToken(over: Partial<RunConfigInput>, clientToken: string | u
   const config = testConfig({ clients: 1, rounds: 1, evaluate: 'none', key, out: join(dir, 'runs'), ...over });
   const coordinator = await startCoordinator(config, { log: silentLogger, engine });
   try {
-    const data = await openDataSource({ data: 'mnist', shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
+    const data = await openDataSource({ data: { kind: 'mnist' }, shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
     const security = { identity: generateIdentity(), coordinatorKey: readIdentityFile(key).publicKey, joinToken: clientToken };
     const outcome = await new ClientAgent({ url: coordinator.url, name: 'by-token', trainer: new EngineTrainer(engine, data), log: silentLogger, security }).run();
     expect(outcome.rounds).toBe(1);

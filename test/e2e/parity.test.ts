@@ -4,7 +4,7 @@ import { simulate } from '../../simulations/simulate.ts';
 import { testConfig } from './helpers.ts';
 
 /**
- * Learning parity with Flower on the DESIGN.md §11 workload (MLP 784-128-10,
+ * Learning parity with Flower on the reference workload of bench/round-bench.ts (MLP 784-128-10,
  * 1 local epoch, batch 32, SGD lr 0.05, IID, every client every round, test on
  * the 2,000 held-out digits). Flower reached 0.865 (10 clients, round 10) and
  * 0.931 (2 clients, round 30).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Trainer } from '../../client/trainer.ts';
 import { memoryLogger } from '../../shared/log.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { simulate } from '../../simulations/simulate.ts';
 import { testConfig } from './helpers.ts';
 
@@ -69,6 +69,6 @@ describe('a hostile or failing client does not end the run', () => {
   it('rejects a maxUpdateNorm that is not > 0, and an unknown action', () => {
     expect(() => testConfig({ maxUpdateNorm: 0 })).toThrow(/maxUpdateNorm/);
     expect(() => testConfig({ maxUpdateNormAction: 'shrink' as never })).toThrow(/maxUpdateNormAction/);
-    expect(testConfig({}).maxUpdateNormAction).toBe('drop');
+    expect(testConfig({}).strategy.maxUpdateNormAction).toBe('drop');
   });
 });

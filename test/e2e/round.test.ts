@@ -19,7 +19,7 @@ describe('a federated run over real sockets', () => {
       expect(coordinator.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
       const agents = await Promise.all(
         [1, 2, 3].map(async (k) => {
-          const data = await openDataSource({ data: 'mnist', shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
+          const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
           return new ClientAgent({ url: coordinator.url, name: `agent-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(k - 1) }).run();
         }),
       );

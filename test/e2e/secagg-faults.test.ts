@@ -13,7 +13,7 @@ import { RawPeer, testConfig } from './helpers.ts';
 const engine = await TfjsEngine.create();
 
 async function honestAgent(url: string, k: number) {
-  const data = await openDataSource({ data: 'mnist', shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
+  const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
   return new ClientAgent({ url, name: `honest-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger }).run();
 }
 

@@ -143,7 +143,7 @@ describe('hostile input on the secure channel', async () => {
       security: { identity: keys.coordinator.identity, admission: { joinToken: 'the right token, long enough' } },
     });
     try {
-      const data = await openDataSource({ data: 'mnist', shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
+      const data = await openDataSource({ data: { kind: 'mnist' }, shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
       const agent = new ClientAgent({
         url: coordinator.url,
         name: 'guesser',

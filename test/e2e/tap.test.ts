@@ -7,7 +7,7 @@ import { startCoordinator } from '../../coordinator/coordinator.ts';
 import { sha256 } from '../../coordinator/history.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { testConfig, testKeys } from './helpers.ts';
 
 /** A loopback TCP relay that records every byte in both directions. */
@@ -47,7 +47,7 @@ async function tappedRun(insecure: boolean) {
   try {
     await Promise.all(
       [0, 1].map(async (i) => {
-        const data = await openDataSource({ data: 'mnist', shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
+        const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
         return new ClientAgent({ url: `ws://127.0.0.1:${relay.port}`, name: `c${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: insecure ? undefined : keys.client(i) }).run();
       }),
     );

@@ -1,3 +1,4 @@
+import { withFields } from '../../shared/config.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { loadSavedModel, saveModel } from '../../shared/models/saved-model.ts';
 import { gatherTrainable, trainableLayout } from '../../shared/trainable.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { simulate } from '../../simulations/simulate.ts';
 import { testConfig } from './helpers.ts';
 
@@ -53,7 +54,7 @@ describe('transfer learning', () => {
     expect(loadSavedModel(run.dir!).manifest.source).toMatchObject({ frozen: ['dense0'], init: join(startDir, 'model.json'), rounds: 3 });
 
     // 4. the same run without freezing: wire bytes against the trainable fraction
-    const full = await simulate({ ...cfg, freeze: [] }, { log: silentLogger, workers: 2, writeHistory: false });
+    const full = await simulate(withFields(cfg, { freeze: [] }), { log: silentLogger, workers: 2, writeHistory: false });
     const fraction = frozen.trainableCount / frozen.totalCount;
     for (const [i, r] of rounds.entries()) {
       const f = full.history.rounds[i]!;
@@ -74,7 +75,7 @@ describe('transfer learning', () => {
     expect(again.history.finalWeightsSha256).toBe(run.history.finalWeightsSha256);
 
     // 6. with federated evaluation too: the new model reaches the clients in evaluate tasks, still only its trainable values
-    const evaluated = await simulate({ ...cfg, localValidation: 0.1 }, { log: silentLogger, workers: 2, writeHistory: false });
+    const evaluated = await simulate(withFields(cfg, { localValidation: 0.1 }), { log: silentLogger, workers: 2, writeHistory: false });
     expect(bytes(body(evaluated.weights)).equals(bytes(body(start)))).toBe(true);
     for (const [i, r] of evaluated.history.rounds.entries()) {
       expect(r.federated?.clients).toBe(3);

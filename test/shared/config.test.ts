@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunConfig } from '../../shared/config.ts';
+import { loadRunConfig, resolveRunConfig, runConfigFields } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-config-'));
@@ -16,8 +16,10 @@ const file = (name: string, text: string) => {
 describe('run config', () => {
   it('has the core-round defaults', () => {
     const c = loadRunConfig(undefined);
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 7070, clients: 10, rounds: 10, strategy: 'fedavg', seed: 42, partition: 'iid' });
-    expect(c.train).toMatchObject({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0, nesterov: false, weightDecay: 0 });
+    expect(c).toMatchObject({ clients: 10, rounds: 10, seed: 42, server: { host: '127.0.0.1', port: 7070 }, strategy: { spec: { name: 'fedavg' } }, data: { source: { kind: 'mnist' }, partition: { kind: 'iid' } } });
+    expect(c.train).toMatchObject({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, nesterov: false, weightDecay: 0 });
+    expect(c.secagg).toBeUndefined();
+    expect(c.privacy).toEqual({ dp: undefined, delta: 1e-5 });
     expect(c.model).toEqual({ type: 'mlp', inputs: 784, hidden: [128], outputs: 10, activation: 'relu' });
   });
 
@@ -27,7 +29,7 @@ describe('run config', () => {
     expect(c.rounds).toBe(5);
     expect(c.clients).toBe(4);
     expect(c.train.epochs).toBe(2);
-    expect(c.port).toBe(7070);
+    expect(c.server.port).toBe(7070);
   });
 
   it('lists every bad field with its path', () => {
@@ -55,16 +57,67 @@ describe('run config', () => {
 
   it('refuses a validation fraction outside [0, 0.5]', () => {
     expect(() => loadRunConfig(undefined, { validation: 0.7 })).toThrow(/validation: Too big/);
-    expect(loadRunConfig(undefined, { validation: 0.1 }).validation).toBe(0.1);
+    expect(loadRunConfig(undefined, { validation: 0.1 }).data.validation).toBe(0.1);
   });
 
   it('federated evaluation: localValidation in (0, 0.5] (absent: off), fractionEvaluate in (0, 1] (default 1)', () => {
     const plain = loadRunConfig(undefined, {});
-    expect(plain.localValidation).toBeUndefined();
-    expect(plain.fractionEvaluate).toBe(1);
-    expect(loadRunConfig(undefined, { localValidation: 0.5, fractionEvaluate: 0.25 })).toMatchObject({ localValidation: 0.5, fractionEvaluate: 0.25 });
+    expect(plain.data.localValidation).toBeUndefined();
+    expect(plain.strategy.fractionEvaluate).toBe(1);
+    expect(loadRunConfig(undefined, { localValidation: 0.5, fractionEvaluate: 0.25 })).toMatchObject({ data: { localValidation: 0.5 }, strategy: { fractionEvaluate: 0.25 } });
     expect(() => loadRunConfig(undefined, { localValidation: 0 })).toThrow(/localValidation: Too small/);
     expect(() => loadRunConfig(undefined, { localValidation: 0.6 })).toThrow(/localValidation: Too big/);
     expect(() => loadRunConfig(undefined, { fractionEvaluate: 0 })).toThrow(/fractionEvaluate: Too small/);
+  });
+
+  it('parses strategy, dp, data and partition once into typed specs, from the short string or a mapping', () => {
+    const short = loadRunConfig(undefined, { strategy: 'FedProx:mu=0.1', dp: 'central:z=1,clip=2', data: 'synthetic:0.5,1', partition: 'dirichlet:0.3' });
+    const mapped = loadRunConfig(undefined, {
+      strategy: { name: 'fedprox', mu: 0.1 },
+      dp: { mode: 'central', z: 1, clip: 2 },
+      data: { kind: 'synthetic', alpha: 0.5, beta: 1 },
+      partition: { kind: 'dirichlet', alpha: 0.3 },
+    });
+    expect(short.strategy.spec).toEqual({ name: 'fedprox', mu: 0.1 });
+    expect(short.privacy.dp).toEqual({ mode: 'central', noiseMultiplier: 1, clip: 2 });
+    expect(short.data.source).toEqual({ kind: 'synthetic', alpha: 0.5, beta: 1 });
+    expect(short.data.partition).toEqual({ kind: 'dirichlet', alpha: 0.3 });
+    expect(mapped).toEqual(short);
+    expect(loadRunConfig(undefined, { strategy: 'fedadam' }).strategy.spec).toEqual({ name: 'fedadam', lr: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+  });
+
+  it('validates the strategy when the config is read, naming the field', () => {
+    expect(() => loadRunConfig(undefined, { strategy: 'fedmagic' })).toThrow(/strategy: unknown strategy "fedmagic" \(available: fedavg,/);
+    expect(() => loadRunConfig(undefined, { strategy: 'fedprox:mu=-1' })).toThrow(/strategy: strategy fedprox: mu: .*>=0/);
+    expect(() => loadRunConfig(undefined, { strategy: { name: 'fedavgm', speed: 3 } })).toThrow(/strategy: strategy fedavgm: .*speed/);
+    expect(() => loadRunConfig(undefined, { strategy: 7 })).toThrow(/strategy: expected a string or a mapping/);
+    expect(() => loadRunConfig(undefined, { partition: { kind: 'shards', perClient: 0 } })).toThrow(/partition: perClient: /);
+    expect(() => loadRunConfig(undefined, { data: 'idx:a,b' })).toThrow(/data: idx:a,b is one client's data/);
+  });
+
+  it('checks contradictions between fields in one place, every one listed', () => {
+    const refuse = (fields: Record<string, unknown>, pattern: RegExp) => expect(() => loadRunConfig(undefined, fields)).toThrow(pattern);
+    refuse({ strategy: 'krum:f=2', clients: 6 }, /strategy: strategy krum with f = 2 needs more than 2f \+ 2 = 6 clients per round; this run asks 6/);
+    refuse({ strategy: 'multikrum:f=1,m=6', clients: 6 }, /m = 6 is more than n − f = 5/);
+    refuse({ strategy: 'fedmedian', dp: 'central:z=1,clip=1' }, /dp: fedmedian needs every individual update/);
+    refuse({ strategy: 'krum:f=1', clients: 10, secagg: true }, /strategy: secagg: krum needs every individual update/);
+    refuse({ secaggThreshold: 3 }, /secaggThreshold: needs secagg: true/);
+    let message = '';
+    try {
+      loadRunConfig(undefined, { clients: 2, minFitClients: 3, secagg: true, dp: 'central:z=1,clip=1' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/minFitClients: 3 is more than clients/);
+    expect(message).toMatch(/dp: differential privacy together with secure aggregation/);
+  });
+
+  it('runConfigFields writes the flat form that reads back to the same config', () => {
+    const c = loadRunConfig(undefined, { strategy: 'fedavgm:lr=0.5', dp: 'local:z=0.5,clip=2', partition: 'shards:2', secagg: false, clients: 4, localValidation: 0.2 });
+    const fields = runConfigFields(c);
+    expect(fields).toMatchObject({ strategy: 'fedavgm:lr=0.5', dp: 'local:z=0.5,clip=2', partition: 'shards:2', data: 'mnist', localValidation: 0.2, secagg: false });
+    expect(resolveRunConfig('round trip', fields)).toEqual(c);
+    const secure = loadRunConfig(undefined, { secagg: true, secaggThreshold: 3, clients: 4 });
+    expect(resolveRunConfig('round trip', runConfigFields(secure))).toEqual(secure);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { initWeights, paramCount, paramShapes } from '../../shared/models/registry.ts';
 import { DEFAULT_MODEL, type ModelSpec } from '../../shared/models/spec.ts';
-import { add, allFinite, flatten, initWeights, paramCount, paramShapes, subtract, unflatten } from '../../shared/weights.ts';
+import { add, allFinite, flatten, subtract, unflatten } from '../../shared/weights.ts';
 
 describe('flat weights', () => {
   it('lays the MLP out as kernel, bias per layer with the expected sizes', () => {

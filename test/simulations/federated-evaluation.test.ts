@@ -1,3 +1,4 @@
+import { withFields } from '../../shared/config.ts';
 import { describe, expect, it } from 'vitest';
 import { NO_LOCAL_EVALUATION, type Trainer } from '../../client/trainer.ts';
 import type { FederatedRecord } from '../../coordinator/federated-evaluation.ts';
@@ -49,7 +50,7 @@ describe('federated evaluation in a simulation', () => {
     const b = await simulate(config, { log: silentLogger, writeHistory: false, workers: 1 });
     expect(b.history.finalWeightsSha256).toBe(a.history.finalWeightsSha256);
     expect(b.history.rounds.map((r) => r.federated)).toEqual(a.history.rounds.map((r) => r.federated));
-    const off = await simulate({ ...config, localValidation: undefined }, { log: silentLogger, writeHistory: false });
+    const off = await simulate(withFields(config, { localValidation: undefined }), { log: silentLogger, writeHistory: false });
     expect(off.history.rounds.every((r) => r.federated === null)).toBe(true);
     expect(off.history.finalWeightsSha256).not.toBe(a.history.finalWeightsSha256);
   });
@@ -71,14 +72,14 @@ describe('federated evaluation in a simulation', () => {
   });
 
   it('fractionEvaluate asks a seeded sample of the clients', async () => {
-    const r = await simulate({ ...config, clients: 4, fractionEvaluate: 0.5 }, { log: silentLogger, writeHistory: false });
+    const r = await simulate(withFields(config, { clients: 4, fractionEvaluate: 0.5 }), { log: silentLogger, writeHistory: false });
     expect(r.history.rounds.map((x) => x.federated!.clients)).toEqual([2, 2]);
     expect(r.history.rounds.every((x) => x.clients === 4)).toBe(true);
   });
 
   it('with frozen layers, a client asked to evaluate before it ever trained still places the trainable-only model it is sent', async () => {
     // C = 0.25 of 4 clients train each round, all 4 evaluate: some evaluate twice before their first fit
-    const r = await simulate({ ...config, clients: 4, rounds: 3, fractionFit: 0.25, freeze: ['dense0'] }, { log: silentLogger, writeHistory: false });
+    const r = await simulate(withFields(config, { clients: 4, rounds: 3, fractionFit: 0.25, freeze: ['dense0'] }), { log: silentLogger, writeHistory: false });
     expect(r.agents.every((a) => a.status === 'fulfilled')).toBe(true);
     expect(r.history.rounds.map((x) => [x.clients, x.federated!.clients, x.federated!.failures])).toEqual([
       [1, 4, 0],

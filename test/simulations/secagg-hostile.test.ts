@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SecAggParticipant } from '../../client/secagg-participant.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { simulate } from '../../simulations/simulate.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { testConfig } from '../e2e/helpers.ts';
 
 /**

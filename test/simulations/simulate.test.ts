@@ -1,3 +1,4 @@
+import { withFields } from '../../shared/config.ts';
 import { describe, expect, it } from 'vitest';
 import type { Trainer } from '../../client/trainer.ts';
 import { memoryLogger, silentLogger } from '../../shared/log.ts';
@@ -9,7 +10,7 @@ describe('simulate', () => {
     const config = testConfig({ clients: 4, rounds: 2, partition: 'dirichlet:0.5', seed: 7 });
     const a = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
     const b = await simulate(config, { log: silentLogger, writeHistory: false, workers: 1 });
-    const c = await simulate({ ...config, seed: 8 }, { log: silentLogger, writeHistory: false, workers: 2 });
+    const c = await simulate(withFields(config, { seed: 8 }), { log: silentLogger, writeHistory: false, workers: 2 });
     expect(Buffer.from(a.weights.buffer).equals(Buffer.from(b.weights.buffer))).toBe(true);
     expect(a.history.finalWeightsSha256).toBe(b.history.finalWeightsSha256);
     expect(a.history.rounds.map((r) => r.accuracy)).toEqual(b.history.rounds.map((r) => r.accuracy));
@@ -53,7 +54,7 @@ describe('simulate', () => {
     const cfg = testConfig({ clients: 6, rounds: 2, stragglers: 0.5, train: { epochs: 3, batchSize: 32, optimizer: 'sgd', lr: 0.05 } });
     const avg = await simulate(cfg, { log: silentLogger, writeHistory: false });
     const again = await simulate(cfg, { log: silentLogger, writeHistory: false });
-    const prox = await simulate({ ...cfg, strategy: 'fedprox:mu=0.1' }, { log: silentLogger, writeHistory: false });
+    const prox = await simulate(withFields(cfg, { strategy: 'fedprox:mu=0.1' }), { log: silentLogger, writeHistory: false });
     const partial = avg.history.rounds.reduce((s, r) => s + r.partial, 0);
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(12);
@@ -65,7 +66,7 @@ describe('simulate', () => {
   it('a learning-rate schedule changes what the clients are told each round', async () => {
     const base = testConfig({ clients: 3, rounds: 2 });
     const constant = await simulate(base, { log: silentLogger, writeHistory: false });
-    const decayed = await simulate({ ...base, schedule: { type: 'exponential', gamma: 0.5, warmupRounds: 0 } }, { log: silentLogger, writeHistory: false });
+    const decayed = await simulate(withFields(base, { schedule: { type: 'exponential', gamma: 0.5, warmupRounds: 0 } }), { log: silentLogger, writeHistory: false });
     // round 1 trains at the same rate, round 2 at half of it
     expect(decayed.history.rounds[0]!.accuracy).toBe(constant.history.rounds[0]!.accuracy);
     expect(decayed.history.finalWeightsSha256).not.toBe(constant.history.finalWeightsSha256);

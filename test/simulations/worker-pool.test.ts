@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { trainConfig } from '../../shared/engine/engine.ts';
+import { fitConfig } from '../../shared/protocol/fit-config.ts';
 import { loadMnist } from '../../shared/data/mnist.ts';
 import { memoryLogger } from '../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../shared/models/spec.ts';
-import { initWeights } from '../../shared/weights.ts';
+import { initWeights } from '../../shared/models/registry.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { scoreView } from '../../shared/engine/score.ts';
 import { WorkerPool } from '../../simulations/worker-pool.ts';
 
-const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+const cfg = fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
 
 describe('worker pool', () => {
   it('a worker that dies mid-job fails that job only, is replaced, and the pool keeps training', async () => {

@@ -1,6 +1,7 @@
-import { resolveCnn, outputSize, type ResolvedLayer } from '../../models/cnn.ts';
-import { inputSize, type CnnSpec, type MlpSpec } from '../../models/spec.ts';
-import { paramCount } from '../../weights.ts';
+import { outputSize, resolveCnn, type ResolvedLayer } from '../../models/cnn.ts';
+import type { MlpSpec } from '../../models/mlp.ts';
+import { inputSize, paramCount, type SpecOf } from '../../models/registry.ts';
+import type { ModelSpec, ModelType } from '../../models/spec.ts';
 import type { Arena } from './arena.ts';
 
 /**
@@ -8,8 +9,13 @@ import type { Arena } from './arena.ts';
  * of dense layers) and, once laid out for a batch size, every buffer a training
  * step touches — allocated once in the kernel memory and reused for every step.
  */
-export function layersOf(spec: MlpSpec | CnnSpec): ResolvedLayer[] {
-  if (spec.type === 'cnn') return resolveCnn(spec);
+export interface SimdNetwork {
+  readonly layers: ResolvedLayer[];
+  readonly inputSize: number;
+  readonly paramCount: number;
+}
+
+function mlpLayers(spec: MlpSpec): ResolvedLayer[] {
   const sizes = [spec.inputs, ...spec.hidden, spec.outputs];
   return sizes.slice(1).map((units, i) => ({
     kind: 'dense' as const,
@@ -18,6 +24,22 @@ export function layersOf(spec: MlpSpec | CnnSpec): ResolvedLayer[] {
     activation: i === sizes.length - 2 ? ('identity' as const) : spec.activation,
     dropout: i === sizes.length - 2 ? 0 : (spec.dropout ?? 0),
   }));
+}
+
+/** The layers of each architecture the SIMD kernels cover (dense, conv, max-pooling); undefined for the others. */
+const SIMD_LAYERS: { readonly [T in ModelType]: ((spec: SpecOf<T>) => ResolvedLayer[]) | undefined } = {
+  mlp: mlpLayers,
+  cnn: resolveCnn,
+  rnn: undefined,
+  transformer: undefined,
+  gan: undefined,
+};
+
+/** `spec` as SIMD layers, or undefined when the kernels do not cover its architecture. */
+export function simdNetwork(spec: ModelSpec): SimdNetwork | undefined {
+  // the table is keyed by type, so the resolver found takes this spec
+  const resolve = SIMD_LAYERS[spec.type] as ((spec: ModelSpec) => ResolvedLayer[]) | undefined;
+  return resolve && { layers: resolve(spec), inputSize: inputSize(spec), paramCount: paramCount(spec) };
 }
 
 /** Rows of the GEMMs a layer runs per batch (output pixels for conv, examples for dense). */
@@ -65,12 +87,12 @@ export class NetworkWorkspace {
   readonly velocity: number;
   readonly second: number;
 
-  /** `state`: 0 = fused SGD (no buffers), 1 = a gradient and one state buffer, 2 = two state buffers (Adam). */
-  constructor(arena: Arena, spec: MlpSpec | CnnSpec, batch: number, state: 0 | 1 | 2) {
-    this.layers = layersOf(spec);
+  /** `state`: 0 = fused SGD (no buffers), else a gradient and this many state buffers (at most 2). */
+  constructor(arena: Arena, net: SimdNetwork, batch: number, state: number) {
+    this.layers = net.layers;
     this.batch = batch;
-    this.inputSize = inputSize(spec);
-    this.paramCount = paramCount(spec);
+    this.inputSize = net.inputSize;
+    this.paramCount = net.paramCount;
     this.params = arena.alloc(this.paramCount * 4);
     this.input = arena.alloc(batch * this.inputSize * 4);
     let offset = this.params;

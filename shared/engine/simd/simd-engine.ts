@@ -1,24 +1,26 @@
 import { viewSize, type DataView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
-import { inputSize, type CnnSpec, type MlpSpec, type ModelSpec } from '../../models/spec.ts';
+import type { ModelSpec } from '../../models/spec.ts';
+import { stateSlots } from '../../optimizers/registry.ts';
+import { isPlainSgd } from '../../optimizers/sgd.ts';
 import { deriveSeed, mulberry32, permutation } from '../../rng.ts';
+import type { TrainConfig } from '../../train-config.ts';
 import { trainableLayout, type Segment } from '../../trainable.ts';
-import { paramCount, subtract } from '../../weights.ts';
-import type { Engine, EvalMetrics, TrainConfig, TrainResult } from '../engine.ts';
+import { subtract } from '../../weights.ts';
+import { checkData } from '../check.ts';
+import type { Engine, EvalMetrics, FitOptions, TrainResult } from '../engine.ts';
 import { Arena } from './arena.ts';
 import { Activation, instantiateKernels, kernelsUnavailable, type KernelExports } from './kernels.ts';
-import { gemmRows, NetworkWorkspace, patchSize } from './network.ts';
+import { gemmRows, NetworkWorkspace, patchSize, simdNetwork, type SimdNetwork } from './network.ts';
+import { SIMD_UPDATES } from './optimizers.ts';
 
 /** Rows per forward pass when evaluating. */
 const EVAL_CHUNK = 256;
 
 /** Why the simd engine cannot run `spec`, or undefined when it can (it runs every mlp and cnn spec). */
 export function simdUnsupported(spec: ModelSpec): string | undefined {
-  const why = kernelsUnavailable();
-  if (why) return why;
-  if (spec.type !== 'mlp' && spec.type !== 'cnn') return `the simd engine has no kernels for model type "${(spec as { type: string }).type}"`;
-  return undefined;
+  return kernelsUnavailable() ?? (simdNetwork(spec) ? undefined : `the simd engine has no kernels for model type "${spec.type}"`);
 }
 
 /**
@@ -49,25 +51,25 @@ export class SimdEngine implements Engine {
     return new SimdEngine(opts.sparseInput ?? true);
   }
 
-  async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig, seed: number): Promise<TrainResult> {
-    checkSpec(spec, data.dataset, weights);
+  async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
+    const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot train on an empty shard');
-    return this.guard(() => this.trainNetwork(spec, weights, data, n, config, seed));
+    return this.guard(() => this.trainNetwork(spec, net, weights, data, n, config, seed));
   }
 
   async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
-    checkSpec(spec, data.dataset, weights);
+    const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
-    return this.guard(() => this.evaluateNetwork(spec, weights, data, n));
+    return this.guard(() => this.evaluateNetwork(net, weights, data, n));
   }
 
   async predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array> {
-    checkSpec(spec, data.dataset, weights);
+    const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot predict on an empty dataset');
-    return this.guard(() => this.predictNetwork(spec, weights, data, n));
+    return this.guard(() => this.predictNetwork(net, weights, data, n));
   }
 
   /** A wasm trap leaves the instance in an unknown state: replace it and report the task failed. */
@@ -86,14 +88,15 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private trainNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number, config: TrainConfig, seed: number): TrainResult {
+  private trainNetwork(spec: ModelSpec, net: SimdNetwork, weights: Float32Array, data: DataView, n: number, config: TrainConfig & FitOptions, seed: number): TrainResult {
     const { k, arena } = this;
     const batch = Math.min(config.batchSize, n);
     // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
-    const fused = config.optimizer === 'sgd' && config.momentum === 0 && config.weightDecay === 0;
-    const ws = new NetworkWorkspace(arena, spec, batch, fused ? 0 : config.optimizer === 'adam' ? 2 : 1);
+    // (at least one state buffer: the kernels take its pointer even when they do not read it)
+    const fused = isPlainSgd(config);
+    const ws = new NetworkWorkspace(arena, net, batch, fused ? 0 : Math.max(1, stateSlots(config)));
     // frozen parameters get no gradient, no step and no optimizer state; backprop stops below the first trainable layer
-    const layout = trainableLayout(spec, config.frozen);
+    const layout = trainableLayout(spec, config.frozen ?? []);
     const trains = layerTrainability(ws, layout.trainable);
     const first = trains.findIndex((t) => t.w || t.b);
     arena.f32(ws.params, ws.paramCount).set(weights);
@@ -102,9 +105,10 @@ export class SimdEngine implements Engine {
     // dropout masks come from a xorshift stream seeded per task
     let dropState = (deriveSeed(seed, 0xd0) | 1) >>> 0;
     // FedProx: the global weights stay in memory as the proximal anchor
-    const anchor = config.mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
+    const mu = config.mu ?? 0;
+    const anchor = mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
     if (anchor >= 0) arena.f32(anchor, ws.paramCount).set(weights);
-    const shrink = config.lr * config.mu;
+    const shrink = config.lr * mu;
     if (!fused) arena.f32(ws.velocity, ws.paramCount).fill(0);
     const last = ws.layers.length - 1;
     const classes = outputSize(ws.layers[last]!);
@@ -140,32 +144,16 @@ export class SimdEngine implements Engine {
 
   /** One optimizer step on the trainable runs of the flat parameters from the mean gradient in ws.grad (t counts steps from 1). */
   private update(ws: NetworkWorkspace, c: TrainConfig, t: number, segments: readonly Segment[]): void {
-    const { k } = this;
     for (const { offset, length: n } of segments) {
       const at = offset * 4;
-      const [w, g, v, s] = [ws.params + at, ws.grad + at, ws.velocity + at, ws.second + at];
-      switch (c.optimizer) {
-        case 'sgd':
-          k.sgdUpdate(n, w, g, v, c.lr, c.momentum, c.weightDecay, c.nesterov ? 1 : 0);
-          break;
-        case 'adam': {
-          const lrT = (c.lr * Math.sqrt(1 - c.beta2 ** t)) / (1 - c.beta1 ** t);
-          k.adamUpdate(n, w, g, v, s, lrT, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.epsilon * Math.sqrt(1 - c.beta2 ** t), c.weightDecay);
-          break;
-        }
-        case 'adagrad':
-          k.adagradUpdate(n, w, g, v, c.lr, c.epsilon, c.weightDecay);
-          break;
-        case 'rmsprop':
-          k.rmspropUpdate(n, w, g, v, c.lr, c.rho, 1 - c.rho, c.epsilon, c.weightDecay);
-      }
+      SIMD_UPDATES[c.optimizer](this.k, { n, w: ws.params + at, g: ws.grad + at, s1: ws.velocity + at, s2: ws.second + at }, c, t);
     }
   }
 
-  private evaluateNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): EvalMetrics {
+  private evaluateNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
     let stats: Float64Array | undefined;
-    this.forwardInChunks(spec, weights, data, n, (ws, m) => {
+    this.forwardInChunks(net, weights, data, n, (ws, m) => {
       if (!stats) (stats = arena.f64(ws.stats, 2)).fill(0);
       const last = ws.layers.length - 1;
       k.softmaxCrossEntropy(m, outputSize(ws.layers[last]!), ws.buffers[last]!.out, ws.labels, 0, ws.stats);
@@ -173,20 +161,20 @@ export class SimdEngine implements Engine {
     return { loss: stats![0]! / n, accuracy: stats![1]! / n, numExamples: n };
   }
 
-  private predictNetwork(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number): Float32Array {
-    const classes = spec.outputs;
+  private predictNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): Float32Array {
+    const classes = outputSize(net.layers[net.layers.length - 1]!);
     const out = new Float32Array(n * classes);
-    this.forwardInChunks(spec, weights, data, n, (ws, m, start) => {
+    this.forwardInChunks(net, weights, data, n, (ws, m, start) => {
       softmaxRowsInto(this.arena.f32(ws.buffers[ws.layers.length - 1]!.out, m * classes), classes, out, start * classes);
     });
     return out;
   }
 
   /** Runs the forward pass over the rows of `data` in order, a chunk at a time, handing each chunk's workspace to `each`. */
-  private forwardInChunks(spec: MlpSpec | CnnSpec, weights: Float32Array, data: DataView, n: number, each: (ws: NetworkWorkspace, m: number, start: number) => void): void {
+  private forwardInChunks(net: SimdNetwork, weights: Float32Array, data: DataView, n: number, each: (ws: NetworkWorkspace, m: number, start: number) => void): void {
     const { arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
-    const ws = new NetworkWorkspace(arena, spec, chunk, 0);
+    const ws = new NetworkWorkspace(arena, net, chunk, 0);
     arena.f32(ws.params, ws.paramCount).set(weights);
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
@@ -336,13 +324,12 @@ function softmaxRowsInto(logits: Float32Array, classes: number, out: Float32Arra
   }
 }
 
-function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): asserts spec is MlpSpec | CnnSpec {
+/** The network of `spec` once the data and weights are found to fit it. */
+function checkSpec(spec: ModelSpec, ds: Dataset, weights: Float32Array): SimdNetwork {
   const why = simdUnsupported(spec);
   if (why) throw new StarlingError('E_ENGINE', why);
-  if (spec.type !== 'mlp' && spec.type !== 'cnn') throw new StarlingError('E_ENGINE', `the simd engine has no kernels for model type "${spec.type}"`);
-  const inputs = inputSize(spec);
-  if (inputs !== ds.features) throw new DataError(`the model takes ${inputs} inputs but the data has ${ds.features} features`);
-  if (spec.outputs !== ds.classes) throw new DataError(`the model predicts ${spec.outputs} classes but the data has ${ds.classes}`);
-  const expected = paramCount(spec);
-  if (weights.length !== expected) throw new DataError(`got ${weights.length} weights, the model has ${expected}`);
+  checkData(spec, ds);
+  const net = simdNetwork(spec)!;
+  if (weights.length !== net.paramCount) throw new DataError(`got ${weights.length} weights, the model has ${net.paramCount}`);
+  return net;
 }

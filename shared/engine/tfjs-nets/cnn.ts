@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { resolveCnn } from '../../models/cnn.ts';
-import type { CnnSpec } from '../../models/spec.ts';
+import { resolveCnn, type CnnSpec } from '../../models/cnn.ts';
 import { activate, maybeDropout } from './layers.ts';
-import type { Forward } from './forward.ts';
+import { autodiffClassifier, type Forward } from './net.ts';
 
 /** The CNN's forward pass (NHWC); dense layers apply their dropout while training. */
 export function cnnForward(spec: CnnSpec): Forward {
@@ -26,3 +25,5 @@ export function cnnForward(spec: CnnSpec): Forward {
     return h as tf.Tensor2D;
   };
 }
+
+export const cnnNet = autodiffClassifier(cnnForward, 250);

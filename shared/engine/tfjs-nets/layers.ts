@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { embedWidth } from '../../models/rnn.ts';
-import type { SequenceSpec } from '../../models/spec.ts';
+import type { SequenceInput } from '../../models/sequence.ts';
 
 /** Building blocks the tfjs architectures share (each a plain function of tensors). */
 
@@ -51,11 +50,11 @@ export function maybeDropout<T extends tf.Tensor>(h: T, rate: number | undefined
  * embedding table (a one-hot product, whose gradient every backend has), or the
  * real-valued steps reshaped. Consumes the embedding parameter when there is one.
  */
-export function sequenceInput(spec: SequenceSpec, x: tf.Tensor2D, params: readonly tf.Tensor[], p: { i: number }): tf.Tensor3D {
+export function sequenceInput(spec: SequenceInput, x: tf.Tensor2D, params: readonly tf.Tensor[], p: { i: number }): tf.Tensor3D {
   const batch = x.shape[0];
   if (spec.vocab === undefined) return tf.reshape(x, [batch, spec.seqLen, spec.inputDim!]);
   const table = params[p.i++]! as tf.Tensor2D;
   const ids = tf.reshape(tf.cast(x, 'int32'), [batch * spec.seqLen]) as tf.Tensor1D;
   const embedded = tf.matMul(tf.oneHot(ids, spec.vocab).toFloat(), table);
-  return tf.reshape(embedded, [batch, spec.seqLen, embedWidth(spec)]);
+  return tf.reshape(embedded, [batch, spec.seqLen, table.shape[1]]);
 }

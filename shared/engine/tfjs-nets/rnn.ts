@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RnnSpec } from '../../models/spec.ts';
-import type { Forward } from './forward.ts';
+import type { RnnSpec } from '../../models/rnn.ts';
 import { dense, denseSteps, maybeDropout, sequenceInput } from './layers.ts';
+import { autodiffClassifier, type Forward } from './net.ts';
 
 type Step = (xt: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, u: tf.Tensor2D) => [tf.Tensor2D, tf.Tensor2D];
 
@@ -56,3 +56,5 @@ export function rnnForward(spec: RnnSpec): Forward {
     return dense(last, params[p.i++]!, params[p.i++]!);
   };
 }
+
+export const rnnNet = autodiffClassifier(rnnForward, 250);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { TransformerSpec } from '../../models/spec.ts';
-import type { Forward } from './forward.ts';
+import type { TransformerSpec } from '../../models/transformer.ts';
 import { dense, denseSteps, layerNorm, maybeDropout, sequenceInput } from './layers.ts';
+import { autodiffClassifier, type Forward } from './net.ts';
 
 /** x [b, t, d] → [b, heads, t, d / heads]. */
 function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
@@ -47,3 +47,5 @@ export function transformerForward(spec: TransformerSpec): Forward {
     return dense(pooled, next(), next());
   };
 }
+
+export const transformerNet = autodiffClassifier(transformerForward, 250);

@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { runRounds } from '../../../coordinator/round-loop.ts';
-import { withDp } from '../../../coordinator/strategies/dp.ts';
-import { createStrategy } from '../../../coordinator/strategies/index.ts';
 import { sampleClients, secretRng } from '../../../coordinator/strategies/sampling.ts';
 import type { FitOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
-import { trainConfig } from '../../../shared/engine/engine.ts';
+import { fitConfig } from '../../../shared/protocol/fit-config.ts';
 import { memoryLogger } from '../../../shared/log.ts';
 import { DEFAULT_MODEL } from '../../../shared/models/spec.ts';
-import { RdpAccountant, parseDpSpec, seededNoiseSource } from '../../../shared/privacy/index.ts';
+import { RdpAccountant, seededNoiseSource } from '../../../shared/privacy/index.ts';
 import { fakeTransport } from '../fake-transport.ts';
+import { aggregateFit, withDp } from './round.ts';
 
 /**
  * Issue 21: the ε a run reports must be the ε it spent — charged at the rate each round
  * actually sampled at, amplified only for a secret sample, released and charged independently
  * of un-noised counts, and for local DP under both neighbouring notions.
  */
-const train = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
+const train = fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 const clients = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `c${i}`, name: `c${String(i).padStart(3, '0')}` }));
 const update = (name: string): FitOutcome => ({ client: { id: name, name }, numExamples: 5, delta: Float32Array.of(0.1, 0.2, 0.3), metrics: {} });
 const epsilonAt = (steps: [number, number][], delta: number) => {
@@ -28,16 +27,16 @@ describe('the sampling rate a round is charged at', () => {
   it('is the sample over the clients available that round, not the configured C of the configured population', () => {
     // 400 configured, C = 0.01, at least 10 a round: with all 400 connected the rate is 10/400; with 100, 10/100; with 50, 10/50
     const ctx: StrategyContext = { clients: 400, sampling: { fraction: 0.01, min: 10, seed: 1 } };
-    const dp = withDp(createStrategy('fedavg', ctx), ctx, { spec: parseDpSpec('central:z=1,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
+    const { strategy, privacy } = withDp('fedavg', ctx, 'central:z=1,clip=1', { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
     const rates: number[] = [];
     [400, 100, 50].forEach((available, i) => {
-      const asked = dp.configureFit(i + 1, clients(available), train);
+      const asked = strategy.configureFit(i + 1, clients(available), train);
       expect(asked).toHaveLength(10);
-      dp.aggregateFit(i + 1, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), []);
-      rates.push(dp.privacy().samplingRate);
+      aggregateFit(strategy, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), { round: i + 1 });
+      rates.push(privacy!.report().samplingRate);
     });
     expect(rates).toEqual([10 / 400, 10 / 100, 10 / 50]);
-    expect(dp.privacy().epsilon).toBe(epsilonAt([[0.025, 1], [0.1, 1], [0.2, 1]], 1e-5));
+    expect(privacy!.report().epsilon).toBe(epsilonAt([[0.025, 1], [0.1, 1], [0.2, 1]], 1e-5));
   });
 });
 
@@ -54,25 +53,25 @@ describe('a secret sample', () => {
 
   it('with a replayable sample the report adds each client\'s unamplified ε over the rounds its update was in', () => {
     const ctx: StrategyContext = { clients: 10, sampling: { fraction: 0.5, min: 1, seed: 7 } };
-    const dp = withDp(createStrategy('fedavg', ctx), ctx, { spec: parseDpSpec('central:z=2,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: false });
+    const { strategy, privacy } = withDp('fedavg', ctx, 'central:z=2,clip=1', { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: false });
     const joined = new Map<string, number>();
     for (let round = 1; round <= 6; round++) {
-      const asked = dp.configureFit(round, clients(10), train);
+      const asked = strategy.configureFit(round, clients(10), train);
       for (const a of asked) joined.set(a.client.name, (joined.get(a.client.name) ?? 0) + 1);
-      dp.aggregateFit(round, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), []);
+      aggregateFit(strategy, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), { round });
     }
     const most = Math.max(...joined.values());
-    const p = dp.privacy();
+    const p = privacy!.report();
     expect(p.samplingSecret).toBe(false);
     expect(p.epsilonUnamplifiedMax).toBe(epsilonAt(Array.from({ length: most }, () => [1, 2] as [number, number]), 1e-5));
     expect(p.epsilonUnamplifiedMax!).toBeGreaterThan(p.epsilon);
-    const perClient = dp.privacyByClient()!;
+    const perClient = privacy!.byClient()!;
     for (const [name, rounds] of joined) expect(perClient[name]).toEqual({ rounds, epsilon: epsilonAt(Array.from({ length: rounds }, () => [1, 2] as [number, number]), 1e-5) });
     // a secret sample reports neither: naming who trained would undo the secret
-    const secret = withDp(createStrategy('fedavg', ctx), ctx, { spec: parseDpSpec('central:z=2,clip=1'), delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
-    secret.aggregateFit(1, Float32Array.of(0, 0, 0), [update('c000')], []);
-    expect(secret.privacy().epsilonUnamplifiedMax).toBeUndefined();
-    expect(secret.privacyByClient()).toBeUndefined();
+    const secret = withDp('fedavg', ctx, 'central:z=2,clip=1', { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
+    aggregateFit(secret.strategy, Float32Array.of(0, 0, 0), [update('c000')]);
+    expect(secret.privacy!.report().epsilonUnamplifiedMax).toBeUndefined();
+    expect(secret.privacy!.byClient()).toBeUndefined();
   });
 });
 
@@ -80,11 +79,11 @@ describe('short rounds under DP: the release never hinges on an un-noised count'
   const run = (spec: string, minFitClients: number) => {
     const log = memoryLogger();
     const ctx: StrategyContext = { clients: 3, sampling: { fraction: 1, min: minFitClients, seed: 1 } };
-    const strategy = withDp(createStrategy('fedavg', ctx), ctx, { spec: parseDpSpec(spec), delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
+    const { strategy, privacy } = withDp('fedavg', ctx, spec, { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
     // one client answers, two fail: fewer results than minFitClients
     const transport = fakeTransport({ a: () => ({ numExamples: 5, delta: new Array(101_770).fill(0.001) }), b: () => new Error('dropped'), c: () => new Error('dropped') });
     const initial = new Float32Array(101_770);
-    return runRounds({ transport, strategy, spec: DEFAULT_MODEL, initialWeights: initial, rounds: 1, train, seed: 1, minFitClients, roundTimeoutMs: 5000, waitForClientsTimeoutMs: 1000, log }).then((r) => ({ ...r, initial }));
+    return runRounds({ transport, strategy, privacy, spec: DEFAULT_MODEL, initialWeights: initial, rounds: 1, train, seed: 1, minFitClients, roundTimeoutMs: 5000, waitForClientsTimeoutMs: 1000, log }).then((r) => ({ ...r, initial }));
   };
 
   it('central: a round with fewer results than minFitClients still releases the noised sum and is charged', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { weightedMetrics } from '../../../coordinator/strategies/common.ts';
-import { createStrategy, STRATEGY_NAMES } from '../../../coordinator/strategies/index.ts';
+import { weightedMetrics } from '../../../coordinator/strategies/evaluate.ts';
+import { createStrategy } from '../../../coordinator/strategies/index.ts';
 import type { EvaluateOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
+import { parseStrategySpec, STRATEGY_NAMES } from '../../../shared/strategy-spec.ts';
+import { strategyOf } from './round.ts';
 
 const result = (name: string, numExamples: number, metrics: Record<string, number>): EvaluateOutcome => ({ client: { id: name, name }, numExamples, metrics });
 const clients = Array.from({ length: 10 }, (_, i) => ({ id: `id-${i}`, name: `c${i}` }));
@@ -35,14 +37,14 @@ describe('federated evaluation in the strategies', () => {
 
   it('every strategy shares the default: all clients unless fractionEvaluate samples a seeded subset', () => {
     for (const name of STRATEGY_NAMES) {
-      const s = createStrategy(name, ctx());
+      const s = createStrategy(parseStrategySpec(name), ctx());
       expect(s.configureEvaluate(1, clients).map((c) => c.name), name).toEqual(clients.map((c) => c.name));
       expect(s.aggregateEvaluate(1, [result('a', 1, { accuracy: 1 }), result('b', 1, { accuracy: 0 })]).metrics.accuracy, name).toBe(0.5);
     }
-    const s = createStrategy('fedavg', ctx(0.4));
+    const s = strategyOf('fedavg', ctx(0.4));
     const r1 = s.configureEvaluate(1, clients).map((c) => c.name);
     expect(r1).toHaveLength(4);
-    expect(createStrategy('fedavg', ctx(0.4)).configureEvaluate(1, [...clients].reverse()).map((c) => c.name)).toEqual(r1);
+    expect(strategyOf('fedavg', ctx(0.4)).configureEvaluate(1, [...clients].reverse()).map((c) => c.name)).toEqual(r1);
     const rounds = [1, 2, 3, 4, 5].map((r) => s.configureEvaluate(r, clients).map((c) => c.name).join());
     expect(new Set(rounds).size).toBeGreaterThan(1);
   });

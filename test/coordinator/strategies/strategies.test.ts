@@ -1,41 +1,44 @@
 import fc from 'fast-check';
-import { trainConfig } from '../../../shared/engine/engine.ts';
+import { fitConfig } from '../../../shared/protocol/fit-config.ts';
 import { describe, expect, it } from 'vitest';
-import { weightedAverage } from '../../../coordinator/strategies/aggregate.ts';
-import { createStrategy, parseStrategySpec, STRATEGY_NAMES } from '../../../coordinator/strategies/index.ts';
-import { coordinateMedian, krumSelect, trimmedMean } from '../../../coordinator/strategies/robust.ts';
+import { weightedMean } from '../../../coordinator/strategies/combine/weighted-mean.ts';
+import { coordinateMedian, krumSelect, trimmedMean } from '../../../coordinator/strategies/combine/robust.ts';
 import { sampleClients } from '../../../coordinator/strategies/sampling.ts';
 import type { FitOutcome, StrategyContext } from '../../../coordinator/strategies/strategy.ts';
 import { AggregationError } from '../../../shared/errors.ts';
+import { parseStrategySpec, STRATEGY_NAMES } from '../../../shared/strategy-spec.ts';
+import { aggregateFit, strategyOf } from './round.ts';
 
 const ctx = (clients = 10, fraction = 1, min = 1): StrategyContext => ({ clients, sampling: { fraction, min, seed: 7 } });
 const outcome = (name: string, numExamples: number, delta: number[]): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
-const base = trainConfig({ epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 });
-const step = (spec: string, global: number[], results: FitOutcome[], c = ctx()) => [...createStrategy(spec, c).aggregateFit(1, Float32Array.from(global), results, [])];
+const base = fitConfig({ epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 });
+const step = (spec: string, global: number[], results: FitOutcome[], c = ctx()) => [...aggregateFit(strategyOf(spec, c), Float32Array.from(global), results)];
+const vectors = (...vs: number[][]) => vs.map((v, i) => outcome(`c${i}`, 1, v));
 
 describe('strategies against hand-computed aggregates', () => {
   it('fedavg: example-weighted mean delta; bad inputs are clear errors', () => {
     // (100·[1, 0] + 300·[0, 1] + 600·[−1, 2]) / 1000 = [−0.5, 1.5]
     expect(step('fedavg', [10, 10], [outcome('a', 100, [1, 0]), outcome('b', 300, [0, 1]), outcome('c', 600, [-1, 2])])).toEqual([9.5, 11.5]);
-    expect([...weightedAverage([Float32Array.of(2, 0, -4), Float32Array.of(6, 4, 0)], [1, 3])]).toEqual([5, 3, -1]);
-    expect(() => weightedAverage([], [])).toThrow(/no vectors/);
-    expect(() => weightedAverage([Float32Array.of(1), Float32Array.of(1, 2)], [1, 1])).toThrow(/vector 1 has length 2, expected 1/);
-    expect(() => weightedAverage([Float32Array.of(1)], [-1])).toThrow(/weight 0 is -1/);
-    const s = createStrategy('fedavg', ctx());
+    expect(weightedMean([outcome('a', 1, [2, 0, -4]), outcome('b', 3, [6, 4, 0])])).toEqual({ delta: Float32Array.of(5, 3, -1), clients: 2, numExamples: 4 });
+    expect(() => weightedMean([])).toThrow(/weighted mean: no results/);
+    expect(() => weightedMean(vectors([1], [1, 2]))).toThrow(/c1's update has length 2, expected 1/);
+    expect(() => weightedMean([outcome('a', -1, [1])])).toThrow(/a reports -1 examples/);
+    expect(() => weightedMean([outcome('a', 0, [1])])).toThrow(/the example counts sum to zero/);
+    const s = strategyOf('fedavg', ctx());
     const ins = s.configureFit(1, [{ id: 'x', name: 'x' }, { id: 'y', name: 'y' }], base);
     expect(ins.map((i) => i.client.id)).toEqual(['x', 'y']);
     expect(ins[0]!.config).toBe(base);
   });
 
   it('fedsgd: one full-batch step per client, averaged like fedavg', () => {
-    const s = createStrategy('fedsgd', ctx());
+    const s = strategyOf('fedsgd', ctx());
     const [ins] = s.configureFit(1, [{ id: 'a', name: 'a' }], base);
     expect(ins!.config).toMatchObject({ epochs: 1, batchSize: 65536, momentum: 0, lr: 0.1 });
     expect(step('fedsgd', [0], [outcome('a', 1, [2]), outcome('b', 3, [6])])).toEqual([5]);
   });
 
   it('fedprox: passes μ to the clients and averages like fedavg', () => {
-    const s = createStrategy('fedprox:mu=0.5', ctx());
+    const s = strategyOf('fedprox:mu=0.5', ctx());
     expect(s.configureFit(1, [{ id: 'a', name: 'a' }], base)[0]!.config.mu).toBe(0.5);
     expect(s.toConfig()).toEqual({ name: 'fedprox', mu: 0.5 });
     expect(step('fedprox:mu=0.5', [1], [outcome('a', 1, [2]), outcome('b', 1, [4])])).toEqual([4]);
@@ -49,9 +52,9 @@ describe('strategies against hand-computed aggregates', () => {
   });
 
   it('fedavgm: v ← β·v + Δ̄; w ← w + η·v over two rounds', () => {
-    const s = createStrategy('fedavgm:lr=0.5,momentum=0.9', ctx());
-    const w1 = s.aggregateFit(1, Float32Array.of(0), [outcome('a', 1, [2])], []); // v = 2, w = 1
-    const w2 = s.aggregateFit(2, w1, [outcome('a', 1, [1])], []); // v = 0.9·2 + 1 = 2.8, w = 1 + 1.4
+    const s = strategyOf('fedavgm:lr=0.5,momentum=0.9', ctx());
+    const w1 = aggregateFit(s, Float32Array.of(0), [outcome('a', 1, [2])]); // v = 2, w = 1
+    const w2 = aggregateFit(s, w1, [outcome('a', 1, [1])], { round: 2 }); // v = 0.9·2 + 1 = 2.8, w = 1 + 1.4
     expect(w1[0]).toBeCloseTo(1, 6);
     expect(w2[0]).toBeCloseTo(2.4, 6);
   });
@@ -62,7 +65,7 @@ describe('strategies against hand-computed aggregates', () => {
     const b2 = 0.99;
     const tau = 0.01;
     for (const kind of ['adam', 'yogi', 'adagrad'] as const) {
-      const s = createStrategy(`fed${kind}:lr=${lr},beta1=${b1},beta2=${b2},tau=${tau}`, ctx());
+      const s = strategyOf(`fed${kind}:lr=${lr},beta1=${b1},beta2=${b2},tau=${tau}`, ctx());
       let w = 0;
       let m = 0;
       let v = tau * tau;
@@ -73,7 +76,7 @@ describe('strategies against hand-computed aggregates', () => {
         else if (kind === 'adam') v = b2 * v + (1 - b2) * d * d;
         else v = v - (1 - b2) * d * d * Math.sign(v - d * d);
         w += (lr * m) / (Math.sqrt(v) + tau);
-        g = s.aggregateFit(1, g, [outcome('a', 1, [d])], []);
+        g = aggregateFit(s, g, [outcome('a', 1, [d])]);
       }
       expect(g[0]).toBeCloseTo(w, 6);
     }
@@ -103,21 +106,21 @@ describe('strategies against hand-computed aggregates', () => {
     expect(step('multikrum:f=1', [0, 0], results, ctx(10, 0.5))).toEqual([0, 0]);
     // after a dropout (6 asked, 5 answered) likewise: m = 5 − 1
     expect(step('multikrum:f=1', [0, 0], results, ctx(6))).toEqual([0, 0]);
-    expect(createStrategy('multikrum:f=1', ctx(10, 0.5)).toConfig()).toEqual({ name: 'multikrum', f: 1 });
+    expect(strategyOf('multikrum:f=1', ctx(10, 0.5)).toConfig()).toEqual({ name: 'multikrum', f: 1 });
   });
 
   it('an explicit m above a round\'s n − f is clamped to it; one above n − f of a full round is refused up front', () => {
     const results = [[0, 0], [0, 0], [0, 0], [0, 0], [100, -100]].map((v, i) => outcome(`c${i}`, 1, v));
     // 6 asked, 5 answered: m = 5 would take the outlier in, n − f = 4 does not
     expect(step('multikrum:f=1,m=5', [0, 0], results, ctx(6))).toEqual([0, 0]);
-    expect(() => createStrategy('multikrum:f=1,m=6', ctx(6))).toThrow(/strategy multikrum with f = 1: m = 6 is more than n − f = 5 of the 6 clients a round asks/);
+    expect(() => strategyOf('multikrum:f=1,m=6', ctx(6))).toThrow(/strategy multikrum with f = 1: m = 6 is more than n − f = 5 of the 6 clients a round asks/);
   });
 
   it('a round with too few updates for Krum is an AggregationError (the round loop skips it), with the precise message', () => {
     const four = [[0, 0], [1, 0], [0, 1], [1, 1]].map((v, i) => outcome(`c${i}`, 1, v));
     for (const spec of ['krum:f=1', 'multikrum:f=1']) {
-      const s = createStrategy(spec, ctx(5));
-      const run = () => s.aggregateFit(1, Float32Array.of(0, 0), four, []);
+      const s = strategyOf(spec, ctx(5));
+      const run = () => aggregateFit(s, Float32Array.of(0, 0), four);
       expect(run, spec).toThrow(AggregationError);
       expect(run, spec).toThrow('Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4');
     }
@@ -131,24 +134,24 @@ describe('strategies against hand-computed aggregates', () => {
   it('a non-finite new model is an AggregationError, and the stateful strategies keep their state as it was', () => {
     // lr = 1e38 makes the first step (≥ 1e37) overflow float32 from w = 3.4e38; the next round must start from fresh state
     for (const spec of ['fedavgm:lr=1e38,momentum=0.9', 'fedadam:lr=1e38', 'fedyogi:lr=1e38', 'fedadagrad:lr=1e38', 'fedavg']) {
-      const s = createStrategy(spec, ctx());
-      expect(() => s.aggregateFit(1, Float32Array.of(3.4e38), [outcome('a', 1, [spec === 'fedavg' ? 3.4e38 : 1])], []), spec).toThrow(AggregationError);
-      const after = s.aggregateFit(2, Float32Array.of(0), [outcome('a', 1, [-0.5])], []);
-      const fresh = createStrategy(spec, ctx()).aggregateFit(1, Float32Array.of(0), [outcome('a', 1, [-0.5])], []);
+      const s = strategyOf(spec, ctx());
+      expect(() => aggregateFit(s, Float32Array.of(3.4e38), [outcome('a', 1, [spec === 'fedavg' ? 3.4e38 : 1])]), spec).toThrow(AggregationError);
+      const after = aggregateFit(s, Float32Array.of(0), [outcome('a', 1, [-0.5])], { round: 2 });
+      const fresh = aggregateFit(strategyOf(spec, ctx()), Float32Array.of(0), [outcome('a', 1, [-0.5])]);
       expect([...after], spec).toEqual([...fresh]);
     }
     expect(() => step('fedmedian', [3.4e38], [outcome('a', 1, [3.4e38])])).toThrow(/fedmedian: the new global model is not finite \(Infinity at coordinate 0\)/);
   });
 
   it('refuses Krum when a round cannot have n > 2f + 2, and bad parameters, each with a clear message', () => {
-    expect(() => createStrategy('krum:f=2', ctx(6))).toThrow(/krum with f = 2 needs more than 2f \+ 2 = 6 clients per round; this run asks 6/);
-    expect(() => createStrategy('krum:f=1', ctx(10, 0.3, 1))).toThrow(/this run asks 3/);
-    expect(() => createStrategy('fedprox:mu=-1', ctx())).toThrow(/strategy fedprox: mu: .*>=0/);
-    expect(() => createStrategy('fedavgm:speed=3', ctx())).toThrow(/strategy fedavgm: .*speed/);
-    expect(() => createStrategy('fedprox:mu', ctx())).toThrow(/"mu" is not key=value/);
-    expect(() => createStrategy('fedprox:mu=abc', ctx())).toThrow(/mu must be a number, got "abc"/);
-    expect(() => createStrategy('fedmagic', ctx())).toThrow(/unknown strategy "fedmagic" \(available: fedavg, fedsgd, fedprox/);
-    expect(parseStrategySpec('FedProx:mu=0.1')).toEqual({ name: 'fedprox', params: { mu: 0.1 } });
+    expect(() => strategyOf('krum:f=2', ctx(6))).toThrow(/krum with f = 2 needs more than 2f \+ 2 = 6 clients per round; this run asks 6/);
+    expect(() => strategyOf('krum:f=1', ctx(10, 0.3, 1))).toThrow(/this run asks 3/);
+    expect(() => strategyOf('fedprox:mu=-1', ctx())).toThrow(/strategy fedprox: mu: .*>=0/);
+    expect(() => strategyOf('fedavgm:speed=3', ctx())).toThrow(/strategy fedavgm: .*speed/);
+    expect(() => strategyOf('fedprox:mu', ctx())).toThrow(/"mu" is not key=value/);
+    expect(() => strategyOf('fedprox:mu=abc', ctx())).toThrow(/mu must be a number, got "abc"/);
+    expect(() => strategyOf('fedmagic', ctx())).toThrow(/unknown strategy "fedmagic" \(available: fedavg, fedsgd, fedprox/);
+    expect(parseStrategySpec('FedProx:mu=0.1')).toEqual({ name: 'fedprox', mu: 0.1 });
     expect(STRATEGY_NAMES).toHaveLength(11);
   });
 });
@@ -173,7 +176,7 @@ describe('properties (fast-check)', () => {
     fc.assert(
       fc.property(vec(6), fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }), (d, counts) => {
         const u = Float32Array.from(d);
-        const out = createStrategy('fedavg', ctx()).aggregateFit(1, new Float32Array(6), counts.map((c, i) => ({ client: { id: `${i}`, name: `${i}` }, numExamples: c, delta: u, metrics: {} })), []);
+        const out = aggregateFit(strategyOf('fedavg', ctx()), new Float32Array(6), counts.map((c, i) => ({ client: { id: `${i}`, name: `${i}` }, numExamples: c, delta: u, metrics: {} })));
         out.forEach((v, i) => expect(Math.abs(v - u[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(u[i]!))));
       }),
     );
@@ -185,8 +188,8 @@ describe('properties (fast-check)', () => {
         const results = items.map(([d, n], i) => outcome(`c${i}`, n, d));
         const rotated = results.map((_, i) => results[(i + shift) % results.length]!);
         for (const spec of ['fedavg', 'fedmedian', 'trimmedmean:beta=0.1']) {
-          const a = createStrategy(spec, ctx()).aggregateFit(1, new Float32Array(4), results, []);
-          const b = createStrategy(spec, ctx()).aggregateFit(1, new Float32Array(4), rotated, []);
+          const a = aggregateFit(strategyOf(spec, ctx()), new Float32Array(4), results);
+          const b = aggregateFit(strategyOf(spec, ctx()), new Float32Array(4), rotated);
           a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(v))));
         }
       }),

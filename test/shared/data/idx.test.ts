@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDataSource } from '../../../client/data-source.ts';
+import { openDataSource, parseClientData } from '../../../client/data-source.ts';
 import { encodeIdx, loadIdx } from '../../../shared/data/idx.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { DataError } from '../../../shared/errors.ts';
@@ -28,7 +28,7 @@ describe('IDX loader', () => {
     expect(ds.classes).toBe(10);
     expect([...ds.y]).toEqual([...test.y.subarray(0, n)]);
     for (let i = 0; i < n * 784; i += 97) expect(ds.x[i]).toBeCloseTo(pixels[i]! / 255, 6);
-    const viaClient = await openDataSource({ data: `idx:${images},${labels}`, partition: { kind: 'iid' }, seed: 1 });
+    const viaClient = await openDataSource({ data: parseClientData(`idx:${images},${labels}`), partition: { kind: 'iid' }, seed: 1 });
     expect(viaClient.dataset.size).toBe(n);
   });
 
@@ -60,7 +60,7 @@ describe('IDX loader', () => {
     await expect(loadIdx(good, lab, { classes: 2 })).rejects.toThrow(/label 2 of example 2 is not a class index in 0..1/);
     await expect(loadIdx(good, lab, { features: 784 })).rejects.toThrow(/2×2 = 4 values, but the model expects 784/);
     await expect(loadIdx(good, lab)).resolves.toMatchObject({ size: 4, features: 4, classes: 3 });
-    await expect(openDataSource({ data: 'idx:onlyone', partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/needs two paths/);
+    expect(() => parseClientData('idx:onlyone')).toThrow(/--data: idx:<images>,<labels> needs two paths/);
     await expect(loadIdx(join(dir, 'missing'), lab)).rejects.toBeInstanceOf(DataError);
   });
 });

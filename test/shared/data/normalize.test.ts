@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openClientData, openDataSource } from '../../../client/data-source.ts';
+import { openClientData, openDataSource, parseClientData } from '../../../client/data-source.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { applyNormalizer, fitNormalizer, parseNormalizeKind } from '../../../shared/data/normalize.ts';
 import { ConfigError, DataError } from '../../../shared/errors.ts';
@@ -51,7 +51,7 @@ describe('normalization', () => {
     expect(() => fitNormalizer('minmax', { dataset: ds, indices: new Uint32Array(0) })).toThrow(/empty split/);
     const other: Dataset = { ...ds, x: new Float32Array(8), features: 2 };
     expect(() => applyNormalizer(fitNormalizer('minmax', { dataset: ds }), other)).toThrow(DataError);
-    await expect(openDataSource({ data: 'mnist', partition: { kind: 'iid' }, seed: 1, normalize: 'zscore' })).rejects.toThrow(/--normalize applies to CSV and IDX data/);
+    await expect(openDataSource({ data: { kind: 'mnist' }, partition: { kind: 'iid' }, seed: 1, normalize: 'zscore' })).rejects.toThrow(/--normalize applies to CSV and IDX data/);
   });
 
   it('a CSV client normalizes its own rows', async () => {
@@ -59,7 +59,7 @@ describe('normalization', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'site.csv');
     writeFileSync(path, 'a,b,label\n1,100,0\n3,300,1\n');
-    const view = await openDataSource({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 1, normalize: 'minmax' });
+    const view = await openDataSource({ data: parseClientData(path), label: 'label', partition: { kind: 'iid' }, seed: 1, normalize: 'minmax' });
     expect([...view.dataset.x]).toEqual([0, 0, 1, 1]);
   });
 
@@ -70,8 +70,8 @@ describe('normalization', () => {
     // 40 rows, 6 features of distinct values, 2 classes
     const rows = Array.from({ length: 40 }, (_, r) => [...Array.from({ length: 6 }, (_, k) => ((r * 7 + k * 13) % 41) * (k + 1)), r % 2].join(','));
     writeFileSync(path, `${['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'label'].join(',')}\n${rows.join('\n')}\n`);
-    const raw = await openDataSource({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 3 });
-    const local = await openClientData({ data: path, label: 'label', partition: { kind: 'iid' }, seed: 3, normalize: 'minmax', localValidation: 0.25 });
+    const raw = await openDataSource({ data: parseClientData(path), label: 'label', partition: { kind: 'iid' }, seed: 3 });
+    const local = await openClientData({ data: parseClientData(path), label: 'label', partition: { kind: 'iid' }, seed: 3, normalize: 'minmax', localValidation: 0.25 });
     const train = Array.from(local.train.indices!);
     const held = Array.from(local.holdout!.indices!);
     expect(held).toHaveLength(10);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelCounts } from '../../../shared/data/dataset.ts';
-import { loadData, parseDataSpec } from '../../../shared/data/source.ts';
+import { loadData, parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
 import { generateSynthetic } from '../../../shared/data/synthetic.ts';
 
 describe('synthetic(α, β) data', () => {
@@ -29,7 +29,10 @@ describe('synthetic(α, β) data', () => {
     expect(parseDataSpec('mnist')).toEqual({ kind: 'mnist' });
     expect(parseDataSpec('synthetic:0.5,1')).toEqual({ kind: 'synthetic', alpha: 0.5, beta: 1 });
     expect(() => parseDataSpec('cifar')).toThrow(/unknown data "cifar"/);
-    expect(() => loadData('synthetic:x,1', 3, 1)).toThrow(/data: synthetic:α,β needs two numbers/);
-    expect(loadData('synthetic:1,1', 5, 1).shards).toHaveLength(5);
+    expect(() => parseDataSpec('synthetic:x,1')).toThrow(/synthetic:α,β needs two numbers/);
+    expect(parseDataSpec('idx:a.idx,b.idx')).toEqual({ kind: 'idx', images: 'a.idx', labels: 'b.idx' });
+    expect(parseDataSpec('csv:rows.csv')).toEqual({ kind: 'csv', path: 'rows.csv' });
+    expect(() => parseRunData('csv:rows.csv')).toThrow(/csv:rows.csv is one client's data/);
+    expect(loadData(parseRunData('synthetic:1,1'), 5, 1).shards).toHaveLength(5);
   });
 });

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDataSource } from '../../../client/data-source.ts';
-import { loadData, parseDataSpec } from '../../../shared/data/source.ts';
+import { openDataSource, parseClientData } from '../../../client/data-source.ts';
+import { loadData, parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
 import { charToken, tokenChar } from '../../../shared/data/text.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-text-'));
@@ -24,22 +24,22 @@ describe('text data', () => {
   it('splits a file into train (first nine tenths) and test (last tenth) with no shared window', () => {
     const file = join(dir, 'corpus.txt');
     writeFileSync(file, 'abcdefghij'.repeat(20));
-    const { train, test } = loadData(`text:5:${file}`, 2, 1);
+    const { train, test } = loadData(parseRunData(`text:5:${file}`), 2, 1);
     expect(train.size).toBe(180 - 5);
     expect(test.size).toBe(20 - 5);
     expect(train.features).toBe(5);
-    expect(() => loadData(`text:5:${join(dir, 'missing.txt')}`, 2, 1)).toThrow(/cannot read text file .*missing\.txt: ENOENT/);
+    expect(() => loadData(parseRunData(`text:5:${join(dir, 'missing.txt')}`), 2, 1)).toThrow(/cannot read text file .*missing\.txt: ENOENT/);
     writeFileSync(join(dir, 'short.txt'), 'abcdefgh');
-    expect(() => loadData(`text:5:${join(dir, 'short.txt')}`, 2, 1)).toThrow(/too short/);
-    expect(() => loadData(`text:5:${file}`, 2, 1, 0.1)).toThrow(/validation/);
+    expect(() => loadData(parseRunData(`text:5:${join(dir, 'short.txt')}`), 2, 1)).toThrow(/too short/);
+    expect(() => loadData(parseRunData(`text:5:${file}`), 2, 1, 0.1)).toThrow(/validation/);
   });
 
   it('a client reads its own text file whole, and names a missing one', async () => {
     const file = join(dir, 'notes.txt');
     writeFileSync(file, 'hello world, hello starling\n');
-    const view = await openDataSource({ data: `text:4:${file}`, partition: { kind: 'iid' }, seed: 1 });
+    const view = await openDataSource({ data: parseClientData(`text:4:${file}`), partition: { kind: 'iid' }, seed: 1 });
     expect(view.dataset.size).toBe(28 - 4);
-    await expect(openDataSource({ data: `text:4:${join(dir, 'nope.txt')}`, partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/cannot read text file .*nope\.txt/);
-    await expect(openDataSource({ data: `text:4:${file}`, shard: '1/2', partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/do not apply to text data/);
+    await expect(openDataSource({ data: parseClientData(`text:4:${join(dir, 'nope.txt')}`), partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/cannot read text file .*nope\.txt/);
+    await expect(openDataSource({ data: parseClientData(`text:4:${file}`), shard: '1/2', partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/do not apply to text data/);
   });
 });

@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { trainConfig } from '../../../shared/engine/engine.ts';
 import { expectSameGradients, randomDataset } from './gradients.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
-import { cnnSpecSchema, FEDAVG_CNN, modelSpecSchema, type CnnSpec } from '../../../shared/models/spec.ts';
+import { cnnSpecSchema, FEDAVG_CNN, type CnnSpec } from '../../../shared/models/cnn.ts';
+import { initWeights, paramCount, paramShapes } from '../../../shared/models/registry.ts';
+import { modelSpecSchema } from '../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
-import { add, initWeights, paramCount, paramShapes } from '../../../shared/weights.ts';
+import { trainConfig } from '../../../shared/train-config.ts';
+import { add } from '../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
-const sgd = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 1, momentum: 0, mu: 0 });
+const sgd = trainConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 1, momentum: 0 });
 
 /** Random images with no exact zeros (randomDataset), shaped [h, w, c]. */
 function images(rows: number, [h, w, c]: readonly number[], classes: number, seed: number): Dataset {
@@ -63,7 +65,7 @@ describe('CNN', () => {
     const { train, test } = loadMnist();
     const shard = { dataset: train, indices: Uint32Array.from({ length: 300 }, (_, i) => i) };
     const w0 = initWeights(FEDAVG_CNN, 3);
-    const cfg = trainConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+    const cfg = trainConfig({ epochs: 1, batchSize: 10, optimizer: 'sgd', lr: 0.05, momentum: 0 });
     const a = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
     const again = await simd.train(FEDAVG_CNN, w0, shard, cfg, 5);
     expect(Buffer.from(a.delta.buffer).equals(Buffer.from(again.delta.buffer))).toBe(true);

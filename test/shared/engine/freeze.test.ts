@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { trainConfig, type TrainConfig } from '../../../shared/engine/engine.ts';
+import type { FitOptions } from '../../../shared/engine/engine.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
+import { initWeights, paramShapes } from '../../../shared/models/registry.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
+import { trainConfig, type TrainConfig } from '../../../shared/train-config.ts';
 import { gatherTrainable, trainableLayout } from '../../../shared/trainable.ts';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { randomDataset } from './gradients.ts';
-import { initWeights, paramShapes, sizeOf } from '../../../shared/weights.ts';
+import { sizeOf } from '../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
@@ -27,9 +29,9 @@ const cnn: ModelSpec = {
   outputs: 3,
 };
 
-const configs: Record<string, TrainConfig> = {
+const configs: Record<string, TrainConfig & FitOptions> = {
   'plain sgd (fused step)': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.5 }),
-  'sgd + momentum + weight decay + proximal': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01, mu: 0.5 }),
+  'sgd + momentum + weight decay + proximal': { ...trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 }), mu: 0.5 },
   'adam + weight decay': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'adam', lr: 0.01, weightDecay: 0.01 }),
 };
 

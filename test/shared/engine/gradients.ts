@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import type { Dataset } from '../../../shared/data/dataset.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
+import { paramShapes } from '../../../shared/models/registry.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
-import { paramShapes, unflatten } from '../../../shared/weights.ts';
+import { unflatten } from '../../../shared/weights.ts';
 
 /** Asserts two deltas agree per parameter tensor: max |a − b| / max |b| ≤ `tolerance`. */
 export function expectSameGradients(spec: ModelSpec, a: Float32Array, b: Float32Array, tolerance: number, label = ''): void {

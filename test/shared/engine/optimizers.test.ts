@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../../shared/data/dataset.ts';
-import { trainConfig, type TrainConfig } from '../../../shared/engine/engine.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
+import { trainConfig, type TrainConfig } from '../../../shared/train-config.ts';
 
 /**
  * Each optimizer against a hand-computed update on a tiny problem: logistic regression

@@ -5,9 +5,10 @@ import type { Engine } from '../../../shared/engine/engine.ts';
 import { SimdEngine } from '../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
 import { evaluationReport } from '../../../shared/metrics/report.ts';
-import { DEFAULT_MODEL, type CnnSpec } from '../../../shared/models/spec.ts';
+import type { CnnSpec } from '../../../shared/models/cnn.ts';
+import { initWeights } from '../../../shared/models/registry.ts';
+import { DEFAULT_MODEL } from '../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
-import { initWeights } from '../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();

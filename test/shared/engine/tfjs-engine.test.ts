@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { trainConfig } from '../../../shared/engine/engine.ts';
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { partitionIid } from '../../../shared/data/partition.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
+import { initWeights } from '../../../shared/models/registry.ts';
 import { DEFAULT_MODEL, type ModelSpec } from '../../../shared/models/spec.ts';
-import { add, initWeights } from '../../../shared/weights.ts';
+import { trainConfig } from '../../../shared/train-config.ts';
+import { add } from '../../../shared/weights.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
 
 const { train, test } = loadMnist();
-const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+const cfg = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0 });
 
 describe('tfjs engine', () => {
   it('learns MNIST from a shard, deterministically, without leaking tensors', async () => {

@@ -5,14 +5,16 @@ import { resolveRunConfig } from '../../../shared/config.ts';
 import { subset, type Dataset } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
 import { textDataset } from '../../../shared/data/text.ts';
-import { trainConfig, type TrainConfig } from '../../../shared/engine/engine.ts';
 import { TfjsEngine } from '../../../shared/engine/tfjs-engine.ts';
 import { prepareGradients } from '../../../shared/engine/tfjs-common.ts';
-import { classifierForward } from '../../../shared/engine/tfjs-nets/forward.ts';
 import { generateSamples } from '../../../shared/engine/tfjs-nets/gan.ts';
+import { rnnForward } from '../../../shared/engine/tfjs-nets/rnn.ts';
+import { initWeights, paramCount, paramShapes } from '../../../shared/models/registry.ts';
+import { rnnSpecSchema } from '../../../shared/models/rnn.ts';
 import { modelSpecSchema, type ModelSpec } from '../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../shared/rng.ts';
-import { add, initWeights, paramCount, paramShapes } from '../../../shared/weights.ts';
+import { trainConfig, type TrainConfig } from '../../../shared/train-config.ts';
+import { add } from '../../../shared/weights.ts';
 
 const digits = subset(loadMnist().train, Array.from({ length: 200 }, (_, i) => i));
 const text = textDataset(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').slice(0, 4000), 12, 3);
@@ -113,7 +115,7 @@ describe('cells follow their equations (one unit, three steps, by hand)', () => 
   /** Output logits of a 1-unit, 1-feature recurrent model over `xs` whose output layer copies h (kernel [1, −1], bias 0). */
   async function logits(cell: 'rnn' | 'lstm' | 'gru', values: number[]): Promise<number[]> {
     await prepareGradients();
-    const spec = modelSpecSchema.parse({ type: 'rnn', cell, seqLen: xs.length, inputDim: 1, units: 1, outputs: 2 });
+    const spec = rnnSpecSchema.parse({ type: 'rnn', cell, seqLen: xs.length, inputDim: 1, units: 1, outputs: 2 });
     const shapes = paramShapes(spec);
     const flat = [...values, 1, -1, 0, 0];
     let at = 0;
@@ -122,7 +124,7 @@ describe('cells follow their equations (one unit, three steps, by hand)', () => 
       return tf.tensor(flat.slice(at, (at += size)), s.shape as number[]);
     });
     expect(at).toBe(flat.length);
-    const out = classifierForward(spec)(params, tf.tensor2d([xs]));
+    const out = rnnForward(spec)(params, tf.tensor2d([xs]));
     return Array.from(out.dataSync());
   }
 

@@ -6,7 +6,7 @@ import { resolveRunConfig } from '../../../shared/config.ts';
 import { ConfigError, DataError } from '../../../shared/errors.ts';
 import { loadSavedModel, saveModel } from '../../../shared/models/saved-model.ts';
 import type { ModelSpec } from '../../../shared/models/spec.ts';
-import { initWeights } from '../../../shared/weights.ts';
+import { initWeights } from '../../../shared/models/registry.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'starling-saved-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

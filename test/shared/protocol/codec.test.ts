@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { trainConfig } from '../../../shared/engine/engine.ts';
 import { ProtocolError } from '../../../shared/errors.ts';
 import { decodeMessage, encodeMessage } from '../../../shared/protocol/codec.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../../../shared/protocol/frame.ts';
 import { PROTOCOL_VERSION, toClientSchema, toCoordinatorSchema } from '../../../shared/protocol/messages.ts';
 import { Packr } from 'msgpackr';
 import { DEFAULT_MODEL } from '../../../shared/models/spec.ts';
+import { fitConfig } from '../../../shared/protocol/fit-config.ts';
 
 const MAX = 1 << 20;
 const packr = new Packr({ moreTypes: true, useRecords: false });
@@ -39,7 +39,7 @@ describe('wire codec', () => {
       round: 1,
       modelVersion: 0,
       spec: DEFAULT_MODEL,
-      config: trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
+      config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 }),
       seed: 7,
     } as const;
     const withW = decodeMessage(encodeMessage({ ...base, weights: Float32Array.of(1, 2) }), toClientSchema, MAX);

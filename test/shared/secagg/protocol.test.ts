@@ -81,8 +81,8 @@ describe('secure aggregation: the sum', () => {
     expect([...result.sum]).toEqual([...plainSum(inputs, [1, 3, 4, 6, 8], 5)]);
     expect(result.dropouts.map((d) => [d.index, d.phase])).toEqual([
       [2, 'advertise'],
-      [5, 'share-keys'],
-      [7, 'masked-input'],
+      [5, 'shareKeys'],
+      [7, 'maskedInput'],
       [1, 'unmask'],
     ]);
   });
@@ -175,7 +175,7 @@ describe('secure aggregation: a client protects its input', () => {
     });
     expect(result.included).toEqual([1, 2, 4, 5, 6, 7]);
     expect([...result.sum]).toEqual([...plainSum(inputs, [1, 2, 4, 5, 6, 7], 4)]);
-    expect(result.dropouts).toEqual([{ index: 3, phase: 'masked-input', reason: "client 6 could not use its share: client 3's share for client 6 failed to decrypt (tampered, or sealed under another key)" }]);
+    expect(result.dropouts).toEqual([{ index: 3, phase: 'maskedInput', reason: "client 6 could not use its share: client 3's share for client 6 failed to decrypt (tampered, or sealed under another key)" }]);
   });
 });
 
@@ -224,9 +224,9 @@ describe('secure aggregation: the server validates what peers send', () => {
     expect(server.receiveUnmask(responses[2]!)).toEqual({ accepted: true });
     expect(() => server.finish()).toThrow('secure aggregation aborted in round 7: only 2 clients sent unmasking shares, 3 needed (t = 3 of n = 6)');
     expect(server.dropouts.map((d) => [d.index, d.phase])).toEqual([
-      [1, 'share-keys'],
-      [2, 'share-keys'],
-      [3, 'masked-input'],
+      [1, 'shareKeys'],
+      [2, 'shareKeys'],
+      [3, 'maskedInput'],
       [4, 'unmask'],
     ]);
   });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { trainConfig } from '../../../../shared/engine/engine.ts';
 import { expectSameGradients } from '../gradients.ts';
 import type { Dataset } from '../../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../../shared/data/mnist.ts';
@@ -7,13 +6,16 @@ import { partitionIid } from '../../../../shared/data/partition.ts';
 import { decideEngine, EngineFactory } from '../../../../shared/engine/factory.ts';
 import { SimdEngine } from '../../../../shared/engine/simd/simd-engine.ts';
 import { TfjsEngine } from '../../../../shared/engine/tfjs-engine.ts';
-import { DEFAULT_MODEL, type MlpSpec } from '../../../../shared/models/spec.ts';
+import type { MlpSpec } from '../../../../shared/models/mlp.ts';
+import { initWeights } from '../../../../shared/models/registry.ts';
+import { DEFAULT_MODEL } from '../../../../shared/models/spec.ts';
 import { mulberry32 } from '../../../../shared/rng.ts';
-import { add, initWeights } from '../../../../shared/weights.ts';
+import { trainConfig } from '../../../../shared/train-config.ts';
+import { add } from '../../../../shared/weights.ts';
 
 const simd = SimdEngine.create();
 const tfjs = await TfjsEngine.create();
-const sgd = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, mu: 0 });
+const sgd = trainConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0 });
 
 function randomData(rows: number, features: number, classes: number, seed: number): Dataset {
   const rng = mulberry32(seed);

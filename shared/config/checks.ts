@@ -1,0 +1,60 @@
+import { fixedPoint } from '../secagg/fixed-point.ts';
+import { encodingRange } from '../secagg/weighting.ts';
+import { AVERAGING_STRATEGIES, clientsPerRound, needsEveryUpdate, perRoundProblem } from '../strategy-spec.ts';
+import { trainableLayout } from '../trainable.ts';
+import type { RunConfigFields } from './schema.ts';
+
+export interface ConfigProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * Every contradiction between fields of a run config, checked in this one place (each field
+ * on its own was already validated): the run refuses to start with any of them.
+ */
+export function configProblems(f: RunConfigFields): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  if (f.minFitClients > f.clients) problem('minFitClients', `${f.minFitClients} is more than clients (${f.clients})`);
+  if (f.model.type === 'gan' && (f.patience !== undefined || f.targetAccuracy !== undefined)) {
+    // a gan's round accuracy is its discriminator's: neither higher nor lower means a better model
+    problem(f.patience !== undefined ? 'patience' : 'targetAccuracy', "early stopping watches a classifier's accuracy; a gan's is its discriminator's, which says no model is better");
+  }
+  const perRound = perRoundProblem(f.strategy, clientsPerRound({ clients: f.clients, fraction: f.fractionFit, min: f.minFitClients }));
+  if (perRound) problem('strategy', perRound);
+  const averaging = `use ${AVERAGING_STRATEGIES.join(', ')}`;
+  if (f.dp && needsEveryUpdate(f.strategy)) {
+    problem('dp', `${f.strategy.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${averaging}`);
+  }
+  secaggProblems(f, problem);
+  try {
+    trainableLayout(f.model, f.freeze);
+  } catch (e) {
+    problem('freeze', (e as Error).message.replace(/^freeze: /, ''));
+  }
+  return problems;
+}
+
+function secaggProblems(f: RunConfigFields, problem: (field: string, message: string) => void): void {
+  const secaggOnly = (['secaggThreshold', 'secaggNeighbours', 'secaggMaxExamples'] as const).find((k) => f[k] !== undefined);
+  if (!f.secagg) {
+    if (secaggOnly) problem(secaggOnly, 'needs secagg: true');
+    return;
+  }
+  if (f.secaggThreshold !== undefined && f.secaggThreshold > f.clients) problem('secaggThreshold', `${f.secaggThreshold} is more than clients (${f.clients})`);
+  if (f.secaggNeighbours !== undefined && f.secaggThreshold !== undefined && f.secaggNeighbours + 1 < f.secaggThreshold) {
+    problem('secaggNeighbours', `${f.secaggNeighbours} neighbours give neighbourhoods of ${f.secaggNeighbours + 1} clients, fewer than secaggThreshold ${f.secaggThreshold}: no secret could be reconstructed`);
+  }
+  try {
+    fixedPoint({ clip: encodingRange(f.secaggClip, f.secaggMaxExamples !== undefined), maxClients: f.clients });
+  } catch (e) {
+    problem('secaggClip', (e as Error).message);
+  }
+  // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
+  // doing both would need the clients to clip (and the noise added to the sum): not built yet
+  if (f.dp) problem('dp', "differential privacy together with secure aggregation is not supported yet (DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg");
+  if (needsEveryUpdate(f.strategy)) {
+    problem('strategy', `secagg: ${f.strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use ${AVERAGING_STRATEGIES.join(', ')}`);
+  }
+}
