@@ -230,12 +230,7 @@ program
     };
     const data = flag('--data', parseRunData, flags.data);
     const spec = flag('--partition', parsePartition, flags.partition);
-    let rows;
-    try {
-      rows = inspectPartition(data, spec, flags.clients, flags.seed);
-    } catch (e) {
-      throw e instanceof RangeError ? new ConfigError(e.message) : e;
-    }
+    const rows = inspectPartition(data, spec, flags.clients, flags.seed);
     if (flags.json) {
       for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
       return;
@@ -286,7 +281,9 @@ try {
 } catch (err) {
   // the message may carry text a peer sent (a refusal, a close reason): escaped like every log line
   process.stderr.write(`starling: ${escapeControls(errorMessage(err))}\n`);
-  if (!(err instanceof StarlingError) && err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);
+  // a StarlingError's code is listed in docs/errors.md; anything else is a bug, whose stack STARLING_DEBUG shows
+  if (err instanceof StarlingError) process.stderr.write(`  (${err.code}: docs/errors.md)\n`);
+  else if (err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 }
 

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
+import { CloseCode, ConnectionClosedError, ProtocolError, RemoteError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
 import { decodeMessage } from '../shared/protocol/codec.ts';
@@ -155,14 +155,14 @@ export class ClientAgent {
       socket.on('error', (err) => fail(new StarlingError('E_CONNECT', `cannot reach the coordinator at ${url}: ${errorMessage(err)}`, { cause: err })));
       socket.on('close', (code, reason) => {
         if (state === 'done' || state === 'failed') return;
-        fail(Object.assign(new StarlingError('E_CLOSED', `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`), { closeCode: code }));
+        fail(new ConnectionClosedError(code, `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
       });
       socket.on('message', (data, isBinary) => {
         if (!isBinary) return fail(protocolError.malformed('text frame from the coordinator'));
         if (state === 'keyExchange') {
           try {
             const hs = decodeMessage(data as Buffer, toClientHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES);
-            if (hs.type === 'error') return fail(new StarlingError(hs.code, `the coordinator refused the handshake: ${hs.message}`));
+            if (hs.type === 'error') return fail(new RemoteError(hs.code, `the coordinator refused the handshake: ${hs.message}`));
             const session = handshake!.onServerHello(hs);
             send(session.auth);
             sealer = session.sealer;
@@ -178,7 +178,7 @@ export class ClientAgent {
         } catch (err) {
           // a coordinator that refuses our clientAuth answers before it holds a session: in plaintext
           const refusal = state === 'hello' && handshake ? plaintextRefusal(data as Buffer) : undefined;
-          if (refusal) return fail(new StarlingError(refusal.code, `the coordinator refused the handshake: ${refusal.message}`));
+          if (refusal) return fail(new RemoteError(refusal.code, `the coordinator refused the handshake: ${refusal.message}`));
           return fail(err instanceof ProtocolError ? err : protocolError.malformed(errorMessage(err)));
         }
         switch (msg.type) {
@@ -214,7 +214,7 @@ export class ClientAgent {
             resolve({ rounds: this.fits, reason: msg.reason });
             return;
           case 'error':
-            return fail(new StarlingError(msg.code, `the coordinator refused this client: ${msg.message}`));
+            return fail(new RemoteError(msg.code, `the coordinator refused this client: ${msg.message}`));
         }
       });
     });

@@ -1,4 +1,4 @@
-import { CloseCode, StarlingError } from '../shared/errors.ts';
+import { CloseCode, ConnectionClosedError, RemoteError, StarlingError } from '../shared/errors.ts';
 
 /** How a client agent retries a refused or dropped connection. */
 export interface ReconnectOptions {
@@ -30,12 +30,9 @@ const RETRIABLE_CLOSE = new Set<number>([1001, 1006, 1011, 1012, 1013, CloseCode
 /** Whether a failed session is worth another connection. */
 export function isRetriable(err: unknown): boolean {
   if (!(err instanceof StarlingError)) return false;
-  if (err.code === 'E_CONNECT' || err.code === 'E_TIMEOUT') return true;
-  if (err.code === 'E_CLOSED') {
-    const code = (err as StarlingError & { closeCode?: number }).closeCode;
-    return code !== undefined && RETRIABLE_CLOSE.has(code);
-  }
-  return false;
+  // a timeout, ours or the coordinator's (reported before it closes with 4408), is worth another try
+  if (err.code === 'E_CONNECT' || err.code === 'E_TIMEOUT' || (err instanceof RemoteError && err.remoteCode === 'E_TIMEOUT')) return true;
+  return err instanceof ConnectionClosedError && RETRIABLE_CLOSE.has(err.closeCode);
 }
 
 /** The wait before retry number `failures` (0-based): exponential, capped, jittered so a crowd of clients does not return in step. */

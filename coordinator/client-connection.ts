@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CloseCode, ProtocolError, errorMessage, protocolError } from '../shared/errors.ts';
+import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
 import { peerText, type Logger } from '../shared/log.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
 import { decodeMessage } from '../shared/protocol/codec.ts';
@@ -220,8 +220,8 @@ export class ClientConnection implements ClientHandle {
     send: (heldVersion: number) => void,
     phase?: SecAggWirePhase,
   ): Promise<R> {
-    if (this.state !== 'ready') return Promise.reject(new Error(`client ${this.label()} is not connected`));
-    if (this.pending) return Promise.reject(new Error(`client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`));
+    if (this.state !== 'ready') return Promise.reject(new StarlingError('E_TASK', `client ${this.label()} is not connected`));
+    if (this.pending) return Promise.reject(new StarlingError('E_TASK', `client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`));
     const what = kind === 'fitResult' ? 'round' : kind === 'evaluateResult' ? 'evaluation of round' : `secure aggregation ${phase} phase of round`;
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
@@ -233,7 +233,7 @@ export class ClientConnection implements ClientHandle {
         // (it would then be unexpected), so a silent session holds at most two stale allowances
         if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
         this.refreshAllowance();
-        reject(new Error(`client ${this.label()} missed the ${what} ${round} deadline`));
+        reject(new StarlingError('E_TASK', `client ${this.label()} missed the ${what} ${round} deadline`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending = {
@@ -256,7 +256,7 @@ export class ClientConnection implements ClientHandle {
         this.pending = undefined;
         signal.removeEventListener('abort', onAbort);
         const budget = this.opts.budget!;
-        reject(new Error(`the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); client ${this.label()} was not sent the ${what} ${round} task`));
+        reject(new StarlingError('E_TASK', `the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); client ${this.label()} was not sent the ${what} ${round} task`));
         return;
       }
       send(this.heldVersion);
@@ -270,7 +270,7 @@ export class ClientConnection implements ClientHandle {
     // a peer still in the handshake holds no session to read `done` in
     if (this.state !== 'keyExchange' && this.state !== 'auth') this.send({ type: 'done', reason, rounds });
     this.close(CloseCode.normal, 'run complete');
-    this.settleClosed(new Error('the run is complete'));
+    this.settleClosed(new StarlingError('E_TASK', 'the run is complete'));
   }
 
   /** Closes this session because the same identity opened a newer one. */
@@ -387,7 +387,7 @@ export class ClientConnection implements ClientHandle {
         const kind = RESULT_OF_TASK[msg.task];
         const p = this.awaited({ type: kind, round: msg.round });
         if (!p) return;
-        this.settlePending(p, new Error(`client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
+        this.settlePending(p, new StarlingError('E_TASK', `client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
         return;
       }
       case 'secaggResult': {
@@ -401,7 +401,7 @@ export class ClientConnection implements ClientHandle {
       case 'error': {
         this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${peerText(msg.message)}`);
         this.close(CloseCode.normal, 'client error');
-        this.settleClosed(new Error(`client ${this.label()} failed: ${peerText(msg.message)}`));
+        this.settleClosed(new StarlingError('E_TASK', `client ${this.label()} failed: ${peerText(msg.message)}`));
         return;
       }
     }
@@ -451,7 +451,7 @@ export class ClientConnection implements ClientHandle {
 
   private onSocketClosed(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    const err = new Error(`client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`);
+    const err = new StarlingError('E_TASK', `client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`);
     if (this.state === 'ready' || this.pending) this.opts.log.warn({ client: this.label(), code }, err.message);
     this.settleClosed(err);
   }

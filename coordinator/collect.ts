@@ -1,3 +1,4 @@
+import { StarlingError } from '../shared/errors.ts';
 import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
 import { runSecAggRound } from './secagg-round.ts';
@@ -34,10 +35,10 @@ export interface TrainMetrics {
  * Plain fit: every chosen client's delta, until all answered or the round's deadline.
  * With maxUpdateNorm, each delta is bounded (boundUpdate) before the strategy sees it.
  */
-export async function collectPlain(o: RoundLoopOptions, round: number, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
-  const replies = await askAll(instructions, o.roundTimeoutMs, async (ins, signal) => {
+export async function collectPlain(options: RoundLoopOptions, round: number, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
+  const replies = await askAll(instructions, options.roundTimeoutMs, async (ins, signal) => {
     const handle = handles.get(ins.client.id);
-    if (!handle) throw new Error(`strategy chose unknown client ${ins.client.id}`);
+    if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${ins.client.id}`);
     return handle.fit(fitRequest(ins, handle), signal);
   });
   const results: FitOutcome[] = [];
@@ -54,12 +55,12 @@ export async function collectPlain(o: RoundLoopOptions, round: number, instructi
     slowestClientTrain = Math.max(slowestClientTrain, r.seconds);
     const ran = r.metrics.epochs;
     const partial = ran !== undefined && ran < ins.config.epochs;
-    const bounded = o.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, o.maxUpdateNorm, o.maxUpdateNormAction ?? 'drop');
+    const bounded = options.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, options.maxUpdateNorm, options.maxUpdateNormAction ?? 'drop');
     if ('reason' in bounded) {
       failures.push({ client, reason: bounded.reason });
       continue;
     }
-    if (bounded.norm !== undefined) o.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${o.maxUpdateNorm}`);
+    if (bounded.norm !== undefined) options.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${options.maxUpdateNorm}`);
     results.push({ client, numExamples: r.numExamples, delta: bounded.delta, metrics: r.metrics, partial });
   }
   // a fixed order makes the aggregate's bytes independent of arrival order
@@ -87,7 +88,7 @@ function weightedMetric(results: readonly FitOutcome[], key: string): number | n
  * the round's combined update. An abort (too many dropouts) skips the round; the run goes on.
  */
 export async function collectSecure(
-  o: RoundLoopOptions,
+  options: RoundLoopOptions,
   s: SecAggLoopOptions,
   round: number,
   instructions: readonly FitInstruction[],
@@ -100,7 +101,7 @@ export async function collectSecure(
     const handle = handles.get(ins.client.id);
     return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
   });
-  const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: o.roundTimeoutMs, log: o.log });
+  const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: options.roundTimeoutMs, log: options.log });
   // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
   // round's n cannot meet) skips the round; the run goes on
   if ('aborted' in r) return { results: [], failures: [...r.failures], slowestClientTrain: 0, clients: 0, trainMetrics: NO_METRICS, aborted: r.aborted };

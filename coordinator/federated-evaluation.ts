@@ -1,3 +1,4 @@
+import { StarlingError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { EvaluateOutcome, Strategy } from './strategies/strategy.ts';
@@ -46,14 +47,14 @@ export interface FederatedEvaluationOptions {
  * held-out rows, awaits their results until all answered or the deadline, and
  * aggregates them. A client's failure is logged and counted, never thrown.
  */
-export async function evaluateFederated(o: FederatedEvaluationOptions): Promise<FederatedRecord> {
-  const handles = new Map(o.available.map((h) => [h.id, h]));
-  const chosen = o.strategy.configureEvaluate(o.round, o.available);
-  const replies = await askAll(chosen, o.timeoutMs, async (c, signal) => {
+export async function evaluateFederated(options: FederatedEvaluationOptions): Promise<FederatedRecord> {
+  const handles = new Map(options.available.map((h) => [h.id, h]));
+  const chosen = options.strategy.configureEvaluate(options.round, options.available);
+  const replies = await askAll(chosen, options.timeoutMs, async (c, signal) => {
     const handle = handles.get(c.id);
-    if (!handle) throw new Error(`strategy chose unknown client ${c.id}`);
-    const r = await handle.evaluate({ round: o.round, modelVersion: o.round, spec: o.spec, weights: o.weights, trainableWeights: o.trainableWeights, frozen: o.frozen }, signal);
-    if (r.numExamples === 0) throw new Error(`client ${c.name} holds no local evaluation rows (start it with --local-validation f)`);
+    if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${c.id}`);
+    const r = await handle.evaluate({ round: options.round, modelVersion: options.round, spec: options.spec, weights: options.weights, trainableWeights: options.trainableWeights, frozen: options.frozen }, signal);
+    if (r.numExamples === 0) throw new StarlingError('E_TASK', `client ${c.name} holds no local evaluation rows (start it with --local-validation f)`);
     return r;
   });
   const results: EvaluateOutcome[] = [];
@@ -63,12 +64,12 @@ export async function evaluateFederated(o: FederatedEvaluationOptions): Promise<
     if ('value' in reply) results.push({ client, numExamples: reply.value.numExamples, metrics: reply.value.metrics });
     else {
       failed.push({ client, reason: reply.reason });
-      o.log.warn({ round: o.round, client: client.name, reason: reply.reason }, `round ${o.round} evaluation: ${reply.reason}`);
+      options.log.warn({ round: options.round, client: client.name, reason: reply.reason }, `round ${options.round} evaluation: ${reply.reason}`);
     }
   }
   results.sort((a, b) => compareClients(a.client, b.client));
   failed.sort((a, b) => compareClients(a.client, b.client));
-  const aggregate = o.strategy.aggregateEvaluate(o.round, results);
+  const aggregate = options.strategy.aggregateEvaluate(options.round, results);
   return {
     clients: results.length,
     failures: failed.length,

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../shared/errors.ts';
 /**
  * A memory budget across sessions: the bytes every connection together may be allowed to
  * receive in one frame at once, beyond the small control allowance each always has. A
@@ -12,7 +13,7 @@ export class ReceiveBudget {
   private readonly held = new Map<object, number>();
 
   constructor(capacity: number) {
-    if (!(capacity > 0)) throw new RangeError(`a receive budget must be positive, got ${capacity}`);
+    if (!(capacity > 0)) throw new InvalidArgumentError(`a receive budget must be positive, got ${capacity}`);
     this.capacity = capacity;
   }
 

@@ -124,83 +124,83 @@ export interface RoundLoopResult {
  * the clients) → record. Transport events
  * never advance it; it awaits them.
  */
-export async function runRounds(o: RoundLoopOptions): Promise<RoundLoopResult> {
-  let global = o.initialWeights;
+export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopResult> {
+  let global = options.initialWeights;
   const history: RoundRecord[] = [];
   let best: { round: number; accuracy: number; weights: Float32Array } | undefined;
-  if (o.secagg && o.maxUpdateNorm !== undefined) {
-    o.log.warn({ maxUpdateNorm: o.maxUpdateNorm }, 'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)');
+  if (options.secagg && options.maxUpdateNorm !== undefined) {
+    options.log.warn({ maxUpdateNorm: options.maxUpdateNorm }, 'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)');
   }
-  for (let round = 1; round <= o.rounds; round++) {
-    await o.transport.waitForClients(o.minFitClients, o.waitForClientsTimeoutMs);
-    const started = performance.now();
-    const before = o.transport.traffic();
-    const available = o.transport.connected();
+  for (let round = 1; round <= options.rounds; round++) {
+    await options.transport.waitForClients(options.minFitClients, options.waitForClientsTimeoutMs);
+    const startedAt = performance.now();
+    const before = options.transport.traffic();
+    const available = options.transport.connected();
     const handles = new Map(available.map((h) => [h.id, h]));
-    const instructions = o.strategy.configureFit(round, available, o.learningRate ? { ...o.train, lr: o.learningRate(round) } : o.train);
-    const trainableWeights = o.trainable ? gatherTrainable(global, o.trainable) : undefined;
+    const instructions = options.strategy.configureFit(round, available, options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train);
+    const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
     const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
-      round, modelVersion: round - 1, spec: o.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(o.seed, round, nameHash(handle.name)),
+      round, modelVersion: round - 1, spec: options.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(options.seed, round, nameHash(handle.name)),
     });
-    const collectedRound = o.secagg
-      ? await collectSecure(o, o.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
-      : await collectPlain(o, round, instructions, handles, fitRequest);
-    const { results, failures, slowestClientTrain, trainMetrics } = collectedRound;
-    const collected = performance.now();
-    for (const f of failures) o.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
+    const collected = options.secagg
+      ? await collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
+      : await collectPlain(options, round, instructions, handles, fitRequest);
+    const { results, failures, slowestClientTrain, trainMetrics } = collected;
+    const collectedAt = performance.now();
+    for (const f of failures) options.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const next = aggregateRound(o.strategy, { round, collected: collectedRound, minResults: o.minFitClients, global, trainable: o.trainable, trainableWeights });
+    const next = aggregateRound(options.strategy, { round, collected, minResults: options.minFitClients, global, trainable: options.trainable, trainableWeights });
     const skip = 'skip' in next ? next.skip : undefined;
     if ('weights' in next) global = next.weights;
-    if (skip) o.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
-    const aggregated = performance.now();
-    const evaluation = o.evaluate ? await o.evaluate(global) : undefined;
-    const evaluated = performance.now();
-    const federated = o.federatedEvaluation
-      ? await evaluateFederated({ round, strategy: o.strategy, available: o.transport.connected(), spec: o.spec, weights: global, trainableWeights: o.trainable ? gatherTrainable(global, o.trainable) : undefined, frozen: o.train.frozen, timeoutMs: o.roundTimeoutMs, log: o.log })
+    if (skip) options.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
+    const aggregatedAt = performance.now();
+    const evaluation = options.evaluate ? await options.evaluate(global) : undefined;
+    const evaluatedAt = performance.now();
+    const federated = options.federatedEvaluation
+      ? await evaluateFederated({ round, strategy: options.strategy, available: options.transport.connected(), spec: options.spec, weights: global, trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined, frozen: options.train.frozen, timeoutMs: options.roundTimeoutMs, log: options.log })
       : null;
-    const federatedDone = performance.now();
-    const after = o.transport.traffic();
+    const federatedAt = performance.now();
+    const after = options.transport.traffic();
     const record: RoundRecord = {
       round,
       accuracy: evaluation?.accuracy ?? null,
       loss: evaluation?.loss ?? null,
-      seconds: (performance.now() - started) / 1000,
+      seconds: (performance.now() - startedAt) / 1000,
       bytesIn: after.bytesIn - before.bytesIn,
       bytesOut: after.bytesOut - before.bytesOut,
-      clients: collectedRound.clients,
+      clients: collected.clients,
       failures: failures.length,
       partial: results.filter((r) => r.partial).length,
       trainLoss: trainMetrics.loss,
       trainAccuracy: trainMetrics.accuracy,
       ...(trainMetrics.generatorLoss !== null ? { trainGeneratorLoss: trainMetrics.generatorLoss } : {}),
-      ...privacyFields(o.privacy),
-      ...(collectedRound.errorBound !== undefined ? { secaggErrorBound: collectedRound.errorBound } : {}),
+      ...privacyFields(options.privacy),
+      ...(collected.errorBound !== undefined ? { secaggErrorBound: collected.errorBound } : {}),
       ...(skip ? { skipped: true, skipReason: skip.reason } : {}),
       federated,
       timings: {
-        collect: (collected - started) / 1000,
+        collect: (collectedAt - startedAt) / 1000,
         slowestClientTrain,
-        aggregate: (aggregated - collected) / 1000,
-        evaluate: (evaluated - aggregated) / 1000,
-        federatedEvaluate: (federatedDone - evaluated) / 1000,
+        aggregate: (aggregatedAt - collectedAt) / 1000,
+        evaluate: (evaluatedAt - aggregatedAt) / 1000,
+        federatedEvaluate: (federatedAt - evaluatedAt) / 1000,
       },
     };
     history.push(record);
-    o.onRound?.(record);
-    if (o.targetAccuracy !== undefined && record.accuracy !== null && record.accuracy >= o.targetAccuracy) {
-      o.log.info({ round, accuracy: record.accuracy }, `target accuracy ${o.targetAccuracy} reached in round ${round}`);
+    options.onRound?.(record);
+    if (options.targetAccuracy !== undefined && record.accuracy !== null && record.accuracy >= options.targetAccuracy) {
+      options.log.info({ round, accuracy: record.accuracy }, `target accuracy ${options.targetAccuracy} reached in round ${round}`);
       break;
     }
-    if (o.patience !== undefined && record.accuracy !== null) {
+    if (options.patience !== undefined && record.accuracy !== null) {
       if (!best || record.accuracy > best.accuracy) best = { round, accuracy: record.accuracy, weights: global };
-      else if (round - best.round >= o.patience) {
-        o.log.info({ round, best: best.round }, `no better accuracy for ${o.patience} rounds: stopping, keeping round ${best.round}'s model`);
+      else if (round - best.round >= options.patience) {
+        options.log.info({ round, best: best.round }, `no better accuracy for ${options.patience} rounds: stopping, keeping round ${best.round}'s model`);
         break;
       }
     }
-    if (round < o.rounds && o.shouldStop?.()) {
-      o.log.info({ round }, `stopping after round ${round} as asked`);
+    if (round < options.rounds && options.shouldStop?.()) {
+      options.log.info({ round }, `stopping after round ${round} as asked`);
       break;
     }
   }

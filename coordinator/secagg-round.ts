@@ -68,25 +68,25 @@ export function defaultThreshold(n: number, neighbours?: number): number {
  * Runs the round's four phases; a round that cannot finish is a value (SecAggRoundAborted),
  * not an exception, so its dropouts and their reasons reach the round's record. Only bugs throw.
  */
-export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRoundOutcome | SecAggRoundAborted> {
-  const n = o.participants.length;
-  const threshold = o.threshold ?? defaultThreshold(n, o.neighbours);
+export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAggRoundOutcome | SecAggRoundAborted> {
+  const n = options.participants.length;
+  const threshold = options.threshold ?? defaultThreshold(n, options.neighbours);
   if (n < 2 || threshold > n) {
-    return { aborted: `secure aggregation aborted in round ${o.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`, failures: [] };
+    return { aborted: `secure aggregation aborted in round ${options.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`, failures: [] };
   }
   // with weighting, one more word carries w_k
-  const words = o.dimension + (o.weightCap !== undefined ? 1 : 0);
+  const words = options.dimension + (options.weightCap !== undefined ? 1 : 0);
   const config: SecAggConfig = {
-    runId: o.runId,
-    round: o.round,
+    runId: options.runId,
+    round: options.round,
     clients: n,
     threshold,
     dimension: words,
-    ...(o.neighbours !== undefined ? { graph: { degree: o.neighbours, seed: new Uint8Array(randomBytes(32)) } } : {}),
+    ...(options.neighbours !== undefined ? { graph: { degree: options.neighbours, seed: new Uint8Array(randomBytes(32)) } } : {}),
   };
   const server = new SecAggServer(config);
-  const fp = fixedPoint({ clip: encodingRange(o.clip, o.weightCap !== undefined), maxClients: n });
-  const byIndex = new Map(o.participants.map((p, i) => [i + 1, p]));
+  const fp = fixedPoint({ clip: encodingRange(options.clip, options.weightCap !== undefined), maxClients: n });
+  const byIndex = new Map(options.participants.map((p, i) => [i + 1, p]));
   const reasons = new Map<number, string>();
   const metrics: Record<string, number>[] = [];
   let slowestClientTrain = 0;
@@ -96,11 +96,11 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
    * vector goes to the server at once, never kept); a failure or a rejected answer makes a dropout.
    */
   const phase = async (who: readonly number[], request: (index: number) => SecAggRequest, accept: (index: number, msg: SecAggResultMessage) => Verdict): Promise<void> => {
-    const replies = await askAll(who, o.phaseTimeoutMs, async (index, signal) => {
+    const replies = await askAll(who, options.phaseTimeoutMs, async (index, signal) => {
       const { handle } = byIndex.get(index)!;
       const verdict = accept(index, await handle.secagg(request(index), signal));
       if (!verdict.accepted) {
-        o.log.warn({ round: o.round, client: handle.name, reason: verdict.reason }, `round ${o.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`);
+        options.log.warn({ round: options.round, client: handle.name, reason: verdict.reason }, `round ${options.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`);
         throw new Error(verdict.reason);
       }
     });
@@ -110,12 +110,12 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
   try {
     const all = [...byIndex.keys()];
-    await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: o.round, index, clients: n, threshold, dimension: words, clip: o.clip, scale: fp.scale, ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
+    await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: options.round, index, clients: n, threshold, dimension: words, clip: options.clip, scale: fp.scale, ...(options.weightCap !== undefined ? { weightCap: options.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
       msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
     );
     const roster = server.closeAdvertising();
     const keys = roster.keys.map((k) => ({ from: k.from, cPk: k.cPk, sPk: k.sPk }));
-    await phase(keys.map((k) => k.from), () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: o.round, keys } }), (from, msg) =>
+    await phase(keys.map((k) => k.from), () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: options.round, keys } }), (from, msg) =>
       msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' },
     );
     const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
@@ -135,7 +135,7 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
       return verdict;
     });
     const request = server.closeMaskedInput();
-    const unmask = { type: 'secagg' as const, phase: 'unmask' as const, round: o.round, survivors: [...request.survivors], dropped: [...request.dropped] };
+    const unmask = { type: 'secagg' as const, phase: 'unmask' as const, round: options.round, survivors: [...request.survivors], dropped: [...request.dropped] };
     await phase(request.survivors, () => ({ phase: 'unmask', task: unmask }), (from, msg) =>
       msg.phase === 'unmask' ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares }) : { accepted: false, reason: 'wrong phase' },
     );
@@ -143,11 +143,11 @@ export async function runSecAggRound(o: SecAggRoundOptions): Promise<SecAggRound
 
     // the only vector decoded on the coordinator: the sum over U3
     const sum = decodeSum(result.sum, fp, result.included.length);
-    const { mean, bound } = o.weightCap !== undefined ? weightedMean(sum, o.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
-    checkMean(mean, o.clip, bound, o.round);
+    const { mean, bound } = options.weightCap !== undefined ? weightedMean(sum, options.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
+    checkMean(mean, options.clip, bound, options.round);
     const included = new Set(result.included);
     const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
-    for (const d of result.dropouts) if (included.has(d.index)) o.log.info({ round: o.round, client: info(d.index).name }, `round ${o.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
+    for (const d of result.dropouts) if (included.has(d.index)) options.log.info({ round: options.round, client: info(d.index).name }, `round ${options.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
     return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
   } catch (err) {
     // an aborted round still says who dropped out and why (the round record counts them as failures)

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode } from '../shared/errors.ts';
+import { CloseCode, StarlingError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
@@ -124,7 +124,7 @@ export class CoordinatorServer implements Transport {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`only ${this.connected().length} of ${n} clients connected within ${timeoutMs} ms`));
+        reject(new StarlingError('E_WAIT', `only ${this.connected().length} of ${n} clients connected within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiters.add(check);
     });

@@ -1,11 +1,48 @@
 /**
- * All of Starling's error classes, in one place. Every error carries a stable
- * `code` (for programs and tests) and an optional `cause`; protocol errors also
- * carry the WebSocket close code the connection is closed with.
+ * All of Starling's error classes and codes, in one place. Every error carries a stable
+ * `code` from ERROR_CODES (for programs and tests; docs/errors.md explains each) and an
+ * optional `cause`; protocol errors also carry the WebSocket close code the connection is
+ * closed with.
  */
+export const ERROR_CODES = [
+  'E_CONFIG',
+  'E_DATA',
+  'E_INVALID_ARGUMENT',
+  'E_BACKEND',
+  'E_ENGINE',
+  'E_KERNEL_TRAP',
+  'E_POOL',
+  'E_TRAIN',
+  'E_EVALUATE',
+  'E_TOO_FEW_RESULTS',
+  'E_AGGREGATION',
+  'E_SECAGG_ABORTED',
+  'E_SECAGG_REFUSED',
+  'E_SECAGG_INVALID',
+  'E_FRAME_TOO_BIG',
+  'E_MALFORMED',
+  'E_INVALID_MESSAGE',
+  'E_UNEXPECTED_MESSAGE',
+  'E_VERSION',
+  'E_UNAUTHENTICATED',
+  'E_REPLAY',
+  'E_HANDSHAKE',
+  'E_TIMEOUT',
+  'E_REPLACED',
+  'E_CONNECT',
+  'E_CLOSED',
+  'E_DROPOUT',
+  'E_DIVERGED',
+  'E_CLIENT',
+  'E_TASK',
+  'E_WAIT',
+  'E_REMOTE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export class StarlingError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StarlingError';
     this.code = code;
@@ -25,6 +62,38 @@ export class DataError extends StarlingError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_DATA', message, options);
     this.name = 'DataError';
+  }
+}
+
+/**
+ * A function called with a value outside what it accepts (vectors of different lengths, a
+ * fraction out of range, more clients than rows): a bug in the caller, or a value no earlier
+ * check caught.
+ */
+export class InvalidArgumentError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_ARGUMENT', message, options);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** The other side reported an error (`E_REMOTE`) and closed: `remoteCode` is the code it sent, the message says what it said. */
+export class RemoteError extends StarlingError {
+  readonly remoteCode: string;
+  constructor(remoteCode: string, message: string) {
+    super('E_REMOTE', message);
+    this.name = 'RemoteError';
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** The coordinator closed a client's connection (`E_CLOSED`); `closeCode` says how. */
+export class ConnectionClosedError extends StarlingError {
+  readonly closeCode: number;
+  constructor(closeCode: number, message: string) {
+    super('E_CLOSED', message);
+    this.name = 'ConnectionClosedError';
+    this.closeCode = closeCode;
   }
 }
 
@@ -54,7 +123,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** A peer broke the protocol: the connection is closed with `closeCode`. */
 export class ProtocolError extends StarlingError {
   readonly closeCode: CloseCode;
-  constructor(code: string, closeCode: CloseCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, closeCode: CloseCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'ProtocolError';
     this.closeCode = closeCode;

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.ts';
 /**
  * Seeded pseudo-random numbers. Every random choice in Starling (initialisation,
  * shuffling, partitioning, client sampling) draws from these, so a seed fixes
@@ -68,7 +69,7 @@ export function normal(rng: Rng): number {
 
 /** Gamma(shape, 1) sample (Marsaglia–Tsang; boosted for shape < 1). */
 export function gamma(shape: number, rng: Rng): number {
-  if (!(shape > 0)) throw new RangeError(`gamma shape must be > 0, got ${shape}`);
+  if (!(shape > 0)) throw new InvalidArgumentError(`gamma shape must be > 0, got ${shape}`);
   if (shape < 1) {
     const u = rng();
     return gamma(shape + 1, rng) * Math.pow(u === 0 ? Number.MIN_VALUE : u, 1 / shape);

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.ts';
+import { ConfigError, InvalidArgumentError } from './errors.ts';
 import { paramShapes } from './models/registry.ts';
 import type { ModelSpec } from './models/spec.ts';
 import { sizeOf, type ParamShape } from './weights.ts';
@@ -78,7 +78,7 @@ export function layoutOf(shapes: readonly ParamShape[], frozen: readonly string[
 
 /** The trainable values of `full`, concatenated in flat order (a new array). */
 export function gatherTrainable(full: Float32Array, layout: TrainableLayout): Float32Array {
-  if (full.length !== layout.totalCount) throw new RangeError(`gatherTrainable: got ${full.length} values, the model has ${layout.totalCount}`);
+  if (full.length !== layout.totalCount) throw new InvalidArgumentError(`gatherTrainable: got ${full.length} values, the model has ${layout.totalCount}`);
   const out = new Float32Array(layout.trainableCount);
   let at = 0;
   for (const s of layout.segments) {
@@ -90,9 +90,9 @@ export function gatherTrainable(full: Float32Array, layout: TrainableLayout): Fl
 
 /** A copy of `base` with its trainable values replaced by `trainable` (frozen values kept byte for byte). */
 export function scatterTrainable(trainable: Float32Array, base: Float32Array, layout: TrainableLayout): Float32Array {
-  if (base.length !== layout.totalCount) throw new RangeError(`scatterTrainable: base has ${base.length} values, the model has ${layout.totalCount}`);
+  if (base.length !== layout.totalCount) throw new InvalidArgumentError(`scatterTrainable: base has ${base.length} values, the model has ${layout.totalCount}`);
   if (trainable.length !== layout.trainableCount) {
-    throw new RangeError(`scatterTrainable: got ${trainable.length} trainable values, the model has ${layout.trainableCount}`);
+    throw new InvalidArgumentError(`scatterTrainable: got ${trainable.length} trainable values, the model has ${layout.trainableCount}`);
   }
   const out = base.slice();
   let at = 0;

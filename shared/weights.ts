@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.ts';
 /**
  * Flat weights: a model's parameters travel and aggregate as ONE Float32Array,
  * concatenated in a fixed order (the layout; a model's comes from the registry,
@@ -19,13 +20,13 @@ export function layoutSize(shapes: readonly ParamShape[]): number {
 
 /** Concatenates per-parameter arrays (in `shapes` order) into one flat array. */
 export function flatten(parts: readonly Float32Array[], shapes: readonly ParamShape[]): Float32Array {
-  if (parts.length !== shapes.length) throw new RangeError(`flatten: got ${parts.length} arrays for ${shapes.length} parameters`);
+  if (parts.length !== shapes.length) throw new InvalidArgumentError(`flatten: got ${parts.length} arrays for ${shapes.length} parameters`);
   const out = new Float32Array(layoutSize(shapes));
   let offset = 0;
   for (const [i, p] of shapes.entries()) {
     const part = parts[i]!;
     const size = sizeOf(p.shape);
-    if (part.length !== size) throw new RangeError(`flatten: ${p.name} has ${part.length} values, expected ${size}`);
+    if (part.length !== size) throw new InvalidArgumentError(`flatten: ${p.name} has ${part.length} values, expected ${size}`);
     out.set(part, offset);
     offset += size;
   }
@@ -35,7 +36,7 @@ export function flatten(parts: readonly Float32Array[], shapes: readonly ParamSh
 /** Splits a flat array into per-parameter views (no copy), in `shapes` order. */
 export function unflatten(flat: Float32Array, shapes: readonly ParamShape[]): Float32Array[] {
   const total = layoutSize(shapes);
-  if (flat.length !== total) throw new RangeError(`unflatten: got ${flat.length} values, the model has ${total}`);
+  if (flat.length !== total) throw new InvalidArgumentError(`unflatten: got ${flat.length} values, the model has ${total}`);
   const parts: Float32Array[] = [];
   let offset = 0;
   for (const p of shapes) {
@@ -48,7 +49,7 @@ export function unflatten(flat: Float32Array, shapes: readonly ParamShape[]): Fl
 
 /** local − global, as a new array. */
 export function subtract(local: Float32Array, global: Float32Array): Float32Array {
-  if (local.length !== global.length) throw new RangeError(`subtract: lengths ${local.length} and ${global.length} differ`);
+  if (local.length !== global.length) throw new InvalidArgumentError(`subtract: lengths ${local.length} and ${global.length} differ`);
   const out = new Float32Array(local.length);
   for (let i = 0; i < out.length; i++) out[i] = local[i]! - global[i]!;
   return out;
@@ -56,7 +57,7 @@ export function subtract(local: Float32Array, global: Float32Array): Float32Arra
 
 /** global + delta, as a new array. */
 export function add(global: Float32Array, delta: Float32Array): Float32Array {
-  if (delta.length !== global.length) throw new RangeError(`add: lengths ${global.length} and ${delta.length} differ`);
+  if (delta.length !== global.length) throw new InvalidArgumentError(`add: lengths ${global.length} and ${delta.length} differ`);
   const out = new Float32Array(global.length);
   for (let i = 0; i < out.length; i++) out[i] = global[i]! + delta[i]!;
   return out;

@@ -1,6 +1,7 @@
 import { deriveSeed } from '../../shared/rng.ts';
 import { sampleClients } from './sampling.ts';
 import type { ClientInfo, EvaluateAggregate, EvaluateOutcome, StrategyContext } from './strategy.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
 
 /**
  * The clients that evaluate round `round`'s model: a seeded fraction (fractionEvaluate),
@@ -21,11 +22,11 @@ export function weightedMetrics(results: readonly EvaluateOutcome[]): EvaluateAg
   const sums = new Map<string, { sum: number; n: number }>();
   let numExamples = 0;
   for (const r of results) {
-    if (!(r.numExamples >= 0) || !Number.isFinite(r.numExamples)) throw new RangeError(`weightedMetrics: ${r.client.name} reports ${r.numExamples} examples`);
+    if (!(r.numExamples >= 0) || !Number.isFinite(r.numExamples)) throw new InvalidArgumentError(`weightedMetrics: ${r.client.name} reports ${r.numExamples} examples`);
     numExamples += r.numExamples;
     if (r.numExamples === 0) continue;
     for (const [key, value] of Object.entries(r.metrics)) {
-      if (!Number.isFinite(value)) throw new RangeError(`weightedMetrics: ${r.client.name} reports ${key} = ${value}`);
+      if (!Number.isFinite(value)) throw new InvalidArgumentError(`weightedMetrics: ${r.client.name} reports ${key} = ${value}`);
       const acc = sums.get(key) ?? { sum: 0, n: 0 };
       acc.sum += r.numExamples * value;
       acc.n += r.numExamples;

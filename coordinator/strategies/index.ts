@@ -96,19 +96,19 @@ export interface RunAggregation {
  * DP's clip and noise. Secure aggregation and DP both hand the server step one combined
  * update, so strategies that need every individual update are refused with either.
  */
-export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, o: AggregationOptions): RunAggregation {
-  const strategy = createStrategy(spec, o.ctx);
+export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, options: AggregationOptions): RunAggregation {
+  const strategy = createStrategy(spec, options.ctx);
   const instead = `use ${AVERAGING_STRATEGIES.join(', ')}`;
   if (dp && strategy.combiner.needsEveryUpdate) {
     throw new ConfigError(`dp: ${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`);
   }
-  if (o.secagg && strategy.combiner.needsEveryUpdate) {
+  if (options.secagg && strategy.combiner.needsEveryUpdate) {
     throw new ConfigError(`secagg: ${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`);
   }
   if (!dp) return { strategy };
   // the secure path hands its sum to the server step directly: a DP release would never run
-  if (o.secagg) throw new ConfigError('dp: differential privacy together with secure aggregation is not supported (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
-  const release = dpRelease({ spec: dp, delta: o.delta, source: o.noise ?? cryptoNoiseSource(), samplingSecret: o.samplingSecret, acceptsPartialWork: clientSide(spec).acceptsPartialWork }, o.ctx);
+  if (options.secagg) throw new ConfigError('dp: differential privacy together with secure aggregation is not supported (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
+  const release = dpRelease({ spec: dp, delta: options.delta, source: options.noise ?? cryptoNoiseSource(), samplingSecret: options.samplingSecret, acceptsPartialWork: clientSide(spec).acceptsPartialWork }, options.ctx);
   return {
     strategy: {
       ...strategy,
@@ -118,7 +118,7 @@ export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, o:
         return instructions;
       },
       combiner: release.combiner,
-      toConfig: () => ({ ...strategy.toConfig(), dp: formatDpSpec(dp), dpDelta: o.delta }),
+      toConfig: () => ({ ...strategy.toConfig(), dp: formatDpSpec(dp), dpDelta: options.delta }),
     },
     privacy: release.privacy,
   };

@@ -30,9 +30,9 @@ export function fullRound(ctx: StrategyContext): number {
 /** Uniforms in [0, 1) from the OS's CSPRNG (47 bits each; randomInt's range stops below 2^48): a sample nobody can replay. */
 export const secretRng: Rng = () => randomInt(2 ** 47) / 2 ** 47;
 
-export function sampleClients(available: readonly ClientInfo[], round: number, o: SamplingOptions): ClientInfo[] {
+export function sampleClients(available: readonly ClientInfo[], round: number, options: SamplingOptions): ClientInfo[] {
   const sorted = [...available].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
-  const k = clientsPerRound({ clients: sorted.length, fraction: o.fraction, min: o.min });
+  const k = clientsPerRound({ clients: sorted.length, fraction: options.fraction, min: options.min });
   if (k >= sorted.length) return sorted;
-  return shuffleInPlace(sorted, o.random ?? mulberry32(deriveSeed(o.seed, round, 0x53414d50))).slice(0, k);
+  return shuffleInPlace(sorted, options.random ?? mulberry32(deriveSeed(options.seed, round, 0x53414d50))).slice(0, k);
 }

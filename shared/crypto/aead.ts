@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { KEY_BYTES } from './primitives.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * ChaCha20-Poly1305 (RFC 8439, node:crypto's 'chacha20-poly1305'), the one AEAD behind every
@@ -15,8 +16,8 @@ export const AEAD_TAG_BYTES = 16;
 const CIPHER = 'chacha20-poly1305';
 
 function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
-  if (key.length !== KEY_BYTES) throw new RangeError(`a ChaCha20-Poly1305 key is ${KEY_BYTES} bytes, not ${key.length}`);
-  if (nonce.length !== AEAD_NONCE_BYTES) throw new RangeError(`a ChaCha20-Poly1305 nonce is ${AEAD_NONCE_BYTES} bytes, not ${nonce.length}`);
+  if (key.length !== KEY_BYTES) throw new InvalidArgumentError(`a ChaCha20-Poly1305 key is ${KEY_BYTES} bytes, not ${key.length}`);
+  if (nonce.length !== AEAD_NONCE_BYTES) throw new InvalidArgumentError(`a ChaCha20-Poly1305 nonce is ${AEAD_NONCE_BYTES} bytes, not ${nonce.length}`);
 }
 
 /**
@@ -27,7 +28,7 @@ function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
 export function sealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, aad?: Uint8Array): void {
   checkKeyAndNonce(key, nonce);
   if (!Number.isInteger(offset) || offset < 0 || out.length - offset < plain.length + AEAD_TAG_BYTES) {
-    throw new RangeError(`sealing ${plain.length} bytes needs ${plain.length + AEAD_TAG_BYTES} bytes of output at offset ${offset}, but the buffer holds ${out.length}`);
+    throw new InvalidArgumentError(`sealing ${plain.length} bytes needs ${plain.length + AEAD_TAG_BYTES} bytes of output at offset ${offset}, but the buffer holds ${out.length}`);
   }
   const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: AEAD_TAG_BYTES });
   if (aad) cipher.setAAD(aad, { plaintextLength: plain.length });

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { protocolError } from '../errors.ts';
+import { InvalidArgumentError, protocolError } from '../errors.ts';
 import { PROTOCOL_VERSION, type ClientAuth, type ClientHello, type ServerHello } from './handshake-types.ts';
 import { toBase64 } from './identity-file.ts';
 import { agree, equalBytes, generateEphemeral, hkdf, randomSecret, signDetached, verifyDetached, NONCE_BYTES, type EphemeralKeyPair, type Identity } from './primitives.ts';
@@ -66,7 +66,7 @@ export class ServerHandshake {
   private th: Uint8Array | undefined;
 
   constructor(identity: Identity, admission: Admission) {
-    if (!admission.allowlist && !admission.joinToken) throw new RangeError('admission needs an allowlist or a join token');
+    if (!admission.allowlist && !admission.joinToken) throw new InvalidArgumentError('admission needs an allowlist or a join token');
     this.identity = identity;
     this.admission = admission;
   }

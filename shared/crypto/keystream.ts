@@ -1,5 +1,6 @@
 import { createCipheriv, type Cipher } from 'node:crypto';
 import { KEY_BYTES } from './primitives.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * The ChaCha20 keystream (RFC 8439 block function), one implementation for every stream
@@ -23,8 +24,8 @@ export class Keystream {
   private used = 0;
 
   constructor(key: Uint8Array, nonce: Uint8Array = ZERO_NONCE) {
-    if (key.length !== KEY_BYTES) throw new RangeError(`a ChaCha20 key is ${KEY_BYTES} bytes, not ${key.length}`);
-    if (nonce.length !== CHACHA20_NONCE_BYTES) throw new RangeError(`a ChaCha20 nonce is ${CHACHA20_NONCE_BYTES} bytes, not ${nonce.length}`);
+    if (key.length !== KEY_BYTES) throw new InvalidArgumentError(`a ChaCha20 key is ${KEY_BYTES} bytes, not ${key.length}`);
+    if (nonce.length !== CHACHA20_NONCE_BYTES) throw new InvalidArgumentError(`a ChaCha20 nonce is ${CHACHA20_NONCE_BYTES} bytes, not ${nonce.length}`);
     const iv = Buffer.alloc(4 + CHACHA20_NONCE_BYTES); // block counter 0 ‖ nonce
     iv.set(nonce, 4);
     this.cipher = createCipheriv('chacha20', key, iv);
@@ -32,8 +33,8 @@ export class Keystream {
 
   /** The next `bytes` bytes of the stream; refuses to run past the block counter rather than repeat. */
   next(bytes: number): Uint8Array {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`a keystream read of ${bytes} bytes is not a non-negative integer`);
-    if (this.used + bytes > KEYSTREAM_MAX_BYTES) throw new RangeError(`ChaCha20 keystream exhausted (${this.used} of 256 GiB read, ${bytes} more asked): use a new key`);
+    if (!Number.isInteger(bytes) || bytes < 0) throw new InvalidArgumentError(`a keystream read of ${bytes} bytes is not a non-negative integer`);
+    if (this.used + bytes > KEYSTREAM_MAX_BYTES) throw new InvalidArgumentError(`ChaCha20 keystream exhausted (${this.used} of 256 GiB read, ${bytes} more asked): use a new key`);
     if (zeros.length < bytes) zeros = Buffer.alloc(bytes);
     const out = this.cipher.update(zeros.subarray(0, bytes));
     this.used += bytes;

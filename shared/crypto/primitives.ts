@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * The primitives, with tweetnacl's habits: Uint8Array in and out, lengths as
@@ -72,7 +73,7 @@ export function generateEphemeral(): EphemeralKeyPair {
  * client's mask key and checks the one reconstructed against the public key it advertised.
  */
 export function x25519FromSecret(secret: Uint8Array): EphemeralKeyPair {
-  if (secret.length !== KEY_BYTES) throw new RangeError(`an X25519 secret is ${KEY_BYTES} bytes, not ${secret.length}`);
+  if (secret.length !== KEY_BYTES) throw new InvalidArgumentError(`an X25519 secret is ${KEY_BYTES} bytes, not ${secret.length}`);
   const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secret]), format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   return { privateKey, publicKey: new Uint8Array(spki.subarray(spki.length - KEY_BYTES)) };

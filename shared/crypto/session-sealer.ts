@@ -1,4 +1,4 @@
-import { protocolError } from '../errors.ts';
+import { InvalidArgumentError, protocolError } from '../errors.ts';
 import * as aead from './aead.ts';
 import type { FrameSealer } from './frame-sealer.ts';
 import { KEY_BYTES } from './primitives.ts';
@@ -21,7 +21,7 @@ export class SessionSealer implements FrameSealer {
   private receiveCounter = 0n;
 
   constructor(sendKey: Uint8Array, receiveKey: Uint8Array) {
-    if (sendKey.length !== KEY_BYTES || receiveKey.length !== KEY_BYTES) throw new RangeError(`session keys must be ${KEY_BYTES} bytes`);
+    if (sendKey.length !== KEY_BYTES || receiveKey.length !== KEY_BYTES) throw new InvalidArgumentError(`session keys must be ${KEY_BYTES} bytes`);
     this.sendKey = sendKey;
     this.receiveKey = receiveKey;
   }

@@ -1,4 +1,4 @@
-import { DataError } from '../errors.ts';
+import { DataError, InvalidArgumentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
 import { viewSize, type DataView } from './dataset.ts';
 import { splitRows } from './split.ts';
@@ -15,7 +15,7 @@ export interface LocalSplit {
  * together are the view's rows. Fails when either side would be empty.
  */
 export function localHoldout(view: DataView, fraction: number, seed: number): LocalSplit {
-  if (!(fraction > 0 && fraction <= 0.5)) throw new RangeError(`the local validation fraction must be in (0, 0.5], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 0.5)) throw new InvalidArgumentError(`the local validation fraction must be in (0, 0.5], got ${fraction}`);
   const n = viewSize(view);
   const { y, classes } = view.dataset;
   const rowOf = (i: number) => (view.indices ? view.indices[i]! : i);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { specField } from '../config/spec-field.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import { mulberry32, permutation, dirichlet, normal } from '../rng.ts';
 
 /**
@@ -87,7 +87,7 @@ export function partitionIid(n: number, clients: number, seed: number): Uint32Ar
  */
 export function partitionDirichlet(labels: ArrayLike<number>, classes: number, clients: number, alpha: number, seed: number): Uint32Array[] {
   checkClients(clients, labels.length);
-  if (!(alpha > 0)) throw new RangeError(`dirichlet alpha must be > 0, got ${alpha}`);
+  if (!(alpha > 0)) throw new InvalidArgumentError(`dirichlet alpha must be > 0, got ${alpha}`);
   const rng = mulberry32(seed);
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < labels.length; i++) byClass[labels[i]!]!.push(i);
@@ -107,7 +107,7 @@ export function partitionDirichlet(labels: ArrayLike<number>, classes: number, c
     }
     if (shards.every((s) => s.length > 0)) return shards.map((s) => Uint32Array.from(s));
   }
-  throw new RangeError(`dirichlet(${alpha}) left some of ${clients} clients empty in 100 draws; use a larger alpha or fewer clients`);
+  throw new InvalidArgumentError(`dirichlet(${alpha}) left some of ${clients} clients empty in 100 draws; use a larger alpha or fewer clients`);
 }
 
 /**
@@ -164,6 +164,6 @@ export function partitionQuantity(n: number, clients: number, sigma: number, see
 }
 
 function checkClients(clients: number, n: number): void {
-  if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`client count must be a positive integer, got ${clients}`);
-  if (clients > n) throw new RangeError(`cannot split ${n} rows among ${clients} clients`);
+  if (!Number.isInteger(clients) || clients < 1) throw new InvalidArgumentError(`client count must be a positive integer, got ${clients}`);
+  if (clients > n) throw new InvalidArgumentError(`cannot split ${n} rows among ${clients} clients`);
 }

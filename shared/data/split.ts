@@ -1,4 +1,5 @@
 import { mulberry32, permutation } from '../rng.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 export interface SplitOptions {
   /** Fraction of the rows for validation, in [0, 1). */
@@ -24,15 +25,15 @@ export interface SplitRows {
  */
 export function splitRows(labels: ArrayLike<number>, classes: number, options: SplitOptions): SplitRows {
   for (const [name, f] of [['validation', options.validation], ['test', options.test]] as const) {
-    if (!(f >= 0 && f < 1)) throw new RangeError(`the ${name} fraction must be in [0, 1), got ${f}`);
+    if (!(f >= 0 && f < 1)) throw new InvalidArgumentError(`the ${name} fraction must be in [0, 1), got ${f}`);
   }
-  if (!(options.validation + options.test < 1)) throw new RangeError(`validation + test must leave rows to train on, got ${options.validation} + ${options.test}`);
+  if (!(options.validation + options.test < 1)) throw new InvalidArgumentError(`validation + test must leave rows to train on, got ${options.validation} + ${options.test}`);
   const rng = mulberry32(options.seed);
   const where = new Uint8Array(labels.length); // 0 train, 1 validation, 2 test
   const groups: number[][] = options.stratified ? Array.from({ length: classes }, () => []) : [[]];
   for (let i = 0; i < labels.length; i++) {
     const g = options.stratified ? labels[i]! : 0;
-    if (!(g >= 0 && g < groups.length)) throw new RangeError(`label ${labels[i]} of row ${i} is not a class index in 0..${classes - 1}`);
+    if (!(g >= 0 && g < groups.length)) throw new InvalidArgumentError(`label ${labels[i]} of row ${i} is not a class index in 0..${classes - 1}`);
     groups[g]!.push(i);
   }
   for (const rows of groups) {

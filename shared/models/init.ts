@@ -1,5 +1,6 @@
 import { deriveSeed, mulberry32 } from '../rng.ts';
 import { sizeOf } from '../weights.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * Seeded parameter initialisation from a list of shapes, each with its rule —
@@ -27,7 +28,7 @@ export function fillParams(shapes: readonly InitShape[], seed: number, out: Floa
     fillParam(out.subarray(offset, offset + size), p, () => mulberry32(deriveSeed(seed, i)));
     offset += size;
   }
-  if (offset !== out.length) throw new RangeError(`fillParams: the shapes hold ${offset} values, the array ${out.length}`);
+  if (offset !== out.length) throw new InvalidArgumentError(`fillParams: the shapes hold ${offset} values, the array ${out.length}`);
 }
 
 function fillParam(view: Float32Array, p: InitShape, rng: () => () => number): void {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { atomicWrite } from '../atomic-file.ts';
-import { ConfigError, DataError } from '../errors.ts';
+import { ConfigError, DataError, InvalidArgumentError } from '../errors.ts';
 import { paramCount, paramShapes } from './registry.ts';
 import { modelSpecSchema, type ModelSpec } from './spec.ts';
 
@@ -74,7 +74,7 @@ const SAVED_FILE_MODE = 0o600;
  */
 export function saveModel(dir: string, spec: ModelSpec, weights: Float32Array, source?: Record<string, unknown>): string {
   const count = paramCount(spec);
-  if (weights.length !== count) throw new RangeError(`saveModel: got ${weights.length} weights, the model has ${count}`);
+  if (weights.length !== count) throw new InvalidArgumentError(`saveModel: got ${weights.length} weights, the model has ${count}`);
   mkdirSync(dir, { recursive: true, mode: SAVED_DIR_MODE });
   const bytes = bytesOf(weights);
   atomicWrite(join(dir, WEIGHTS_FILE), bytes, SAVED_FILE_MODE);

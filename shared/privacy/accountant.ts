@@ -1,5 +1,6 @@
 import { sampledGaussianRdp } from './rdp.ts';
 import { type EpsilonAtOrder, type RdpConversion, epsilonFromRdp } from './rdp-to-dp.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * The orders the accountant tracks: TF-Privacy's default list
@@ -26,15 +27,15 @@ export class RdpAccountant {
   private count = 0;
 
   constructor(orders: readonly number[] = DEFAULT_ORDERS) {
-    if (orders.length === 0) throw new RangeError('the accountant needs at least one order');
-    for (const a of orders) if (!(a > 1) || !Number.isFinite(a)) throw new RangeError(`RDP orders must be finite and > 1 (got ${a})`);
+    if (orders.length === 0) throw new InvalidArgumentError('the accountant needs at least one order');
+    for (const a of orders) if (!(a > 1) || !Number.isFinite(a)) throw new InvalidArgumentError(`RDP orders must be finite and > 1 (got ${a})`);
     this.orders = Object.freeze([...orders]);
     this.total = orders.map(() => 0);
   }
 
   /** Records `steps` steps at sampling rate q with noise multiplier z. */
   step(q: number, z: number, steps = 1): void {
-    if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a whole number ≥ 0 (got ${steps})`);
+    if (!Number.isInteger(steps) || steps < 0) throw new InvalidArgumentError(`steps must be a whole number ≥ 0 (got ${steps})`);
     const key = `${q}/${z}`;
     let one = this.cache.get(key);
     if (!one) {

@@ -1,4 +1,5 @@
 import type { NoiseSource } from './noise.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * Adaptive clipping to a target quantile (Andrew, Thakkar, McMahan and
@@ -22,13 +23,13 @@ import type { NoiseSource } from './noise.ts';
 
 /** b_k = 1 when the update fits under the clip. */
 export function clipIndicator(norm: number, clip: number): 0 | 1 {
-  if (!(norm >= 0) || !Number.isFinite(norm)) throw new RangeError(`update norm must be finite and ≥ 0 (got ${norm})`);
+  if (!(norm >= 0) || !Number.isFinite(norm)) throw new InvalidArgumentError(`update norm must be finite and ≥ 0 (got ${norm})`);
   return norm <= clip ? 1 : 0;
 }
 
 /** The paper's default noise on the bit count: σ_b = qN/20. */
 export function defaultBitNoise(expectedClients: number): number {
-  if (!(expectedClients > 0)) throw new RangeError(`expected clients per round must be > 0 (got ${expectedClients})`);
+  if (!(expectedClients > 0)) throw new InvalidArgumentError(`expected clients per round must be > 0 (got ${expectedClients})`);
   return expectedClients / 20;
 }
 
@@ -38,11 +39,11 @@ export function defaultBitNoise(expectedClients: number): number {
  * σ_b = 0 is refused too (noise-free bits are not private).
  */
 export function updateNoiseMultiplier(z: number, bitNoise: number): number {
-  if (!(z > 0) || !Number.isFinite(z)) throw new RangeError(`noise multiplier z must be finite and > 0 (got ${z})`);
-  if (!(bitNoise > 0) || !Number.isFinite(bitNoise)) throw new RangeError(`bit noise σ_b must be finite and > 0 (got ${bitNoise})`);
+  if (!(z > 0) || !Number.isFinite(z)) throw new InvalidArgumentError(`noise multiplier z must be finite and > 0 (got ${z})`);
+  if (!(bitNoise > 0) || !Number.isFinite(bitNoise)) throw new InvalidArgumentError(`bit noise σ_b must be finite and > 0 (got ${bitNoise})`);
   const rest = z ** -2 - (2 * bitNoise) ** -2;
   if (!(rest > 0)) {
-    throw new RangeError(
+    throw new InvalidArgumentError(
       `bit noise σ_b = ${bitNoise} is too small for z = ${z}: the clipped-count query alone (noise multiplier 2σ_b = ${2 * bitNoise}) ` +
         `would spend the whole privacy budget; adaptive clipping needs σ_b > z/2 = ${z / 2}`,
     );
@@ -52,11 +53,11 @@ export function updateNoiseMultiplier(z: number, bitNoise: number): number {
 
 /** The noised fraction of updates that fit: (Σ(b_k − ½) + N(0, σ_b²))/(qN) + ½. σ_b = 0 only for tests. */
 export function noisyQuantileEstimate(bits: readonly number[], expectedClients: number, bitNoise: number, source: NoiseSource): number {
-  if (!(expectedClients > 0) || !Number.isFinite(expectedClients)) throw new RangeError(`expected clients per round must be finite and > 0 (got ${expectedClients})`);
-  if (!(bitNoise >= 0) || !Number.isFinite(bitNoise)) throw new RangeError(`bit noise σ_b must be finite and ≥ 0 (got ${bitNoise})`);
+  if (!(expectedClients > 0) || !Number.isFinite(expectedClients)) throw new InvalidArgumentError(`expected clients per round must be finite and > 0 (got ${expectedClients})`);
+  if (!(bitNoise >= 0) || !Number.isFinite(bitNoise)) throw new InvalidArgumentError(`bit noise σ_b must be finite and ≥ 0 (got ${bitNoise})`);
   let s = 0;
   bits.forEach((b, k) => {
-    if (b !== 0 && b !== 1) throw new RangeError(`clip indicator ${k} must be 0 or 1 (got ${b})`);
+    if (b !== 0 && b !== 1) throw new InvalidArgumentError(`clip indicator ${k} must be 0 or 1 (got ${b})`);
     s += b - 0.5;
   });
   const noise = bitNoise === 0 ? 0 : bitNoise * source.normal();
@@ -65,10 +66,10 @@ export function noisyQuantileEstimate(bits: readonly number[], expectedClients: 
 
 /** C · exp(−η_C · (b̄ − γ)). */
 export function nextClip(clip: number, quantileEstimate: number, targetQuantile: number, learningRate: number): number {
-  if (!(clip > 0) || !Number.isFinite(clip)) throw new RangeError(`clip must be finite and > 0 (got ${clip})`);
-  if (!(targetQuantile > 0 && targetQuantile < 1)) throw new RangeError(`target quantile must be in (0, 1) (got ${targetQuantile})`);
-  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new RangeError(`clip learning rate must be finite and > 0 (got ${learningRate})`);
-  if (!Number.isFinite(quantileEstimate)) throw new RangeError(`quantile estimate must be finite (got ${quantileEstimate})`);
+  if (!(clip > 0) || !Number.isFinite(clip)) throw new InvalidArgumentError(`clip must be finite and > 0 (got ${clip})`);
+  if (!(targetQuantile > 0 && targetQuantile < 1)) throw new InvalidArgumentError(`target quantile must be in (0, 1) (got ${targetQuantile})`);
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new InvalidArgumentError(`clip learning rate must be finite and > 0 (got ${learningRate})`);
+  if (!Number.isFinite(quantileEstimate)) throw new InvalidArgumentError(`quantile estimate must be finite (got ${quantileEstimate})`);
   return clip * Math.exp(-learningRate * (quantileEstimate - targetQuantile));
 }
 

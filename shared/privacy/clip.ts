@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.ts';
 /**
  * Per-update L2 clipping: the step that bounds one client's influence (the
  * sensitivity) to the clip norm S.
@@ -8,7 +9,7 @@ export function l2Norm(v: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
-    if (!Number.isFinite(x)) throw new RangeError(`update holds a non-finite value at index ${i} (${x})`);
+    if (!Number.isFinite(x)) throw new InvalidArgumentError(`update holds a non-finite value at index ${i} (${x})`);
     s += x * x;
   }
   return Math.sqrt(s);
@@ -29,7 +30,7 @@ export interface Clipped {
  * up to 2⁻²⁴ relative; where it does, the scale is shrunk by a few ulps).
  */
 export function clipToNorm(delta: Float32Array, clip: number): Clipped {
-  if (!(clip > 0) || !Number.isFinite(clip)) throw new RangeError(`clip norm must be finite and > 0 (got ${clip})`);
+  if (!(clip > 0) || !Number.isFinite(clip)) throw new InvalidArgumentError(`clip norm must be finite and > 0 (got ${clip})`);
   const norm = l2Norm(delta);
   if (norm <= clip) return { clipped: Float32Array.from(delta), norm, scale: 1 };
   let scale = clip / norm;

@@ -1,5 +1,6 @@
 import { clipToNorm } from './clip.ts';
 import type { NoiseSource } from './noise.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * DP-FedAvg (McMahan, Ramage, Talwar and Zhang 2018, "Learning Differentially
@@ -44,11 +45,11 @@ export interface CentralDpResult {
 }
 
 function checkPositive(name: string, v: number): void {
-  if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be finite and > 0 (got ${v})`);
+  if (!(v > 0) || !Number.isFinite(v)) throw new InvalidArgumentError(`${name} must be finite and > 0 (got ${v})`);
 }
 
 function checkMultiplier(z: number): void {
-  if (!(z >= 0) || !Number.isFinite(z)) throw new RangeError(`noise multiplier must be finite and ≥ 0 (got ${z})`);
+  if (!(z >= 0) || !Number.isFinite(z)) throw new InvalidArgumentError(`noise multiplier must be finite and ≥ 0 (got ${z})`);
 }
 
 /** The central DP-FedAvg aggregate of one round. */
@@ -57,13 +58,13 @@ export function dpFedAvg(deltas: readonly Float32Array[], options: CentralDpOpti
   checkPositive('expected clients per round', options.expectedClients);
   checkMultiplier(options.noiseMultiplier);
   const dim = deltas[0]?.length ?? options.dimension;
-  if (dim === undefined) throw new RangeError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
-  if (options.dimension !== undefined && options.dimension !== dim) throw new RangeError(`update length ${dim} does not match dimension ${options.dimension}`);
+  if (dim === undefined) throw new InvalidArgumentError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
+  if (options.dimension !== undefined && options.dimension !== dim) throw new InvalidArgumentError(`update length ${dim} does not match dimension ${options.dimension}`);
   const sum = new Float64Array(dim);
   const norms: number[] = [];
   let clippedCount = 0;
   deltas.forEach((delta, k) => {
-    if (delta.length !== dim) throw new RangeError(`client update ${k} has length ${delta.length}, expected ${dim}`);
+    if (delta.length !== dim) throw new InvalidArgumentError(`client update ${k} has length ${delta.length}, expected ${dim}`);
     const c = clipToNorm(delta, options.clip);
     norms.push(c.norm);
     if (c.scale < 1) clippedCount++;

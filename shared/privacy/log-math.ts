@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.ts';
 /**
  * Log-space arithmetic for the privacy accountant: sums and differences of
  * numbers held as their logarithms, and log erfc without underflow. Written
@@ -15,7 +16,7 @@ export function logAdd(x: number, y: number): number {
 /** log(eˣ − eʸ) for x ≥ y; throws when the difference would be negative. */
 export function logSub(x: number, y: number): number {
   if (y === -Infinity) return x;
-  if (x < y) throw new RangeError(`logSub: e^${x} − e^${y} is negative`);
+  if (x < y) throw new InvalidArgumentError(`logSub: e^${x} − e^${y} is negative`);
   if (x === y) return -Infinity;
   // x + log(1 − e^{y−x}); expm1 of the (negative) gap keeps precision when the
   // two are close and cannot overflow when they are far apart

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Keystream } from '../crypto/keystream.ts';
 import { hkdf } from '../crypto/primitives.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * Gaussian noise from a CSPRNG.
@@ -98,7 +99,7 @@ const SEED_SALT = new TextEncoder().encode('starling/dp-noise/v1');
  */
 export function seededNoiseSource(seed: Uint8Array | string | number, label: string): NoiseSource {
   const ikm = typeof seed === 'string' || typeof seed === 'number' ? new TextEncoder().encode(String(seed)) : seed;
-  if (ikm.length === 0) throw new RangeError('a noise seed must not be empty');
+  if (ikm.length === 0) throw new InvalidArgumentError('a noise seed must not be empty');
   return new ChaChaNoiseSource(hkdf(ikm, SEED_SALT, label, 32), new Uint8Array(12));
 }
 
@@ -107,11 +108,11 @@ export function seededNoiseSource(seed: Uint8Array | string | number, label: str
  * (not the variance). σ = 0 returns an exact copy and draws nothing.
  */
 export function addGaussian(vec: Float32Array, sigma: number, source: NoiseSource): Float32Array {
-  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`noise standard deviation must be finite and ≥ 0 (got ${sigma})`);
+  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new InvalidArgumentError(`noise standard deviation must be finite and ≥ 0 (got ${sigma})`);
   const out = new Float32Array(vec.length);
   for (let i = 0; i < vec.length; i++) {
     const v = vec[i]!;
-    if (!Number.isFinite(v)) throw new RangeError(`vector holds a non-finite value at index ${i} (${v})`);
+    if (!Number.isFinite(v)) throw new InvalidArgumentError(`vector holds a non-finite value at index ${i} (${v})`);
     out[i] = sigma === 0 ? v : v + sigma * source.normal();
   }
   return out;

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.ts';
 /**
  * From Rényi DP to (ε, δ)-DP, minimised over the orders evaluated.
  *
@@ -19,8 +20,8 @@ export interface EpsilonAtOrder {
 }
 
 export function epsilonAtOrder(order: number, rdp: number, delta: number, conversion: RdpConversion = 'tight'): number {
-  if (!(order > 1)) throw new RangeError(`RDP order must be > 1 (got ${order})`);
-  if (!(rdp >= 0)) throw new RangeError(`RDP must be ≥ 0 (got ${rdp} at order ${order})`);
+  if (!(order > 1)) throw new InvalidArgumentError(`RDP order must be > 1 (got ${order})`);
+  if (!(rdp >= 0)) throw new InvalidArgumentError(`RDP must be ≥ 0 (got ${rdp} at order ${order})`);
   if (rdp === Infinity) return Infinity;
   if (conversion === 'classic') return rdp + Math.log(1 / delta) / (order - 1);
   if (delta * delta + Math.expm1(-rdp) >= 0) return 0;
@@ -30,8 +31,8 @@ export function epsilonAtOrder(order: number, rdp: number, delta: number, conver
 
 /** The smallest ε over the orders, and its order; ε is clamped at 0 from below. */
 export function epsilonFromRdp(orders: readonly number[], rdp: readonly number[], delta: number, conversion: RdpConversion = 'tight'): EpsilonAtOrder {
-  if (!(delta > 0 && delta < 1)) throw new RangeError(`δ must be in (0, 1) (got ${delta})`);
-  if (orders.length === 0 || orders.length !== rdp.length) throw new RangeError(`need one RDP value per order (got ${orders.length} orders, ${rdp.length} values)`);
+  if (!(delta > 0 && delta < 1)) throw new InvalidArgumentError(`δ must be in (0, 1) (got ${delta})`);
+  if (orders.length === 0 || orders.length !== rdp.length) throw new InvalidArgumentError(`need one RDP value per order (got ${orders.length} orders, ${rdp.length} values)`);
   let best: EpsilonAtOrder = { epsilon: Infinity, order: orders[0]! };
   orders.forEach((a, i) => {
     const eps = epsilonAtOrder(a, rdp[i]!, delta, conversion);

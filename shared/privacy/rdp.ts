@@ -1,4 +1,5 @@
 import { logAdd, logErfc, logSub } from './log-math.ts';
+import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * Rényi differential privacy of the sampled Gaussian mechanism (Mironov, Talwar
@@ -11,14 +12,14 @@ import { logAdd, logErfc, logSub } from './log-math.ts';
  */
 
 function checkArgs(q: number, z: number, order: number): void {
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`sampling rate q must be in [0, 1] (got ${q})`);
-  if (!(z >= 0) || !Number.isFinite(z)) throw new RangeError(`noise multiplier z must be finite and ≥ 0 (got ${z})`);
-  if (!(order > 1) || !Number.isFinite(order)) throw new RangeError(`RDP order α must be finite and > 1 (got ${order})`);
+  if (!(q >= 0 && q <= 1)) throw new InvalidArgumentError(`sampling rate q must be in [0, 1] (got ${q})`);
+  if (!(z >= 0) || !Number.isFinite(z)) throw new InvalidArgumentError(`noise multiplier z must be finite and ≥ 0 (got ${z})`);
+  if (!(order > 1) || !Number.isFinite(order)) throw new InvalidArgumentError(`RDP order α must be finite and > 1 (got ${order})`);
 }
 
 /** log A_α for integer α ≥ 2: A_α = Σᵢ C(α,i)·qⁱ(1−q)^{α−i}·e^{(i²−i)/(2z²)}. */
 export function logAInteger(q: number, z: number, order: number): number {
-  if (!Number.isInteger(order) || order < 2) throw new RangeError(`logAInteger needs an integer order ≥ 2 (got ${order})`);
+  if (!Number.isInteger(order) || order < 2) throw new InvalidArgumentError(`logAInteger needs an integer order ≥ 2 (got ${order})`);
   const logQ = Math.log(q);
   const log1mQ = Math.log1p(-q);
   let logA = -Infinity;
@@ -41,7 +42,7 @@ export function logAInteger(q: number, z: number, order: number): number {
  * coefficients C(α,i) change sign past i > α, so negative terms are subtracted.
  */
 export function logAFractional(q: number, z: number, order: number): number {
-  if (!(q > 0 && q < 1)) throw new RangeError(`logAFractional needs 0 < q < 1 (got ${q})`);
+  if (!(q > 0 && q < 1)) throw new InvalidArgumentError(`logAFractional needs 0 < q < 1 (got ${q})`);
   const logQ = Math.log(q);
   const log1mQ = Math.log1p(-q);
   const z0 = z * z * (Math.log(1 / q - 1)) + 0.5;
@@ -72,7 +73,7 @@ export function logAFractional(q: number, z: number, order: number): number {
     }
     if (Math.max(logS0, logS1) < -30) return logAdd(logA0, logA1);
   }
-  throw new RangeError(`the RDP series for q = ${q}, z = ${z}, α = ${order} did not converge`);
+  throw new InvalidArgumentError(`the RDP series for q = ${q}, z = ${z}, α = ${order} did not converge`);
 }
 
 /** RDP ε(α) of one step of the sampled Gaussian mechanism with rate q and noise multiplier z. */
@@ -88,6 +89,6 @@ export function sampledGaussianRdp(q: number, z: number, order: number): number 
 
 /** RDP of `steps` compositions at each order: RDP adds up over steps. */
 export function sampledGaussianRdpCurve(q: number, z: number, steps: number, orders: readonly number[]): number[] {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`steps must be a whole number ≥ 0 (got ${steps})`);
+  if (!Number.isInteger(steps) || steps < 0) throw new InvalidArgumentError(`steps must be a whole number ≥ 0 (got ${steps})`);
   return orders.map((a) => steps * sampledGaussianRdp(q, z, a));
 }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.ts';
 /**
  * Asynchronous successive halving (ASHA, Li et al. 2020) over rounds: every trial
  * first runs `rungs[0]` rounds; whenever a worker is free, a trial that is in the top
@@ -21,12 +22,12 @@ export interface AshaOptions {
 }
 
 export function checkAsha(options: AshaOptions): void {
-  if (options.rungs.length === 0) throw new RangeError('rungs: at least one round count');
+  if (options.rungs.length === 0) throw new InvalidArgumentError('rungs: at least one round count');
   options.rungs.forEach((r, i) => {
-    if (!Number.isInteger(r) || r < 1) throw new RangeError(`rungs: ${r} is not a positive whole number of rounds`);
-    if (i > 0 && r <= options.rungs[i - 1]!) throw new RangeError(`rungs must increase, got ${options.rungs.join(', ')}`);
+    if (!Number.isInteger(r) || r < 1) throw new InvalidArgumentError(`rungs: ${r} is not a positive whole number of rounds`);
+    if (i > 0 && r <= options.rungs[i - 1]!) throw new InvalidArgumentError(`rungs must increase, got ${options.rungs.join(', ')}`);
   });
-  if (!Number.isInteger(options.eta) || options.eta < 2) throw new RangeError(`eta must be a whole number ≥ 2, got ${options.eta}`);
+  if (!Number.isInteger(options.eta) || options.eta < 2) throw new InvalidArgumentError(`eta must be a whole number ≥ 2, got ${options.eta}`);
 }
 
 /**

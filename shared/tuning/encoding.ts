@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import type { Rng } from '../rng.ts';
 import { type Assignment, type ParamSpec, type SearchSpace, assignmentKey, canonicalJson, isActive } from './space.ts';
 
@@ -88,7 +88,7 @@ export function encode(space: SearchSpace, assignment: Assignment): number[] {
 /** The assignment at a point of the cube: ints rounded, choices by their largest coordinate, only active params set. */
 export function decode(space: SearchSpace, x: readonly number[]): Assignment {
   const { dims } = encodingOffsets(space);
-  if (x.length !== dims) throw new RangeError(`a point of this space has ${dims} coordinates, got ${x.length}`);
+  if (x.length !== dims) throw new InvalidArgumentError(`a point of this space has ${dims} coordinates, got ${x.length}`);
   const out: Assignment = {};
   let at = 0;
   for (const p of space.params) {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.ts';
 /**
  * A Gaussian process regressor with a zero mean and a Matérn 5/2 kernel with
  * one length scale per input coordinate (ARD), for the Bayesian sampler. Inputs
@@ -72,7 +73,7 @@ export function choleskyWithJitter(A: Float64Array, n: number): { L: Float64Arra
   for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, Math.abs(A[i * n + i]!));
   const base = maxDiag > 0 ? maxDiag : 1;
   for (let jitter = 0; ; jitter = jitter === 0 ? base * 1e-10 : jitter * 10) {
-    if (jitter > base) throw new RangeError('matrix is not positive definite, even with jitter');
+    if (jitter > base) throw new InvalidArgumentError('matrix is not positive definite, even with jitter');
     const B = jitter === 0 ? A : A.map((v, idx) => (idx % (n + 1) === 0 ? v + jitter : v));
     const L = cholesky(B, n);
     if (L) return { L, jitter };
@@ -125,7 +126,7 @@ function logDet(L: Float64Array, n: number): number {
 /** Conditions the process on observations (X, y) under fixed hyperparameters. */
 export function fitGP(X: readonly (readonly number[])[], y: readonly number[], hyper: GPHyper): GPModel {
   const n = X.length;
-  if (y.length !== n) throw new RangeError(`${n} inputs but ${y.length} targets`);
+  if (y.length !== n) throw new InvalidArgumentError(`${n} inputs but ${y.length} targets`);
   const K = correlation(X, hyper.lengthScales);
   for (let i = 0; i < n * n; i++) K[i] = K[i]! * hyper.signalVar;
   for (let i = 0; i < n; i++) K[i * n + i] = K[i * n + i]! + hyper.noiseVar;

@@ -1,4 +1,5 @@
 import { parseSearchSpace, type SearchSpace } from '../../shared/tuning/space.ts';
+import { InvalidArgumentError } from '../../shared/errors.ts';
 
 /**
  * The AutoML preset (`starling tune --auto`): the choices that matter most in a
@@ -49,8 +50,8 @@ export function autoRungs(rounds: number): number[] {
 /** `90s`, `10m`, `1.5h` → milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)$/.exec(text.trim());
-  if (!m) throw new RangeError(`a duration is a number with s, m or h (e.g. 90s, 10m), got "${text}"`);
+  if (!m) throw new InvalidArgumentError(`a duration is a number with s, m or h (e.g. 90s, 10m), got "${text}"`);
   const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
-  if (!(ms > 0)) throw new RangeError(`a duration must be positive, got "${text}"`);
+  if (!(ms > 0)) throw new InvalidArgumentError(`a duration must be positive, got "${text}"`);
   return ms;
 }

@@ -68,10 +68,10 @@ export function combineUsable(rule: CombineRule, acceptsPartialWork: boolean, re
 }
 
 /** The plain path's combiner: a short round is skipped, the rest go through `rule` (combineUsable). */
-export function plainCombiner(rule: CombineRule, o: { readonly needsEveryUpdate: boolean; readonly acceptsPartialWork: boolean }): Combiner {
+export function plainCombiner(rule: CombineRule, options: { readonly needsEveryUpdate: boolean; readonly acceptsPartialWork: boolean }): Combiner {
   return {
-    needsEveryUpdate: o.needsEveryUpdate,
-    combine: (r) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, o.acceptsPartialWork, r.results),
+    needsEveryUpdate: options.needsEveryUpdate,
+    combine: (r) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, options.acceptsPartialWork, r.results),
   };
 }
 

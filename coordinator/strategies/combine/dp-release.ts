@@ -59,15 +59,15 @@ export interface DpRelease {
  * the server step's model is not finite still counts: the mechanism ran. The adaptive clip,
  * like the server step's state, moves only in a round whose model enters.
  */
-export function dpRelease(o: DpOptions, ctx: StrategyContext): DpRelease {
-  const { spec } = o;
+export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
+  const { spec } = options;
   const expected = Math.max(1, fullRound(ctx));
   const q = spec.mode === 'central' ? expected / ctx.clients : 1;
   const bitNoise = spec.adaptive ? (spec.adaptive.bitNoise ?? defaultBitNoise(expected)) : undefined;
   // under adaptive clipping part of the budget noises the clipped count; the update gets z_Δ
   const updateZ = bitNoise !== undefined ? updateNoiseMultiplier(spec.noiseMultiplier, bitNoise) : spec.noiseMultiplier;
   let clip = spec.clip;
-  const ledger = privacyLedger({ spec, delta: o.delta, samplingSecret: o.samplingSecret, rate: q, clip: () => clip });
+  const ledger = privacyLedger({ spec, delta: options.delta, samplingSecret: options.samplingSecret, rate: q, clip: () => clip });
   /** The rate each configured round actually samples at: its sample over the clients available to it. */
   const rates = new Map<number, number>();
 
@@ -76,7 +76,7 @@ export function dpRelease(o: DpOptions, ctx: StrategyContext): DpRelease {
     combine(r) {
       // counted before anything can fail: the noised updates that arrived were released to the coordinator, whatever happens next
       if (r.results.length > 0) ledger.charge(1, r.results);
-      return shortRound(r.results.length, r.minResults) ?? combineUsable(weightedMean, o.acceptsPartialWork, r.results);
+      return shortRound(r.results.length, r.minResults) ?? combineUsable(weightedMean, options.acceptsPartialWork, r.results);
     },
   };
   const central: Combiner = {
@@ -88,10 +88,10 @@ export function dpRelease(o: DpOptions, ctx: StrategyContext): DpRelease {
       ledger.charge(rate, r.results);
       const released = dpFedAvg(
         r.results.map((x) => x.delta),
-        { clip, noiseMultiplier: updateZ, expectedClients: expected, source: o.source, dimension: r.dimension },
+        { clip, noiseMultiplier: updateZ, expectedClients: expected, source: options.source, dimension: r.dimension },
       );
       const nextClip = spec.adaptive && bitNoise !== undefined
-        ? adaptClip(clip, released.norms, { targetQuantile: spec.adaptive.targetQuantile, learningRate: spec.adaptive.learningRate, bitNoise, expectedClients: expected, source: o.source }).clip
+        ? adaptClip(clip, released.norms, { targetQuantile: spec.adaptive.targetQuantile, learningRate: spec.adaptive.learningRate, bitNoise, expectedClients: expected, source: options.source }).clip
         : clip;
       return { kind: 'combined', update: { delta: released.update, clients: r.results.length }, accept: () => void (clip = nextClip) };
     },

@@ -51,15 +51,15 @@ export interface LedgerOptions {
  * one client as neighbours (sensitivity 2S: noise z/2 at sensitivity S); a replayable central
  * sample also counts the rounds each client's update was in, to report its unamplified ε.
  */
-export function privacyLedger(o: LedgerOptions): PrivacyLedger & { charge(rate: number, included: readonly FitOutcome[]): void } {
-  const { spec } = o;
+export function privacyLedger(options: LedgerOptions): PrivacyLedger & { charge(rate: number, included: readonly FitOutcome[]): void } {
+  const { spec } = options;
   const accountant = new RdpAccountant();
   const replaceOne = spec.mode === 'local' ? new RdpAccountant() : undefined;
-  let lastRate = o.rate;
+  let lastRate = options.rate;
   /** With a replayable sample: the rounds each client's update was in. */
-  const joined = spec.mode === 'central' && !o.samplingSecret ? new Map<string, number>() : undefined;
+  const joined = spec.mode === 'central' && !options.samplingSecret ? new Map<string, number>() : undefined;
   const unamplified = new Map<number, number>();
-  const epsilonOf = (a: RdpAccountant) => (a.steps === 0 ? 0 : a.epsilon(o.delta).epsilon);
+  const epsilonOf = (a: RdpAccountant) => (a.steps === 0 ? 0 : a.epsilon(options.delta).epsilon);
   /** ε of `rounds` unamplified rounds (the Gaussian mechanism at q = 1), cached by count. */
   const unamplifiedEpsilon = (rounds: number): number => {
     let e = unamplified.get(rounds);
@@ -79,10 +79,10 @@ export function privacyLedger(o: LedgerOptions): PrivacyLedger & { charge(rate: 
     },
     report: () => ({
       epsilon: epsilonOf(accountant),
-      delta: o.delta,
-      clip: o.clip(),
+      delta: options.delta,
+      clip: options.clip(),
       samplingRate: lastRate,
-      samplingSecret: spec.mode === 'local' || o.samplingSecret,
+      samplingSecret: spec.mode === 'local' || options.samplingSecret,
       ...(joined ? { epsilonUnamplifiedMax: unamplifiedEpsilon(Math.max(0, ...joined.values())) } : {}),
       ...(replaceOne ? { epsilonReplaceOne: epsilonOf(replaceOne) } : {}),
     }),

@@ -1,4 +1,4 @@
-import { AggregationError } from '../../../shared/errors.ts';
+import { AggregationError, InvalidArgumentError } from '../../../shared/errors.ts';
 
 /**
  * Aggregation rules that need every update at once (Byzantine-robust): pure
@@ -6,9 +6,9 @@ import { AggregationError } from '../../../shared/errors.ts';
  */
 
 function checkSame(vectors: readonly Float32Array[], what: string): number {
-  if (vectors.length === 0) throw new RangeError(`${what}: no vectors`);
+  if (vectors.length === 0) throw new InvalidArgumentError(`${what}: no vectors`);
   const n = vectors[0]!.length;
-  for (const [k, v] of vectors.entries()) if (v.length !== n) throw new RangeError(`${what}: vector ${k} has length ${v.length}, expected ${n}`);
+  for (const [k, v] of vectors.entries()) if (v.length !== n) throw new InvalidArgumentError(`${what}: vector ${k} has length ${v.length}, expected ${n}`);
   return n;
 }
 
@@ -26,7 +26,7 @@ export function trimmedMean(vectors: readonly Float32Array[], beta: number): Flo
   checkSame(vectors, 'trimmedMean');
   const m = vectors.length;
   const cut = Math.floor(beta * m);
-  if (!(beta >= 0 && beta < 0.5) || 2 * cut >= m) throw new RangeError(`trimmedMean: β = ${beta} trims ${2 * cut} of ${m} values, nothing would remain`);
+  if (!(beta >= 0 && beta < 0.5) || 2 * cut >= m) throw new InvalidArgumentError(`trimmedMean: β = ${beta} trims ${2 * cut} of ${m} values, nothing would remain`);
   return perCoordinate(vectors, 'trimmedMean', (c) => {
     let s = 0;
     for (let k = cut; k < m - cut; k++) s += c[k]!;

@@ -1,5 +1,6 @@
 import type { FitOutcome } from '../strategy.ts';
 import type { CombinedUpdate } from './combiner.ts';
+import { InvalidArgumentError } from '../../../shared/errors.ts';
 
 type Weighted = Pick<FitOutcome, 'client' | 'numExamples' | 'delta'>;
 
@@ -9,11 +10,11 @@ type Weighted = Pick<FitOutcome, 'client' | 'numExamples' | 'delta'>;
  * depend on float32 rounding of partial sums) and returned as float32.
  */
 export function weightedMean(results: readonly Weighted[]): CombinedUpdate {
-  if (results.length === 0) throw new RangeError('weighted mean: no results');
+  if (results.length === 0) throw new InvalidArgumentError('weighted mean: no results');
   const length = results[0]!.delta.length;
   let numExamples = 0;
   for (const r of results) numExamples += checked(r, length);
-  if (numExamples <= 0) throw new RangeError('weighted mean: the example counts sum to zero');
+  if (numExamples <= 0) throw new InvalidArgumentError('weighted mean: the example counts sum to zero');
   const sum = new Float64Array(length);
   for (const r of results) addScaled(sum, r.delta, r.numExamples / numExamples);
   return { delta: Float32Array.from(sum), clients: results.length, numExamples };
@@ -44,8 +45,8 @@ export function meanFold(): MeanFold {
       clients++;
     },
     finish() {
-      if (!sum) throw new RangeError('weighted mean: no results');
-      if (numExamples <= 0) throw new RangeError('weighted mean: the example counts sum to zero');
+      if (!sum) throw new InvalidArgumentError('weighted mean: no results');
+      if (numExamples <= 0) throw new InvalidArgumentError('weighted mean: the example counts sum to zero');
       const delta = new Float32Array(sum.length);
       for (let i = 0; i < sum.length; i++) delta[i] = sum[i]! / numExamples;
       return { delta, clients, numExamples };
@@ -55,8 +56,8 @@ export function meanFold(): MeanFold {
 
 /** The result's example count, once its count and its delta's length are known to be usable. */
 function checked({ client, numExamples: n, delta }: Weighted, length: number): number {
-  if (!(n >= 0) || !Number.isFinite(n)) throw new RangeError(`weighted mean: ${client.name} reports ${n} examples, expected a finite number ≥ 0`);
-  if (delta.length !== length) throw new RangeError(`weighted mean: ${client.name}'s update has length ${delta.length}, expected ${length}`);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`weighted mean: ${client.name} reports ${n} examples, expected a finite number ≥ 0`);
+  if (delta.length !== length) throw new InvalidArgumentError(`weighted mean: ${client.name}'s update has length ${delta.length}, expected ${length}`);
   return n;
 }
 

@@ -94,26 +94,26 @@ export class SimdEngine implements Engine {
     // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
     // (at least one state buffer: the kernels take its pointer even when they do not read it)
     const fused = isPlainSgd(config);
-    const ws = new NetworkWorkspace(arena, net, batch, fused ? 0 : Math.max(1, stateSlots(config)));
+    const workspace = new NetworkWorkspace(arena, net, batch, fused ? 0 : Math.max(1, stateSlots(config)));
     // frozen parameters get no gradient, no step and no optimizer state; backprop stops below the first trainable layer
     const layout = trainableLayout(spec, config.frozen ?? []);
-    const trains = layerTrainability(ws, layout.trainable);
+    const trains = layerTrainability(workspace, layout.trainable);
     const first = trains.findIndex((t) => t.w || t.b);
-    arena.f32(ws.params, ws.paramCount).set(weights);
-    if (ws.second >= 0) arena.f32(ws.second, ws.paramCount).fill(0);
+    arena.f32(workspace.params, workspace.paramCount).set(weights);
+    if (workspace.second >= 0) arena.f32(workspace.second, workspace.paramCount).fill(0);
     let step = 0;
     // dropout masks come from a xorshift stream seeded per task
     let dropState = (deriveSeed(seed, 0xd0) | 1) >>> 0;
     // FedProx: the global weights stay in memory as the proximal anchor
     const mu = config.mu ?? 0;
-    const anchor = mu > 0 ? arena.alloc(ws.paramCount * 4) : -1;
-    if (anchor >= 0) arena.f32(anchor, ws.paramCount).set(weights);
+    const anchor = mu > 0 ? arena.alloc(workspace.paramCount * 4) : -1;
+    if (anchor >= 0) arena.f32(anchor, workspace.paramCount).set(weights);
     const shrink = config.lr * mu;
-    if (!fused) arena.f32(ws.velocity, ws.paramCount).fill(0);
-    const last = ws.layers.length - 1;
-    const classes = outputSize(ws.layers[last]!);
+    if (!fused) arena.f32(workspace.velocity, workspace.paramCount).fill(0);
+    const last = workspace.layers.length - 1;
+    const classes = outputSize(workspace.layers[last]!);
     const rng = mulberry32(seed);
-    const stats = arena.f64(ws.stats, 2);
+    const stats = arena.f64(workspace.stats, 2);
     let lossSum = 0;
     let correct = 0;
     for (let epoch = 0; epoch < config.epochs; epoch++) {
@@ -121,42 +121,42 @@ export class SimdEngine implements Engine {
       stats.fill(0);
       for (let start = 0; start < n; start += batch) {
         const m = Math.min(batch, n - start);
-        gatherBatch(arena, ws, data, order, start, m);
-        dropState = this.forward(ws, m, dropState) ?? dropState;
+        gatherBatch(arena, workspace, data, order, start, m);
+        dropState = this.forward(workspace, m, dropState) ?? dropState;
         // the output gradient, pre-scaled by lr/m when the SGD step is fused into the weight-gradient GEMMs
-        k.softmaxCrossEntropy(m, classes, ws.buffers[last]!.out, ws.labels, fused ? config.lr / m : 1 / m, ws.stats);
-        for (let i = last; i >= first; i--) this.backward(ws, i, m, fused, trains[i]!, i > first);
-        if (!fused) this.update(ws, config, ++step, layout.segments);
+        k.softmaxCrossEntropy(m, classes, workspace.buffers[last]!.out, workspace.labels, fused ? config.lr / m : 1 / m, workspace.stats);
+        for (let i = last; i >= first; i--) this.backward(workspace, i, m, fused, trains[i]!, i > first);
+        if (!fused) this.update(workspace, config, ++step, layout.segments);
         if (anchor >= 0) {
           // w ← w − lr·μ·(w − w_global) = (1 − lr·μ)·w + lr·μ·w_global, on the trainable runs only
           for (const { offset, length } of layout.segments) {
-            k.scale(length, ws.params + offset * 4, 1 - shrink);
-            k.axpy(length, shrink, anchor + offset * 4, ws.params + offset * 4);
+            k.scale(length, workspace.params + offset * 4, 1 - shrink);
+            k.axpy(length, shrink, anchor + offset * 4, workspace.params + offset * 4);
           }
         }
       }
       lossSum = stats[0]!;
       correct = stats[1]!;
     }
-    const local = arena.f32(ws.params, ws.paramCount).slice(); // one memcpy out of the kernel memory
+    const local = arena.f32(workspace.params, workspace.paramCount).slice(); // one memcpy out of the kernel memory
     return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
   }
 
-  /** One optimizer step on the trainable runs of the flat parameters from the mean gradient in ws.grad (t counts steps from 1). */
-  private update(ws: NetworkWorkspace, c: TrainConfig, t: number, segments: readonly Segment[]): void {
+  /** One optimizer step on the trainable runs of the flat parameters from the mean gradient in workspace.grad (t counts steps from 1). */
+  private update(workspace: NetworkWorkspace, c: TrainConfig, t: number, segments: readonly Segment[]): void {
     for (const { offset, length: n } of segments) {
       const at = offset * 4;
-      SIMD_UPDATES[c.optimizer](this.k, { n, w: ws.params + at, g: ws.grad + at, s1: ws.velocity + at, s2: ws.second + at }, c, t);
+      SIMD_UPDATES[c.optimizer](this.k, { n, w: workspace.params + at, g: workspace.grad + at, s1: workspace.velocity + at, s2: workspace.second + at }, c, t);
     }
   }
 
   private evaluateNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): EvalMetrics {
     const { k, arena } = this;
     let stats: Float64Array | undefined;
-    this.forwardInChunks(net, weights, data, n, (ws, m) => {
-      if (!stats) (stats = arena.f64(ws.stats, 2)).fill(0);
-      const last = ws.layers.length - 1;
-      k.softmaxCrossEntropy(m, outputSize(ws.layers[last]!), ws.buffers[last]!.out, ws.labels, 0, ws.stats);
+    this.forwardInChunks(net, weights, data, n, (workspace, m) => {
+      if (!stats) (stats = arena.f64(workspace.stats, 2)).fill(0);
+      const last = workspace.layers.length - 1;
+      k.softmaxCrossEntropy(m, outputSize(workspace.layers[last]!), workspace.buffers[last]!.out, workspace.labels, 0, workspace.stats);
     });
     return { loss: stats![0]! / n, accuracy: stats![1]! / n, numExamples: n };
   }
@@ -164,25 +164,25 @@ export class SimdEngine implements Engine {
   private predictNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): Float32Array {
     const classes = outputSize(net.layers[net.layers.length - 1]!);
     const out = new Float32Array(n * classes);
-    this.forwardInChunks(net, weights, data, n, (ws, m, start) => {
-      softmaxRowsInto(this.arena.f32(ws.buffers[ws.layers.length - 1]!.out, m * classes), classes, out, start * classes);
+    this.forwardInChunks(net, weights, data, n, (workspace, m, start) => {
+      softmaxRowsInto(this.arena.f32(workspace.buffers[workspace.layers.length - 1]!.out, m * classes), classes, out, start * classes);
     });
     return out;
   }
 
   /** Runs the forward pass over the rows of `data` in order, a chunk at a time, handing each chunk's workspace to `each`. */
-  private forwardInChunks(net: SimdNetwork, weights: Float32Array, data: DataView, n: number, each: (ws: NetworkWorkspace, m: number, start: number) => void): void {
+  private forwardInChunks(net: SimdNetwork, weights: Float32Array, data: DataView, n: number, each: (workspace: NetworkWorkspace, m: number, start: number) => void): void {
     const { arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
-    const ws = new NetworkWorkspace(arena, net, chunk, 0);
-    arena.f32(ws.params, ws.paramCount).set(weights);
+    const workspace = new NetworkWorkspace(arena, net, chunk, 0);
+    arena.f32(workspace.params, workspace.paramCount).set(weights);
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
-      gatherBatch(arena, ws, data, order, start, m);
-      this.forward(ws, m);
-      each(ws, m, start);
+      gatherBatch(arena, workspace, data, order, start, m);
+      this.forward(workspace, m);
+      each(workspace, m, start);
     }
   }
 
@@ -190,19 +190,19 @@ export class SimdEngine implements Engine {
    * C = α·A·B + β·C through the sparse-A kernel when A is likely mostly zeros
    * (same bits as the dense kernel, which is faster on dense data).
    */
-  private gemm(sparse: boolean, ws: NetworkWorkspace, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void {
-    if (sparse && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, ws.indexList);
+  private gemm(sparse: boolean, workspace: NetworkWorkspace, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void {
+    if (sparse && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, workspace.indexList);
     else this.k.gemm(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta);
   }
 
   /** Forward pass; with `dropState` (training) dense layers apply their dropout. Returns the advanced RNG state. */
-  private forward(ws: NetworkWorkspace, m: number, dropState?: number): number | undefined {
+  private forward(workspace: NetworkWorkspace, m: number, dropState?: number): number | undefined {
     const { k, arena } = this;
-    for (const [i, l] of ws.layers.entries()) {
-      const x = ws.inputOf(i);
-      const buf = ws.buffers[i]!;
+    for (const [i, l] of workspace.layers.entries()) {
+      const x = workspace.inputOf(i);
+      const buf = workspace.buffers[i]!;
       if (l.kind === 'dense') {
-        this.gemm(i === 0 || ws.layers[i - 1]!.kind !== "dense", ws, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
+        this.gemm(i === 0 || workspace.layers[i - 1]!.kind !== "dense", workspace, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
         k.biasActivate(m, l.units, buf.out, buf.b, Activation[l.activation]);
         if (dropState !== undefined && l.dropout > 0) {
           arena.f32(buf.pre, m * l.units).set(arena.f32(buf.out, m * l.units));
@@ -212,7 +212,7 @@ export class SimdEngine implements Engine {
         const K = patchSize(l);
         const M = gemmRows(l, m);
         k.im2col(m, l.inH, l.inW, l.inC, l.kernel, l.pad, l.outH, l.outW, x, buf.aux);
-        this.gemm(true, ws, M, l.filters, K, buf.aux, K, buf.w, l.filters, buf.out, l.filters, 1, 0);
+        this.gemm(true, workspace, M, l.filters, K, buf.aux, K, buf.w, l.filters, buf.out, l.filters, 1, 0);
         k.biasActivate(M, l.filters, buf.out, buf.b, Activation[l.activation]);
       } else {
         k.maxPool2Forward(m, l.inH, l.inW, l.inC, x, buf.out);
@@ -227,13 +227,13 @@ export class SimdEngine implements Engine {
    * the weights at once (fused SGD) or land in the gradient region. A frozen kernel or
    * bias gets no gradient; `needDx` is false when no layer below trains.
    */
-  private backward(ws: NetworkWorkspace, i: number, m: number, fused: boolean, trains: LayerTrains, needDx: boolean): void {
+  private backward(workspace: NetworkWorkspace, i: number, m: number, fused: boolean, trains: LayerTrains, needDx: boolean): void {
     const { k, arena } = this;
-    const l = ws.layers[i]!;
-    const buf = ws.buffers[i]!;
+    const l = workspace.layers[i]!;
+    const buf = workspace.buffers[i]!;
     const g = buf.grad;
-    const x = ws.inputOf(i);
-    const dx = needDx ? ws.buffers[i - 1]!.grad : -1;
+    const x = workspace.inputOf(i);
+    const dx = needDx ? workspace.buffers[i - 1]!.grad : -1;
     if (l.kind === 'maxpool') {
       if (needDx) k.maxPool2Backward(m, l.inH, l.inW, l.inC, x, buf.out, g, dx);
       return;
@@ -243,21 +243,21 @@ export class SimdEngine implements Engine {
       k.multiplyInto(m * l.units, g, buf.mask);
       k.activationGrad(m * l.units, g, buf.pre, Activation[l.activation]);
     } else if (l.activation !== 'identity') k.activationGrad(m * outputSize(l), g, buf.out, Activation[l.activation]);
-    const gradW = fused ? -1 : ws.grad + (buf.w - ws.params);
-    const gradB = fused ? -1 : ws.grad + (buf.b - ws.params);
+    const gradW = fused ? -1 : workspace.grad + (buf.w - workspace.params);
+    const gradB = fused ? -1 : workspace.grad + (buf.b - workspace.params);
     if (l.kind === 'dense') {
       // δx = δ · Wᵀ, before W changes. With many units the dot-product form reads W once,
       // as stored; with few (short dot products) an explicit transpose + GEMM is faster.
       if (needDx && l.units >= 64) k.gemmNT(m, l.inputs, l.units, g, l.units, buf.w, l.units, dx, l.inputs, 1, 0);
       else if (needDx) {
-        k.transpose(l.inputs, l.units, buf.w, ws.scratchA);
-        k.gemm(m, l.inputs, l.units, g, l.units, ws.scratchA, l.inputs, dx, l.inputs, 1, 0);
+        k.transpose(l.inputs, l.units, buf.w, workspace.scratchA);
+        k.gemm(m, l.inputs, l.units, g, l.units, workspace.scratchA, l.inputs, dx, l.inputs, 1, 0);
       }
       if (trains.w) {
         // ∇W = xᵀ · δ through an explicit transpose, so the GEMM streams rows
-        k.transpose(m, l.inputs, x, ws.scratchA);
-        if (fused) this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
-        else this.gemm(i === 0, ws, l.inputs, l.units, m, ws.scratchA, m, g, l.units, gradW, l.units, 1, 0);
+        k.transpose(m, l.inputs, x, workspace.scratchA);
+        if (fused) this.gemm(i === 0, workspace, l.inputs, l.units, m, workspace.scratchA, m, g, l.units, buf.w, l.units, -1, 1);
+        else this.gemm(i === 0, workspace, l.inputs, l.units, m, workspace.scratchA, m, g, l.units, gradW, l.units, 1, 0);
       }
       if (trains.b) k.columnSum(m, l.units, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
       return;
@@ -267,16 +267,16 @@ export class SimdEngine implements Engine {
     const M = gemmRows(l, m);
     const F = l.filters;
     if (trains.w) {
-      k.transpose(M, F, g, ws.scratchA);
-      this.gemm(true, ws, F, K, M, ws.scratchA, M, buf.aux, K, ws.scratchB, K, 1, 0);
-      k.transpose(F, K, ws.scratchB, fused ? ws.scratchA : gradW);
+      k.transpose(M, F, g, workspace.scratchA);
+      this.gemm(true, workspace, F, K, M, workspace.scratchA, M, buf.aux, K, workspace.scratchB, K, 1, 0);
+      k.transpose(F, K, workspace.scratchB, fused ? workspace.scratchA : gradW);
     }
-    if (needDx) k.transpose(K, F, buf.w, ws.scratchB); // Wᵀ for δx, before W changes
-    if (fused && trains.w) k.axpy(K * F, -1, ws.scratchA, buf.w);
+    if (needDx) k.transpose(K, F, buf.w, workspace.scratchB); // Wᵀ for δx, before W changes
+    if (fused && trains.w) k.axpy(K * F, -1, workspace.scratchA, buf.w);
     if (trains.b) k.columnSum(M, F, g, fused ? buf.b : gradB, fused ? -1 : 1, fused ? 1 : 0);
     if (needDx) {
       // δcols = δ · Wᵀ into the patch buffer (no longer needed), then back onto the image
-      this.gemm(true, ws, M, K, F, g, F, ws.scratchB, K, buf.aux, K, 1, 0);
+      this.gemm(true, workspace, M, K, F, g, F, workspace.scratchB, K, buf.aux, K, 1, 0);
       arena.f32(dx, m * l.inH * l.inW * l.inC).fill(0);
       k.col2im(m, l.inH, l.inW, l.inC, l.kernel, l.pad, l.outH, l.outW, buf.aux, dx);
     }
@@ -290,9 +290,9 @@ interface LayerTrains {
 }
 
 /** Per layer of the workspace: does its kernel / bias train? Parameters come kernel then bias per layer, in paramShapes order. */
-function layerTrainability(ws: NetworkWorkspace, trainable: readonly boolean[]): LayerTrains[] {
+function layerTrainability(workspace: NetworkWorkspace, trainable: readonly boolean[]): LayerTrains[] {
   let p = 0;
-  return ws.layers.map((l) => {
+  return workspace.layers.map((l) => {
     if (l.kind === 'maxpool') return { w: false, b: false };
     const t = { w: trainable[p]!, b: trainable[p + 1]! };
     p += 2;
@@ -301,10 +301,10 @@ function layerTrainability(ws: NetworkWorkspace, trainable: readonly boolean[]):
 }
 
 /** Copies rows order[start .. start+m) of the view into the input and label buffers. */
-function gatherBatch(arena: Arena, ws: NetworkWorkspace, view: DataView, order: Uint32Array, start: number, m: number): void {
+function gatherBatch(arena: Arena, workspace: NetworkWorkspace, view: DataView, order: Uint32Array, start: number, m: number): void {
   const { x, y, features } = view.dataset;
-  const xs = arena.f32(ws.input, m * features);
-  const labels = arena.u8(ws.labels, m);
+  const xs = arena.f32(workspace.input, m * features);
+  const labels = arena.u8(workspace.labels, m);
   for (let i = 0; i < m; i++) {
     const p = order[start + i]!;
     const row = view.indices ? view.indices[p]! : p;
