@@ -30,10 +30,7 @@ import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
  * config file; both go through the one schema in shared/config.ts, and the run-config flags of
  * coordinator, simulate and client come from the one table in cli/flags.ts.
  */
-const program = new Command()
-  .name('starling')
-  .description('Federated learning: a coordinator, client agents and local simulations.')
-  .showHelpAfterError();
+const program = new Command().name('starling').description('Federated learning: a coordinator, client agents and local simulations.').showHelpAfterError();
 
 /** coordinator and simulate: the file their flags are layered over. */
 const CONFIG_HELP = 'run config (YAML); flags override it';
@@ -57,11 +54,16 @@ function warnJoinTokenFlag(flags: Record<string, unknown>): void {
 /** A client's secure-channel material from its flags (the join token also from STARLING_JOIN_TOKEN); undefined with --insecure. */
 function clientSecurity(flags: Record<string, unknown>) {
   if (flags.insecure) return undefined;
-  if (!flags.coordinatorKey) throw new ConfigError('--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)');
+  if (!flags.coordinatorKey)
+    throw new ConfigError(
+      '--coordinator-key BASE64 is required: the client must know which coordinator to trust (or pass --insecure against an --insecure coordinator)',
+    );
   const coordinatorKey = fromBase64(String(flags.coordinatorKey), KEY_BYTES, '--coordinator-key');
   const joinToken = resolveJoinToken({ token: flags.joinToken as string | undefined, file: flags.joinTokenFile as string | undefined });
   if (!flags.key && !joinToken) {
-    throw new ConfigError(`--key FILE is required (make one with \`npx starling keygen --out client.key\`), unless the coordinator admits by join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
+    throw new ConfigError(
+      `--key FILE is required (make one with \`npx starling keygen --out client.key\`), unless the coordinator admits by join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`,
+    );
   }
   // joining by token with no key file: a fresh identity for this session
   const identity = flags.key ? readIdentityFile(String(flags.key)) : generateIdentity();
@@ -74,8 +76,53 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.output.json) {
-      const { round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason } = r;
-      process.stdout.write(JSON.stringify({ round, accuracy, loss, seconds, bytesIn, bytesOut, clients, failures, partial, trainLoss, trainAccuracy, federated, epsilon, delta, dpSamplingRate, dpSamplingSecret, epsilonUnamplifiedMax, epsilonReplaceOne, secaggErrorBound, skipped, skipReason }) + '\n');
+      const {
+        round,
+        accuracy,
+        loss,
+        seconds,
+        bytesIn,
+        bytesOut,
+        clients,
+        failures,
+        partial,
+        trainLoss,
+        trainAccuracy,
+        federated,
+        epsilon,
+        delta,
+        dpSamplingRate,
+        dpSamplingSecret,
+        epsilonUnamplifiedMax,
+        epsilonReplaceOne,
+        secaggErrorBound,
+        skipped,
+        skipReason,
+      } = r;
+      const line = {
+        round,
+        accuracy,
+        loss,
+        seconds,
+        bytesIn,
+        bytesOut,
+        clients,
+        failures,
+        partial,
+        trainLoss,
+        trainAccuracy,
+        federated,
+        epsilon,
+        delta,
+        dpSamplingRate,
+        dpSamplingSecret,
+        epsilonUnamplifiedMax,
+        epsilonReplaceOne,
+        secaggErrorBound,
+        skipped,
+        skipReason,
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
       return;
     }
     const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
@@ -89,55 +136,66 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
     // a replayable sample: the amplified ε assumes a secrecy the run lacks, so the worst client's unamplified ε stands beside it
     const unamplified = r.epsilonUnamplifiedMax !== undefined ? `; without amplification up to ε ${r.epsilonUnamplifiedMax.toFixed(2)}` : '';
     const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)}${unamplified})` : '';
+    const skipNote = r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : '';
     process.stdout.write(
       `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
-        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : ''}\n`,
+        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${skipNote}\n`,
     );
   };
 }
 
 addRunFlags(
-  program.command('coordinator').description('run a coordinator server: wait for N clients, run R rounds, write the history').option('--config <file>', CONFIG_HELP),
+  program
+    .command('coordinator')
+    .description('run a coordinator server: wait for N clients, run R rounds, write the history')
+    .option('--config <file>', CONFIG_HELP),
   'coordinator',
-)
-  .action(async (flags: Record<string, unknown>) => {
-    warnJoinTokenFlag(flags);
-    const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'coordinator'));
-    const log = logger(flags.logLevel as string | undefined, config.output.logLevel);
-    const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
-    if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
-    const stop = () => {
-      log.warn('interrupted: closing connections');
-      void coordinator.close().then(() => process.exit(130));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    try {
-      const result = await coordinator.done;
-      if (!config.output.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
-    } finally {
-      await coordinator.close();
-    }
-  });
+).action(async (flags: Record<string, unknown>) => {
+  warnJoinTokenFlag(flags);
+  const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'coordinator'));
+  const log = logger(flags.logLevel as string | undefined, config.output.logLevel);
+  const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
+  if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
+  const stop = () => {
+    log.warn('interrupted: closing connections');
+    void coordinator.close().then(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await coordinator.done;
+    if (!config.output.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
+  } finally {
+    await coordinator.close();
+  }
+});
 
 const client = program
   .command('client')
   .description('run a client agent next to private data')
   .requiredOption('--coordinator <url>', 'coordinator address, e.g. ws://127.0.0.1:7070')
-  .option('--data <source>', '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files), text:<window>:<path> (a text file) or a CSV file (csv:<path>, or the bare path)', 'mnist')
+  .option(
+    '--data <source>',
+    '"mnist" (the embedded digits), idx:<images>,<labels> (IDX files), text:<window>:<path> (a text file) or a CSV file (csv:<path>, or the bare path)',
+    'mnist',
+  )
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
   .option('--label <column>', 'with a CSV file: the label column (integer class index)')
   .option('--clean', 'with a CSV file: drop rows with missing values or bad labels and exact duplicates (and report them) instead of failing')
   .option('--clean-range <lo,hi>', 'with --clean: also drop rows with a feature outside [lo, hi]')
-  .option('--normalize <kind>', 'with CSV or IDX data: minmax or zscore, fitted on this client\'s rows');
+  .option('--normalize <kind>', "with CSV or IDX data: minmax or zscore, fitted on this client's rows");
 addRunFlags(client, 'client')
-  .option('--name <name>', 'name shown in the coordinator\'s logs')
-  .option('--key <file>', 'this client\'s identity key (starling keygen); optional when joining by token')
-  .option('--coordinator-key <base64>', 'the coordinator\'s public key: any other coordinator is refused')
+  .option('--name <name>', "name shown in the coordinator's logs")
+  .option('--key <file>', "this client's identity key (starling keygen); optional when joining by token")
+  .option('--coordinator-key <base64>', "the coordinator's public key: any other coordinator is refused")
   .option('--join-token-file <file>', `a file (mode 0600) holding the coordinator's join token, when it admits by token; or set ${JOIN_TOKEN_ENV}`)
   .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
   .option('--insecure', 'plaintext frames, no identities (only against an --insecure coordinator)')
-  .option('--retries <n>', 'connect again after a refused or dropped connection, with backoff from 0.5 s to 15 s, up to n times in a row (default 8; 0: never)', int('--retries'))
+  .option(
+    '--retries <n>',
+    'connect again after a refused or dropped connection, with backoff from 0.5 s to 15 s, up to n times in a row (default 8; 0: never)',
+    int('--retries'),
+  )
   .addOption(runFlagOption('engine'))
   .addOption(runFlagOption('backend'))
   .addOption(runFlagOption('logLevel'))
@@ -169,13 +227,23 @@ addRunFlags(client, 'client')
     const name = (flags.name as string | undefined) ?? `${hostname()}-${flags.shard ? String(flags.shard).replace('/', 'of') : process.pid}`;
     const retries = flags.retries as number | undefined;
     if (retries !== undefined && retries < 0) throw new ConfigError(`--retries must be 0 or more, got ${retries}`);
-    const agent = new ClientAgent({ url, name, trainer: new EngineTrainer(engines, data.train, data.holdout), log, security: clientSecurity(flags), ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}) });
+    const agent = new ClientAgent({
+      url,
+      name,
+      trainer: new EngineTrainer(engines, data.train, data.holdout),
+      log,
+      security: clientSecurity(flags),
+      ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}),
+    });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);
   });
 
 addRunFlags(
-  program.command('simulate').description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)').option('--config <file>', CONFIG_HELP),
+  program
+    .command('simulate')
+    .description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)')
+    .option('--config <file>', CONFIG_HELP),
   'simulate',
 )
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
@@ -187,7 +255,11 @@ addRunFlags(
     if (flags.workers !== undefined && (flags.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
     if (!config.output.json) {
       const { source, partition } = config.data;
-      process.stdout.write(`simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} (${config.model.type}, ${source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition)}, seed ${config.seed})\n`);
+      const devices = source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition);
+      process.stdout.write(
+        `simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} ` +
+          `(${config.model.type}, ${devices}, seed ${config.seed})\n`,
+      );
     }
     const attackers = (flags.attackers as number | undefined) ?? (flags.attack ? 1 : 0);
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
@@ -232,12 +304,17 @@ program
     const spec = flag('--partition', parsePartition, flags.partition);
     const rows = inspectPartition(data, spec, flags.clients, flags.seed);
     if (flags.json) {
-      for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+      for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
     const width = String(flags.clients).length;
-    process.stdout.write(`${flags.data}, ${flags.partition}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`);
-    for (const r of rows) process.stdout.write(`client ${String(r.client).padStart(width)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(5)).join('')}\n`);
+    process.stdout.write(
+      `${flags.data}, ${flags.partition}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`,
+    );
+    for (const r of rows)
+      process.stdout.write(
+        `client ${String(r.client).padStart(width)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(5)).join('')}\n`,
+      );
   });
 
 program
@@ -259,7 +336,7 @@ program
   .action(async (flags: { engine?: EngineChoice; backend?: string }) => {
     const kernels = kernelsUnavailable();
     process.stdout.write('engines:\n');
-    process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? 'Starling\'s WebAssembly SIMD kernels loaded (mlp and cnn models)'}\n`);
+    process.stdout.write(`${kernels ? 'no  ' : 'ok  '} ${'simd'.padEnd(14)} ${kernels ?? "Starling's WebAssembly SIMD kernels loaded (mlp and cnn models)"}\n`);
     process.stdout.write(`ok   ${'tfjs'.padEnd(14)} every model, on the backend below\n`);
     process.stdout.write('\ntfjs backends:\n');
     for (const p of probeAll()) process.stdout.write(`${p.usable ? 'ok  ' : 'no  '} ${p.name.padEnd(14)} ${p.reason}\n`);

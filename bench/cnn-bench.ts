@@ -39,7 +39,13 @@ export async function cnnBench(runs: number) {
       const t = performance.now();
       const res = await engine.train(FEDAVG_CNN, w0, shard, cfg, r + 1);
       epoch.push((performance.now() - t) / 1000);
-      accuracy = (await engine.evaluate(FEDAVG_CNN, w0.map((v, i) => v + res.delta[i]!), held)).accuracy;
+      accuracy = (
+        await engine.evaluate(
+          FEDAVG_CNN,
+          w0.map((v, i) => v + res.delta[i]!),
+          held,
+        )
+      ).accuracy;
     }
     results.push({ engine: name, epochSeconds: spread(epoch), accuracyOn500TestDigits: accuracy });
     process.stderr.write(`cnn: ${name}: ${spread(epoch).median.toFixed(3)} s\n`);
@@ -57,5 +63,5 @@ export async function cnnBench(runs: number) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
-  process.stdout.write(JSON.stringify(await cnnBench(Number(values.runs)), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(await cnnBench(Number(values.runs)), null, 2)}\n`);
 }

@@ -70,4 +70,4 @@ export function cryptoBench() {
   return { bench: 'crypto', bulk, signatures, 'whole handshake, both sides, ms': handshakeMs };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(JSON.stringify(cryptoBench(), null, 2) + '\n');
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${JSON.stringify(cryptoBench(), null, 2)}\n`);

@@ -54,5 +54,5 @@ export async function epochBench(runs: number) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
-  process.stdout.write(JSON.stringify(await epochBench(Number(values.runs)), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(await epochBench(Number(values.runs)), null, 2)}\n`);
 }

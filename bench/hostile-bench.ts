@@ -169,8 +169,28 @@ async function oneRun(name: string, rounds: number) {
   const keys = makeSimulationKeys(3, (i) => `honest-${i}`);
   const port = await freePort();
   const config = join(out, 'run.yaml');
-  writeFileSync(config, `clients: ${attack.inRound ? 3 : 2}\nrounds: ${rounds}\nmaxUnauthenticated: 64\nmaxUnauthenticatedPerAddress: 16\nhandshakeTimeoutMs: 2000\n`);
-  const args = ['coordinator', '--config', config, '--port', String(port), '--json', '--out', out, '--log-level', 'error', '--engine', 'simd', '--key', join(keys.dir, 'coordinator.key'), '--allow', join(keys.dir, 'allow.txt')];
+  writeFileSync(
+    config,
+    `clients: ${attack.inRound ? 3 : 2}\nrounds: ${rounds}\nmaxUnauthenticated: 64\nmaxUnauthenticatedPerAddress: 16\nhandshakeTimeoutMs: 2000\n`,
+  );
+  const args = [
+    'coordinator',
+    '--config',
+    config,
+    '--port',
+    String(port),
+    '--json',
+    '--out',
+    out,
+    '--log-level',
+    'error',
+    '--engine',
+    'simd',
+    '--key',
+    join(keys.dir, 'coordinator.key'),
+    '--allow',
+    join(keys.dir, 'allow.txt'),
+  ];
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   let peak = 0;
@@ -185,13 +205,26 @@ async function oneRun(name: string, rounds: number) {
     if (!attack.inRound && !attack.concurrent) await attacking;
     const honest = [0, 1].map(async (i) => {
       const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-      return new ClientAgent({ url, name: `honest-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: { identity: keys.clients[i]!, coordinatorKey }, reconnect: { baseDelayMs: 200 } }).run();
+      return new ClientAgent({
+        url,
+        name: `honest-${i}`,
+        trainer: new EngineTrainer(engine, data),
+        log: silentLogger,
+        security: { identity: keys.clients[i]!, coordinatorKey },
+        reconnect: { baseDelayMs: 200 },
+      }).run();
     });
     await Promise.all([...honest, attacking]);
     if ((await exited) !== 0) throw new Error('the coordinator did not exit 0');
     const [dir] = readdirSync(out).filter((d) => d !== 'run.yaml');
     const h = JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
-    return { before, peak, secondsPerRound: median(h.rounds.slice(1).map((r) => r.seconds)), sha256: h.finalWeightsSha256, failures: h.rounds.map((r) => r.failures) };
+    return {
+      before,
+      peak,
+      secondsPerRound: median(h.rounds.slice(1).map((r) => r.seconds)),
+      sha256: h.finalWeightsSha256,
+      failures: h.rounds.map((r) => r.failures),
+    };
   } finally {
     clearInterval(sampler);
     child.kill();
@@ -206,7 +239,9 @@ export async function hostileBench(rounds: number) {
   for (const name of Object.keys(ATTACKS)) {
     const r = await oneRun(name, rounds);
     baseline ??= r.sha256;
-    process.stderr.write(`hostile: ${name}: RSS ${(r.before / 2 ** 20).toFixed(0)} → peak ${(r.peak / 2 ** 20).toFixed(0)} MiB, ${r.secondsPerRound.toFixed(3)} s/round\n`);
+    process.stderr.write(
+      `hostile: ${name}: RSS ${(r.before / 2 ** 20).toFixed(0)} → peak ${(r.peak / 2 ** 20).toFixed(0)} MiB, ${r.secondsPerRound.toFixed(3)} s/round\n`,
+    );
     report.push({
       bench: 'hostile',
       attack: name,
@@ -223,5 +258,5 @@ export async function hostileBench(rounds: number) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
-  process.stdout.write(JSON.stringify(await hostileBench(Number(values.rounds)), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(await hostileBench(Number(values.rounds)), null, 2)}\n`);
 }

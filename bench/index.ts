@@ -30,4 +30,4 @@ report.push(...(await roundBench({ clients: [2, 10], rounds: 10, runs, engine: '
 report.push(...(await secaggWireBench(values.quick ? [10] : [10, 100], 3)));
 // what hostile peers cost an honest run: coordinator RSS and seconds per round under each attack
 report.push(...(await hostileBench(values.quick ? 2 : 5)));
-process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

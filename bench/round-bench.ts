@@ -35,9 +35,24 @@ import { WorkerPool } from '../simulations/worker-pool.ts';
  * figures (0.147 / 0.200 / 0.266 s for 2 / 5 / 10 clients) were not reproduced side by side
  * and are not used; 5 clients were not measured again. Accuracies and bytes are unchanged.
  */
-export const FLOWER: Record<number, { secondsPerRoundBySet: readonly number[]; measured: string; accuracy: Record<string, number>; wireBytesPerRound: number; coordinatorRssBytes: number }> = {
-  2: { secondsPerRoundBySet: [0.096, 0.091], measured: '2026-12-04', accuracy: { r1: 0.813, r5: 0.889, r10: 0.912, r30: 0.931 }, wireBytesPerRound: 1.63e6, coordinatorRssBytes: 305 * 2 ** 20 },
-  10: { secondsPerRoundBySet: [0.157, 0.124], measured: '2026-12-04', accuracy: { r1: 0.632, r5: 0.817, r10: 0.865 }, wireBytesPerRound: 8.15e6, coordinatorRssBytes: 348 * 2 ** 20 },
+export const FLOWER: Record<
+  number,
+  { secondsPerRoundBySet: readonly number[]; measured: string; accuracy: Record<string, number>; wireBytesPerRound: number; coordinatorRssBytes: number }
+> = {
+  2: {
+    secondsPerRoundBySet: [0.096, 0.091],
+    measured: '2026-12-04',
+    accuracy: { r1: 0.813, r5: 0.889, r10: 0.912, r30: 0.931 },
+    wireBytesPerRound: 1.63e6,
+    coordinatorRssBytes: 305 * 2 ** 20,
+  },
+  10: {
+    secondsPerRoundBySet: [0.157, 0.124],
+    measured: '2026-12-04',
+    accuracy: { r1: 0.632, r5: 0.817, r10: 0.865 },
+    wireBytesPerRound: 8.15e6,
+    coordinatorRssBytes: 348 * 2 ** 20,
+  },
 };
 /** DISCO (TypeScript, tfjs cpu backend) on the same workload, 10 clients: ≈ 10 s a round (an earlier measurement on this machine class, not repeated side by side). */
 export const DISCO = { clients: 10, secondsPerRound: 10, wireBytesPerRound: 8.2e6, coordinatorRssBytes: [135 * 2 ** 20, 160 * 2 ** 20] };
@@ -57,7 +72,22 @@ export interface RoundBenchOptions {
 async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
   const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));
   const port = await freePort();
-  const args = ['coordinator', '--port', String(port), '--clients', String(clients), '--rounds', String(options.rounds), '--json', '--out', out, '--log-level', 'error', '--engine', options.engine];
+  const args = [
+    'coordinator',
+    '--port',
+    String(port),
+    '--clients',
+    String(clients),
+    '--rounds',
+    String(options.rounds),
+    '--json',
+    '--out',
+    out,
+    '--log-level',
+    'error',
+    '--engine',
+    options.engine,
+  ];
   if (options.backend) args.push('--backend', options.backend);
   const keys = options.insecure ? undefined : makeSimulationKeys(clients, (i) => virtualClientName(i, clients));
   if (keys) args.push('--key', join(keys.dir, 'coordinator.key'), '--allow', join(keys.dir, 'allow.txt'));
@@ -105,7 +135,11 @@ export async function roundBench(options: RoundBenchOptions) {
         const h = await oneRun(options, clients, pool, shards);
         histories.push(h);
         const spr = median(h.rounds.slice(1).map((x) => x.seconds));
-        process.stderr.write(`rounds: engine ${options.engine}${options.insecure ? ', insecure' : ''}, ${clients} clients, run ${r + 1}/${options.runs}: ${spr.toFixed(3)} s/round, accuracy r${options.rounds} ${h.rounds.at(-1)!.accuracy}\n`);
+        const setup = `${options.engine}${options.insecure ? ', insecure' : ''}`;
+        process.stderr.write(
+          `rounds: engine ${setup}, ${clients} clients, run ${r + 1}/${options.runs}: ` +
+            `${spr.toFixed(3)} s/round, accuracy r${options.rounds} ${h.rounds.at(-1)!.accuracy}\n`,
+        );
       }
       const first = histories[0]!;
       report.push({
@@ -121,7 +155,10 @@ export async function roundBench(options: RoundBenchOptions) {
         wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
         // medians over rounds 2..R of every run: where a round's time goes
         timingsMedian: Object.fromEntries(
-          (['collect', 'slowestClientTrain', 'aggregate', 'evaluate'] as const).map((key) => [key, median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.timings[key])))]),
+          (['collect', 'slowestClientTrain', 'aggregate', 'evaluate'] as const).map((key) => [
+            key,
+            median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.timings[key]))),
+          ]),
         ),
         coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
         backend: first.backend,
@@ -155,5 +192,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1) --engine auto|simd|tfjs [--backend NAME]');
   }
   const report = await roundBench({ clients, rounds, runs, engine: values.engine, backend: values.backend, insecure: values.insecure });
-  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -90,4 +90,4 @@ export function secaggBench(m = 101_770, sizes = [10, 100]) {
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(JSON.stringify(secaggBench(), null, 2) + '\n');
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${JSON.stringify(secaggBench(), null, 2)}\n`);

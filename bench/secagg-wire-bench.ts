@@ -46,5 +46,5 @@ export async function secaggWireBench(sizes: number[], rounds: number) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { clients: { type: 'string', default: '10,100' }, rounds: { type: 'string', default: '3' } } });
   const sizes = values.clients.split(',').map(Number);
-  process.stdout.write(JSON.stringify(await secaggWireBench(sizes, Number(values.rounds)), null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(await secaggWireBench(sizes, Number(values.rounds)), null, 2)}\n`);
 }

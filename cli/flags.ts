@@ -50,7 +50,10 @@ function fraction(value: string, flag: string): number {
 
 /** --freeze a,b: the layer names, blanks dropped. */
 function commaList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** A partition spec is checked as it is read, so its error names the flag rather than a config path. */
@@ -69,39 +72,125 @@ const RUN_FLAGS: readonly RunFlag[] = [
   { flag: '--clients <n>', path: 'clients', parse: integer, help: 'number of virtual clients', helpFor: { coordinator: 'clients to wait for before round 1' } },
   { flag: '--rounds <r>', path: 'rounds', parse: integer, help: 'rounds to run' },
   { flag: '--strategy <spec>', path: 'strategy', help: 'aggregation strategy and parameters, e.g. fedavg, fedprox:mu=0.1, krum:f=1 (see README)' },
-  { flag: '--max-update-norm <n>', path: 'maxUpdateNorm', parse: Number, help: 'drop (or clip) a client update whose L2 norm exceeds n before aggregation (plain path; see README)' },
-  { flag: '--max-update-norm-action <action>', path: 'maxUpdateNormAction', help: 'what --max-update-norm does to an update above it: drop (a failure, the default) or clip (scaled down to n)' },
+  {
+    flag: '--max-update-norm <n>',
+    path: 'maxUpdateNorm',
+    parse: Number,
+    help: 'drop (or clip) a client update whose L2 norm exceeds n before aggregation (plain path; see README)',
+  },
+  {
+    flag: '--max-update-norm-action <action>',
+    path: 'maxUpdateNormAction',
+    help: 'what --max-update-norm does to an update above it: drop (a failure, the default) or clip (scaled down to n)',
+  },
   { flag: '--fraction <C>', path: 'fractionFit', parse: Number, help: 'fraction of the clients asked to train each round, in (0, 1]' },
   { flag: '--target-accuracy <a>', path: 'targetAccuracy', parse: Number, help: 'stop after the first round whose test accuracy reaches a' },
   { flag: '--patience <k>', path: 'patience', parse: integer, help: 'stop after k rounds without a better accuracy, keeping the best model' },
-  { flag: '--validation <f>', path: 'validation', parse: Number, help: 'hold out this fraction of the MNIST training digits to score rounds on (the test split is scored once, at the end)', helpFor: { client: 'the run\'s validation fraction (MNIST rows held out by the coordinator; must match it)' }, commands: ALL },
-  { flag: '--local-validation <f>', path: 'localValidation', parse: fraction, help: 'federated evaluation: clients hold out this fraction (0, 0.5] of their rows and score each new model on it', helpFor: { client: 'hold out this fraction (0, 0.5] of this client\'s rows (stratified, seeded) to score each new model on; never trained on' }, commands: ALL },
-  { flag: '--fraction-evaluate <C>', path: 'fractionEvaluate', parse: Number, help: 'fraction of the clients asked to evaluate each round, in (0, 1] (default 1)' },
-  { flag: '--seed <n>', path: 'seed', parse: integer, help: 'seed for partitioning, initial weights and batch orders', helpFor: { coordinator: 'seed for initial weights and client batch orders', client: 'partition seed (must match the simulation you mirror)' }, commands: ALL },
+  {
+    flag: '--validation <f>',
+    path: 'validation',
+    parse: Number,
+    help: 'hold out this fraction of the MNIST training digits to score rounds on (the test split is scored once, at the end)',
+    helpFor: { client: "the run's validation fraction (MNIST rows held out by the coordinator; must match it)" },
+    commands: ALL,
+  },
+  {
+    flag: '--local-validation <f>',
+    path: 'localValidation',
+    parse: fraction,
+    help: 'federated evaluation: clients hold out this fraction (0, 0.5] of their rows and score each new model on it',
+    helpFor: { client: "hold out this fraction (0, 0.5] of this client's rows (stratified, seeded) to score each new model on; never trained on" },
+    commands: ALL,
+  },
+  {
+    flag: '--fraction-evaluate <C>',
+    path: 'fractionEvaluate',
+    parse: Number,
+    help: 'fraction of the clients asked to evaluate each round, in (0, 1] (default 1)',
+  },
+  {
+    flag: '--seed <n>',
+    path: 'seed',
+    parse: integer,
+    help: 'seed for partitioning, initial weights and batch orders',
+    helpFor: { coordinator: 'seed for initial weights and client batch orders', client: 'partition seed (must match the simulation you mirror)' },
+    commands: ALL,
+  },
   { flag: '--out <dir>', path: 'out', help: 'directory for history.json and final weights (default runs/)' },
   { flag: '--json', path: 'json', help: 'print one JSON object per round on stdout' },
   { flag: '--init <path>', path: 'init', help: 'start from a saved model: its model.json or a run directory (runs/<run id>)' },
-  { flag: '--freeze <names>', path: 'freeze', parse: commaList, help: 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)' },
-  { flag: '--dp <spec>', path: 'dp', help: 'differential privacy: central:z=1.0,clip=1.0 | local:z=…,clip=… | central:z=1.0,adaptive=0.5 (ε per round at --dp-delta)' },
+  {
+    flag: '--freeze <names>',
+    path: 'freeze',
+    parse: commaList,
+    help: 'comma-separated layers no client updates, e.g. dense0 or conv0,conv1 (only the rest travels)',
+  },
+  {
+    flag: '--dp <spec>',
+    path: 'dp',
+    help: 'differential privacy: central:z=1.0,clip=1.0 | local:z=…,clip=… | central:z=1.0,adaptive=0.5 (ε per round at --dp-delta)',
+  },
   { flag: '--dp-delta <d>', path: 'dpDelta', parse: Number, help: 'the δ of the reported (ε, δ) (default 1e-5)' },
-  { flag: '--secagg', path: 'secagg', help: 'secure aggregation: the coordinator only learns the sum of the clipped deltas (averaging strategies only; unweighted unless --secagg-max-examples)' },
+  {
+    flag: '--secagg',
+    path: 'secagg',
+    help: 'secure aggregation: the coordinator only learns the sum of the clipped deltas (averaging strategies only; unweighted unless --secagg-max-examples)',
+  },
   { flag: '--secagg-threshold <t>', path: 'secaggThreshold', parse: integer, help: 'secure aggregation: shares needed to unmask (default ⌈2n/3⌉)' },
   { flag: '--secagg-clip <C>', path: 'secaggClip', parse: Number, help: 'secure aggregation: each client clips its delta to this L2 norm (default 10)' },
-  { flag: '--secagg-max-examples <W>', path: 'secaggMaxExamples', parse: integer, help: 'secure aggregation: weight the mean by examples, capped at W per client (default: unweighted)' },
+  {
+    flag: '--secagg-max-examples <W>',
+    path: 'secaggMaxExamples',
+    parse: integer,
+    help: 'secure aggregation: weight the mean by examples, capped at W per client (default: unweighted)',
+  },
   { flag: '--secagg-neighbours <k>', path: 'secaggNeighbours', parse: integer, help: 'SecAgg+: mask with k neighbours (even) instead of all pairs' },
   { flag: '--engine <name>', path: 'engine', choices: ENGINE_CHOICES, help: 'training engine: simd, tfjs, or auto' },
   { flag: '--backend <name>', path: 'backend', choices: BACKENDS, help: 'force a tfjs backend (implies --engine tfjs unless --engine simd)' },
   { flag: '--log-level <level>', path: 'logLevel', choices: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log verbosity on stderr' },
-  { flag: '--partition <p>', path: 'partition', parse: partition, help: 'iid, dirichlet:<alpha>, shards:<k> (k label-sorted shards per client) or quantity:<sigma>', commands: ['simulate', 'client'] },
+  {
+    flag: '--partition <p>',
+    path: 'partition',
+    parse: partition,
+    help: 'iid, dirichlet:<alpha>, shards:<k> (k label-sorted shards per client) or quantity:<sigma>',
+    commands: ['simulate', 'client'],
+  },
   { flag: '--host <host>', path: 'host', help: 'address to listen on (default 127.0.0.1)', commands: ['coordinator'] },
   { flag: '--port <port>', path: 'port', parse: integer, help: 'port to listen on (default 7070)', commands: ['coordinator'] },
-  { flag: '--key <file>', path: 'key', help: 'the coordinator\'s identity key (starling keygen)', commands: ['coordinator'] },
+  { flag: '--key <file>', path: 'key', help: "the coordinator's identity key (starling keygen)", commands: ['coordinator'] },
   { flag: '--allow <file>', path: 'allow', help: 'allowlist: client public keys, one per line', commands: ['coordinator'] },
-  { flag: '--join-token-file <file>', path: 'joinTokenFile', help: `admit any client that proves it holds the secret in this file (mode 0600, ≥ 16 characters); or set ${JOIN_TOKEN_ENV}`, commands: ['coordinator'] },
-  { flag: '--join-token <token>', path: 'joinToken', help: 'the join token itself (visible in the process list and shell history: prefer --join-token-file)', commands: ['coordinator'] },
-  { flag: '--insecure', path: 'insecure', help: 'run without the secure channel (plaintext frames)', helpFor: { coordinator: 'plaintext frames and no identities (loopback only)' }, commands: ['coordinator', 'simulate'] },
-  { flag: '--status-endpoint', path: 'statusEndpoint', help: 'serve GET /status (progress and the connected clients\' names) to anyone who can reach the port', commands: ['coordinator'] },
-  { flag: '--stragglers <p>', path: 'stragglers', parse: Number, help: 'probability that a client straggles in a round, running fewer local epochs', commands: ['simulate'] },
+  {
+    flag: '--join-token-file <file>',
+    path: 'joinTokenFile',
+    help: `admit any client that proves it holds the secret in this file (mode 0600, ≥ 16 characters); or set ${JOIN_TOKEN_ENV}`,
+    commands: ['coordinator'],
+  },
+  {
+    flag: '--join-token <token>',
+    path: 'joinToken',
+    help: 'the join token itself (visible in the process list and shell history: prefer --join-token-file)',
+    commands: ['coordinator'],
+  },
+  {
+    flag: '--insecure',
+    path: 'insecure',
+    help: 'run without the secure channel (plaintext frames)',
+    helpFor: { coordinator: 'plaintext frames and no identities (loopback only)' },
+    commands: ['coordinator', 'simulate'],
+  },
+  {
+    flag: '--status-endpoint',
+    path: 'statusEndpoint',
+    help: "serve GET /status (progress and the connected clients' names) to anyone who can reach the port",
+    commands: ['coordinator'],
+  },
+  {
+    flag: '--stragglers <p>',
+    path: 'stragglers',
+    parse: Number,
+    help: 'probability that a client straggles in a round, running fewer local epochs',
+    commands: ['simulate'],
+  },
 ];
 
 function takes(entry: RunFlag, command: RunCommand): boolean {

@@ -27,7 +27,7 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
     .option('--parallel <n>', 'trials at once (default: cores; the cores are shared among them)', int('--parallel'))
     .option('--seed <n>', 'seed of the search (the trials keep the base seed)', seedFlag, 42)
     .option('--grid-points <k>', 'grid: values per continuous parameter (default 3)', int('--grid-points'))
-    .option('--config <file>', 'a run config whose settings every trial starts from (the space file\'s base wins)')
+    .option('--config <file>', "a run config whose settings every trial starts from (the space file's base wins)")
     .option('--clients <n>', 'clients per trial', int('--clients'))
     .option('--rounds <n>', 'rounds per trial (the last rung with --rungs)', int('--rounds'))
     .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>')
@@ -55,7 +55,10 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       const budgetText = (flags.budget as string | undefined) ?? (flags.auto ? '10m' : undefined);
       const budget = budgetText ? parseDurationFlag(budgetText) : undefined;
       const rungs = flags.rungs ? parseRungs(String(flags.rungs)) : flags.auto ? autoRungs(resolved.rounds) : undefined;
-      if (rungs && flags.rounds !== undefined && rungs.at(-1) !== flags.rounds) throw new ConfigError(`--rungs ${rungs.join(',')} ends at ${rungs.at(-1)} rounds but --rounds is ${String(flags.rounds)}: the last rung is the trials' full length`);
+      if (rungs && flags.rounds !== undefined && rungs.at(-1) !== flags.rounds)
+        throw new ConfigError(
+          `--rungs ${rungs.join(',')} ends at ${rungs.at(-1)} rounds but --rounds is ${String(flags.rounds)}: the last rung is the trials' full length`,
+        );
       if (flags.eta !== undefined && !rungs) throw new ConfigError('--eta needs --rungs (it is the fraction of each rung promoted to the next)');
       try {
         if (rungs) checkAsha({ rungs, eta: (flags.eta as number | undefined) ?? 3 });
@@ -65,17 +68,21 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       const grid = method === 'grid' ? gridSize(file.space, (flags.gridPoints as number | undefined) ?? 3) : undefined;
       const trials = (flags.trials as number | undefined) ?? grid ?? (flags.auto ? 100_000 : 20);
       if (grid !== undefined && trials < grid && !flags.json) {
-        process.stderr.write(`note: the grid has ${grid} points and --trials is ${trials}: the first parameters will not vary (file order, last varies fastest)\n`);
+        process.stderr.write(
+          `note: the grid has ${grid} points and --trials is ${trials}: the first parameters will not vary (file order, last varies fastest)\n`,
+        );
       }
       const out = (flags.out as string | undefined) ?? `runs/tune-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       const started = performance.now();
       if (!flags.json) {
+        const rounds = rungs ? rungs.join('/') : resolved.rounds;
         process.stdout.write(
-          `tuning ${resolved.clients} clients × ${rungs ? rungs.join('/') : resolved.rounds} rounds on ${formatDataSpec(resolved.data.source)} (${formatPartition(resolved.data.partition)}), ${method} search` +
+          `tuning ${resolved.clients} clients × ${rounds} rounds on ${formatDataSpec(resolved.data.source)} ` +
+            `(${formatPartition(resolved.data.partition)}), ${method} search` +
             `${budget ? `, budget ${budgetText}` : `, ${trials} trials`}; scored on a ${resolved.data.validation} validation split; record in ${out}\n`,
         );
       }
-      const printer = flags.json ? (r: TrialReport) => process.stdout.write(JSON.stringify(r) + '\n') : tablePrinter();
+      const printer = flags.json ? (r: TrialReport) => process.stdout.write(`${JSON.stringify(r)}\n`) : tablePrinter();
       const result = await tune({
         space: file.space,
         base,
@@ -93,7 +100,16 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       });
       const seconds = (performance.now() - started) / 1000;
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ kind: 'summary', best: result.best, test: result.test, roundsSpent: result.roundsSpent, fullRounds: result.fullRounds, stoppedByBudget: result.stoppedByBudget, seconds }) + '\n');
+        const summary = {
+          kind: 'summary',
+          best: result.best,
+          test: result.test,
+          roundsSpent: result.roundsSpent,
+          fullRounds: result.fullRounds,
+          stoppedByBudget: result.stoppedByBudget,
+          seconds,
+        };
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
         return;
       }
       if (result.resumed) process.stdout.write(`(resumed: ${result.resumed} results came from the record)\n`);
@@ -114,7 +130,8 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
 function readSpaceFile(path: string): { space: SearchSpace; base: Record<string, unknown> } {
   const doc = readConfigFile(path);
   const { base, ...rest } = doc as { base?: unknown };
-  if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base))) throw new ConfigError(`${path}: base must be a mapping of run settings`);
+  if (base !== undefined && (typeof base !== 'object' || base === null || Array.isArray(base)))
+    throw new ConfigError(`${path}: base must be a mapping of run settings`);
   return { space: parseSearchSpace(rest, path), base: (base ?? {}) as Record<string, unknown> };
 }
 
@@ -155,7 +172,8 @@ function tablePrinter(): (r: TrialReport) => void {
   return (r) => {
     const score = r.status === 'ok' ? r.score!.toFixed(4) : r.status;
     process.stdout.write(
-      `${String(r.trial).padStart(5)} ${String(r.rung).padStart(4)} ${String(r.rounds).padStart(6)} ${score.padStart(8)}${r.best ? '*' : ' '}${r.seconds.toFixed(1).padStart(8)}  ${describe(r.assignment)}${r.error ? `  (${r.error})` : ''}\n`,
+      `${String(r.trial).padStart(5)} ${String(r.rung).padStart(4)} ${String(r.rounds).padStart(6)} ${score.padStart(8)}${r.best ? '*' : ' '}` +
+        `${r.seconds.toFixed(1).padStart(8)}  ${describe(r.assignment)}${r.error ? `  (${r.error})` : ''}\n`,
     );
   };
 }

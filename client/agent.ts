@@ -6,7 +6,16 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toClientHandshakeSchema, type ClientAuth, type ClientHello } from '../shared/protocol/handshake-messages.ts';
 import { ClientHandshake } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toClientSchema, type EvaluateTask, type FitTask, type SecAggTask, type SecAggWirePhase, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import {
+  PROTOCOL_VERSION,
+  toClientSchema,
+  type EvaluateTask,
+  type FitTask,
+  type SecAggTask,
+  type SecAggWirePhase,
+  type ToClient,
+  type ToCoordinator,
+} from '../shared/protocol/messages.ts';
 import { SecAggParticipant } from './secagg-participant.ts';
 import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
@@ -93,7 +102,10 @@ export class ClientAgent {
         if (this.joined && (this.fits > fitsBefore || performance.now() - started > HEALTHY_SESSION_MS)) failures = 0;
         if (!retry || !isRetriable(err) || failures >= retry.attempts) throw err;
         const wait = retryDelayMs(retry, failures++);
-        this.opts.log.warn({ attempt: failures, waitMs: wait }, `${errorMessage(err)}; connecting again in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retry.attempts})`);
+        this.opts.log.warn(
+          { attempt: failures, waitMs: wait },
+          `${errorMessage(err)}; connecting again in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retry.attempts})`,
+        );
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -109,7 +121,9 @@ export class ClientAgent {
     const { url, log } = this.opts;
     const maxPayload = this.opts.maxPayloadBytes ?? 256 * 1024 * 1024;
     let sealer: FrameSealer = plaintextSealer;
-    const handshake = this.opts.security ? new ClientHandshake(this.opts.security.identity, this.opts.security.coordinatorKey, this.opts.security.joinToken) : undefined;
+    const handshake = this.opts.security
+      ? new ClientHandshake(this.opts.security.identity, this.opts.security.coordinatorKey, this.opts.security.joinToken)
+      : undefined;
     return new Promise<AgentOutcome>((resolve, reject) => {
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
       const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
@@ -118,7 +132,9 @@ export class ClientAgent {
       this.tasks = Promise.resolve();
       /** Queues a task; one queued when this session has already ended is dropped, never run against the next session's state. */
       const queue = (handle: () => Promise<void>) => {
-        this.tasks = this.tasks.then(() => (state === 'ready' ? handle() : undefined)).catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
+        this.tasks = this.tasks
+          .then(() => (state === 'ready' ? handle() : undefined))
+          .catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
       };
       const fail = (err: Error) => {
         if (state === 'done' || state === 'failed') return;
@@ -232,12 +248,18 @@ export class ClientAgent {
       this.version = task.modelVersion;
     } else if (task.trainable) {
       if (!layout) throw protocolError.invalid(`${task.type} task carries only trainable values, but freezes nothing`);
-      if (!this.weights || this.weights.length !== layout.totalCount) throw protocolError.invalid(`${task.type} task carries only trainable values, but this client holds no model of this run to take the frozen values from`);
-      if (task.trainable.length !== layout.trainableCount) throw protocolError.invalid(`${task.type} task carries ${task.trainable.length} trainable values, the model has ${layout.trainableCount}`);
+      if (!this.weights || this.weights.length !== layout.totalCount)
+        throw protocolError.invalid(
+          `${task.type} task carries only trainable values, but this client holds no model of this run to take the frozen values from`,
+        );
+      if (task.trainable.length !== layout.trainableCount)
+        throw protocolError.invalid(`${task.type} task carries ${task.trainable.length} trainable values, the model has ${layout.trainableCount}`);
       this.weights = scatterTrainable(task.trainable, this.weights, layout);
       this.version = task.modelVersion;
     } else if (!this.weights || this.version !== task.modelVersion) {
-      throw protocolError.invalid(`${task.type} task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`);
+      throw protocolError.invalid(
+        `${task.type} task for model version ${task.modelVersion} came without weights, and this client holds version ${this.version}`,
+      );
     }
     return this.weights;
   }
@@ -276,7 +298,8 @@ export class ClientAgent {
    * encodes and masks the delta — only the masked vector leaves.
    */
   private async handleSecAgg(task: SecAggTask, send: (m: ToCoordinator) => boolean, fail: (e: Error) => void): Promise<void> {
-    if (this.opts.dropAt?.(task.round, task.phase)) return fail(new StarlingError('E_DROPOUT', `client ${this.opts.name} drops out of round ${task.round} before the ${task.phase} phase (fault injection)`));
+    if (this.opts.dropAt?.(task.round, task.phase))
+      return fail(new StarlingError('E_DROPOUT', `client ${this.opts.name} drops out of round ${task.round} before the ${task.phase} phase (fault injection)`));
     if (task.phase === 'advertise') {
       this.secagg = new SecAggParticipant(task, this.runId);
       send(this.secagg.advertise());

@@ -2,7 +2,7 @@ import { loadCsv, loadCsvCleaned } from '../shared/data/csv.ts';
 import { formatCleanReport } from '../shared/data/clean.ts';
 import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
-import type { DataView } from '../shared/data/dataset.ts';
+import type { DatasetView } from '../shared/data/dataset.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import { formatDataSpec, loadData, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
@@ -62,8 +62,8 @@ export interface DataSourceOptions {
 
 /** A client's rows: those it trains on and, with a local validation fraction, those it only evaluates on. */
 export interface ClientData {
-  readonly train: DataView;
-  readonly holdout?: DataView;
+  readonly train: DatasetView;
+  readonly holdout?: DatasetView;
 }
 
 /**
@@ -74,14 +74,16 @@ export interface ClientData {
 export async function openClientData(options: DataSourceOptions): Promise<ClientData> {
   const all = await openRows(options);
   const split: ClientData =
-    options.localValidation === undefined ? { train: all } : localHoldout(all, options.localValidation, localHoldoutSeed(options.seed, options.shard ? parseShard(options.shard).index : 0));
+    options.localValidation === undefined
+      ? { train: all }
+      : localHoldout(all, options.localValidation, localHoldoutSeed(options.seed, options.shard ? parseShard(options.shard).index : 0));
   if (!options.normalize) return split;
   const dataset = applyNormalizer(fitNormalizer(options.normalize, split.train), all.dataset);
   return { train: { ...split.train, dataset }, ...(split.holdout ? { holdout: { ...split.holdout, dataset } } : {}) };
 }
 
 /** The rows a client trains on (all of its rows without a local validation fraction). */
-export async function openDataSource(options: DataSourceOptions): Promise<DataView> {
+export async function openDataSource(options: DataSourceOptions): Promise<DatasetView> {
   return (await openClientData(options)).train;
 }
 
@@ -91,12 +93,13 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataVi
  * simulated client k), a local IDX images + labels pair, a text file as
  * next-character windows, or a local CSV file with a label column.
  */
-async function openRows(options: DataSourceOptions): Promise<DataView> {
+async function openRows(options: DataSourceOptions): Promise<DatasetView> {
   const spec = options.data;
   const only = (what: string) => new ConfigError(`${what}; ${formatDataSpec(spec)} is already one client's data`);
   if (spec.kind === 'mnist') {
     if (options.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
-    if (options.normalize) throw new ConfigError('--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator\'s test split');
+    if (options.normalize)
+      throw new ConfigError("--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator's test split");
     const { train } = loadData(spec, 1, options.seed, options.validation ?? 0);
     if (!options.shard) return { dataset: train };
     const { index, count } = parseShard(options.shard);
@@ -104,7 +107,8 @@ async function openRows(options: DataSourceOptions): Promise<DataView> {
     return { dataset: train, indices: shards[index - 1]! };
   }
   if (spec.kind === 'text') {
-    if (options.shard || options.clean || options.normalize) throw new ConfigError('--shard, --clean and --normalize do not apply to text data (text:<window>:<path> is one client\'s text, as token ids)');
+    if (options.shard || options.clean || options.normalize)
+      throw new ConfigError("--shard, --clean and --normalize do not apply to text data (text:<window>:<path> is one client's text, as token ids)");
     let text: string;
     try {
       text = await readFile(spec.path, 'utf8');

@@ -49,7 +49,15 @@ export class SecAggParticipant {
     const { clipped } = clipToNorm(delta, this.clip);
     const { encoded } = encode(this.weightCap !== undefined ? weightedInput(clipped, numExamples, this.weightCap) : clipped, this.fp);
     const { masked, complaints } = this.client.maskedInput({ to: this.client.index, senders: task.senders, shares: task.shares }, encoded);
-    return { type: 'secaggResult', phase: 'maskedInput', round: this.round, masked, complaints: complaints.map((c) => ({ about: c.about, reason: c.reason.slice(0, 256) })), metrics, seconds };
+    return {
+      type: 'secaggResult',
+      phase: 'maskedInput',
+      round: this.round,
+      masked,
+      complaints: complaints.map((c) => ({ about: c.about, reason: c.reason.slice(0, 256) })),
+      metrics,
+      seconds,
+    };
   }
 
   unmask(task: Task<'unmask'>): Reply<'unmask'> {

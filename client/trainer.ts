@@ -1,4 +1,4 @@
-import type { DataView } from '../shared/data/dataset.ts';
+import type { DatasetView } from '../shared/data/dataset.ts';
 import type { Engine, TrainResult } from '../shared/engine/engine.ts';
 import { scoreView } from '../shared/engine/score.ts';
 import { DataError } from '../shared/errors.ts';
@@ -29,10 +29,10 @@ export type EngineSource = Engine | { forSpec(spec: ModelSpec): Promise<Engine> 
  */
 export class EngineTrainer implements Trainer {
   private readonly engines: EngineSource;
-  private readonly data: DataView;
-  private readonly holdout: DataView | undefined;
+  private readonly data: DatasetView;
+  private readonly holdout: DatasetView | undefined;
 
-  constructor(engines: EngineSource, data: DataView, holdout?: DataView) {
+  constructor(engines: EngineSource, data: DatasetView, holdout?: DatasetView) {
     this.engines = engines;
     this.data = data;
     this.holdout = holdout;
@@ -60,7 +60,7 @@ export class EngineTrainer implements Trainer {
  * classes exist. Widens the dataset's class count to the model's, or fails when
  * the data holds a label the model cannot predict.
  */
-export function conformClasses(view: DataView, spec: ModelSpec): DataView {
+export function conformClasses(view: DatasetView, spec: ModelSpec): DatasetView {
   const ds = view.dataset;
   const classes = outputClasses(spec);
   // a generative model ignores labels

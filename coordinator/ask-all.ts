@@ -19,7 +19,9 @@ export async function askAll<K, T>(targets: readonly K[], timeoutMs: number, ask
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   try {
     const settled = await Promise.allSettled(targets.map((t) => ask(t, deadline.signal)));
-    return settled.map((s, i) => (s.status === 'fulfilled' ? { target: targets[i]!, value: s.value } : { target: targets[i]!, reason: errorMessage(s.reason) }));
+    return settled.map((s, i) =>
+      s.status === 'fulfilled' ? { target: targets[i]!, value: s.value } : { target: targets[i]!, reason: errorMessage(s.reason) },
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
@@ -7,7 +8,17 @@ import { decodeMessage } from '../shared/protocol/codec.ts';
 import { MAX_HANDSHAKE_FRAME_BYTES, toServerHandshakeSchema, type ServerHello } from '../shared/protocol/handshake-messages.ts';
 import { ServerHandshake, type Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
-import { PROTOCOL_VERSION, toCoordinatorSchema, type EvaluateResult, type FitResult, type SecAggResultMessage, type SecAggWirePhase, type TaskFailed, type ToClient, type ToCoordinator } from '../shared/protocol/messages.ts';
+import {
+  PROTOCOL_VERSION,
+  toCoordinatorSchema,
+  type EvaluateResult,
+  type FitResult,
+  type SecAggResultMessage,
+  type SecAggWirePhase,
+  type TaskFailed,
+  type ToClient,
+  type ToCoordinator,
+} from '../shared/protocol/messages.ts';
 import { CONTROL_LIMITS } from '../shared/protocol/bounds.ts';
 import { allFinite } from '../shared/weights.ts';
 import { CONTROL_ALLOWANCE, fitResultAllowance, secaggAllowance, widest, type Allowance } from './frame-limits.ts';
@@ -117,9 +128,10 @@ export class ClientConnection implements ClientHandle {
     opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
     opts.socket.on('error', (err: Error & { code?: string }) => {
       // ws reports oversized frames (and other socket faults) here, then closes (1009 for a frame over the limit)
-      const detail = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
-        ? `a frame larger than the ${this.allowance.bytes}-byte limit while ${this.describeState()} (closed with 1009)`
-        : errorMessage(err);
+      const detail =
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? `a frame larger than the ${this.allowance.bytes}-byte limit while ${this.describeState()} (closed with 1009)`
+          : errorMessage(err);
       opts.log.warn({ client: this.label(), err: detail, code: err.code }, `closing connection ${this.label()}: ${detail}`);
     });
   }
@@ -172,18 +184,48 @@ export class ClientConnection implements ClientHandle {
 
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
     const expectedLength = req.trainableWeights?.length ?? req.weights.length;
-    return this.request<FitResult>('fitResult', req.round, req.modelVersion, { expectedLength, modelLength: req.weights.length, allowance: fitResultAllowance(expectedLength) }, signal, (held) => {
-      const { weights, trainable } = weightsToSend(held, req);
-      this.send({ type: 'fit', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable } : {}), config: req.config, seed: req.seed });
-    });
+    return this.request<FitResult>(
+      'fitResult',
+      req.round,
+      req.modelVersion,
+      { expectedLength, modelLength: req.weights.length, allowance: fitResultAllowance(expectedLength) },
+      signal,
+      (held) => {
+        const { weights, trainable } = weightsToSend(held, req);
+        this.send({
+          type: 'fit',
+          round: req.round,
+          modelVersion: req.modelVersion,
+          spec: req.spec,
+          weights,
+          ...(trainable ? { trainable } : {}),
+          config: req.config,
+          seed: req.seed,
+        });
+      },
+    );
   }
 
   evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult> {
-    return this.request<EvaluateResult>('evaluateResult', req.round, req.modelVersion, { expectedLength: 0, modelLength: req.weights.length, allowance: CONTROL_ALLOWANCE }, signal, (held) => {
-      const { weights, trainable } = weightsToSend(held, req);
-      // an evaluate task has no config.frozen: the names come along so the client can place the values
-      this.send({ type: 'evaluate', round: req.round, modelVersion: req.modelVersion, spec: req.spec, weights, ...(trainable ? { trainable, frozen: [...(req.frozen ?? [])] } : {}) });
-    });
+    return this.request<EvaluateResult>(
+      'evaluateResult',
+      req.round,
+      req.modelVersion,
+      { expectedLength: 0, modelLength: req.weights.length, allowance: CONTROL_ALLOWANCE },
+      signal,
+      (held) => {
+        const { weights, trainable } = weightsToSend(held, req);
+        // an evaluate task has no config.frozen: the names come along so the client can place the values
+        this.send({
+          type: 'evaluate',
+          round: req.round,
+          modelVersion: req.modelVersion,
+          spec: req.spec,
+          weights,
+          ...(trainable ? { trainable, frozen: [...(req.frozen ?? [])] } : {}),
+        });
+      },
+    );
   }
 
   /**
@@ -196,14 +238,42 @@ export class ClientConnection implements ClientHandle {
       const { task } = req;
       const n = task.phase === 'advertise' ? task.clients : task.phase === 'shareKeys' ? task.keys.length : task.survivors.length + task.dropped.length;
       const allowance = secaggAllowance(req.phase, n, 0);
-      return this.request<SecAggResultMessage>('secaggResult', task.round, this.heldVersion, { expectedLength: 0, modelLength: 0, allowance }, signal, () => this.send(task), req.phase);
+      return this.request<SecAggResultMessage>(
+        'secaggResult',
+        task.round,
+        this.heldVersion,
+        { expectedLength: 0, modelLength: 0, allowance },
+        signal,
+        () => this.send(task),
+        req.phase,
+      );
     }
     const { fit } = req;
     const allowance = secaggAllowance('maskedInput', req.senders.length, req.dimension);
-    return this.request<SecAggResultMessage>('secaggResult', fit.round, fit.modelVersion, { expectedLength: req.dimension, modelLength: fit.weights.length, allowance }, signal, (held) => {
-      const { weights, trainable } = weightsToSend(held, fit);
-      this.send({ type: 'secagg', phase: 'maskedInput', round: fit.round, senders: [...req.senders], shares: [...req.shares], modelVersion: fit.modelVersion, spec: fit.spec, weights, ...(trainable ? { trainable } : {}), config: fit.config, seed: fit.seed });
-    }, 'maskedInput');
+    return this.request<SecAggResultMessage>(
+      'secaggResult',
+      fit.round,
+      fit.modelVersion,
+      { expectedLength: req.dimension, modelLength: fit.weights.length, allowance },
+      signal,
+      (held) => {
+        const { weights, trainable } = weightsToSend(held, fit);
+        this.send({
+          type: 'secagg',
+          phase: 'maskedInput',
+          round: fit.round,
+          senders: [...req.senders],
+          shares: [...req.shares],
+          modelVersion: fit.modelVersion,
+          spec: fit.spec,
+          weights,
+          ...(trainable ? { trainable } : {}),
+          config: fit.config,
+          seed: fit.seed,
+        });
+      },
+      'maskedInput',
+    );
   }
 
   /**
@@ -221,7 +291,10 @@ export class ClientConnection implements ClientHandle {
     phase?: SecAggWirePhase,
   ): Promise<R> {
     if (this.state !== 'ready') return Promise.reject(new StarlingError('E_TASK', `client ${this.label()} is not connected`));
-    if (this.pending) return Promise.reject(new StarlingError('E_TASK', `client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`));
+    if (this.pending)
+      return Promise.reject(
+        new StarlingError('E_TASK', `client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`),
+      );
     const what = kind === 'fitResult' ? 'round' : kind === 'evaluateResult' ? 'evaluation of round' : `secure aggregation ${phase} phase of round`;
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
@@ -256,7 +329,13 @@ export class ClientConnection implements ClientHandle {
         this.pending = undefined;
         signal.removeEventListener('abort', onAbort);
         const budget = this.opts.budget!;
-        reject(new StarlingError('E_TASK', `the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); client ${this.label()} was not sent the ${what} ${round} task`));
+        reject(
+          new StarlingError(
+            'E_TASK',
+            `the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); ` +
+              `client ${this.label()} was not sent the ${what} ${round} task`,
+          ),
+        );
         return;
       }
       send(this.heldVersion);
@@ -281,10 +360,7 @@ export class ClientConnection implements ClientHandle {
   /** Closes with a protocol error: logs it, tells the peer, rejects any pending fit. */
   fail(err: ProtocolError): void {
     if (this.state === 'closed') return;
-    this.opts.log.warn(
-      { client: this.label(), code: err.code, closeCode: err.closeCode },
-      `closing connection ${this.label()}: ${err.message}`,
-    );
+    this.opts.log.warn({ client: this.label(), code: err.code, closeCode: err.closeCode }, `closing connection ${this.label()}: ${err.message}`);
     this.send({ type: 'error', code: err.code, message: err.message });
     this.close(err.closeCode, err.code);
     this.settleClosed(err);
@@ -323,7 +399,7 @@ export class ClientConnection implements ClientHandle {
   /** The plaintext handshake: clientHello → serverHello, then clientAuth → the sealed session. */
   private onHandshakeFrame(data: Uint8Array): void {
     const hs = this.handshake!;
-    let msg;
+    let msg: z.infer<typeof toServerHandshakeSchema>;
     try {
       msg = decodeMessage(data, toServerHandshakeSchema, MAX_HANDSHAKE_FRAME_BYTES, CONTROL_LIMITS);
     } catch (err) {
@@ -387,14 +463,18 @@ export class ClientConnection implements ClientHandle {
         const kind = RESULT_OF_TASK[msg.task];
         const p = this.awaited({ type: kind, round: msg.round });
         if (!p) return;
-        this.settlePending(p, new StarlingError('E_TASK', `client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`));
+        this.settlePending(
+          p,
+          new StarlingError('E_TASK', `client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`),
+        );
         return;
       }
       case 'secaggResult': {
         const p = this.awaited(msg);
         if (!p) return;
         if (msg.phase !== p.phase) throw protocolError.invalid(`secaggResult answers the ${msg.phase} phase, the task was for the ${p.phase} phase`);
-        if (msg.phase === 'maskedInput' && msg.masked.length !== p.expectedLength) throw protocolError.invalid(`masked input has ${msg.masked.length} words, the round's vectors have ${p.expectedLength}`);
+        if (msg.phase === 'maskedInput' && msg.masked.length !== p.expectedLength)
+          throw protocolError.invalid(`masked input has ${msg.masked.length} words, the round's vectors have ${p.expectedLength}`);
         this.settlePending(p, msg);
         return;
       }
@@ -416,7 +496,10 @@ export class ClientConnection implements ClientHandle {
     if (this.state !== 'ready') throw protocolError.unexpected(`${msg.type} before the handshake`);
     if (this.abandoned.delete(`${msg.type}:${msg.round}`)) {
       this.refreshAllowance();
-      this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer'} for round ${msg.round} from ${this.label()}`);
+      this.opts.log.info(
+        { client: this.label(), round: msg.round },
+        `dropped late ${msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer'} for round ${msg.round} from ${this.label()}`,
+      );
       return undefined;
     }
     const p = this.pending;
@@ -469,9 +552,11 @@ export class ClientConnection implements ClientHandle {
   }
 }
 
-const SECURE_REQUIRED = 'this coordinator requires the secure channel, and the client connected without it (--insecure); give the client --coordinator-key and --key or a join token instead';
+const SECURE_REQUIRED =
+  'this coordinator requires the secure channel, and the client connected without it (--insecure); give the client --coordinator-key and --key or a join token instead';
 
-const INSECURE_ONLY = 'this coordinator runs --insecure (plaintext frames, no identities), and the client offered the secure channel; run the client with --insecure too (loopback only)';
+const INSECURE_ONLY =
+  'this coordinator runs --insecure (plaintext frames, no identities), and the client offered the secure channel; run the client with --insecure too (loopback only)';
 
 /** True when a frame is a handshake's clientHello: what a secure client sends first. */
 function isClientHello(frame: Uint8Array): boolean {

@@ -35,7 +35,13 @@ export interface TrainMetrics {
  * Plain fit: every chosen client's delta, until all answered or the round's deadline.
  * With maxUpdateNorm, each delta is bounded (boundUpdate) before the strategy sees it.
  */
-export async function collectPlain(options: RoundLoopOptions, round: number, instructions: readonly FitInstruction[], handles: Map<string, ClientHandle>, fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest): Promise<Collected> {
+export async function collectPlain(
+  options: RoundLoopOptions,
+  round: number,
+  instructions: readonly FitInstruction[],
+  handles: Map<string, ClientHandle>,
+  fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest,
+): Promise<Collected> {
   const replies = await askAll(instructions, options.roundTimeoutMs, async (ins, signal) => {
     const handle = handles.get(ins.client.id);
     if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${ins.client.id}`);
@@ -55,17 +61,26 @@ export async function collectPlain(options: RoundLoopOptions, round: number, ins
     slowestClientTrain = Math.max(slowestClientTrain, r.seconds);
     const ran = r.metrics.epochs;
     const partial = ran !== undefined && ran < ins.config.epochs;
-    const bounded = options.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, options.maxUpdateNorm, options.maxUpdateNormAction ?? 'drop');
+    const bounded =
+      options.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, options.maxUpdateNorm, options.maxUpdateNormAction ?? 'drop');
     if ('reason' in bounded) {
       failures.push({ client, reason: bounded.reason });
       continue;
     }
-    if (bounded.norm !== undefined) options.log.warn({ round, client: client.name, norm: bounded.norm }, `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${options.maxUpdateNorm}`);
+    if (bounded.norm !== undefined)
+      options.log.warn(
+        { round, client: client.name, norm: bounded.norm },
+        `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${options.maxUpdateNorm}`,
+      );
     results.push({ client, numExamples: r.numExamples, delta: bounded.delta, metrics: r.metrics, partial });
   }
   // a fixed order makes the aggregate's bytes independent of arrival order
   results.sort((a, b) => compareClients(a.client, b.client));
-  const trainMetrics = { loss: weightedMetric(results, 'loss'), accuracy: weightedMetric(results, 'accuracy'), generatorLoss: weightedMetric(results, 'generatorLoss') };
+  const trainMetrics = {
+    loss: weightedMetric(results, 'loss'),
+    accuracy: weightedMetric(results, 'accuracy'),
+    generatorLoss: weightedMetric(results, 'generatorLoss'),
+  };
   return { results, failures, slowestClientTrain, clients: results.length, trainMetrics };
 }
 
@@ -101,7 +116,18 @@ export async function collectSecure(
     const handle = handles.get(ins.client.id);
     return handle ? [{ handle, fit: fitRequest(ins, handle) }] : [];
   });
-  const r = await runSecAggRound({ round, runId: s.runId, participants, dimension, clip: s.clip, weightCap: s.weightCap, threshold: s.threshold, neighbours: s.neighbours, phaseTimeoutMs: options.roundTimeoutMs, log: options.log });
+  const r = await runSecAggRound({
+    round,
+    runId: s.runId,
+    participants,
+    dimension,
+    clip: s.clip,
+    weightCap: s.weightCap,
+    threshold: s.threshold,
+    neighbours: s.neighbours,
+    phaseTimeoutMs: options.roundTimeoutMs,
+    log: options.log,
+  });
   // any secure-aggregation failure of this round (too many dropouts, a sum outside the clip, parameters this
   // round's n cannot meet) skips the round; the run goes on
   if ('aborted' in r) return { results: [], failures: [...r.failures], slowestClientTrain: 0, clients: 0, trainMetrics: NO_METRICS, aborted: r.aborted };
@@ -125,7 +151,11 @@ const NO_METRICS: TrainMetrics = { loss: null, accuracy: null, generatorLoss: nu
  * can otherwise move a weighted mean arbitrarily far (a finite 1e30 delta makes every
  * client's next training NaN) — this bounds its influence whatever the strategy.
  */
-export function boundUpdate(delta: Float32Array, max: number, action: 'drop' | 'clip'): { readonly delta: Float32Array; readonly norm?: number } | { readonly reason: string } {
+export function boundUpdate(
+  delta: Float32Array,
+  max: number,
+  action: 'drop' | 'clip',
+): { readonly delta: Float32Array; readonly norm?: number } | { readonly reason: string } {
   const norm = l2Norm(delta);
   if (norm <= max) return { delta };
   if (action === 'drop') return { reason: `update norm ${formatNorm(norm)} exceeds maxUpdateNorm ${max}` };

@@ -51,9 +51,12 @@ export class ConnectionGate {
   admit(socket: Socket): void {
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.opts.maxOpen !== undefined && this.open >= this.opts.maxOpen) return this.refuse(socket, `${this.open} connections are open, near this process's file-descriptor limit (ulimit -n)`);
-    if (this.waiting.size >= this.opts.maxUnauthenticated) return this.refuse(socket, `${this.waiting.size} unauthenticated connections are open (maxUnauthenticated)`);
-    if (fromAddress >= this.opts.maxUnauthenticatedPerAddress) return this.refuse(socket, `${fromAddress} unauthenticated connections are open from ${address} (maxUnauthenticatedPerAddress)`);
+    if (this.opts.maxOpen !== undefined && this.open >= this.opts.maxOpen)
+      return this.refuse(socket, `${this.open} connections are open, near this process's file-descriptor limit (ulimit -n)`);
+    if (this.waiting.size >= this.opts.maxUnauthenticated)
+      return this.refuse(socket, `${this.waiting.size} unauthenticated connections are open (maxUnauthenticated)`);
+    if (fromAddress >= this.opts.maxUnauthenticatedPerAddress)
+      return this.refuse(socket, `${fromAddress} unauthenticated connections are open from ${address} (maxUnauthenticatedPerAddress)`);
     const timer = setTimeout(() => {
       this.opts.log.warn({ remote: address }, `closing a connection from ${address}: not authenticated within ${this.opts.authTimeoutMs} ms of connecting`);
       socket.destroy();
@@ -90,7 +93,10 @@ export class ConnectionGate {
     this.refusedSinceLog++;
     const now = Date.now();
     if (now - this.lastLog < LOG_EVERY_MS) return;
-    this.opts.log.warn({ refused: this.refusedSinceLog, total: this.refused }, `refused ${this.refusedSinceLog} connection${this.refusedSinceLog === 1 ? '' : 's'}: ${why}`);
+    this.opts.log.warn(
+      { refused: this.refusedSinceLog, total: this.refused },
+      `refused ${this.refusedSinceLog} connection${this.refusedSinceLog === 1 ? '' : 's'}: ${why}`,
+    );
     this.refusedSinceLog = 0;
     this.lastLog = now;
   }

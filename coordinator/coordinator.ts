@@ -23,7 +23,7 @@ import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes }
 import { createAggregation } from './strategies/index.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { secretRng } from './strategies/sampling.ts';
-import { parseDpSpec, type NoiseSource } from '../shared/privacy/index.ts';
+import type { NoiseSource } from '../shared/privacy/index.ts';
 
 export interface CoordinatorOptions {
   readonly log: Logger;
@@ -59,11 +59,15 @@ export function coordinatorSecurity(config: RunConfig, given?: CoordinatorOption
     return undefined;
   }
   if (given) return given;
-  if (!key) throw new ConfigError('the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback');
+  if (!key)
+    throw new ConfigError(
+      'the coordinator needs an identity: pass --key FILE (make one with `npx starling keygen --out coordinator.key`), or --insecure on loopback',
+    );
   const identity = readIdentityFile(key);
   const allowlist = allow ? readAllowlist(allow) : undefined;
   const joinToken = resolveJoinToken({ token, file });
-  if (!allowlist && !joinToken) throw new ConfigError(`no client could join: pass --allow FILE (client public keys) and/or a join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
+  if (!allowlist && !joinToken)
+    throw new ConfigError(`no client could join: pass --allow FILE (client public keys) and/or a join token (--join-token-file FILE, or ${JOIN_TOKEN_ENV})`);
   return { identity, admission: { allowlist, joinToken } };
 }
 
@@ -76,11 +80,18 @@ export function frameLimits(config: RunConfig, trainable: number): { maxPayloadB
   const needed = largestAnswerBytes(trainable, config.clients, secure);
   const { maxPayloadBytes: given, receiveBudgetBytes: budget } = config.server;
   if (given !== undefined && given < needed) {
-    throw new ConfigError(`maxPayloadBytes ${given} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${secure ? `, secure aggregation among ${config.clients} clients` : ''}); leave it unset to size it from the model`);
+    const among = secure ? `, secure aggregation among ${config.clients} clients` : '';
+    throw new ConfigError(
+      `maxPayloadBytes ${given} is too small for this run: a client's answer can be ${needed} bytes (${trainable} trainable values${among}); ` +
+        'leave it unset to size it from the model',
+    );
   }
   const maxPayloadBytes = given ?? defaultMaxPayloadBytes(needed);
   const receiveBudgetBytes = budget ?? defaultReceiveBudgetBytes(maxPayloadBytes, config.clients);
-  if (receiveBudgetBytes < maxPayloadBytes) throw new ConfigError(`receiveBudgetBytes ${receiveBudgetBytes} is smaller than one client's answer (maxPayloadBytes ${maxPayloadBytes}): no task could be sent`);
+  if (receiveBudgetBytes < maxPayloadBytes)
+    throw new ConfigError(
+      `receiveBudgetBytes ${receiveBudgetBytes} is smaller than one client's answer (maxPayloadBytes ${maxPayloadBytes}): no task could be sent`,
+    );
   return { maxPayloadBytes, receiveBudgetBytes };
 }
 
@@ -134,29 +145,48 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const samplingSecret = dp?.mode === 'central' && opts.replayableSampling !== true;
   const strategyContext = {
     clients: config.clients,
-    sampling: { fraction: config.strategy.fractionFit, min: config.strategy.minFitClients, seed: config.seed, ...(samplingSecret ? { random: secretRng } : {}) },
+    sampling: {
+      fraction: config.strategy.fractionFit,
+      min: config.strategy.minFitClients,
+      seed: config.seed,
+      ...(samplingSecret ? { random: secretRng } : {}),
+    },
     evaluateSampling: { fraction: config.strategy.fractionEvaluate, min: 1, seed: config.seed },
   };
   // the strategy, and with DP its release and privacy ledger; robust strategies are refused under secagg or DP (they need every update)
-  const { strategy, privacy } = createAggregation(config.strategy.spec, dp, { ctx: strategyContext, secagg: config.secagg !== undefined, delta: config.privacy.delta, noise: opts.noise, samplingSecret });
+  const { strategy, privacy } = createAggregation(config.strategy.spec, dp, {
+    ctx: strategyContext,
+    secagg: config.secagg !== undefined,
+    delta: config.privacy.delta,
+    noise: opts.noise,
+    samplingSecret,
+  });
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const { secagg } = config;
   if (secagg) {
+    const secaggPlus = secagg.neighbours !== undefined ? `, SecAgg+ with ${secagg.neighbours} neighbours` : '';
+    const mean = secagg.maxExamples !== undefined ? `an example-weighted mean, weights capped at ${secagg.maxExamples} examples` : 'an unweighted mean';
     log.info(
       { secagg: true, threshold: secagg.threshold, clip: secagg.clip, neighbours: secagg.neighbours },
-      `secure aggregation: t = ${secagg.threshold ?? '⌈2n/3⌉'}, clip C = ${secagg.clip}${secagg.neighbours !== undefined ? `, SecAgg+ with ${secagg.neighbours} neighbours` : ''} (${secagg.maxExamples !== undefined ? `an example-weighted mean, weights capped at ${secagg.maxExamples} examples` : 'an unweighted mean'} of the clients' clipped deltas)`,
+      `secure aggregation: t = ${secagg.threshold ?? '⌈2n/3⌉'}, clip C = ${secagg.clip}${secaggPlus} (${mean} of the clients' clipped deltas)`,
     );
   }
   if (dp) log.info({ dp: formatDpSpec(dp) }, `differential privacy: ${formatDpSpec(dp)} (ε reported at δ = ${config.privacy.delta})`);
   if (dp?.mode === 'central' && !samplingSecret) {
-    log.warn({ dp: formatDpSpec(dp) }, 'central DP with a replayable client sample (seeded from the run seed): anyone with the config knows who trained when, so the amplified ε assumes a secrecy this run does not have; each round also reports epsilonUnamplifiedMax, and history.json each client\'s unamplified ε');
+    log.warn(
+      { dp: formatDpSpec(dp) },
+      'central DP with a replayable client sample (seeded from the run seed): anyone with the config knows who trained when, ' +
+        'so the amplified ε assumes a secrecy this run does not have; ' +
+        "each round also reports epsilonUnamplifiedMax, and history.json each client's unamplified ε",
+    );
   }
   // transfer learning: the initial model from a saved one, checked in full before listening
   const initial = config.init ? loadSavedModel(config.init) : undefined;
   const layout = trainableLayout(config.model, config.freeze);
   if (initial) log.info({ init: initial.file }, `starting from the saved model ${initial.file}`);
-  if (!layout.all) log.info({ frozen: config.freeze }, `frozen: ${config.freeze.join(', ')} (${layout.trainableCount} of ${layout.totalCount} parameters train)`);
+  if (!layout.all)
+    log.info({ frozen: config.freeze }, `frozen: ${config.freeze.join(', ')} (${layout.trainableCount} of ${layout.totalCount} parameters train)`);
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   // with a validation split, rounds are scored on it and the test split only once, at the end
   const data = config.data.evaluate === 'test' ? loadData(config.data.source, config.clients, config.seed, config.data.validation) : undefined;
@@ -164,7 +194,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const classes = outputClasses(config.model) ?? evaluation?.classes;
   if (evaluation && (inputSize(config.model) !== evaluation.features || classes !== evaluation.classes)) {
     throw new ConfigError(
-      `evaluating on ${formatDataSpec(config.data.source)} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, got ${inputSize(config.model)} and ${classes} (or set evaluate: none)`,
+      `evaluating on ${formatDataSpec(config.data.source)} needs a model with ${evaluation.features} inputs and ${evaluation.classes} outputs, ` +
+        `got ${inputSize(config.model)} and ${classes} (or set evaluate: none)`,
     );
   }
   const engine = evaluation
@@ -208,7 +239,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       minFitClients: config.strategy.minFitClients,
       targetAccuracy: config.targetAccuracy,
       patience: config.patience,
-      learningRate: config.schedule.type === 'constant' && config.schedule.warmupRounds === 0 ? undefined : (r) => scheduledRate(config.schedule, config.train.lr, r, config.rounds),
+      learningRate:
+        config.schedule.type === 'constant' && config.schedule.warmupRounds === 0
+          ? undefined
+          : (r) => scheduledRate(config.schedule, config.train.lr, r, config.rounds),
       roundTimeoutMs: net.roundTimeoutMs,
       waitForClientsTimeoutMs: net.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
@@ -225,7 +259,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     });
     await server.finish('run complete', history.length);
     const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
-    if (finalTest) log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
+    if (finalTest)
+      log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
     const record: RunHistory = {
       runId,
       startedAt,

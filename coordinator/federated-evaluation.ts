@@ -53,7 +53,17 @@ export async function evaluateFederated(options: FederatedEvaluationOptions): Pr
   const replies = await askAll(chosen, options.timeoutMs, async (c, signal) => {
     const handle = handles.get(c.id);
     if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${c.id}`);
-    const r = await handle.evaluate({ round: options.round, modelVersion: options.round, spec: options.spec, weights: options.weights, trainableWeights: options.trainableWeights, frozen: options.frozen }, signal);
+    const r = await handle.evaluate(
+      {
+        round: options.round,
+        modelVersion: options.round,
+        spec: options.spec,
+        weights: options.weights,
+        trainableWeights: options.trainableWeights,
+        frozen: options.frozen,
+      },
+      signal,
+    );
     if (r.numExamples === 0) throw new StarlingError('E_TASK', `client ${c.name} holds no local evaluation rows (start it with --local-validation f)`);
     return r;
   });

@@ -45,7 +45,9 @@ export interface RunHistory {
 export type RunHistoryFile = Omit<RunHistory, 'config'> & { readonly config: Record<string, unknown> };
 
 export function sha256(weights: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
+    .digest('hex');
 }
 
 /** Peak RSS of this process so far, in bytes. */
@@ -81,7 +83,7 @@ const RUN_FILE_MODE = 0o600;
 export function writeRun(dir: string, history: RunHistory, weights: Float32Array): void {
   mkdirSync(dir, { recursive: true, mode: RUN_DIR_MODE });
   const stored: RunHistoryFile = { ...history, config: publicConfig(history.config) };
-  atomicWrite(join(dir, 'history.json'), JSON.stringify(stored, null, 2) + '\n', RUN_FILE_MODE);
+  atomicWrite(join(dir, 'history.json'), `${JSON.stringify(stored, null, 2)}\n`, RUN_FILE_MODE);
   const last = history.rounds.at(-1);
   saveModel(dir, history.config.model, weights, {
     runId: history.runId,

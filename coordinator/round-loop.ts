@@ -60,7 +60,13 @@ export interface RoundRecord {
    * slowest client spent `slowestClientTrain` training, as it reports), aggregation,
    * central evaluation, federated evaluation.
    */
-  readonly timings: { readonly collect: number; readonly slowestClientTrain: number; readonly aggregate: number; readonly evaluate: number; readonly federatedEvaluate: number };
+  readonly timings: {
+    readonly collect: number;
+    readonly slowestClientTrain: number;
+    readonly aggregate: number;
+    readonly evaluate: number;
+    readonly federatedEvaluate: number;
+  };
 }
 
 export interface RoundLoopOptions {
@@ -129,7 +135,10 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
   const history: RoundRecord[] = [];
   let best: { round: number; accuracy: number; weights: Float32Array } | undefined;
   if (options.secagg && options.maxUpdateNorm !== undefined) {
-    options.log.warn({ maxUpdateNorm: options.maxUpdateNorm }, 'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)');
+    options.log.warn(
+      { maxUpdateNorm: options.maxUpdateNorm },
+      'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)',
+    );
   }
   for (let round = 1; round <= options.rounds; round++) {
     await options.transport.waitForClients(options.minFitClients, options.waitForClientsTimeoutMs);
@@ -137,10 +146,20 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
     const before = options.transport.traffic();
     const available = options.transport.connected();
     const handles = new Map(available.map((h) => [h.id, h]));
-    const instructions = options.strategy.configureFit(round, available, options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train);
+    const instructions = options.strategy.configureFit(
+      round,
+      available,
+      options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
+    );
     const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
     const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
-      round, modelVersion: round - 1, spec: options.spec, weights: global, trainableWeights, config: ins.config, seed: deriveSeed(options.seed, round, nameHash(handle.name)),
+      round,
+      modelVersion: round - 1,
+      spec: options.spec,
+      weights: global,
+      trainableWeights,
+      config: ins.config,
+      seed: deriveSeed(options.seed, round, nameHash(handle.name)),
     });
     const collected = options.secagg
       ? await collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
@@ -149,7 +168,14 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
     const collectedAt = performance.now();
     for (const f of failures) options.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const next = aggregateRound(options.strategy, { round, collected, minResults: options.minFitClients, global, trainable: options.trainable, trainableWeights });
+    const next = aggregateRound(options.strategy, {
+      round,
+      collected,
+      minResults: options.minFitClients,
+      global,
+      trainable: options.trainable,
+      trainableWeights,
+    });
     const skip = 'skip' in next ? next.skip : undefined;
     if ('weights' in next) global = next.weights;
     if (skip) options.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
@@ -157,7 +183,17 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
     const evaluation = options.evaluate ? await options.evaluate(global) : undefined;
     const evaluatedAt = performance.now();
     const federated = options.federatedEvaluation
-      ? await evaluateFederated({ round, strategy: options.strategy, available: options.transport.connected(), spec: options.spec, weights: global, trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined, frozen: options.train.frozen, timeoutMs: options.roundTimeoutMs, log: options.log })
+      ? await evaluateFederated({
+          round,
+          strategy: options.strategy,
+          available: options.transport.connected(),
+          spec: options.spec,
+          weights: global,
+          trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined,
+          frozen: options.train.frozen,
+          timeoutMs: options.roundTimeoutMs,
+          log: options.log,
+        })
       : null;
     const federatedAt = performance.now();
     const after = options.transport.traffic();
@@ -257,7 +293,9 @@ export function nameHash(name: string): number {
 }
 
 /** The privacy spent so far, when the run accounts for it (differential privacy). */
-function privacyFields(privacy: PrivacyLedger | undefined): Pick<RoundRecord, 'epsilon' | 'delta' | 'dpClip' | 'dpSamplingRate' | 'dpSamplingSecret' | 'epsilonUnamplifiedMax' | 'epsilonReplaceOne'> {
+function privacyFields(
+  privacy: PrivacyLedger | undefined,
+): Pick<RoundRecord, 'epsilon' | 'delta' | 'dpClip' | 'dpSamplingRate' | 'dpSamplingSecret' | 'epsilonUnamplifiedMax' | 'epsilonReplaceOne'> {
   if (!privacy) return {};
   const p = privacy.report();
   return {

@@ -72,7 +72,10 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
   const n = options.participants.length;
   const threshold = options.threshold ?? defaultThreshold(n, options.neighbours);
   if (n < 2 || threshold > n) {
-    return { aborted: `secure aggregation aborted in round ${options.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`, failures: [] };
+    return {
+      aborted: `secure aggregation aborted in round ${options.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`,
+      failures: [],
+    };
   }
   // with weighting, one more word carries w_k
   const words = options.dimension + (options.weightCap !== undefined ? 1 : 0);
@@ -95,12 +98,19 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
    * Sends one phase to `who` and hands each answer to `accept` as it arrives (a masked
    * vector goes to the server at once, never kept); a failure or a rejected answer makes a dropout.
    */
-  const phase = async (who: readonly number[], request: (index: number) => SecAggRequest, accept: (index: number, msg: SecAggResultMessage) => Verdict): Promise<void> => {
+  const phase = async (
+    who: readonly number[],
+    request: (index: number) => SecAggRequest,
+    accept: (index: number, msg: SecAggResultMessage) => Verdict,
+  ): Promise<void> => {
     const replies = await askAll(who, options.phaseTimeoutMs, async (index, signal) => {
       const { handle } = byIndex.get(index)!;
       const verdict = accept(index, await handle.secagg(request(index), signal));
       if (!verdict.accepted) {
-        options.log.warn({ round: options.round, client: handle.name, reason: verdict.reason }, `round ${options.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`);
+        options.log.warn(
+          { round: options.round, client: handle.name, reason: verdict.reason },
+          `round ${options.round}: secure aggregation dropped ${handle.name}: ${verdict.reason}`,
+        );
         throw new Error(verdict.reason);
       }
     });
@@ -110,49 +120,98 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
   try {
     const all = [...byIndex.keys()];
-    await phase(all, (index) => ({ phase: 'advertise', task: { type: 'secagg', phase: 'advertise', round: options.round, index, clients: n, threshold, dimension: words, clip: options.clip, scale: fp.scale, ...(options.weightCap !== undefined ? { weightCap: options.weightCap } : {}), ...(config.graph ? { graph: config.graph } : {}) } }), (from, msg) =>
-      msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
+    await phase(
+      all,
+      (index) => ({
+        phase: 'advertise',
+        task: {
+          type: 'secagg',
+          phase: 'advertise',
+          round: options.round,
+          index,
+          clients: n,
+          threshold,
+          dimension: words,
+          clip: options.clip,
+          scale: fp.scale,
+          ...(options.weightCap !== undefined ? { weightCap: options.weightCap } : {}),
+          ...(config.graph ? { graph: config.graph } : {}),
+        },
+      }),
+      (from, msg) =>
+        msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
     );
     const roster = server.closeAdvertising();
     const keys = roster.keys.map((k) => ({ from: k.from, cPk: k.cPk, sPk: k.sPk }));
-    await phase(keys.map((k) => k.from), () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: options.round, keys } }), (from, msg) =>
-      msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' },
+    await phase(
+      keys.map((k) => k.from),
+      () => ({ phase: 'shareKeys', task: { type: 'secagg', phase: 'shareKeys', round: options.round, keys } }),
+      (from, msg) => (msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' }),
     );
     const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
-    await phase([...deliveries.keys()], (index) => {
-      const d = deliveries.get(index)!;
-      return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
-    }, (from, msg) => {
-      if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
-      // complaints cannot be verified: honouring many from one client would let it knock honest clients out
-      // (or abort the round); an honest client has one only when a share to it was tampered with
-      if (msg.complaints.length > 1) return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
-      const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
-      if (verdict.accepted) {
-        metrics.push({ ...msg.metrics });
-        slowestClientTrain = Math.max(slowestClientTrain, msg.seconds);
-      }
-      return verdict;
-    });
+    await phase(
+      [...deliveries.keys()],
+      (index) => {
+        const d = deliveries.get(index)!;
+        return { phase: 'maskedInput', fit: byIndex.get(index)!.fit, senders: d.senders, shares: d.shares.map((s) => ({ ...s })), dimension: words };
+      },
+      (from, msg) => {
+        if (msg.phase !== 'maskedInput') return { accepted: false, reason: 'wrong phase' };
+        // complaints cannot be verified: honouring many from one client would let it knock honest clients out
+        // (or abort the round); an honest client has one only when a share to it was tampered with
+        if (msg.complaints.length > 1)
+          return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
+        const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
+        if (verdict.accepted) {
+          metrics.push({ ...msg.metrics });
+          slowestClientTrain = Math.max(slowestClientTrain, msg.seconds);
+        }
+        return verdict;
+      },
+    );
     const request = server.closeMaskedInput();
-    const unmask = { type: 'secagg' as const, phase: 'unmask' as const, round: options.round, survivors: [...request.survivors], dropped: [...request.dropped] };
-    await phase(request.survivors, () => ({ phase: 'unmask', task: unmask }), (from, msg) =>
-      msg.phase === 'unmask' ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares }) : { accepted: false, reason: 'wrong phase' },
+    const unmask = {
+      type: 'secagg' as const,
+      phase: 'unmask' as const,
+      round: options.round,
+      survivors: [...request.survivors],
+      dropped: [...request.dropped],
+    };
+    await phase(
+      request.survivors,
+      () => ({ phase: 'unmask', task: unmask }),
+      (from, msg) =>
+        msg.phase === 'unmask'
+          ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares })
+          : { accepted: false, reason: 'wrong phase' },
     );
     const result = server.finish();
 
     // the only vector decoded on the coordinator: the sum over U3
     const sum = decodeSum(result.sum, fp, result.included.length);
-    const { mean, bound } = options.weightCap !== undefined ? weightedMean(sum, options.clip, sumErrorBound(fp, result.included.length)) : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
+    const { mean, bound } =
+      options.weightCap !== undefined
+        ? weightedMean(sum, options.clip, sumErrorBound(fp, result.included.length))
+        : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
     checkMean(mean, options.clip, bound, options.round);
     const included = new Set(result.included);
-    const failures = result.dropouts.filter((d) => !included.has(d.index)).map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
-    for (const d of result.dropouts) if (included.has(d.index)) options.log.info({ round: options.round, client: info(d.index).name }, `round ${options.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`);
+    const failures = result.dropouts
+      .filter((d) => !included.has(d.index))
+      .map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
+    for (const d of result.dropouts)
+      if (included.has(d.index))
+        options.log.info(
+          { round: options.round, client: info(d.index).name },
+          `round ${options.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`,
+        );
     return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
   } catch (err) {
     // an aborted round still says who dropped out and why (the round record counts them as failures)
     if (!(err instanceof SecAggError)) throw err;
-    return { aborted: err.message, failures: server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` })) };
+    return {
+      aborted: err.message,
+      failures: server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` })),
+    };
   }
 }
 
@@ -182,11 +241,18 @@ function checkMean(mean: Float32Array, clip: number, bound: number, round: numbe
   let sq = 0;
   for (let i = 0; i < mean.length; i++) {
     const v = mean[i]!;
-    if (!Number.isFinite(v)) throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${round}: the decoded mean is not finite at coordinate ${i} (a client masked an input outside the protocol)`);
+    if (!Number.isFinite(v))
+      throw new SecAggError(
+        'E_SECAGG_ABORTED',
+        `secure aggregation aborted in round ${round}: the decoded mean is not finite at coordinate ${i} (a client masked an input outside the protocol)`,
+      );
     sq += v * v;
   }
   const limit = clip + Math.sqrt(mean.length) * bound + 1e-6 * clip;
   if (Math.sqrt(sq) > limit) {
-    throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${round}: the decoded mean has norm ${Math.sqrt(sq).toPrecision(4)}, more than the clip ${clip} allows (a client masked an input outside the clip)`);
+    throw new SecAggError(
+      'E_SECAGG_ABORTED',
+      `secure aggregation aborted in round ${round}: the decoded mean has norm ${Math.sqrt(sq).toPrecision(4)}, more than the clip ${clip} allows (a client masked an input outside the clip)`,
+    );
   }
 }

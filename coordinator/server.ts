@@ -90,7 +90,10 @@ export class CoordinatorServer implements Transport {
         server.http.off('error', reject);
         server.http.on('error', (err: NodeJS.ErrnoException) => {
           // out of file descriptors, accept fails and the peer is refused: say so, it is a capacity problem
-          const why = err.code === 'EMFILE' || err.code === 'ENFILE' ? ' (out of file descriptors: a connection was refused; lower maxUnauthenticated or raise ulimit -n)' : '';
+          const why =
+            err.code === 'EMFILE' || err.code === 'ENFILE'
+              ? ' (out of file descriptors: a connection was refused; lower maxUnauthenticated or raise ulimit -n)'
+              : '';
           opts.log.error({ err: err.message, code: err.code }, `http server error: ${err.message}${why}`);
         });
         resolve();
@@ -178,7 +181,10 @@ export class CoordinatorServer implements Transport {
         const previous = this.sessions.get(c.peerKey!);
         this.sessions.set(c.peerKey!, c);
         if (previous && previous !== c) {
-          log.warn({ key: c.peerKey, old: previous.id, new: c.id }, `identity ${c.peerKey} connected again as ${c.id}; closing its older session ${previous.id}`);
+          log.warn(
+            { key: c.peerKey, old: previous.id, new: c.id },
+            `identity ${c.peerKey} connected again as ${c.id}; closing its older session ${previous.id}`,
+          );
           previous.replace();
         }
       },
@@ -205,7 +211,8 @@ export class CoordinatorServer implements Transport {
     if (req.method === 'GET' && req.url === '/health') return reply(200, { ok: true });
     if (req.method === 'GET' && req.url === '/status') {
       // it names the connected clients: served only when the operator asked for it
-      if (!this.opts.statusEndpoint) return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
+      if (!this.opts.statusEndpoint)
+        return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
       return reply(200, { runId: this.opts.runId, clients: this.connected().map((c) => ({ id: c.id, name: c.name })), ...this.opts.status?.() });
     }
     reply(404, { error: `no route for ${req.method} ${String(req.url).slice(0, 200)}` });

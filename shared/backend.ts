@@ -99,9 +99,7 @@ export async function selectBackend(forced?: string, log: Logger = silentLogger)
     log.info({ backend: name, reason: probe.reason, tried }, `tfjs backend: ${name}`);
     return name;
   }
-  throw new BackendError(
-    forced ? `backend "${forced}" is not available: ${tried.join('; ')}` : `no tfjs backend is usable: ${tried.join('; ')}`,
-  );
+  throw new BackendError(forced ? `backend "${forced}" is not available: ${tried.join('; ')}` : `no tfjs backend is usable: ${tried.join('; ')}`);
 }
 
 /**

@@ -44,7 +44,9 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   const parsed = runConfigSchema.safeParse(merged);
   if (!parsed.success) throw invalid(parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
   if (saved && !sameSpec(parsed.data.model, saved.manifest.spec)) {
-    throw invalid([`  model: differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`]);
+    throw invalid([
+      `  model: differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`,
+    ]);
   }
   return parsed.data;
 }

@@ -134,13 +134,13 @@ export class ProtocolError extends StarlingError {
 export const protocolError = {
   tooBig: (bytes: number, limit: number) =>
     new ProtocolError('E_FRAME_TOO_BIG', CloseCode.tooBig, `frame of ${bytes} bytes exceeds the limit of ${limit} bytes`),
-  malformed: (detail: string, cause?: unknown) =>
-    new ProtocolError('E_MALFORMED', CloseCode.malformed, `malformed frame: ${detail}`, { cause }),
+  malformed: (detail: string, cause?: unknown) => new ProtocolError('E_MALFORMED', CloseCode.malformed, `malformed frame: ${detail}`, { cause }),
   invalid: (detail: string) => new ProtocolError('E_INVALID_MESSAGE', CloseCode.invalid, `invalid message: ${detail}`),
   unexpected: (detail: string) => new ProtocolError('E_UNEXPECTED_MESSAGE', CloseCode.unexpected, `unexpected message: ${detail}`),
   version: (theirs: number, ours: number) =>
     new ProtocolError('E_VERSION', CloseCode.versionMismatch, `protocol version ${theirs} is not supported (this side speaks ${ours})`),
-  unauthenticated: () => new ProtocolError('E_UNAUTHENTICATED', CloseCode.unauthorized, 'frame failed authentication (bad tag: tampered, or sealed with another key)'),
+  unauthenticated: () =>
+    new ProtocolError('E_UNAUTHENTICATED', CloseCode.unauthorized, 'frame failed authentication (bad tag: tampered, or sealed with another key)'),
   replay: (detail: string) => new ProtocolError('E_REPLAY', CloseCode.unauthorized, `frame out of sequence: ${detail}`),
   handshake: (detail: string) => new ProtocolError('E_HANDSHAKE', CloseCode.unauthorized, `handshake failed: ${detail}`),
   timeout: (what: string, ms: number) => new ProtocolError('E_TIMEOUT', CloseCode.timeout, `${what} did not arrive within ${ms} ms`),

@@ -36,7 +36,7 @@ export function formatPrettyLine(jsonLine: string): string {
     return `${escapeControls(jsonLine.replace(/\n$/, ''))}\n`;
   }
   const t = typeof o.time === 'number' ? new Date(o.time).toISOString().slice(11, 19) : '--:--:--';
-  const level = o.level === undefined ? '?' : LEVELS[o.level] ?? String(o.level);
+  const level = o.level === undefined ? '?' : (LEVELS[o.level] ?? String(o.level));
   return `${t} ${escapeControls(level)} ${escapeControls(typeof o.msg === 'string' ? o.msg : String(o.msg ?? ''))}\n`;
 }
 

@@ -72,7 +72,7 @@ export function gamma(shape: number, rng: Rng): number {
   if (!(shape > 0)) throw new InvalidArgumentError(`gamma shape must be > 0, got ${shape}`);
   if (shape < 1) {
     const u = rng();
-    return gamma(shape + 1, rng) * Math.pow(u === 0 ? Number.MIN_VALUE : u, 1 / shape);
+    return gamma(shape + 1, rng) * (u === 0 ? Number.MIN_VALUE : u) ** (1 / shape);
   }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

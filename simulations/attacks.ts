@@ -34,7 +34,8 @@ export function parseAttack(text: string): Attack {
     raw[m[1]!] = Number(m[2]);
   }
   const parsed = attackSchemas[name as AttackName].safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`attack ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigError(`attack ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ')}`);
   return { name: name as AttackName, params: parsed.data as Record<string, number> };
 }
 

@@ -31,7 +31,7 @@ export function makeSimulationKeys(clients: number, names: (i: number) => string
       const id = writeIdentityFile(join(dir, `${names(i)}.key`));
       lines.push(`${toBase64(id.publicKey)} ${names(i)}`);
     }
-    writeFileSync(join(dir, 'allow.txt'), lines.join('\n') + '\n');
+    writeFileSync(join(dir, 'allow.txt'), `${lines.join('\n')}\n`);
     return {
       dir,
       coordinator: { identity: readIdentityFile(join(dir, 'coordinator.key')), admission: { allowlist: readAllowlist(join(dir, 'allow.txt')) } },

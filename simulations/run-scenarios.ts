@@ -26,17 +26,28 @@ interface Scenario {
 }
 
 const dir = new URL('./scenarios/', import.meta.url).pathname;
-const files = process.argv.slice(2).length ? process.argv.slice(2) : readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+const files = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => join(dir, f));
 const curves: Record<string, Record<string, (number | null)[]>> = {};
 
 for (const file of files) {
   const s = parse(readFileSync(file, 'utf8')) as Scenario;
   if (!s?.name || !(s.target > 0) || !Array.isArray(s.runs)) throw new ConfigError(`${file}: a scenario needs name, target and runs`);
-  process.stdout.write(`\n### ${s.name}\n\ntarget test accuracy ${s.target}\n\n| run | rounds to target | accuracy at the end | ε (δ) at the end | ε without amplification, worst client | seconds |\n|---|---|---|---|---|---|\n`);
+  process.stdout.write(
+    `\n### ${s.name}\n\ntarget test accuracy ${s.target}\n\n` +
+      '| run | rounds to target | accuracy at the end | ε (δ) at the end | ε without amplification, worst client | seconds |\n' +
+      '|---|---|---|---|---|---|\n',
+  );
   const results: { label: string; rounds: number | null }[] = [];
   curves[s.name] = {};
   for (const run of s.runs) {
-    const config = resolveRunConfig(`${file}: ${run.label}`, s.base, run.config, { targetAccuracy: s.stopAtTarget === false ? undefined : s.target, out: 'runs/scenarios' });
+    const config = resolveRunConfig(`${file}: ${run.label}`, s.base, run.config, {
+      targetAccuracy: s.stopAtTarget === false ? undefined : s.target,
+      out: 'runs/scenarios',
+    });
     const started = performance.now();
     const r = await simulate(config, { log: silentLogger, writeHistory: false });
     const last = r.history.rounds.at(-1)!;
@@ -46,9 +57,14 @@ for (const file of files) {
     const privacy = last.epsilon !== undefined ? `${last.epsilon.toFixed(2)} (${last.delta!.toExponential(0)})` : '—';
     // a simulation's sample is seeded (replayable): the amplified ε assumes a secret one, so the honest figure stands beside it
     const unamplified = last.epsilonUnamplifiedMax !== undefined ? last.epsilonUnamplifiedMax.toFixed(2) : '—';
-    process.stdout.write(`| ${run.label} | ${reached ?? `not within ${config.rounds}`} | ${last.accuracy?.toFixed(4)} | ${privacy} | ${unamplified} | ${((performance.now() - started) / 1000).toFixed(1)} |\n`);
+    process.stdout.write(
+      `| ${run.label} | ${reached ?? `not within ${config.rounds}`} | ${last.accuracy?.toFixed(4)} | ${privacy} | ${unamplified} | ${((performance.now() - started) / 1000).toFixed(1)} |\n`,
+    );
   }
-  const pairs = (s.compare ?? 'pairs') === 'pairs' ? results.flatMap((b, i) => (i % 2 ? [[results[i - 1]!, b] as const] : [])) : results.slice(1).map((b) => [results[0]!, b] as const);
+  const pairs =
+    (s.compare ?? 'pairs') === 'pairs'
+      ? results.flatMap((b, i) => (i % 2 ? [[results[i - 1]!, b] as const] : []))
+      : results.slice(1).map((b) => [results[0]!, b] as const);
   for (const [a, b] of pairs) {
     if (a.rounds && b.rounds) process.stdout.write(`\n${b.label} needs ${(a.rounds / b.rounds).toFixed(1)}× fewer rounds than ${a.label}.`);
   }

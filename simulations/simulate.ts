@@ -55,7 +55,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const shards = data.shards ?? partition(config.data.partition, train.y, train.classes, config.clients, config.seed);
   // with federated evaluation each client holds out part of its shard, as `client --shard k/N --local-validation f` does
   const fraction = config.data.localValidation;
-  const splits = fraction === undefined ? undefined : shards.map((rows, i) => localHoldout({ dataset: train, indices: rows }, fraction, localHoldoutSeed(config.seed, i + 1)));
+  const splits =
+    fraction === undefined
+      ? undefined
+      : shards.map((rows, i) => localHoldout({ dataset: train, indices: rows }, fraction, localHoldoutSeed(config.seed, i + 1)));
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
   log.info({ workers }, `worker pool: ${workers} workers`);
@@ -68,7 +71,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
     const { server } = config;
     const admitAll = Math.max(server.maxUnauthenticated, config.clients + 16);
     coordinator = await startCoordinator(
-      { ...config, server: { ...server, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(server.maxUnauthenticatedPerAddress, admitAll) } },
+      {
+        ...config,
+        server: { ...server, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(server.maxUnauthenticatedPerAddress, admitAll) },
+      },
       {
         log,
         onRound: opts.onRound,

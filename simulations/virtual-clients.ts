@@ -40,7 +40,17 @@ export function runVirtualClients(options: VirtualClientsOptions): Promise<Promi
     const trainer = options.trainerFor ? options.trainerFor(i, fallback) : fallback;
     const name = virtualClientName(i, options.shards.length);
     // in-process over loopback a lost connection is a modelled fault (a dropout), not a network to ride out
-    return new ClientAgent({ url: options.url, name, trainer, log: clientLog.child({ client: name }), maxPayloadBytes: options.maxPayloadBytes, security: options.securityFor?.(i), noise: options.noiseFor?.(i), dropAt: options.dropAtFor?.(i), reconnect: false }).run();
+    return new ClientAgent({
+      url: options.url,
+      name,
+      trainer,
+      log: clientLog.child({ client: name }),
+      maxPayloadBytes: options.maxPayloadBytes,
+      security: options.securityFor?.(i),
+      noise: options.noiseFor?.(i),
+      dropAt: options.dropAtFor?.(i),
+      reconnect: false,
+    }).run();
   });
   return Promise.allSettled(agents);
 }

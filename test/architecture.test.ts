@@ -48,7 +48,11 @@ describe('dependency direction', () => {
 
   for (const [dir, banned] of Object.entries(FORBIDDEN)) {
     it(`${dir}/ imports nothing from ${banned.join(', ')}`, () => {
-      const offending = sources(dir).flatMap((f) => importsOf(f).filter((i) => banned.some((b) => i.startsWith(b))).map((i) => `${f} → ${i}`));
+      const offending = sources(dir).flatMap((f) =>
+        importsOf(f)
+          .filter((i) => banned.some((b) => i.startsWith(b)))
+          .map((i) => `${f} → ${i}`),
+      );
       expect(offending).toEqual([]);
     });
   }

@@ -22,7 +22,8 @@ export function weightedMetrics(results: readonly EvaluateOutcome[]): EvaluateAg
   const sums = new Map<string, { sum: number; n: number }>();
   let numExamples = 0;
   for (const r of results) {
-    if (!(r.numExamples >= 0) || !Number.isFinite(r.numExamples)) throw new InvalidArgumentError(`weightedMetrics: ${r.client.name} reports ${r.numExamples} examples`);
+    if (!(r.numExamples >= 0) || !Number.isFinite(r.numExamples))
+      throw new InvalidArgumentError(`weightedMetrics: ${r.client.name} reports ${r.numExamples} examples`);
     numExamples += r.numExamples;
     if (r.numExamples === 0) continue;
     for (const [key, value] of Object.entries(r.metrics)) {

@@ -100,15 +100,32 @@ export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, op
   const strategy = createStrategy(spec, options.ctx);
   const instead = `use ${AVERAGING_STRATEGIES.join(', ')}`;
   if (dp && strategy.combiner.needsEveryUpdate) {
-    throw new ConfigError(`dp: ${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`);
+    throw new ConfigError(
+      `dp: ${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`,
+    );
   }
   if (options.secagg && strategy.combiner.needsEveryUpdate) {
-    throw new ConfigError(`secagg: ${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`);
+    throw new ConfigError(
+      `secagg: ${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`,
+    );
   }
   if (!dp) return { strategy };
   // the secure path hands its sum to the server step directly: a DP release would never run
-  if (options.secagg) throw new ConfigError('dp: differential privacy together with secure aggregation is not supported (DP-FedAvg clips each client\'s delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg');
-  const release = dpRelease({ spec: dp, delta: options.delta, source: options.noise ?? cryptoNoiseSource(), samplingSecret: options.samplingSecret, acceptsPartialWork: clientSide(spec).acceptsPartialWork }, options.ctx);
+  if (options.secagg)
+    throw new ConfigError(
+      'dp: differential privacy together with secure aggregation is not supported ' +
+        "(DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg",
+    );
+  const release = dpRelease(
+    {
+      spec: dp,
+      delta: options.delta,
+      source: options.noise ?? cryptoNoiseSource(),
+      samplingSecret: options.samplingSecret,
+      acceptsPartialWork: clientSide(spec).acceptsPartialWork,
+    },
+    options.ctx,
+  );
   return {
     strategy: {
       ...strategy,

@@ -19,13 +19,19 @@ export function configProblems(f: RunConfigFields): ConfigProblem[] {
   if (f.minFitClients > f.clients) problem('minFitClients', `${f.minFitClients} is more than clients (${f.clients})`);
   if (f.model.type === 'gan' && (f.patience !== undefined || f.targetAccuracy !== undefined)) {
     // a gan's round accuracy is its discriminator's: neither higher nor lower means a better model
-    problem(f.patience !== undefined ? 'patience' : 'targetAccuracy', "early stopping watches a classifier's accuracy; a gan's is its discriminator's, which says no model is better");
+    problem(
+      f.patience !== undefined ? 'patience' : 'targetAccuracy',
+      "early stopping watches a classifier's accuracy; a gan's is its discriminator's, which says no model is better",
+    );
   }
   const perRound = perRoundProblem(f.strategy, clientsPerRound({ clients: f.clients, fraction: f.fractionFit, min: f.minFitClients }));
   if (perRound) problem('strategy', perRound);
   const averaging = `use ${AVERAGING_STRATEGIES.join(', ')}`;
   if (f.dp && needsEveryUpdate(f.strategy)) {
-    problem('dp', `${f.strategy.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${averaging}`);
+    problem(
+      'dp',
+      `${f.strategy.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${averaging}`,
+    );
   }
   secaggProblems(f, problem);
   try {
@@ -44,7 +50,10 @@ function secaggProblems(f: RunConfigFields, problem: (field: string, message: st
   }
   if (f.secaggThreshold !== undefined && f.secaggThreshold > f.clients) problem('secaggThreshold', `${f.secaggThreshold} is more than clients (${f.clients})`);
   if (f.secaggNeighbours !== undefined && f.secaggThreshold !== undefined && f.secaggNeighbours + 1 < f.secaggThreshold) {
-    problem('secaggNeighbours', `${f.secaggNeighbours} neighbours give neighbourhoods of ${f.secaggNeighbours + 1} clients, fewer than secaggThreshold ${f.secaggThreshold}: no secret could be reconstructed`);
+    problem(
+      'secaggNeighbours',
+      `${f.secaggNeighbours} neighbours give neighbourhoods of ${f.secaggNeighbours + 1} clients, fewer than secaggThreshold ${f.secaggThreshold}: no secret could be reconstructed`,
+    );
   }
   try {
     fixedPoint({ clip: encodingRange(f.secaggClip, f.secaggMaxExamples !== undefined), maxClients: f.clients });
@@ -53,8 +62,16 @@ function secaggProblems(f: RunConfigFields, problem: (field: string, message: st
   }
   // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
   // doing both would need the clients to clip (and the noise added to the sum): not built yet
-  if (f.dp) problem('dp', "differential privacy together with secure aggregation is not supported yet (DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg");
+  if (f.dp)
+    problem(
+      'dp',
+      'differential privacy together with secure aggregation is not supported yet ' +
+        "(DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg",
+    );
   if (needsEveryUpdate(f.strategy)) {
-    problem('strategy', `secagg: ${f.strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use ${AVERAGING_STRATEGIES.join(', ')}`);
+    problem(
+      'strategy',
+      `secagg: ${f.strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use ${AVERAGING_STRATEGIES.join(', ')}`,
+    );
   }
 }

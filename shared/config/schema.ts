@@ -99,9 +99,18 @@ export const runConfigInputSchema = z.strictObject({
   waitForClientsTimeoutMs: z.number().int().min(10).default(600_000),
   roundTimeoutMs: z.number().int().min(10).default(600_000),
   /** The hard cap on any frame the coordinator receives; by default sized from the model (its largest legitimate answer, rounded up to a MiB). */
-  maxPayloadBytes: z.number().int().min(1024).max(2 ** 31 - 1).optional(),
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 31 - 1)
+    .optional(),
   /** What every connection together may hold in result-sized frame allowances at once; by default 2 × clients × maxPayloadBytes, at least 64 MiB. */
-  receiveBudgetBytes: z.number().int().min(1024 * 1024).optional(),
+  receiveBudgetBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .optional(),
   /** A frame that has started arriving must be complete within this (a peer trickling a frame is cut off). */
   frameTimeoutMs: z.number().int().min(10).default(120_000),
   /** Connections not yet authenticated, in all and from one address; more are refused at TCP accept (and logged). */

@@ -34,7 +34,14 @@ export function sections(f: RunConfigFields) {
     },
     privacy: { dp: f.dp, delta: f.dpDelta },
     secagg: f.secagg ? { clip: f.secaggClip, threshold: f.secaggThreshold, maxExamples: f.secaggMaxExamples, neighbours: f.secaggNeighbours } : undefined,
-    data: { source: f.data, partition: f.partition, validation: f.validation, localValidation: f.localValidation, evaluate: f.evaluate, stragglers: f.stragglers },
+    data: {
+      source: f.data,
+      partition: f.partition,
+      validation: f.validation,
+      localValidation: f.localValidation,
+      evaluate: f.evaluate,
+      stragglers: f.stragglers,
+    },
     server: {
       host: f.host,
       port: f.port,

@@ -7,14 +7,12 @@ import { z } from 'zod';
  * field's issue, so a config error names the field and says what is wrong with it.
  */
 export function specField<T>(parse: { readonly text: (text: string) => T; readonly object: (value: Record<string, unknown>) => T }) {
-  return z
-    .union([z.string().min(1), z.record(z.string(), z.unknown())], { error: 'expected a string or a mapping' })
-    .transform((input, ctx): T => {
-      try {
-        return typeof input === 'string' ? parse.text(input) : parse.object(input);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    });
+  return z.union([z.string().min(1), z.record(z.string(), z.unknown())], { error: 'expected a string or a mapping' }).transform((input, ctx): T => {
+    try {
+      return typeof input === 'string' ? parse.text(input) : parse.object(input);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
 }

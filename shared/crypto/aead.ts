@@ -28,7 +28,9 @@ function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
 export function sealInto(out: Uint8Array, offset: number, key: Uint8Array, nonce: Uint8Array, plain: Uint8Array, aad?: Uint8Array): void {
   checkKeyAndNonce(key, nonce);
   if (!Number.isInteger(offset) || offset < 0 || out.length - offset < plain.length + AEAD_TAG_BYTES) {
-    throw new InvalidArgumentError(`sealing ${plain.length} bytes needs ${plain.length + AEAD_TAG_BYTES} bytes of output at offset ${offset}, but the buffer holds ${out.length}`);
+    throw new InvalidArgumentError(
+      `sealing ${plain.length} bytes needs ${plain.length + AEAD_TAG_BYTES} bytes of output at offset ${offset}, but the buffer holds ${out.length}`,
+    );
   }
   const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: AEAD_TAG_BYTES });
   if (aad) cipher.setAAD(aad, { plaintextLength: plain.length });

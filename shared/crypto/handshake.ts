@@ -2,7 +2,18 @@ import { createHash, createHmac } from 'node:crypto';
 import { InvalidArgumentError, protocolError } from '../errors.ts';
 import { PROTOCOL_VERSION, type ClientAuth, type ClientHello, type ServerHello } from './handshake-types.ts';
 import { toBase64 } from './identity-file.ts';
-import { agree, equalBytes, generateEphemeral, hkdf, randomSecret, signDetached, verifyDetached, NONCE_BYTES, type EphemeralKeyPair, type Identity } from './primitives.ts';
+import {
+  agree,
+  equalBytes,
+  generateEphemeral,
+  hkdf,
+  randomSecret,
+  signDetached,
+  verifyDetached,
+  NONCE_BYTES,
+  type EphemeralKeyPair,
+  type Identity,
+} from './primitives.ts';
 import { SessionSealer } from './session-sealer.ts';
 
 /**
@@ -14,10 +25,25 @@ import { SessionSealer } from './session-sealer.ts';
  */
 const LABEL = new TextEncoder().encode('starling/handshake/v1');
 
-function transcriptHash(version: number, c: { identity: Uint8Array; ephemeral: Uint8Array; nonce: Uint8Array }, s: { identity: Uint8Array; ephemeral: Uint8Array; nonce: Uint8Array }): Uint8Array {
+function transcriptHash(
+  version: number,
+  c: { identity: Uint8Array; ephemeral: Uint8Array; nonce: Uint8Array },
+  s: { identity: Uint8Array; ephemeral: Uint8Array; nonce: Uint8Array },
+): Uint8Array {
   const v = Buffer.alloc(4);
   v.writeUInt32BE(version >>> 0);
-  return new Uint8Array(createHash('sha256').update(LABEL).update(v).update(c.identity).update(c.ephemeral).update(c.nonce).update(s.identity).update(s.ephemeral).update(s.nonce).digest());
+  return new Uint8Array(
+    createHash('sha256')
+      .update(LABEL)
+      .update(v)
+      .update(c.identity)
+      .update(c.ephemeral)
+      .update(c.nonce)
+      .update(s.identity)
+      .update(s.ephemeral)
+      .update(s.nonce)
+      .digest(),
+  );
 }
 
 const role = (name: 'client' | 'server', th: Uint8Array) => Buffer.concat([Buffer.from(name), th]);
@@ -38,8 +64,12 @@ interface SessionKeys {
 
 function sessionKeys(ephemeral: EphemeralKeyPair, peerEphemeral: Uint8Array, th: Uint8Array): SessionKeys {
   const shared = agree(ephemeral.privateKey, peerEphemeral);
-  if (!shared) throw protocolError.handshake('the peer\'s ephemeral key is invalid');
-  return { c2s: hkdf(shared, th, 'starling/v1 client->server'), s2c: hkdf(shared, th, 'starling/v1 server->client'), token: hkdf(shared, th, 'starling/v1 token') };
+  if (!shared) throw protocolError.handshake("the peer's ephemeral key is invalid");
+  return {
+    c2s: hkdf(shared, th, 'starling/v1 client->server'),
+    s2c: hkdf(shared, th, 'starling/v1 server->client'),
+    token: hkdf(shared, th, 'starling/v1 token'),
+  };
 }
 
 /** Who may join: public keys on an allowlist (base64 → name), and/or holders of a join token. */
@@ -90,14 +120,20 @@ export class ServerHandshake {
   onClientAuth(msg: ClientAuth): Authenticated {
     const { hello, th, ephemeral } = this;
     if (!hello || !th || !ephemeral) throw protocolError.unexpected('clientAuth before clientHello');
-    if (!verifyDetached(role('client', th), msg.signature, hello.identity)) throw protocolError.handshake('the client\'s signature over the transcript does not verify');
+    if (!verifyDetached(role('client', th), msg.signature, hello.identity))
+      throw protocolError.handshake("the client's signature over the transcript does not verify");
     const keys = sessionKeys(ephemeral, hello.ephemeral, th);
     const key = toBase64(hello.identity);
     const listed = this.admission.allowlist?.get(key);
     let peerName: string;
     if (listed !== undefined) peerName = listed;
     else if (this.admission.joinToken && msg.tokenProof && equalBytes(msg.tokenProof, tokenProof(this.admission.joinToken, keys))) peerName = 'token';
-    else throw protocolError.handshake(this.admission.joinToken ? `client key ${key} is not on the allowlist and its join-token proof is ${msg.tokenProof ? 'wrong' : 'missing'}` : `client key ${key} is not on the allowlist`);
+    else
+      throw protocolError.handshake(
+        this.admission.joinToken
+          ? `client key ${key} is not on the allowlist and its join-token proof is ${msg.tokenProof ? 'wrong' : 'missing'}`
+          : `client key ${key} is not on the allowlist`,
+      );
     return { sealer: new SessionSealer(keys.s2c, keys.c2s), peerKey: key, peerName };
   }
 }
@@ -117,7 +153,13 @@ export class ClientHandshake {
   }
 
   start(): ClientHello {
-    this.hello = { type: 'clientHello', protocolVersion: PROTOCOL_VERSION, identity: this.identity.publicKey, ephemeral: this.ephemeral.publicKey, nonce: randomSecret(NONCE_BYTES) };
+    this.hello = {
+      type: 'clientHello',
+      protocolVersion: PROTOCOL_VERSION,
+      identity: this.identity.publicKey,
+      ephemeral: this.ephemeral.publicKey,
+      nonce: randomSecret(NONCE_BYTES),
+    };
     return this.hello;
   }
 
@@ -130,9 +172,14 @@ export class ClientHandshake {
       throw protocolError.handshake(`the coordinator presented key ${toBase64(msg.identity)}, not the pinned ${toBase64(this.coordinatorKey)}`);
     }
     const th = transcriptHash(PROTOCOL_VERSION, hello, msg);
-    if (!verifyDetached(role('server', th), msg.signature, msg.identity)) throw protocolError.handshake('the coordinator\'s signature over the transcript does not verify');
+    if (!verifyDetached(role('server', th), msg.signature, msg.identity))
+      throw protocolError.handshake("the coordinator's signature over the transcript does not verify");
     const keys = sessionKeys(this.ephemeral, msg.ephemeral, th);
-    const auth: ClientAuth = { type: 'clientAuth', signature: signDetached(role('client', th), this.identity.seed), ...(this.joinToken ? { tokenProof: tokenProof(this.joinToken, keys) } : {}) };
+    const auth: ClientAuth = {
+      type: 'clientAuth',
+      signature: signDetached(role('client', th), this.identity.seed),
+      ...(this.joinToken ? { tokenProof: tokenProof(this.joinToken, keys) } : {}),
+    };
     return { auth, sealer: new SessionSealer(keys.c2s, keys.s2c), peerKey: toBase64(msg.identity), peerName: 'coordinator' };
   }
 }

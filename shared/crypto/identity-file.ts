@@ -38,7 +38,7 @@ export function writeIdentityFile(path: string, opts: { force?: boolean; identit
   if (!opts.force && occupied(path)) throw alreadyExists(path);
   const id = opts.identity ?? generateIdentity();
   const doc = { version: KEY_FILE_VERSION, type: 'ed25519', publicKey: toBase64(id.publicKey), seed: toBase64(id.seed) };
-  writePrivateFile(path, JSON.stringify(doc, null, 2) + '\n', opts.force === true);
+  writePrivateFile(path, `${JSON.stringify(doc, null, 2)}\n`, opts.force === true);
   return id;
 }
 
@@ -122,7 +122,8 @@ export function readIdentityFile(path: string): Identity {
   }
   const d = doc as { version?: unknown; type?: unknown; publicKey?: unknown; seed?: unknown };
   if (typeof doc !== 'object' || doc === null) throw new ConfigError(`key file ${path} is not a Starling key file`);
-  if (d.version !== KEY_FILE_VERSION) throw new ConfigError(`key file ${path} has version ${String(d.version)}; this Starling reads version ${KEY_FILE_VERSION}`);
+  if (d.version !== KEY_FILE_VERSION)
+    throw new ConfigError(`key file ${path} has version ${String(d.version)}; this Starling reads version ${KEY_FILE_VERSION}`);
   if (d.type !== 'ed25519') throw new ConfigError(`key file ${path} holds a ${String(d.type)} key, expected ed25519`);
   if (typeof d.publicKey !== 'string' || typeof d.seed !== 'string') throw new ConfigError(`key file ${path} lacks publicKey or seed`);
   const publicKey = fromBase64(d.publicKey, KEY_BYTES, `publicKey in ${path}`);

@@ -27,7 +27,9 @@ export interface JoinTokenSources {
 export function resolveJoinToken(sources: JoinTokenSources): string | undefined {
   const { token, file } = sources;
   if (token !== undefined && file !== undefined) {
-    throw new ConfigError('both a join token (--join-token / joinToken) and a join token file (--join-token-file / joinTokenFile) are given; keep one (the file)');
+    throw new ConfigError(
+      'both a join token (--join-token / joinToken) and a join token file (--join-token-file / joinTokenFile) are given; keep one (the file)',
+    );
   }
   if (token !== undefined) return checkedToken(token, '--join-token');
   if (file !== undefined) return readJoinTokenFile(file);

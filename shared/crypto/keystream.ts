@@ -34,7 +34,8 @@ export class Keystream {
   /** The next `bytes` bytes of the stream; refuses to run past the block counter rather than repeat. */
   next(bytes: number): Uint8Array {
     if (!Number.isInteger(bytes) || bytes < 0) throw new InvalidArgumentError(`a keystream read of ${bytes} bytes is not a non-negative integer`);
-    if (this.used + bytes > KEYSTREAM_MAX_BYTES) throw new InvalidArgumentError(`ChaCha20 keystream exhausted (${this.used} of 256 GiB read, ${bytes} more asked): use a new key`);
+    if (this.used + bytes > KEYSTREAM_MAX_BYTES)
+      throw new InvalidArgumentError(`ChaCha20 keystream exhausted (${this.used} of 256 GiB read, ${bytes} more asked): use a new key`);
     if (zeros.length < bytes) zeros = Buffer.alloc(bytes);
     const out = this.cipher.update(zeros.subarray(0, bytes));
     this.used += bytes;

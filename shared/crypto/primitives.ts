@@ -83,7 +83,9 @@ export function x25519FromSecret(secret: Uint8Array): EphemeralKeyPair {
 export function agree(ours: KeyObject, theirs: Uint8Array): Uint8Array | null {
   if (theirs.length !== KEY_BYTES) return null;
   try {
-    const shared = new Uint8Array(diffieHellman({ privateKey: ours, publicKey: createPublicKey({ key: Buffer.concat([X25519_SPKI, theirs]), format: 'der', type: 'spki' }) }));
+    const shared = new Uint8Array(
+      diffieHellman({ privateKey: ours, publicKey: createPublicKey({ key: Buffer.concat([X25519_SPKI, theirs]), format: 'der', type: 'spki' }) }),
+    );
     return shared.every((b) => b === 0) ? null : shared;
   } catch {
     return null;

@@ -38,11 +38,16 @@ export class SessionSealer implements FrameSealer {
 
   /** The plaintext, or null when authentication fails; a counter out of order is a protocol error. */
   open(sealed: Uint8Array): Uint8Array | null {
-    if (sealed.length < SEAL_OVERHEAD) throw protocolError.malformed(`sealed frame of ${sealed.length} bytes is shorter than its ${SEAL_OVERHEAD}-byte envelope`);
+    if (sealed.length < SEAL_OVERHEAD)
+      throw protocolError.malformed(`sealed frame of ${sealed.length} bytes is shorter than its ${SEAL_OVERHEAD}-byte envelope`);
     const frame = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
     const counter = frame.readBigUInt64BE(0);
     if (counter !== this.receiveCounter) {
-      throw protocolError.replay(counter < this.receiveCounter ? `counter ${counter} was already used (expected ${this.receiveCounter}): a replayed or old frame` : `counter ${counter} skips ahead of ${this.receiveCounter}: a frame was dropped or reordered`);
+      throw protocolError.replay(
+        counter < this.receiveCounter
+          ? `counter ${counter} was already used (expected ${this.receiveCounter}): a replayed or old frame`
+          : `counter ${counter} skips ahead of ${this.receiveCounter}: a frame was dropped or reordered`,
+      );
     }
     const header = frame.subarray(0, COUNTER_BYTES);
     const plain = aead.open(this.receiveKey, nonceFor(header), frame.subarray(COUNTER_BYTES), header);

@@ -81,7 +81,9 @@ export class RowCleaner {
 export function formatCleanReport(r: CleanReport): string {
   const parts = (Object.keys(r.dropped) as DropReason[])
     .filter((k) => r.dropped[k] > 0)
-    .map((k) => `${r.dropped[k]} ${k} (line${r.examples[k].length > 1 ? 's' : ''} ${r.examples[k].join(', ')}${r.dropped[k] > r.examples[k].length ? ', …' : ''})`);
+    .map(
+      (k) => `${r.dropped[k]} ${k} (line${r.examples[k].length > 1 ? 's' : ''} ${r.examples[k].join(', ')}${r.dropped[k] > r.examples[k].length ? ', …' : ''})`,
+    );
   return parts.length === 0 ? `kept all ${r.rows} rows` : `dropped ${r.rows - r.kept} of ${r.rows} rows: ${parts.join(', ')}`;
 }
 

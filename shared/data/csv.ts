@@ -87,7 +87,8 @@ async function readCsv(path: string, opts: CsvOptions, cleaner?: RowCleaner): Pr
     ys.push(label);
   }
   if (!header) throw new DataError(`${path} is empty (expected a header row)`);
-  if (ys.length === 0) throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
+  if (ys.length === 0)
+    throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
   const classes = opts.classes ?? ys.reduce((m, v) => Math.max(m, v), 0) + 1;
   return { dataset: { x: Float32Array.from(xs), y: Uint8Array.from(ys), size: ys.length, features, classes } };
 }

@@ -1,5 +1,3 @@
-import { DataError } from '../errors.ts';
-
 /**
  * A labelled classification dataset in row-major typed arrays.
  * `x` holds `size * features` floats; `y` holds one class index per row.
@@ -14,13 +12,13 @@ export interface Dataset {
 }
 
 /** A view of some rows of a dataset, by index (a client's shard, a split). */
-export interface DataView {
+export interface DatasetView {
   readonly dataset: Dataset;
   /** Row indices into `dataset`; all rows when absent. */
   readonly indices?: Uint32Array;
 }
 
-export function viewSize(view: DataView): number {
+export function viewSize(view: DatasetView): number {
   return view.indices ? view.indices.length : view.dataset.size;
 }
 
@@ -38,7 +36,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
 }
 
 /** Counts of each label among the rows of a view. */
-export function labelCounts(view: DataView): number[] {
+export function labelCounts(view: DatasetView): number[] {
   const counts = new Array<number>(view.dataset.classes).fill(0);
   const { y } = view.dataset;
   if (view.indices) for (const i of view.indices) counts[y[i]!]!++;

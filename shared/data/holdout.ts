@@ -1,12 +1,12 @@
 import { DataError, InvalidArgumentError } from '../errors.ts';
 import { deriveSeed } from '../rng.ts';
-import { viewSize, type DataView } from './dataset.ts';
+import { viewSize, type DatasetView } from './dataset.ts';
 import { splitRows } from './split.ts';
 
 /** A client's own rows, cut into those it trains on and those it only evaluates on. */
 export interface LocalSplit {
-  readonly train: DataView;
-  readonly holdout: DataView;
+  readonly train: DatasetView;
+  readonly holdout: DatasetView;
 }
 
 /**
@@ -14,7 +14,7 @@ export interface LocalSplit {
  * evaluation (splitRows over the view's labels); the two views are disjoint and
  * together are the view's rows. Fails when either side would be empty.
  */
-export function localHoldout(view: DataView, fraction: number, seed: number): LocalSplit {
+export function localHoldout(view: DatasetView, fraction: number, seed: number): LocalSplit {
   if (!(fraction > 0 && fraction <= 0.5)) throw new InvalidArgumentError(`the local validation fraction must be in (0, 0.5], got ${fraction}`);
   const n = viewSize(view);
   const { y, classes } = view.dataset;
@@ -23,7 +23,9 @@ export function localHoldout(view: DataView, fraction: number, seed: number): Lo
   for (let i = 0; i < n; i++) labels[i] = y[rowOf(i)]!;
   const rows = splitRows(labels, classes, { validation: fraction, test: 0, stratified: true, seed });
   if (rows.validation.length === 0) {
-    throw new DataError(`a local validation fraction of ${fraction} holds out no rows of this client's ${n} (each class rounds to 0); use a larger fraction or more data`);
+    throw new DataError(
+      `a local validation fraction of ${fraction} holds out no rows of this client's ${n} (each class rounds to 0); use a larger fraction or more data`,
+    );
   }
   if (rows.train.length === 0) throw new DataError(`a local validation fraction of ${fraction} leaves none of this client's ${n} rows to train on`);
   const map = (local: Uint32Array) => local.map(rowOf);

@@ -9,12 +9,12 @@ import type { Dataset } from './dataset.ts';
  * row-major order.
  */
 const TYPES: Record<number, { name: string; bytes: number; read: (v: DataView, at: number) => number }> = {
-  0x08: { name: 'ubyte', bytes: 1, read: (v, at) => v.getUint8(at) },
-  0x09: { name: 'byte', bytes: 1, read: (v, at) => v.getInt8(at) },
-  0x0b: { name: 'short', bytes: 2, read: (v, at) => v.getInt16(at) },
-  0x0c: { name: 'int', bytes: 4, read: (v, at) => v.getInt32(at) },
-  0x0d: { name: 'float', bytes: 4, read: (v, at) => v.getFloat32(at) },
-  0x0e: { name: 'double', bytes: 8, read: (v, at) => v.getFloat64(at) },
+  8: { name: 'ubyte', bytes: 1, read: (v, at) => v.getUint8(at) },
+  9: { name: 'byte', bytes: 1, read: (v, at) => v.getInt8(at) },
+  11: { name: 'short', bytes: 2, read: (v, at) => v.getInt16(at) },
+  12: { name: 'int', bytes: 4, read: (v, at) => v.getInt32(at) },
+  13: { name: 'float', bytes: 4, read: (v, at) => v.getFloat32(at) },
+  14: { name: 'double', bytes: 8, read: (v, at) => v.getFloat64(at) },
 };
 
 interface IdxHeader {
@@ -57,7 +57,8 @@ async function streamIdx(path: string, onHeader: (h: IdxHeader) => void, onRow: 
     // check the size before allocating, so a corrupt header cannot ask for gigabytes
     const promised = h.headerBytes + h.dims[0]! * rowBytes;
     const { size } = await fh.stat();
-    if (size < promised) throw new DataError(`${path} is truncated: its header (${h.dims.join('×')} ${t.name}) promises ${promised} bytes, the file has ${size}`);
+    if (size < promised)
+      throw new DataError(`${path} is truncated: its header (${h.dims.join('×')} ${t.name}) promises ${promised} bytes, the file has ${size}`);
     if (size > promised) throw new DataError(`${path}: ${size - promised} bytes after the last value (its header promises ${promised} bytes in all)`);
     onHeader(h);
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ROWS_BYTES / Math.max(1, rowBytes)));
@@ -126,7 +127,8 @@ export async function loadIdx(imagesPath: string, labelsPath: string, opts: IdxO
     },
     (row, values) => {
       const v = values[0]!;
-      if (!Number.isInteger(v) || v < 0 || v >= maxClasses) throw new DataError(`${labelsPath}: label ${v} of example ${row} is not a class index in 0..${maxClasses - 1}`);
+      if (!Number.isInteger(v) || v < 0 || v >= maxClasses)
+        throw new DataError(`${labelsPath}: label ${v} of example ${row} is not a class index in 0..${maxClasses - 1}`);
       y[row] = v;
       if (v > top) top = v;
     },
@@ -144,7 +146,7 @@ export function encodeIdx(type: 'ubyte' | 'float', dims: readonly number[], valu
   const view = new DataView(out.buffer);
   out[2] = code;
   out[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+  for (const [i, d] of dims.entries()) view.setUint32(4 + 4 * i, d);
   for (let i = 0; i < values.length; i++) {
     if (code === 0x08) view.setUint8(header + i, values[i]!);
     else view.setFloat32(header + 4 * i, values[i]!);

@@ -1,5 +1,5 @@
 import { ConfigError, DataError } from '../errors.ts';
-import { viewSize, type Dataset, type DataView } from './dataset.ts';
+import { viewSize, type Dataset, type DatasetView } from './dataset.ts';
 
 export type NormalizeKind = 'minmax' | 'zscore';
 
@@ -21,7 +21,7 @@ export function parseNormalizeKind(text: string): NormalizeKind {
 }
 
 /** Fits the statistics on the rows of `view` only (the training split), never on the rows it will later be applied to. */
-export function fitNormalizer(kind: NormalizeKind, view: DataView): Normalizer {
+export function fitNormalizer(kind: NormalizeKind, view: DatasetView): Normalizer {
   const { dataset: ds } = view;
   const n = viewSize(view);
   if (n === 0) throw new DataError('cannot fit a normalizer on an empty split');

@@ -98,7 +98,9 @@ export function parseRunData(text: string): RunDataSpec {
 
 function runData(spec: DataSpec): RunDataSpec {
   if (spec.kind === 'idx' || spec.kind === 'csv') {
-    throw new ConfigError(`${formatDataSpec(spec)} is one client's data (starling client --data); a run evaluates on mnist, synthetic:<alpha>,<beta> or text:<window>:<path>`);
+    throw new ConfigError(
+      `${formatDataSpec(spec)} is one client's data (starling client --data); a run evaluates on mnist, synthetic:<alpha>,<beta> or text:<window>:<path>`,
+    );
   }
   return spec;
 }

@@ -24,10 +24,14 @@ export interface SplitRows {
  * train. Each split lists its rows in row order; the same seed gives the same split.
  */
 export function splitRows(labels: ArrayLike<number>, classes: number, options: SplitOptions): SplitRows {
-  for (const [name, f] of [['validation', options.validation], ['test', options.test]] as const) {
+  for (const [name, f] of [
+    ['validation', options.validation],
+    ['test', options.test],
+  ] as const) {
     if (!(f >= 0 && f < 1)) throw new InvalidArgumentError(`the ${name} fraction must be in [0, 1), got ${f}`);
   }
-  if (!(options.validation + options.test < 1)) throw new InvalidArgumentError(`validation + test must leave rows to train on, got ${options.validation} + ${options.test}`);
+  if (!(options.validation + options.test < 1))
+    throw new InvalidArgumentError(`validation + test must leave rows to train on, got ${options.validation} + ${options.test}`);
   const rng = mulberry32(options.seed);
   const where = new Uint8Array(labels.length); // 0 train, 1 validation, 2 test
   const groups: number[][] = options.stratified ? Array.from({ length: classes }, () => []) : [[]];

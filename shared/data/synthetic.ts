@@ -23,7 +23,7 @@ export interface SyntheticData {
 export function generateSynthetic(alpha: number, beta: number, devices: number, seed: number): SyntheticData {
   const d = SYNTHETIC_FEATURES;
   const c = SYNTHETIC_CLASSES;
-  const sigma = Float64Array.from({ length: d }, (_, j) => Math.sqrt(Math.pow(j + 1, -1.2)));
+  const sigma = Float64Array.from({ length: d }, (_, j) => Math.sqrt((j + 1) ** -1.2));
   const trainX: number[] = [];
   const trainY: number[] = [];
   const testX: number[] = [];

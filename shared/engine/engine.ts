@@ -1,4 +1,4 @@
-import type { DataView } from '../data/dataset.ts';
+import type { DatasetView } from '../data/dataset.ts';
 import type { ModelSpec } from '../models/spec.ts';
 import type { TrainConfig } from '../train-config.ts';
 
@@ -46,11 +46,11 @@ export interface Engine {
    * Trains a copy of `weights` on `data` for `config.epochs` epochs with a batch order
    * drawn from `seed`; returns the delta. Never mutates `weights`.
    */
-  train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult>;
-  evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics>;
+  train(spec: ModelSpec, weights: Float32Array, data: DatasetView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult>;
+  evaluate(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<EvalMetrics>;
   /**
    * The model's softmax probabilities for the rows of `data`, in the view's row order:
    * row-major n × spec.outputs. Never mutates `weights`.
    */
-  predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array>;
+  predict(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<Float32Array>;
 }

@@ -30,7 +30,7 @@ export function decideEngine(spec: ModelSpec, choice: EngineChoice = 'auto', bac
   if (backend) return { engine: 'tfjs', reason: `--backend ${backend} selects a tfjs backend` };
   if (probeBackend('tfjs-node-gpu').usable) return { engine: 'tfjs', reason: 'a GPU backend (tfjs-node-gpu) is present' };
   if (unsupported) return { engine: 'tfjs', reason: unsupported };
-  return { engine: 'simd', reason: 'Starling\'s SIMD kernels cover this model and no GPU backend is present' };
+  return { engine: 'simd', reason: "Starling's SIMD kernels cover this model and no GPU backend is present" };
 }
 
 export function isEngineChoice(s: string): s is EngineChoice {

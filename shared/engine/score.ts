@@ -1,4 +1,4 @@
-import { viewSize, type DataView } from '../data/dataset.ts';
+import { viewSize, type DatasetView } from '../data/dataset.ts';
 import { evaluationReport, type EvaluationReport } from '../metrics/report.ts';
 import { outputClasses } from '../models/registry.ts';
 import type { ModelSpec } from '../models/spec.ts';
@@ -15,7 +15,7 @@ export interface Scores {
  * Predicts the rows of `view` with `engine` and scores the probabilities
  * (shared/metrics); a gan, which predicts no classes, is scored by its engine's evaluate.
  */
-export async function scoreView(engine: Engine, spec: ModelSpec, weights: Float32Array, view: DataView): Promise<Scores> {
+export async function scoreView(engine: Engine, spec: ModelSpec, weights: Float32Array, view: DatasetView): Promise<Scores> {
   const classes = outputClasses(spec);
   if (classes === undefined) {
     const { loss, accuracy, numExamples } = await engine.evaluate(spec, weights, view);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataView } from '../data/dataset.ts';
+import type { DatasetView } from '../data/dataset.ts';
 import { unflatten, type ParamShape } from '../weights.ts';
 
 /** Helpers the tfjs engine's training and inference loops share. */
@@ -16,7 +16,7 @@ export function prepareGradients(): Promise<unknown> {
 }
 
 /** Copies the rows of `view` in `order` into contiguous x and one-hot y buffers. */
-export function gatherShuffled(view: DataView, order: Uint32Array, xs: Float32Array, ys: Float32Array): void {
+export function gatherShuffled(view: DatasetView, order: Uint32Array, xs: Float32Array, ys: Float32Array): void {
   const { x, y, features, classes } = view.dataset;
   ys.fill(0);
   for (let i = 0; i < order.length; i++) {
@@ -27,7 +27,7 @@ export function gatherShuffled(view: DataView, order: Uint32Array, xs: Float32Ar
 }
 
 /** All rows of a view, in order, as contiguous x and one-hot y (for evaluation). */
-export function gatherAll(view: DataView, n: number): { xs: Float32Array; ys: Float32Array } {
+export function gatherAll(view: DatasetView, n: number): { xs: Float32Array; ys: Float32Array } {
   const xs = new Float32Array(n * view.dataset.features);
   const ys = new Float32Array(n * view.dataset.classes);
   const identity = new Uint32Array(n);
@@ -82,7 +82,12 @@ export function proximalStep(vars: readonly tf.Variable[], anchors: readonly (tf
 }
 
 /** The global weights of the trainable parameters as constant tensors, when FedProx needs them. */
-export function anchorsFor(weights: Float32Array, shapes: readonly ParamShape[], mu: number, trainable: readonly boolean[]): (tf.Tensor | undefined)[] | undefined {
+export function anchorsFor(
+  weights: Float32Array,
+  shapes: readonly ParamShape[],
+  mu: number,
+  trainable: readonly boolean[],
+): (tf.Tensor | undefined)[] | undefined {
   return mu > 0 ? unflatten(weights, shapes).map((w, i) => (trainable[i] ? tf.tensor(w, shapes[i]!.shape as number[]) : undefined)) : undefined;
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '../backend.ts';
-import { viewSize, type DataView } from '../data/dataset.ts';
+import { viewSize, type DatasetView } from '../data/dataset.ts';
 import { DataError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { paramShapes } from '../models/registry.ts';
@@ -45,12 +45,12 @@ export class TfjsEngine implements Engine {
     return new TfjsEngine(name);
   }
 
-  async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
+  async train(spec: ModelSpec, weights: Float32Array, data: DatasetView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
     const n = checkedRows(spec, data, 'cannot train on an empty shard');
     return trainNet(tfjsNet(spec), spec, weights, data, n, config, seed);
   }
 
-  async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
+  async evaluate(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<EvalMetrics> {
     const n = checkedRows(spec, data, 'cannot evaluate on an empty dataset');
     const net = tfjsNet(spec);
     const { features, classes } = data.dataset;
@@ -70,7 +70,7 @@ export class TfjsEngine implements Engine {
     return { loss, accuracy, numExamples: n };
   }
 
-  async predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array> {
+  async predict(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<Float32Array> {
     const n = checkedRows(spec, data, 'cannot predict on an empty dataset');
     const net = tfjsNet(spec);
     const logits = net.logits?.(spec);
@@ -91,7 +91,7 @@ export class TfjsEngine implements Engine {
 }
 
 /** The rows of `data` after checking they fit `spec`; `empty` is the error when there are none. */
-function checkedRows(spec: ModelSpec, data: DataView, empty: string): number {
+function checkedRows(spec: ModelSpec, data: DatasetView, empty: string): number {
   checkData(spec, data.dataset);
   const n = viewSize(data);
   if (n === 0) throw new DataError(empty);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { DataView } from '../data/dataset.ts';
+import type { DatasetView } from '../data/dataset.ts';
 import { paramShapes } from '../models/registry.ts';
 import type { ModelSpec } from '../models/spec.ts';
 import { deriveSeed, mulberry32, permutation } from '../rng.ts';
@@ -20,7 +20,15 @@ import { TfjsOptimizer } from './tfjs-optimizer.ts';
  * The metrics are the last epoch's. Frozen parameters get no gradient, no step,
  * no optimizer state and no proximal step.
  */
-export async function trainNet<S extends ModelSpec>(net: TfjsNet<S>, spec: S, weights: Float32Array, data: DataView, n: number, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
+export async function trainNet<S extends ModelSpec>(
+  net: TfjsNet<S>,
+  spec: S,
+  weights: Float32Array,
+  data: DatasetView,
+  n: number,
+  config: TrainConfig & FitOptions,
+  seed: number,
+): Promise<TrainResult> {
   if (net.autodiff) await prepareGradients();
   const shapes = paramShapes(spec);
   // names checked before any tensor exists, so a bad one leaks nothing

@@ -40,7 +40,8 @@ export function registerWasmKernels(opts: { missingOnly?: boolean } = {}): void 
   const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | null;
   if (!backend) throw new Error('registerWasmKernels: the wasm backend is not initialised');
   const k = instantiateSharedKernels(backend.wasm.asm.memory);
-  if (!registered) tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(k, args as KernelArgs) });
+  if (!registered)
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: (args) => conv2dBackpropFilter(k, args as KernelArgs) });
   if (want === 'all') {
     replace('BatchMatMul', (args, original) => batchMatMul(k, args, false) ?? original(args));
     replace('_FusedMatMul', (args, original) => batchMatMul(k, args, true) ?? original(args));
@@ -142,7 +143,12 @@ interface ConvGeometry {
 }
 
 /** The geometry of a stride-1 NHWC square-kernel convolution, or a reason it is not one. */
-function convGeometry(xShape: readonly number[], dyShape: readonly number[], filterShape: readonly number[], attrs: Record<string, unknown>): ConvGeometry | string {
+function convGeometry(
+  xShape: readonly number[],
+  dyShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Record<string, unknown>,
+): ConvGeometry | string {
   const strides = attrs.strides as number | number[];
   const pad = attrs.pad as string | number;
   const dilations = (attrs.dilations ?? 1) as number | number[];
@@ -164,7 +170,9 @@ function conv2dBackpropFilter(k: SharedKernelExports, args: KernelArgs): tf.Tens
   const attrs = args.attrs ?? {};
   const g = convGeometry(x.shape, dy.shape, attrs.filterShape as number[], attrs);
   if (typeof g === 'string' || x.dtype !== 'float32') {
-    throw new Error(`Starling's Conv2DBackpropFilter for wasm supports stride-1 NHWC float32 convolutions with square kernels and 'same' (odd kernel) or 'valid' padding; got ${String(g)}`);
+    throw new Error(
+      `Starling's Conv2DBackpropFilter for wasm supports stride-1 NHWC float32 convolutions with square kernels and 'same' (odd kernel) or 'valid' padding; got ${String(g)}`,
+    );
   }
   const M = g.B * g.OH * g.OW;
   const K = g.k * g.k * g.C;

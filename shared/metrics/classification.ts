@@ -46,7 +46,8 @@ export function confusionMatrix(truth: Labels, predicted: Labels, classes: numbe
   for (let i = 0; i < n; i++) {
     const t = truth[i]!;
     const p = predicted[i]!;
-    if (t < 0 || t >= classes || p < 0 || p >= classes) throw new DataError(`confusionMatrix: row ${i} has label ${t} / prediction ${p} outside 0..${classes - 1}`);
+    if (t < 0 || t >= classes || p < 0 || p >= classes)
+      throw new DataError(`confusionMatrix: row ${i} has label ${t} / prediction ${p} outside 0..${classes - 1}`);
     m[t]![p]!++;
   }
   return m;

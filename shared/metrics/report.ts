@@ -18,11 +18,21 @@ export interface EvaluationReport {
   readonly f1Weighted: number;
 }
 
-export const EVALUATION_METRICS = ['accuracy', 'loss', 'precisionMacro', 'recallMacro', 'f1Macro', 'precisionWeighted', 'recallWeighted', 'f1Weighted'] as const;
+export const EVALUATION_METRICS = [
+  'accuracy',
+  'loss',
+  'precisionMacro',
+  'recallMacro',
+  'f1Macro',
+  'precisionWeighted',
+  'recallWeighted',
+  'f1Weighted',
+] as const;
 
 /** Predicted class per row: the highest probability, ties to the lower index. */
 export function argmaxRows(probabilities: ArrayLike<number>, classes: number): Uint32Array {
-  if (classes < 1 || probabilities.length % classes !== 0) throw new DataError(`argmaxRows: ${probabilities.length} probabilities do not make rows of ${classes} classes`);
+  if (classes < 1 || probabilities.length % classes !== 0)
+    throw new DataError(`argmaxRows: ${probabilities.length} probabilities do not make rows of ${classes} classes`);
   const n = probabilities.length / classes;
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {

@@ -54,7 +54,8 @@ function cnnGeometryProblem(spec: { input: readonly number[]; layers: readonly C
     if (layer.type === 'conv') {
       if (layer.padding === 'same' && layer.kernel % 2 === 0) return { layer: i, message: `'same' padding needs an odd kernel, got ${layer.kernel}` };
       if (layer.padding === 'valid') {
-        if (h < layer.kernel || w < layer.kernel) return { layer: i, message: `a ${layer.kernel}×${layer.kernel} 'valid' convolution does not fit a ${h}×${w} input` };
+        if (h < layer.kernel || w < layer.kernel)
+          return { layer: i, message: `a ${layer.kernel}×${layer.kernel} 'valid' convolution does not fit a ${h}×${w} input` };
         h -= layer.kernel - 1;
         w -= layer.kernel - 1;
       }

@@ -20,7 +20,11 @@ const ganNetSchema = z.strictObject({
 export const ganSpecSchema = z.strictObject({
   type: z.literal('gan'),
   latent: z.number().int().positive().max(4096),
-  features: z.number().int().positive().max(1 << 20),
+  features: z
+    .number()
+    .int()
+    .positive()
+    .max(1 << 20),
   generator: ganNetSchema.default({ hidden: [128], activation: 'relu' }),
   discriminator: ganNetSchema.default({ hidden: [128], activation: 'leakyRelu' }),
   output: z.enum(['sigmoid', 'tanh', 'linear']).default('sigmoid'),

@@ -24,7 +24,9 @@ function modelEntry<S extends ModelSpec>(spec: S): ModelEntry<S> {
  * Float32Array, these concatenated (shared/weights.ts).
  */
 export function paramShapes(spec: ModelSpec): ParamShape[] {
-  return modelEntry(spec).shapes(spec).map(({ name, shape }) => ({ name, shape }));
+  return modelEntry(spec)
+    .shapes(spec)
+    .map(({ name, shape }) => ({ name, shape }));
 }
 
 /** Total parameter count of a spec. */

@@ -90,7 +90,7 @@ export function saveModel(dir: string, spec: ModelSpec, weights: Float32Array, s
     ...(source ? { source } : {}),
   };
   const file = join(dir, MODEL_FILE);
-  atomicWrite(file, JSON.stringify(manifest, null, 2) + '\n', SAVED_FILE_MODE);
+  atomicWrite(file, `${JSON.stringify(manifest, null, 2)}\n`, SAVED_FILE_MODE);
   return file;
 }
 
@@ -111,13 +111,16 @@ export function readManifest(path: string): { manifest: SavedModelManifest; file
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new DataError(`saved model ${file} must hold a JSON object`);
   const d = doc as Record<string, unknown>;
-  if (d.format !== SAVED_MODEL_FORMAT) throw new DataError(`${file} is not a Starling saved model (format ${JSON.stringify(d.format)}, expected "${SAVED_MODEL_FORMAT}")`);
+  if (d.format !== SAVED_MODEL_FORMAT)
+    throw new DataError(`${file} is not a Starling saved model (format ${JSON.stringify(d.format)}, expected "${SAVED_MODEL_FORMAT}")`);
   if (d.version !== SAVED_MODEL_VERSION) {
     throw new DataError(`${file}: saved-model version ${JSON.stringify(d.version)} is not supported (this Starling reads version ${SAVED_MODEL_VERSION})`);
   }
   const spec = modelSpecSchema.safeParse(d.spec);
   if (!spec.success) {
-    throw new DataError(`${file}: invalid model spec:\n${spec.error.issues.map((i) => `  spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`).join('\n')}`);
+    throw new DataError(
+      `${file}: invalid model spec:\n${spec.error.issues.map((i) => `  spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`).join('\n')}`,
+    );
   }
   const rest = manifestSchema.safeParse(d);
   if (!rest.success) throw new DataError(`${file}: ${rest.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`);
@@ -126,9 +129,12 @@ export function readManifest(path: string): { manifest: SavedModelManifest; file
   const mismatch = expected.findIndex((p, i) => listed[i]?.name !== p.name || JSON.stringify(listed[i]?.shape) !== JSON.stringify(p.shape));
   if (mismatch >= 0 || listed.length !== expected.length) {
     const at = mismatch >= 0 ? mismatch : expected.length;
-    throw new DataError(`${file}: params do not match the spec at #${at} (listed ${JSON.stringify(listed[at] ?? null)}, the spec gives ${JSON.stringify(expected[at] ?? null)})`);
+    throw new DataError(
+      `${file}: params do not match the spec at #${at} (listed ${JSON.stringify(listed[at] ?? null)}, the spec gives ${JSON.stringify(expected[at] ?? null)})`,
+    );
   }
-  if (rest.data.paramCount !== paramCount(spec.data)) throw new DataError(`${file}: paramCount ${rest.data.paramCount} does not match the spec's ${paramCount(spec.data)}`);
+  if (rest.data.paramCount !== paramCount(spec.data))
+    throw new DataError(`${file}: paramCount ${rest.data.paramCount} does not match the spec's ${paramCount(spec.data)}`);
   return { manifest: { ...rest.data, format: SAVED_MODEL_FORMAT, version: SAVED_MODEL_VERSION, dtype: 'float32-le', spec: spec.data }, file };
 }
 
@@ -145,7 +151,10 @@ export function loadSavedModel(path: string): SavedModel {
   const bytes = readFileSync(weightsFile);
   if (bytes.length !== need) throw new DataError(`${weightsFile} changed while it was read (${bytes.length} bytes, ${need} expected)`);
   const sum = sha256Hex(bytes);
-  if (sum !== manifest.weightsSha256) throw new DataError(`${weightsFile} has SHA-256 ${sum}, but ${file} records ${manifest.weightsSha256}: the weights were changed or belong to another model`);
+  if (sum !== manifest.weightsSha256)
+    throw new DataError(
+      `${weightsFile} has SHA-256 ${sum}, but ${file} records ${manifest.weightsSha256}: the weights were changed or belong to another model`,
+    );
   // a copy into a fresh, aligned buffer
   const weights = new Float32Array(need / 4);
   new Uint8Array(weights.buffer).set(bytes);

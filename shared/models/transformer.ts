@@ -26,7 +26,8 @@ export const transformerSpecSchema = z
     const problem = sequenceInputProblem(spec);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
     if (spec.embed !== undefined) ctx.addIssue({ code: 'custom', message: 'a transformer embeds tokens into dModel dimensions; drop embed', path: ['embed'] });
-    if (spec.dModel % spec.heads !== 0) ctx.addIssue({ code: 'custom', message: `dModel (${spec.dModel}) must be a multiple of heads (${spec.heads})`, path: ['heads'] });
+    if (spec.dModel % spec.heads !== 0)
+      ctx.addIssue({ code: 'custom', message: `dModel (${spec.dModel}) must be a multiple of heads (${spec.heads})`, path: ['heads'] });
   });
 export type TransformerSpec = z.infer<typeof transformerSpecSchema>;
 

@@ -11,7 +11,12 @@ import { z } from 'zod';
  */
 export const scheduleSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('constant'), warmupRounds: z.number().int().min(0).default(0) }),
-  z.strictObject({ type: z.literal('step'), every: z.number().int().min(1), gamma: z.number().gt(0).max(1).default(0.1), warmupRounds: z.number().int().min(0).default(0) }),
+  z.strictObject({
+    type: z.literal('step'),
+    every: z.number().int().min(1),
+    gamma: z.number().gt(0).max(1).default(0.1),
+    warmupRounds: z.number().int().min(0).default(0),
+  }),
   z.strictObject({ type: z.literal('exponential'), gamma: z.number().gt(0).max(1), warmupRounds: z.number().int().min(0).default(0) }),
   z.strictObject({ type: z.literal('cosine'), minLr: z.number().min(0).default(0), warmupRounds: z.number().int().min(0).default(0) }),
 ]);

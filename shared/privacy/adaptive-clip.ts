@@ -53,7 +53,8 @@ export function updateNoiseMultiplier(z: number, bitNoise: number): number {
 
 /** The noised fraction of updates that fit: (Σ(b_k − ½) + N(0, σ_b²))/(qN) + ½. σ_b = 0 only for tests. */
 export function noisyQuantileEstimate(bits: readonly number[], expectedClients: number, bitNoise: number, source: NoiseSource): number {
-  if (!(expectedClients > 0) || !Number.isFinite(expectedClients)) throw new InvalidArgumentError(`expected clients per round must be finite and > 0 (got ${expectedClients})`);
+  if (!(expectedClients > 0) || !Number.isFinite(expectedClients))
+    throw new InvalidArgumentError(`expected clients per round must be finite and > 0 (got ${expectedClients})`);
   if (!(bitNoise >= 0) || !Number.isFinite(bitNoise)) throw new InvalidArgumentError(`bit noise σ_b must be finite and ≥ 0 (got ${bitNoise})`);
   let s = 0;
   bits.forEach((b, k) => {

@@ -58,8 +58,10 @@ export function dpFedAvg(deltas: readonly Float32Array[], options: CentralDpOpti
   checkPositive('expected clients per round', options.expectedClients);
   checkMultiplier(options.noiseMultiplier);
   const dim = deltas[0]?.length ?? options.dimension;
-  if (dim === undefined) throw new InvalidArgumentError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
-  if (options.dimension !== undefined && options.dimension !== dim) throw new InvalidArgumentError(`update length ${dim} does not match dimension ${options.dimension}`);
+  if (dim === undefined)
+    throw new InvalidArgumentError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
+  if (options.dimension !== undefined && options.dimension !== dim)
+    throw new InvalidArgumentError(`update length ${dim} does not match dimension ${options.dimension}`);
   const sum = new Float64Array(dim);
   const norms: number[] = [];
   let clippedCount = 0;

@@ -37,14 +37,18 @@ export interface DpSpec {
 export const DEFAULT_INITIAL_CLIP = 0.1;
 export const DEFAULT_CLIP_LEARNING_RATE = 0.2;
 
-const positive = (what: string) => z.number({ error: `${what} must be a number` }).refine((v) => Number.isFinite(v) && v > 0, `${what} must be a finite number > 0`);
+const positive = (what: string) =>
+  z.number({ error: `${what} must be a number` }).refine((v) => Number.isFinite(v) && v > 0, `${what} must be a finite number > 0`);
 
 /** The object form (config files); the string form parses to this. */
 const dpObjectSchema = z.strictObject({
   mode: z.enum(['central', 'local'], { error: 'mode must be central or local' }),
   z: positive('z (the noise multiplier)'),
   clip: positive('clip (the clip norm)').optional(),
-  adaptive: z.number({ error: 'adaptive must be a number' }).refine((v) => v > 0 && v < 1, 'adaptive (the target quantile) must be in (0, 1)').optional(),
+  adaptive: z
+    .number({ error: 'adaptive must be a number' })
+    .refine((v) => v > 0 && v < 1, 'adaptive (the target quantile) must be in (0, 1)')
+    .optional(),
   lrClip: positive('lrClip (the clip learning rate)').optional(),
   bitNoise: positive('bitNoise (σ_b, the noise on the clipped count)').optional(),
 });
@@ -59,7 +63,8 @@ export function dpSpecFromObject(input: unknown, source = JSON.stringify(input))
   const r = dpObjectSchema.safeParse(input);
   if (!r.success) {
     const msgs = r.error.issues.map((i) => {
-      if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')} (known: mode, z, clip, adaptive, lrClip, bitNoise)`;
+      if (i.code === 'unrecognized_keys')
+        return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')} (known: mode, z, clip, adaptive, lrClip, bitNoise)`;
       const key = i.path.join('.');
       return i.message.startsWith(key) || key === '' ? i.message : `${key}: ${i.message}`;
     });

@@ -32,7 +32,8 @@ export function epsilonAtOrder(order: number, rdp: number, delta: number, conver
 /** The smallest ε over the orders, and its order; ε is clamped at 0 from below. */
 export function epsilonFromRdp(orders: readonly number[], rdp: readonly number[], delta: number, conversion: RdpConversion = 'tight'): EpsilonAtOrder {
   if (!(delta > 0 && delta < 1)) throw new InvalidArgumentError(`δ must be in (0, 1) (got ${delta})`);
-  if (orders.length === 0 || orders.length !== rdp.length) throw new InvalidArgumentError(`need one RDP value per order (got ${orders.length} orders, ${rdp.length} values)`);
+  if (orders.length === 0 || orders.length !== rdp.length)
+    throw new InvalidArgumentError(`need one RDP value per order (got ${orders.length} orders, ${rdp.length} values)`);
   let best: EpsilonAtOrder = { epsilon: Infinity, order: orders[0]! };
   orders.forEach((a, i) => {
     const eps = epsilonAtOrder(a, rdp[i]!, delta, conversion);

@@ -45,7 +45,7 @@ export function logAFractional(q: number, z: number, order: number): number {
   if (!(q > 0 && q < 1)) throw new InvalidArgumentError(`logAFractional needs 0 < q < 1 (got ${q})`);
   const logQ = Math.log(q);
   const log1mQ = Math.log1p(-q);
-  const z0 = z * z * (Math.log(1 / q - 1)) + 0.5;
+  const z0 = z * z * Math.log(1 / q - 1) + 0.5;
   const sqrt2z = Math.SQRT2 * z;
   let logA0 = -Infinity;
   let logA1 = -Infinity;

@@ -42,9 +42,20 @@ export function checkBounds(bytes: Uint8Array, limits: DecodeLimits): void {
   const need = (n: number) => {
     if (pos + n > end) throw protocolError.malformed(`msgpack value cut short at byte ${pos} (needs ${n} more, ${end - pos} left)`);
   };
-  const u8 = () => (need(1), bytes[pos++]!);
-  const u16 = () => (need(2), (pos += 2), view.getUint16(pos - 2));
-  const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4));
+  const u8 = () => {
+    need(1);
+    return bytes[pos++]!;
+  };
+  const u16 = () => {
+    need(2);
+    pos += 2;
+    return view.getUint16(pos - 2);
+  };
+  const u32 = () => {
+    need(4);
+    pos += 4;
+    return view.getUint32(pos - 4);
+  };
   const skip = (n: number) => {
     need(n);
     pos += n;
@@ -92,32 +103,88 @@ export function checkBounds(bytes: Uint8Array, limits: DecodeLimits): void {
     else if (b <= 0xbf) str(b & 0x1f);
     else {
       switch (b) {
-        case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc4: skip(u8()); break; // bin 8/16/32
-        case 0xc5: skip(u16()); break;
-        case 0xc6: skip(u32()); break;
-        case 0xc7: ext(u8()); break; // ext 8/16/32
-        case 0xc8: ext(u16()); break;
-        case 0xc9: ext(u32()); break;
-        case 0xca: skip(4); break; // float 32/64
-        case 0xcb: skip(8); break;
-        case 0xcc: case 0xd0: skip(1); break; // (u)int 8/16/32/64
-        case 0xcd: case 0xd1: skip(2); break;
-        case 0xce: case 0xd2: skip(4); break;
-        case 0xcf: case 0xd3: skip(8); break;
-        case 0xd4: ext(1); break; // fixext 1/2/4/8/16
-        case 0xd5: ext(2); break;
-        case 0xd6: ext(4); break;
-        case 0xd7: ext(8); break;
-        case 0xd8: ext(16); break;
-        case 0xd9: str(u8()); break; // str 8/16/32
-        case 0xda: str(u16()); break;
-        case 0xdb: str(u32()); break;
-        case 0xdc: container(u16(), 1, 'an array'); break; // array 16/32
-        case 0xdd: container(u32(), 1, 'an array'); break;
-        case 0xde: container(u16(), 2, 'a map'); break; // map 16/32
-        case 0xdf: container(u32(), 2, 'a map'); break;
-        default: throw protocolError.malformed(`byte 0x${b.toString(16)} at ${pos - 1} is not a msgpack type`);
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          break; // nil, false, true
+        case 0xc4:
+          skip(u8());
+          break; // bin 8/16/32
+        case 0xc5:
+          skip(u16());
+          break;
+        case 0xc6:
+          skip(u32());
+          break;
+        case 0xc7:
+          ext(u8());
+          break; // ext 8/16/32
+        case 0xc8:
+          ext(u16());
+          break;
+        case 0xc9:
+          ext(u32());
+          break;
+        case 0xca:
+          skip(4);
+          break; // float 32/64
+        case 0xcb:
+          skip(8);
+          break;
+        case 0xcc:
+        case 0xd0:
+          skip(1);
+          break; // (u)int 8/16/32/64
+        case 0xcd:
+        case 0xd1:
+          skip(2);
+          break;
+        case 0xce:
+        case 0xd2:
+          skip(4);
+          break;
+        case 0xcf:
+        case 0xd3:
+          skip(8);
+          break;
+        case 0xd4:
+          ext(1);
+          break; // fixext 1/2/4/8/16
+        case 0xd5:
+          ext(2);
+          break;
+        case 0xd6:
+          ext(4);
+          break;
+        case 0xd7:
+          ext(8);
+          break;
+        case 0xd8:
+          ext(16);
+          break;
+        case 0xd9:
+          str(u8());
+          break; // str 8/16/32
+        case 0xda:
+          str(u16());
+          break;
+        case 0xdb:
+          str(u32());
+          break;
+        case 0xdc:
+          container(u16(), 1, 'an array');
+          break; // array 16/32
+        case 0xdd:
+          container(u32(), 1, 'an array');
+          break;
+        case 0xde:
+          container(u16(), 2, 'a map');
+          break; // map 16/32
+        case 0xdf:
+          container(u32(), 2, 'a map');
+          break;
+        default:
+          throw protocolError.malformed(`byte 0x${b.toString(16)} at ${pos - 1} is not a msgpack type`);
       }
     }
   }

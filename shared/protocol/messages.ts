@@ -111,7 +111,11 @@ const bytes32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length 
 const clientIndex = z.number().int().min(1).max(100_000);
 const indexList = z.array(clientIndex).max(100_000);
 const uint32Array = z.custom<Uint32Array>((v) => v instanceof Uint32Array, 'expected a Uint32Array');
-const encryptedShareSchema = z.strictObject({ from: clientIndex, to: clientIndex, ciphertext: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 1024, 'expected a ciphertext of at most 1 KiB') });
+const encryptedShareSchema = z.strictObject({
+  from: clientIndex,
+  to: clientIndex,
+  ciphertext: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 1024, 'expected a ciphertext of at most 1 KiB'),
+});
 const advertisedKeysSchema = z.strictObject({ from: clientIndex, cPk: bytes32, sPk: bytes32 });
 const revealedShareSchema = z.strictObject({ of: clientIndex, share: uint32Array.refine((a) => a.length <= 64, 'a share has at most 64 limbs') });
 
@@ -128,7 +132,10 @@ export const secaggTaskSchema = z.discriminatedUnion('phase', [
     dimension: z.number().int().min(1).max(1e9),
     /** Fixed point: the L2 clip C (also the clamp R) and the scale s. */
     clip: z.number().positive().max(1e6),
-    scale: z.number().positive().max(2 ** 31),
+    scale: z
+      .number()
+      .positive()
+      .max(2 ** 31),
     /** W: weight the mean by examples — the vector's last word carries min(n_k, W)/W (shared/secagg/weighting.ts); unweighted when absent. */
     weightCap: z.number().int().min(1).max(1e9).optional(),
     /** SecAgg+: the neighbour graph's degree and public seed; absent: all pairs. */
@@ -160,7 +167,13 @@ export const secaggResultSchema = z.discriminatedUnion('phase', [
     metrics: metricsSchema,
     seconds: z.number().min(0),
   }),
-  z.strictObject({ type: z.literal('secaggResult'), phase: z.literal('unmask'), round: roundNumber, selfMaskShares: z.array(revealedShareSchema).max(100_000), keyShares: z.array(revealedShareSchema).max(100_000) }),
+  z.strictObject({
+    type: z.literal('secaggResult'),
+    phase: z.literal('unmask'),
+    round: roundNumber,
+    selfMaskShares: z.array(revealedShareSchema).max(100_000),
+    keyShares: z.array(revealedShareSchema).max(100_000),
+  }),
 ]);
 
 /**
@@ -190,7 +203,14 @@ export const errorSchema = z.strictObject({
   message: z.string().max(4096),
 });
 
-export const toCoordinatorSchema = z.discriminatedUnion('type', [helloSchema, fitResultSchema, evaluateResultSchema, secaggResultSchema, taskFailedSchema, errorSchema]);
+export const toCoordinatorSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  fitResultSchema,
+  evaluateResultSchema,
+  secaggResultSchema,
+  taskFailedSchema,
+  errorSchema,
+]);
 export const toClientSchema = z.discriminatedUnion('type', [welcomeSchema, fitTaskSchema, evaluateTaskSchema, secaggTaskSchema, doneSchema, errorSchema]);
 
 export type Hello = z.infer<typeof helloSchema>;

@@ -2,7 +2,19 @@ import { SecAggError } from '../errors.ts';
 import { agree, equalBytes, KEY_BYTES, x25519FromSecret, type EphemeralKeyPair } from '../crypto/primitives.ts';
 import { aborted, ascending, checkConfig, duplicates, isIndex, type SecAggConfig } from './common.ts';
 import { maskInput, neighbourhoods, roundSalt } from './masking.ts';
-import type { AdvertiseKeys, Complaint, EncryptedShare, KeyRoster, MaskedInput, RevealedShare, SecAggPhase, ShareDelivery, ShareKeys, UnmaskRequest, UnmaskResponse } from './messages.ts';
+import type {
+  AdvertiseKeys,
+  Complaint,
+  EncryptedShare,
+  KeyRoster,
+  MaskedInput,
+  RevealedShare,
+  SecAggPhase,
+  ShareDelivery,
+  ShareKeys,
+  UnmaskRequest,
+  UnmaskResponse,
+} from './messages.ts';
 import { cryptoRandom, shareFromBytes, split, type RandomSource } from './shamir.ts';
 import { openShares, SHARE_PLAINTEXT_BYTES, sealShares } from './share-cipher.ts';
 
@@ -40,7 +52,8 @@ export class SecAggClient {
   }
 
   private expect(phase: SecAggPhase): void {
-    if (this.phase !== phase) throw new SecAggError('E_SECAGG_INVALID', `client ${this.index} is in phase ${this.phase}, not ${phase}: each phase runs once, in order`);
+    if (this.phase !== phase)
+      throw new SecAggError('E_SECAGG_INVALID', `client ${this.index} is in phase ${this.phase}, not ${phase}: each phase runs once, in order`);
   }
 
   /** Phase 0: this round's two fresh public keys. */
@@ -55,7 +68,14 @@ export class SecAggClient {
     this.expect('shareKeys');
     const { config } = this;
     const indices = roster.keys.map((k) => k.from);
-    const bad = roster.keys.find((k) => !isIndex(config, k.from) || !(k.cPk instanceof Uint8Array) || !(k.sPk instanceof Uint8Array) || k.cPk.length !== KEY_BYTES || k.sPk.length !== KEY_BYTES);
+    const bad = roster.keys.find(
+      (k) =>
+        !isIndex(config, k.from) ||
+        !(k.cPk instanceof Uint8Array) ||
+        !(k.sPk instanceof Uint8Array) ||
+        k.cPk.length !== KEY_BYTES ||
+        k.sPk.length !== KEY_BYTES,
+    );
     if (bad) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the roster's entry for client ${bad.from} is malformed`);
     const dup = duplicates(indices);
     if (dup !== undefined) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the roster lists client ${dup} twice`);
@@ -73,7 +93,8 @@ export class SecAggClient {
       const keys = keyOf.get(v)!;
       const c = agree(this.cKeys.privateKey, keys.cPk);
       const s = agree(this.sKeys.privateKey, keys.sPk);
-      if (!c || !s || equalBytes(keys.cPk, keys.sPk)) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${v}'s keys in the roster fail X25519 agreement (or are equal)`);
+      if (!c || !s || equalBytes(keys.cPk, keys.sPk))
+        throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${v}'s keys in the roster fail X25519 agreement (or are equal)`);
       this.cAgreements.set(v, c);
       this.pairSeeds.set(v, s);
     }
@@ -105,13 +126,15 @@ export class SecAggClient {
     if (!(encoded instanceof Uint32Array) || encoded.length !== config.dimension) {
       throw new SecAggError('E_SECAGG_INVALID', `client ${this.index}'s input must be a Uint32Array of ${config.dimension} words`);
     }
-    if (delivery.to !== this.index) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${this.index} was handed the shares for client ${delivery.to}`);
+    if (delivery.to !== this.index)
+      throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${this.index} was handed the shares for client ${delivery.to}`);
     const dup = duplicates(delivery.senders);
     if (dup !== undefined) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: U2 lists client ${dup} twice`);
     const neighbours = new Set(this.neighbours);
     const stranger = delivery.senders.find((v) => !this.roster.has(v));
     if (stranger !== undefined) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: U2 lists client ${stranger}, which is not in the roster`);
-    if (!delivery.senders.includes(this.index)) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${this.index} is not in U2 although it sent its shares`);
+    if (!delivery.senders.includes(this.index))
+      throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${this.index} is not in U2 although it sent its shares`);
     if (delivery.senders.length < config.threshold) throw aborted(config, delivery.senders.length, 'shared their keys');
     this.senders = new Set(delivery.senders);
     const complaints: Complaint[] = [];
@@ -135,7 +158,8 @@ export class SecAggClient {
       this.held.set(v, { self, key });
     }
     for (const v of this.neighbours) {
-      if (this.senders.has(v) && !got.has(v) && !complaints.some((c) => c.about === v)) complaints.push({ about: v, reason: `no share from client ${v} reached client ${this.index}` });
+      if (this.senders.has(v) && !got.has(v) && !complaints.some((c) => c.about === v))
+        complaints.push({ about: v, reason: `no share from client ${v} reached client ${this.index}` });
     }
     const live = new Map([...this.pairSeeds].filter(([v]) => this.senders.has(v)));
     const masked = maskInput(this.index, encoded, this.selfSeed, live, this.salt);
@@ -154,15 +178,23 @@ export class SecAggClient {
     const survivors = new Set(request.survivors);
     const both = request.dropped.find((v) => survivors.has(v));
     if (both !== undefined) {
-      throw new SecAggError('E_SECAGG_REFUSED', `client ${this.index} refuses to unmask round ${config.round}: client ${both} is listed as both a survivor and dropped, and revealing both its self-mask seed and its mask key would expose its input`);
+      throw new SecAggError(
+        'E_SECAGG_REFUSED',
+        `client ${this.index} refuses to unmask round ${config.round}: client ${both} is listed as both a survivor and dropped, ` +
+          'and revealing both its self-mask seed and its mask key would expose its input',
+      );
     }
     if (request.dropped.includes(this.index) || !survivors.has(this.index)) {
-      throw new SecAggError('E_SECAGG_REFUSED', `client ${this.index} refuses to unmask round ${config.round}: it sent its masked input but is not listed as a survivor, and revealing its mask key would expose its input`);
+      throw new SecAggError(
+        'E_SECAGG_REFUSED',
+        `client ${this.index} refuses to unmask round ${config.round}: it sent its masked input but is not listed as a survivor, and revealing its mask key would expose its input`,
+      );
     }
     const dup = duplicates(request.survivors) ?? duplicates(request.dropped);
     if (dup !== undefined) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the unmask request lists client ${dup} twice`);
     const outsider = [...request.survivors, ...request.dropped].find((v) => !this.senders.has(v));
-    if (outsider !== undefined) throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the unmask request names client ${outsider}, which is not in U2`);
+    if (outsider !== undefined)
+      throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the unmask request names client ${outsider}, which is not in U2`);
     if (survivors.size < config.threshold) throw aborted(config, survivors.size, 'sent masked inputs');
     this.phase = 'done';
     const selfMaskShares: RevealedShare[] = [];

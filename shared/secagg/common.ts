@@ -22,7 +22,10 @@ export function checkConfig(config: SecAggConfig): void {
   if (!Number.isInteger(config.round) || config.round < 0) throw new SecAggError('E_SECAGG_INVALID', `round ${config.round} must be a non-negative integer`);
   checkGraph(config.graph);
   if (config.graph && config.graph.degree + 1 < t) {
-    throw new SecAggError('E_SECAGG_INVALID', `SecAgg+ degree ${config.graph.degree} gives neighbourhoods of ${config.graph.degree + 1} clients, fewer than t = ${t}: no secret could be reconstructed`);
+    throw new SecAggError(
+      'E_SECAGG_INVALID',
+      `SecAgg+ degree ${config.graph.degree} gives neighbourhoods of ${config.graph.degree + 1} clients, fewer than t = ${t}: no secret could be reconstructed`,
+    );
   }
 }
 

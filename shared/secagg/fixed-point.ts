@@ -34,13 +34,15 @@ function overflows(clip: number, scale: number, clients: number): boolean {
 export function fixedPoint(options: { clip: number; maxClients: number; scale?: number }): FixedPoint {
   const { clip, maxClients } = options;
   if (!(Number.isFinite(clip) && clip > 0)) throw new SecAggError('E_SECAGG_INVALID', `fixed-point clip R must be a positive finite number, not ${clip}`);
-  if (!Number.isInteger(maxClients) || maxClients < 1) throw new SecAggError('E_SECAGG_INVALID', `fixed-point maxClients must be a positive integer, not ${maxClients}`);
+  if (!Number.isInteger(maxClients) || maxClients < 1)
+    throw new SecAggError('E_SECAGG_INVALID', `fixed-point maxClients must be a positive integer, not ${maxClients}`);
   // the largest s with n·(R·s + 1/2) < 2^31
   const limit = (INT32_LIMIT / maxClients - 0.5) / clip;
   if (options.scale === undefined) {
     const scale = 2 ** Math.floor(Math.log2(limit));
     const safe = overflows(clip, scale, maxClients) ? scale / 2 : scale;
-    if (!(safe >= 1)) throw new SecAggError('E_SECAGG_INVALID', `no scale ≥ 1 fits R = ${clip} and n = ${maxClients} in 32 bits: n·(R·s + 1/2) must stay below 2^31`);
+    if (!(safe >= 1))
+      throw new SecAggError('E_SECAGG_INVALID', `no scale ≥ 1 fits R = ${clip} and n = ${maxClients} in 32 bits: n·(R·s + 1/2) must stay below 2^31`);
     return { clip, maxClients, scale: safe };
   }
   const { scale } = options;
@@ -48,7 +50,8 @@ export function fixedPoint(options: { clip: number; maxClients: number; scale?: 
   if (overflows(clip, scale, maxClients)) {
     throw new SecAggError(
       'E_SECAGG_INVALID',
-      `fixed-point scale ${scale} could overflow: n·(R·s + 1/2) = ${maxClients}·(${clip}·${scale} + 0.5) ≥ 2^31, so the sum of ${maxClients} encodings would not fit an int32; use a scale below ${limit}`,
+      `fixed-point scale ${scale} could overflow: n·(R·s + 1/2) = ${maxClients}·(${clip}·${scale} + 0.5) ≥ 2^31, ` +
+        `so the sum of ${maxClients} encodings would not fit an int32; use a scale below ${limit}`,
     );
   }
   return { clip, maxClients, scale };
@@ -81,7 +84,10 @@ export function encode(x: ArrayLike<number>, fp: FixedPoint): { encoded: Uint32A
 /** The float sum from the mod-2^32 sum of `clients` encodings. */
 export function decodeSum(sum: Uint32Array, fp: FixedPoint, clients: number): Float64Array {
   if (!Number.isInteger(clients) || clients < 0 || clients > fp.maxClients) {
-    throw new SecAggError('E_SECAGG_INVALID', `a sum of ${clients} encodings cannot be decoded with parameters for at most ${fp.maxClients} clients (it may have overflowed)`);
+    throw new SecAggError(
+      'E_SECAGG_INVALID',
+      `a sum of ${clients} encodings cannot be decoded with parameters for at most ${fp.maxClients} clients (it may have overflowed)`,
+    );
   }
   const out = new Float64Array(sum.length);
   for (let i = 0; i < sum.length; i++) out[i] = (sum[i]! | 0) / fp.scale;

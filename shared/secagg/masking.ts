@@ -99,7 +99,11 @@ export function neighbourhoods(roster: readonly number[], salt: Uint8Array, grap
   const sorted = [...roster].sort((a, b) => a - b);
   const result = new Map<number, number[]>();
   if (!graph || graph.degree >= sorted.length - 1) {
-    for (const u of sorted) result.set(u, sorted.filter((v) => v !== u));
+    for (const u of sorted)
+      result.set(
+        u,
+        sorted.filter((v) => v !== u),
+      );
     return result;
   }
   const ring = seededShuffle(sorted, graph.seed, salt);
@@ -111,13 +115,17 @@ export function neighbourhoods(roster: readonly number[], salt: Uint8Array, grap
       mine.add(ring[(p - d + ring.length) % ring.length]!);
     }
     mine.delete(u);
-    result.set(u, [...mine].sort((a, b) => a - b));
+    result.set(
+      u,
+      [...mine].sort((a, b) => a - b),
+    );
   });
   return result;
 }
 
 export function checkGraph(graph: NeighbourGraph | undefined): void {
   if (!graph) return;
-  if (!Number.isInteger(graph.degree) || graph.degree < 2 || graph.degree % 2 !== 0) throw new SecAggError('E_SECAGG_INVALID', `SecAgg+ degree ${graph.degree} must be an even integer ≥ 2`);
+  if (!Number.isInteger(graph.degree) || graph.degree < 2 || graph.degree % 2 !== 0)
+    throw new SecAggError('E_SECAGG_INVALID', `SecAgg+ degree ${graph.degree} must be an even integer ≥ 2`);
   if (graph.seed.length !== KEY_BYTES) throw new SecAggError('E_SECAGG_INVALID', `SecAgg+ graph seed must be ${KEY_BYTES} bytes, not ${graph.seed.length}`);
 }

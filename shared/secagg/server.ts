@@ -2,7 +2,22 @@ import { SecAggError } from '../errors.ts';
 import { agree, equalBytes, generateEphemeral, KEY_BYTES, x25519FromSecret } from '../crypto/primitives.ts';
 import { aborted, ascending, checkConfig, duplicates, isIndex, type SecAggConfig } from './common.ts';
 import { neighbourhoods, removePairwiseMask, removeSelfMask, roundSalt } from './masking.ts';
-import type { AdvertiseKeys, Complaint, Dropout, EncryptedShare, KeyRoster, MaskedInput, RevealedShare, SecAggPhase, SecAggResult, ShareDelivery, ShareKeys, UnmaskRequest, UnmaskResponse, Verdict } from './messages.ts';
+import type {
+  AdvertiseKeys,
+  Complaint,
+  Dropout,
+  EncryptedShare,
+  KeyRoster,
+  MaskedInput,
+  RevealedShare,
+  SecAggPhase,
+  SecAggResult,
+  ShareDelivery,
+  ShareKeys,
+  UnmaskRequest,
+  UnmaskResponse,
+  Verdict,
+} from './messages.ts';
 import { FIELD_PRIME, reconstruct, type Share } from './shamir.ts';
 import { SHARE_CIPHERTEXT_BYTES, SHARE_LIMBS } from './share-cipher.ts';
 
@@ -70,9 +85,11 @@ export class SecAggServer {
     }
     if (equalBytes(cPk, sPk)) return this.refuse(from, 'advertise', `client ${from} advertised the same key twice (c and s keys must differ)`);
     for (const other of this.keys.values()) {
-      if ([other.cPk, other.sPk].some((k) => equalBytes(k, cPk) || equalBytes(k, sPk))) return this.refuse(from, 'advertise', `client ${from} advertised a key client ${other.from} already uses`);
+      if ([other.cPk, other.sPk].some((k) => equalBytes(k, cPk) || equalBytes(k, sPk)))
+        return this.refuse(from, 'advertise', `client ${from} advertised a key client ${other.from} already uses`);
     }
-    if (!agree(this.probe.privateKey, cPk) || !agree(this.probe.privateKey, sPk)) return this.refuse(from, 'advertise', `client ${from}'s public keys fail X25519 agreement (a low-order or malformed point)`);
+    if (!agree(this.probe.privateKey, cPk) || !agree(this.probe.privateKey, sPk))
+      return this.refuse(from, 'advertise', `client ${from}'s public keys fail X25519 agreement (a low-order or malformed point)`);
     this.keys.set(from, { from, cPk: cPk.slice(), sPk: sPk.slice() });
     return ACCEPTED;
   }
@@ -83,7 +100,11 @@ export class SecAggServer {
     for (let i = 1; i <= this.config.clients; i++) if (!this.keys.has(i)) this.drop(i, 'advertise', `client ${i} did not advertise keys`);
     if (this.keys.size < this.config.threshold) throw aborted(this.config, this.keys.size, 'advertised keys');
     const roster = [...this.keys.values()].sort((a, b) => a.from - b.from);
-    this.neighbours = neighbourhoods(roster.map((k) => k.from), this.salt, this.config.graph);
+    this.neighbours = neighbourhoods(
+      roster.map((k) => k.from),
+      this.salt,
+      this.config.graph,
+    );
     this.phase = 'shareKeys';
     return { keys: roster };
   }
@@ -96,14 +117,27 @@ export class SecAggServer {
     if (this.shares.has(from)) return this.refuse(from, 'shareKeys', `client ${from} sent its shares twice`);
     const expected = this.neighbours.get(from) ?? [];
     if (!Array.isArray(msg.shares) || msg.shares.length !== expected.length) {
-      return this.refuse(from, 'shareKeys', `client ${from} sent ${Array.isArray(msg.shares) ? msg.shares.length : 'no'} shares, expected one for each of its ${expected.length} neighbours`);
+      return this.refuse(
+        from,
+        'shareKeys',
+        `client ${from} sent ${Array.isArray(msg.shares) ? msg.shares.length : 'no'} shares, expected one for each of its ${expected.length} neighbours`,
+      );
     }
     const to = msg.shares.map((s) => s.to);
     const missing = expected.filter((v) => !to.includes(v));
-    if (missing.length > 0 || duplicates(to) !== undefined) return this.refuse(from, 'shareKeys', `client ${from}'s shares are not addressed one to each neighbour (missing ${missing.join(', ') || 'none'})`);
+    if (missing.length > 0 || duplicates(to) !== undefined)
+      return this.refuse(from, 'shareKeys', `client ${from}'s shares are not addressed one to each neighbour (missing ${missing.join(', ') || 'none'})`);
     const bad = msg.shares.find((s) => s.from !== from || !(s.ciphertext instanceof Uint8Array) || s.ciphertext.length !== SHARE_CIPHERTEXT_BYTES);
-    if (bad) return this.refuse(from, 'shareKeys', `client ${from}'s share for client ${bad.to} is malformed (a ${SHARE_CIPHERTEXT_BYTES}-byte ciphertext from ${from} is expected)`);
-    this.shares.set(from, msg.shares.map((s) => ({ from, to: s.to, ciphertext: s.ciphertext.slice() })));
+    if (bad)
+      return this.refuse(
+        from,
+        'shareKeys',
+        `client ${from}'s share for client ${bad.to} is malformed (a ${SHARE_CIPHERTEXT_BYTES}-byte ciphertext from ${from} is expected)`,
+      );
+    this.shares.set(
+      from,
+      msg.shares.map((s) => ({ from, to: s.to, ciphertext: s.ciphertext.slice() })),
+    );
     return ACCEPTED;
   }
 
@@ -129,7 +163,11 @@ export class SecAggServer {
     }
     const neighbours = new Set(this.neighbours.get(from) ?? []);
     const complaints = Array.isArray(msg.complaints) ? msg.complaints : null;
-    if (!complaints || complaints.some((c) => !neighbours.has(c.about) || !this.shares.has(c.about) || typeof c.reason !== 'string') || duplicates(complaints.map((c) => c.about)) !== undefined) {
+    if (
+      !complaints ||
+      complaints.some((c) => !neighbours.has(c.about) || !this.shares.has(c.about) || typeof c.reason !== 'string') ||
+      duplicates(complaints.map((c) => c.about)) !== undefined
+    ) {
       return this.refuse(from, 'maskedInput', `client ${from}'s complaints are malformed (each must name a distinct neighbour in U2)`);
     }
     this.masked.set(from, { masked: msg.masked.slice(), complaints: complaints.map((c) => ({ about: c.about, reason: c.reason.slice(0, 200) })) });
@@ -180,7 +218,8 @@ export class SecAggServer {
       return wrong ? `client ${from}'s ${what} share of client ${String(wrong.of)} is not one it should reveal, or is malformed` : null;
     };
     const problem =
-      check(msg.selfMaskShares, (v) => survivors.has(v) && mine.has(v), 'self-mask') ?? check(msg.keyShares, (v) => dropped.has(v) && mine.has(v) && v !== from, 'mask-key');
+      check(msg.selfMaskShares, (v) => survivors.has(v) && mine.has(v), 'self-mask') ??
+      check(msg.keyShares, (v) => dropped.has(v) && mine.has(v) && v !== from, 'mask-key');
     if (problem) {
       this.drop(from, 'unmask', `${problem}; its input stays in the sum`);
       return reject(problem);
@@ -197,19 +236,28 @@ export class SecAggServer {
     this.expect('unmask');
     const { config } = this;
     const sum = this.sum!;
-    for (const u of this.survivors) if (!this.responses.has(u)) this.drop(u, 'unmask', `client ${u} did not send its unmasking shares; its input stays in the sum`);
+    for (const u of this.survivors)
+      if (!this.responses.has(u)) this.drop(u, 'unmask', `client ${u} did not send its unmasking shares; its input stays in the sum`);
     if (this.responses.size < config.threshold) throw aborted(config, this.responses.size, 'sent unmasking shares');
     const sharesOf = (v: number, kind: 'selfMaskShares' | 'keyShares'): Share[] =>
       [...this.responses.values()].flatMap((r) => r[kind].filter((s) => s.of === v).map((s) => ({ x: r.from, y: s.share }))).sort((a, b) => a.x - b.x);
     const rebuild = (v: number, kind: 'selfMaskShares' | 'keyShares', what: string): Uint8Array => {
       const shares = sharesOf(v, kind);
       if (shares.length < config.threshold) {
-        throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: only ${shares.length} shares of client ${v}'s ${what} arrived, ${config.threshold} needed (t = ${config.threshold} of n = ${config.clients})`);
+        throw new SecAggError(
+          'E_SECAGG_ABORTED',
+          `secure aggregation aborted in round ${config.round}: only ${shares.length} shares of client ${v}'s ${what} arrived, ` +
+            `${config.threshold} needed (t = ${config.threshold} of n = ${config.clients})`,
+        );
       }
       try {
         return reconstruct(shares, config.threshold);
       } catch (e) {
-        throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: client ${v}'s ${what} cannot be reconstructed: ${(e as Error).message}`, { cause: e });
+        throw new SecAggError(
+          'E_SECAGG_ABORTED',
+          `secure aggregation aborted in round ${config.round}: client ${v}'s ${what} cannot be reconstructed: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
     };
     const survivors = new Set(this.survivors);
@@ -220,11 +268,15 @@ export class SecAggServer {
       const secret = rebuild(v, 'keyShares', 'mask key');
       const { privateKey, publicKey } = x25519FromSecret(secret);
       if (!equalBytes(publicKey, this.keys.get(v)!.sPk)) {
-        throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: the mask key reconstructed for client ${v} does not match the key it advertised (a corrupt share)`);
+        throw new SecAggError(
+          'E_SECAGG_ABORTED',
+          `secure aggregation aborted in round ${config.round}: the mask key reconstructed for client ${v} does not match the key it advertised (a corrupt share)`,
+        );
       }
       for (const u of live) {
         const seed = agree(privateKey, this.keys.get(u)!.sPk);
-        if (!seed) throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: clients ${u} and ${v} fail X25519 agreement`);
+        if (!seed)
+          throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: clients ${u} and ${v} fail X25519 agreement`);
         removePairwiseMask(sum, u, v, seed, this.salt);
       }
     }

@@ -52,7 +52,8 @@ export function invmod(a: number): number {
 }
 
 function checkX(x: number): void {
-  if (!Number.isInteger(x) || x < 1 || x >= FIELD_PRIME) throw new SecAggError('E_SECAGG_INVALID', `share x-coordinate ${x} is not an integer in 1..${FIELD_PRIME - 1}`);
+  if (!Number.isInteger(x) || x < 1 || x >= FIELD_PRIME)
+    throw new SecAggError('E_SECAGG_INVALID', `share x-coordinate ${x} is not an integer in 1..${FIELD_PRIME - 1}`);
 }
 
 function checkThreshold(threshold: number): void {
@@ -79,8 +80,10 @@ function randomElements(count: number, random: RandomSource): Uint32Array {
  */
 export function split(secret: Uint8Array, threshold: number, xs: readonly number[], random: RandomSource = cryptoRandom): Share[] {
   checkThreshold(threshold);
-  if (secret.length === 0 || secret.length % LIMB_BYTES !== 0) throw new SecAggError('E_SECAGG_INVALID', `a secret of ${secret.length} bytes cannot be shared: it must be a non-empty, even number of bytes`);
-  if (xs.length < threshold) throw new SecAggError('E_SECAGG_INVALID', `cannot split into ${xs.length} shares with threshold ${threshold}: the secret could never be reconstructed`);
+  if (secret.length === 0 || secret.length % LIMB_BYTES !== 0)
+    throw new SecAggError('E_SECAGG_INVALID', `a secret of ${secret.length} bytes cannot be shared: it must be a non-empty, even number of bytes`);
+  if (xs.length < threshold)
+    throw new SecAggError('E_SECAGG_INVALID', `cannot split into ${xs.length} shares with threshold ${threshold}: the secret could never be reconstructed`);
   const seen = new Set<number>();
   for (const x of xs) {
     checkX(x);
@@ -141,7 +144,11 @@ export function reconstruct(shares: readonly Share[], threshold: number): Uint8A
   for (let l = 0; l < limbs; l++) {
     let acc = 0;
     for (let i = 0; i < used.length; i++) acc = (acc + mulmod(lambdas[i]!, used[i]!.y[l]!)) % FIELD_PRIME;
-    if (acc >= LIMB_LIMIT) throw new SecAggError('E_SECAGG_INVALID', `shares ${used.map((s) => s.x).join(', ')} are inconsistent: they interpolate to ${acc}, not a 16-bit limb (a corrupt share, or shares of different secrets)`);
+    if (acc >= LIMB_LIMIT)
+      throw new SecAggError(
+        'E_SECAGG_INVALID',
+        `shares ${used.map((s) => s.x).join(', ')} are inconsistent: they interpolate to ${acc}, not a 16-bit limb (a corrupt share, or shares of different secrets)`,
+      );
     secret[2 * l] = acc >>> 8;
     secret[2 * l + 1] = acc & 0xff;
   }
@@ -152,7 +159,7 @@ export function reconstruct(shares: readonly Share[], threshold: number): Uint8A
 export function shareBytes(y: Uint32Array): Uint8Array {
   const out = new Uint8Array(4 * y.length);
   const view = new DataView(out.buffer);
-  y.forEach((v, i) => view.setUint32(4 * i, v));
+  for (const [i, v] of y.entries()) view.setUint32(4 * i, v);
   return out;
 }
 

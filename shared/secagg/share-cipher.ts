@@ -28,7 +28,15 @@ function shareKey(agreement: Uint8Array, salt: Uint8Array, from: number, to: num
 }
 
 /** The ciphertext carrying `from`'s shares of its self-mask seed and its mask key to `to`. */
-export function sealShares(context: RoundContext, salt: Uint8Array, agreement: Uint8Array, from: number, to: number, self: Uint32Array, key: Uint32Array): Uint8Array {
+export function sealShares(
+  context: RoundContext,
+  salt: Uint8Array,
+  agreement: Uint8Array,
+  from: number,
+  to: number,
+  self: Uint32Array,
+  key: Uint32Array,
+): Uint8Array {
   const plain = new Uint8Array(SHARE_PLAINTEXT_BYTES);
   plain.set(shareBytes(self), 0);
   plain.set(shareBytes(key), SHARE_PLAINTEXT_BYTES / 2);

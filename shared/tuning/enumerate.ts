@@ -55,7 +55,8 @@ export function countAssignments(space: SearchSpace, valuesOf: ValuesOf): number
     const p = space.params[i]!;
     let total = 0;
     if (!isActive(p, partial)) total = count(i + 1, partial);
-    else if (!needed[i + 1]!.includes(p.name)) total = lists[i]!.length * count(i + 1, partial); // no later condition reads it
+    else if (!needed[i + 1]!.includes(p.name))
+      total = lists[i]!.length * count(i + 1, partial); // no later condition reads it
     else {
       for (const v of lists[i]!) {
         partial[p.name] = v;

@@ -50,7 +50,13 @@ const common = {
 const rangeFields = { low: z.number(), high: z.number(), log: z.boolean().default(false) };
 const schemas = {
   float: z.strictObject({ ...common, type: z.literal('float'), ...rangeFields }),
-  int: z.strictObject({ ...common, type: z.literal('int'), ...rangeFields, low: z.number().int('must be a whole number'), high: z.number().int('must be a whole number') }),
+  int: z.strictObject({
+    ...common,
+    type: z.literal('int'),
+    ...rangeFields,
+    low: z.number().int('must be a whole number'),
+    high: z.number().int('must be a whole number'),
+  }),
   choice: z.strictObject({ ...common, type: z.literal('choice'), values: z.array(z.unknown()).min(1, 'must list at least one value') }),
 };
 const TYPES = Object.keys(schemas) as (keyof typeof schemas)[];
@@ -131,7 +137,13 @@ export function parseSearchSpace(doc: unknown, source: string): SearchSpace {
   const add = (path: readonly PropertyKey[], message: string) =>
     issues.push({ at: typeof path[1] === 'number' ? path[1] : -1, line: `  ${formatPath(path)}: ${message}` });
   // listed param by param (a stable sort keeps each param's own order)
-  const fail = () => new ConfigError(`invalid search space (${source}):\n${issues.sort((a, b) => a.at - b.at).map((i) => i.line).join('\n')}`);
+  const fail = () =>
+    new ConfigError(
+      `invalid search space (${source}):\n${issues
+        .sort((a, b) => a.at - b.at)
+        .map((i) => i.line)
+        .join('\n')}`,
+    );
 
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     add([], 'must be a mapping with a params list');
@@ -185,7 +197,10 @@ export function parseSearchSpace(doc: unknown, source: string): SearchSpace {
         continue;
       }
       if (j >= i) {
-        add(['params', i, 'when', ref], j === i ? 'a param cannot depend on itself' : `${ref} is params[${j}], declared later; conditions may only name earlier params`);
+        add(
+          ['params', i, 'when', ref],
+          j === i ? 'a param cannot depend on itself' : `${ref} is params[${j}], declared later; conditions may only name earlier params`,
+        );
         continue;
       }
       const target = parsed[j];

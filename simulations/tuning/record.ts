@@ -54,22 +54,24 @@ export class SearchRecord {
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true, mode: RECORD_DIR_MODE });
       const header: SearchHeader = { kind: 'search', version: 1, identity, startedAt: new Date().toISOString() };
-      appendFileSync(file, JSON.stringify(header) + '\n', { mode: RECORD_FILE_MODE });
+      appendFileSync(file, `${JSON.stringify(header)}\n`, { mode: RECORD_FILE_MODE });
       return new SearchRecord(file, [header]);
     }
     const { lines, torn } = parseRecord(file);
     // a line torn by a crash mid-write is cut off (or, when only its newline is missing, ended), so the next append starts a fresh line
-    if (torn) atomicWrite(file, lines.map((l) => JSON.stringify(l) + '\n').join(''), RECORD_FILE_MODE);
+    if (torn) atomicWrite(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''), RECORD_FILE_MODE);
     const header = lines[0];
     if (header?.kind !== 'search') throw new DataError(`${file}: the first line is not a search header`);
     if (header.identity !== identity) {
-      throw new ConfigError(`${file} records a different search (other space, method, seed, trials or rungs); resume it with the same settings or choose another --out`);
+      throw new ConfigError(
+        `${file} records a different search (other space, method, seed, trials or rungs); resume it with the same settings or choose another --out`,
+      );
     }
     return new SearchRecord(file, lines);
   }
 
   append(line: TrialLine | ResultLine): void {
-    appendFileSync(this.file, JSON.stringify(line) + '\n');
+    appendFileSync(this.file, `${JSON.stringify(line)}\n`);
     this.lines.push(line);
   }
 }
@@ -80,12 +82,13 @@ function parseRecord(file: string): { lines: RecordLine[]; torn: boolean } {
   const raw = text.split('\n');
   const out: RecordLine[] = [];
   // a record not ending in a newline was cut short while writing, whatever its last line holds
-  let torn = text.length > 0 && !text.endsWith('\n');
+  const torn = text.length > 0 && !text.endsWith('\n');
   raw.forEach((line, i) => {
     if (line.trim() === '') return;
     try {
       const v = JSON.parse(line) as RecordLine;
-      if (typeof v !== 'object' || v === null || !['search', 'trial', 'result'].includes((v as { kind?: string }).kind ?? '')) throw new Error('not a record line');
+      if (typeof v !== 'object' || v === null || !['search', 'trial', 'result'].includes((v as { kind?: string }).kind ?? ''))
+        throw new Error('not a record line');
       out.push(v);
     } catch (e) {
       const last = raw.slice(i + 1).every((l) => l.trim() === '');

@@ -59,7 +59,14 @@ export interface TrialReport extends ResultLine {
 
 export interface TuneResult {
   readonly results: readonly TrialReport[];
-  readonly best?: { readonly trial: number; readonly assignment: Assignment; readonly score: number; readonly rounds: number; readonly configFile: string; readonly modelDir: string };
+  readonly best?: {
+    readonly trial: number;
+    readonly assignment: Assignment;
+    readonly score: number;
+    readonly rounds: number;
+    readonly configFile: string;
+    readonly modelDir: string;
+  };
   /** The kept best model's score on the test split, computed once, at the end. */
   readonly test?: { readonly accuracy: number; readonly loss: number };
   /** Rounds this search ran (all sessions), and what running every started trial to the last rung would cost. */
@@ -87,7 +94,16 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   const { rungs, asha } = checkSearch(options);
   const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), availableParallelism(), options.trials));
   const workers = Math.max(1, Math.floor(availableParallelism() / parallel));
-  const identity = JSON.stringify({ method: options.method, seed: options.seed, trials: options.trials, rungs, eta: asha.eta, gridPoints: options.gridPoints, space: options.space, base: options.base });
+  const identity = JSON.stringify({
+    method: options.method,
+    seed: options.seed,
+    trials: options.trials,
+    rungs,
+    eta: asha.eta,
+    gridPoints: options.gridPoints,
+    space: options.space,
+    base: options.base,
+  });
   const release = lockFolder(options.out);
   try {
     return await search(options, { rungs, asha, parallel, workers, log, record: SearchRecord.open(join(options.out, 'trials.jsonl'), identity) });
@@ -140,7 +156,9 @@ async function search(options: TuneOptions, c: SearchContext): Promise<TuneResul
     if (assignments.size >= options.trials || exhausted) return undefined;
     // one observation per trial, at the first rung every trial reaches (mixing rungs would mix fidelities);
     // a failed trial counts as the worst score (NaN), so the method steers away rather than proposing it again
-    const history: Observation[] = results.filter((r) => r.rung === 0).map((r) => ({ assignment: assignments.get(r.trial)!, score: r.status === 'ok' ? r.score! : Number.NaN }));
+    const history: Observation[] = results
+      .filter((r) => r.rung === 0)
+      .map((r) => ({ assignment: assignments.get(r.trial)!, score: r.status === 'ok' ? r.score! : Number.NaN }));
     const pending = [...running.keys()].map((k) => assignments.get(Number(k.split(':')[0]))!);
     for (let attempt = 0; attempt < 100; attempt++) {
       const a = sampler.next(history, pending);
@@ -172,7 +190,8 @@ async function search(options: TuneOptions, c: SearchContext): Promise<TuneResul
       const out = await (options.runTrial ?? simulateTrial)(config, { workers, shouldStop });
       const seconds = (performance.now() - t0) / 1000;
       const last = out.accuracies.at(-1);
-      if (out.accuracies.length < rounds && budgetHit) line = { kind: 'result', trial: job.trial, rung: job.rung, rounds: out.accuracies.length, status: 'stopped', seconds };
+      if (out.accuracies.length < rounds && budgetHit)
+        line = { kind: 'result', trial: job.trial, rung: job.rung, rounds: out.accuracies.length, status: 'stopped', seconds };
       else if (out.accuracies.length !== rounds) throw new Error(`the run ended after ${out.accuracies.length} of ${rounds} rounds`);
       else if (last === null || last === undefined) throw new Error('the run reported no validation accuracy');
       else {
@@ -206,7 +225,10 @@ async function search(options: TuneOptions, c: SearchContext): Promise<TuneResul
   /** The first trials all failing with one configuration error means every trial will: stop with it. */
   const abortIfHopeless = (rs: readonly ResultLine[]) => {
     const first = rs.slice(0, Math.min(3, options.trials));
-    if (first.length === Math.min(3, options.trials) && first.every((r) => r.status === 'failed' && r.error === first[0]!.error && /invalid run config|^data:|validation:/.test(r.error ?? ''))) {
+    if (
+      first.length === Math.min(3, options.trials) &&
+      first.every((r) => r.status === 'failed' && r.error === first[0]!.error && /invalid run config|^data:|validation:/.test(r.error ?? ''))
+    ) {
       fatal ??= new ConfigError(`every trial fails the same way, so the search stopped: ${first[0]!.error}`);
     }
   };
@@ -214,7 +236,10 @@ async function search(options: TuneOptions, c: SearchContext): Promise<TuneResul
   for (;;) {
     for (let job = running.size < parallel ? nextJob() : undefined; job; job = running.size < parallel ? nextJob() : undefined) {
       const key = jobKey(job.trial, job.rung);
-      running.set(key, run(job).finally(() => running.delete(key)));
+      running.set(
+        key,
+        run(job).finally(() => running.delete(key)),
+      );
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
@@ -255,7 +280,9 @@ function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { 
   const baseConfig = trialConfig(options.base, [], {});
   assertScoredOnValidation(baseConfig);
   if (baseConfig.patience !== undefined || baseConfig.targetAccuracy !== undefined) {
-    throw new ConfigError('trials are scored after a fixed number of rounds: drop patience and targetAccuracy from the base settings (ASHA stops bad trials early)');
+    throw new ConfigError(
+      'trials are scored after a fixed number of rounds: drop patience and targetAccuracy from the base settings (ASHA stops bad trials early)',
+    );
   }
   // the data must allow a validation split (synthetic data does not): one load says so before any trial
   loadData(baseConfig.data.source, baseConfig.clients, baseConfig.seed, baseConfig.data.validation);
@@ -362,7 +389,8 @@ function isBetter(r: ResultLine, best: Best | undefined): boolean {
 
 function bestOf(results: readonly ResultLine[], assignments: ReadonlyMap<number, Assignment>): Best | undefined {
   let best: Best | undefined;
-  for (const r of results) if (r.status === 'ok' && assignments.has(r.trial) && isBetter(r, best)) best = { trial: r.trial, rung: r.rung, score: r.score!, rounds: r.rounds };
+  for (const r of results)
+    if (r.status === 'ok' && assignments.has(r.trial) && isBetter(r, best)) best = { trial: r.trial, rung: r.rung, score: r.score!, rounds: r.rounds };
   return best;
 }
 
@@ -384,6 +412,12 @@ async function scoreTestOnce(config: RunConfig, modelDir: string): Promise<{ acc
 
 /** A trial is `starling simulate` with the trial's config, scored on the validation split, never looking at the test split. */
 async function simulateTrial(config: RunConfig, options: { workers: number; shouldStop: () => boolean }): Promise<TrialRun> {
-  const r = await simulate(config, { log: silentLogger, writeHistory: false, scoreTest: false, workers: Math.min(options.workers, config.clients), shouldStop: options.shouldStop });
+  const r = await simulate(config, {
+    log: silentLogger,
+    writeHistory: false,
+    scoreTest: false,
+    workers: Math.min(options.workers, config.clients),
+    shouldStop: options.shouldStop,
+  });
   return { accuracies: r.history.rounds.map((x) => x.accuracy), weights: r.weights };
 }

@@ -19,7 +19,11 @@ describe('the run-config flag table', () => {
       partition: { kind: 'shards', perClient: 2 },
       secagg: true,
     });
-    expect(layer('coordinator', ['--port', '7071', '--status-endpoint', '--fraction-evaluate', '0.5'])).toEqual({ port: 7071, statusEndpoint: true, fractionEvaluate: 0.5 });
+    expect(layer('coordinator', ['--port', '7071', '--status-endpoint', '--fraction-evaluate', '0.5'])).toEqual({
+      port: 7071,
+      statusEndpoint: true,
+      fractionEvaluate: 0.5,
+    });
   });
 
   it('gives each command only its own flags', () => {
@@ -33,13 +37,13 @@ describe('the run-config flag table', () => {
     });
   });
 
-  it('names the flag in a bad value\'s error, and leaves range checks to the schema', () => {
+  it("names the flag in a bad value's error, and leaves range checks to the schema", () => {
     expect(() => layer('simulate', ['--rounds', 'ten'])).toThrow(/--rounds must be an integer, got "ten"/);
     expect(() => layer('client', ['--partition', 'wat'])).toThrow(/^--partition: unknown partition "wat"/);
     expect(() => resolveRunConfig('flags', layer('client', ['--seed', '-1']))).toThrow(/invalid run config \(flags\):\n {2}seed: /);
   });
 
-  it('leaves the client\'s defaults to the schema', () => {
+  it("leaves the client's defaults to the schema", () => {
     const settings = resolveRunConfig('flags', layer('client', []));
     expect([settings.data.partition, settings.seed, settings.data.validation, settings.data.localValidation]).toEqual([{ kind: 'iid' }, 42, 0, undefined]);
   });

@@ -45,7 +45,14 @@ describe('client agent against a misbehaving coordinator', () => {
     const noWeights = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
       ws.send(
-        encodeMessage({ type: 'fit', round: 1, modelVersion: 3, spec: DEFAULT_MODEL, config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }), seed: 1 }),
+        encodeMessage({
+          type: 'fit',
+          round: 1,
+          modelVersion: 3,
+          spec: DEFAULT_MODEL,
+          config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 }),
+          seed: 1,
+        }),
       );
     });
     await expect(new ClientAgent({ url: noWeights, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/came without weights/);
@@ -62,7 +69,9 @@ describe('client agent against a misbehaving coordinator', () => {
     server = undefined;
     const log = memoryLogger();
     const started = performance.now();
-    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log, reconnect: { attempts: 3, baseDelayMs: 20, maxDelayMs: 40 } }).run()).rejects.toThrow(/cannot reach the coordinator/);
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log, reconnect: { attempts: 3, baseDelayMs: 20, maxDelayMs: 40 } }).run()).rejects.toThrow(
+      /cannot reach the coordinator/,
+    );
     // three waits of 20, 40, 40 ms (±25 %) between four attempts
     expect(performance.now() - started).toBeGreaterThanOrEqual(70);
     expect(log.entries.filter((e) => /connecting again in/.test(e.msg ?? '')).map((e) => (e.obj as { attempt: number }).attempt)).toEqual([1, 2, 3]);
@@ -77,7 +86,9 @@ describe('client agent against a misbehaving coordinator', () => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c2', runId: 'r' }));
       ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 0 }));
     });
-    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).resolves.toMatchObject({ reason: 'ok' });
+    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).resolves.toMatchObject({
+      reason: 'ok',
+    });
     expect(connections).toBe(2);
     server!.close();
 
@@ -87,7 +98,9 @@ describe('client agent against a misbehaving coordinator', () => {
       ws.send(encodeMessage({ type: 'error', code: 'E_HANDSHAKE', message: 'not allowed' }));
       ws.close(4401);
     });
-    await expect(new ClientAgent({ url: refusing, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).rejects.toThrow(/not allowed/);
+    await expect(new ClientAgent({ url: refusing, name: 'a', trainer: idle, log: silentLogger, reconnect: { baseDelayMs: 10 } }).run()).rejects.toThrow(
+      /not allowed/,
+    );
     expect(refusals).toBe(1);
   });
 
@@ -98,7 +111,9 @@ describe('client agent against a misbehaving coordinator', () => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
       setTimeout(() => ws.terminate(), 10);
     });
-    await expect(new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }).run()).rejects.toThrow(/closed the connection \(code 1006/);
+    await expect(
+      new ClientAgent({ url, name: 'a', trainer: idle, log: silentLogger, reconnect: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } }).run(),
+    ).rejects.toThrow(/closed the connection \(code 1006/);
     expect(connections).toBe(4);
   });
 
@@ -138,11 +153,24 @@ describe('client agent against a misbehaving coordinator', () => {
   });
 
   it('reports a training that diverged as a failed task and stays in the run', async () => {
-    const nan: Trainer = { fit: async (_s, w) => ({ delta: new Float32Array(w.length).fill(Number.NaN), numExamples: 4, metrics: { loss: Number.NaN, accuracy: 0, epochs: 1 } }), evaluate: idle.evaluate };
+    const nan: Trainer = {
+      fit: async (_s, w) => ({ delta: new Float32Array(w.length).fill(Number.NaN), numExamples: 4, metrics: { loss: Number.NaN, accuracy: 0, epochs: 1 } }),
+      evaluate: idle.evaluate,
+    };
     const got: string[] = [];
     const url = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
-      ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec: DEFAULT_MODEL, weights: new Float32Array(101_770), config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1 }), seed: 1 }));
+      ws.send(
+        encodeMessage({
+          type: 'fit',
+          round: 1,
+          modelVersion: 0,
+          spec: DEFAULT_MODEL,
+          weights: new Float32Array(101_770),
+          config: fitConfig({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1 }),
+          seed: 1,
+        }),
+      );
       ws.on('message', (data) => {
         const m = decodeMessage(data as Buffer, toCoordinatorSchema, 1 << 20);
         got.push(m.type === 'taskFailed' ? `${m.type} ${m.round} ${m.task} ${m.code}` : m.type);
@@ -179,20 +207,29 @@ describe('client agent against a misbehaving coordinator', () => {
         if (m.type === 'evaluateResult') return ws.send(encodeMessage({ type: 'fit', round: 2, modelVersion: 1, spec, config, seed: 2 }));
         if (m.type !== 'fitResult') return;
         deltas.push(Array.from(m.delta));
-        if (m.round === 1) ws.send(encodeMessage({ type: 'evaluate', round: 1, modelVersion: 1, spec, trainable: Float32Array.of(70, 80), frozen: ['dense0/kernel'] }));
+        if (m.round === 1)
+          ws.send(encodeMessage({ type: 'evaluate', round: 1, modelVersion: 1, spec, trainable: Float32Array.of(70, 80), frozen: ['dense0/kernel'] }));
         else ws.send(encodeMessage({ type: 'done', reason: 'ok', rounds: 2 }));
       });
     });
     await expect(new ClientAgent({ url, name: 'a', trainer, log: silentLogger }).run()).resolves.toMatchObject({ rounds: 2 });
-    expect(seen).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 70, 80]]);
+    expect(seen).toEqual([
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [1, 2, 3, 4, 5, 6, 70, 80],
+    ]);
     expect(evaluated).toEqual([[1, 2, 3, 4, 5, 6, 70, 80]]);
-    expect(deltas).toEqual([[1, 1], [1, 1]]);
+    expect(deltas).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
     server!.close();
 
     const orphan = await fakeCoordinator((ws) => {
       ws.send(encodeMessage({ type: 'welcome', protocolVersion: 1, clientId: 'c1', runId: 'r' }));
       ws.send(encodeMessage({ type: 'fit', round: 1, modelVersion: 0, spec, trainable: Float32Array.of(7, 8), config, seed: 1 }));
     });
-    await expect(new ClientAgent({ url: orphan, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/holds no model of this run to take the frozen values from/);
+    await expect(new ClientAgent({ url: orphan, name: 'a', trainer: idle, log: silentLogger }).run()).rejects.toThrow(
+      /holds no model of this run to take the frozen values from/,
+    );
   });
 });

@@ -54,7 +54,11 @@ describe('fit tasks and results with frozen parameters', () => {
     const request = (round: number) => ({ round, modelVersion: round - 1, spec, weights, trainableWeights: weights.subarray(6), config, seed: 1 });
     const lastTask = () => fromFrame(Buffer.from(socket.sent.at(-1)!), toClientSchema, sealer, 1 << 20);
     const reply = (round: number, length: number) =>
-      socket.emit('message', Buffer.from(toFrame({ type: 'fitResult', round, numExamples: 4, delta: new Float32Array(length), metrics: {}, seconds: 0 }, sealer)), true);
+      socket.emit(
+        'message',
+        Buffer.from(toFrame({ type: 'fitResult', round, numExamples: 4, delta: new Float32Array(length), metrics: {}, seconds: 0 }, sealer)),
+        true,
+      );
 
     const first = conn.fit(request(1), new AbortController().signal);
     const t1 = lastTask();
@@ -82,6 +86,7 @@ describe('what a peer says reaches the log quoted and cut short', () => {
     const line = log.entries.find((e) => /the client gave up/.test(e.msg ?? ''))!.msg!;
     expect(line).toContain('handshake failed: the client gave up: "\\x1b[2J\\n12:00:00 ERROR round 3 x');
     expect(line).toMatch(/x…"$/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the line must hold no raw control character
     expect(line).not.toMatch(/[\x00-\x1f]/);
     expect(line.length).toBeLessThan(400);
   });

@@ -24,8 +24,18 @@ export function fakeTransport(answers: Record<string, (round: number, req: FitRe
       const a = answer(req.round, req);
       if (a instanceof Error) throw a;
       // as a real connection does: the pending task is rejected when the round's deadline passes
-      if (a === 'silent') return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`client ${name} missed the round ${req.round} deadline`)), { once: true }));
-      return { type: 'fitResult', round: req.round, numExamples: a.numExamples, delta: Float32Array.from(a.delta), metrics: { loss: 0.5, accuracy: 0.5, epochs: 1 }, seconds: 0 };
+      if (a === 'silent')
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(new Error(`client ${name} missed the round ${req.round} deadline`)), { once: true }),
+        );
+      return {
+        type: 'fitResult',
+        round: req.round,
+        numExamples: a.numExamples,
+        delta: Float32Array.from(a.delta),
+        metrics: { loss: 0.5, accuracy: 0.5, epochs: 1 },
+        seconds: 0,
+      };
     },
     evaluate: () => Promise.reject(new Error('no evaluation in this test')),
     secagg: () => Promise.reject(new Error('no secure aggregation in this test')),
@@ -38,7 +48,6 @@ export function fakeTransport(answers: Record<string, (round: number, req: FitRe
     finish: async () => {},
   };
 }
-
 
 /**
  * The round loop over a scripted transport: every connected client every round (C = 1),

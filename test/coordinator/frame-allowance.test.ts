@@ -10,7 +10,7 @@ import { readyConnection } from './connection-helpers.ts';
 
 const config = fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
 const VALUES = 1000;
-const fit = (conn: ClientConnection, round: number, signal = new AbortController().signal) =>
+const sendFit = (conn: ClientConnection, round: number, signal = new AbortController().signal) =>
   conn.fit({ round, modelVersion: round - 1, spec: DEFAULT_MODEL, weights: new Float32Array(VALUES), config, seed: 1 }, signal);
 const result = (round: number) => ({ type: 'fitResult', round, numExamples: 5, delta: new Float32Array(VALUES), metrics: {}, seconds: 0 });
 
@@ -18,7 +18,7 @@ describe('per-state frame allowances', () => {
   it('an idle connection allows control frames; a fit task raises the limit to its answer, which is lowered again once it arrives', async () => {
     const { socket, conn, send } = readyConnection();
     expect(socket._receiver._maxPayload).toBe(CONTROL_ALLOWANCE.bytes);
-    const pending = fit(conn, 1);
+    const pending = sendFit(conn, 1);
     expect(socket._receiver._maxPayload).toBe(fitResultAllowance(VALUES).bytes);
     send(result(1));
     await expect(pending).resolves.toMatchObject({ numExamples: 5 });
@@ -28,7 +28,7 @@ describe('per-state frame allowances', () => {
   it('an abandoned task keeps its allowance until its late answer arrives (dropped, not an error)', async () => {
     const { socket, conn, send } = readyConnection();
     const deadline = new AbortController();
-    const pending = fit(conn, 1, deadline.signal);
+    const pending = sendFit(conn, 1, deadline.signal);
     deadline.abort();
     await expect(pending).rejects.toThrow(/missed the round 1 deadline/);
     expect(socket._receiver._maxPayload).toBe(fitResultAllowance(VALUES).bytes);
@@ -42,14 +42,16 @@ describe('per-state frame allowances', () => {
     const budget = new ReceiveBudget(fitResultAllowance(VALUES).bytes - CONTROL_ALLOWANCE.bytes);
     const a = readyConnection({ budget });
     const b = readyConnection({ budget });
-    const first = fit(a.conn, 1);
-    await expect(fit(b.conn, 1)).rejects.toThrow(/the coordinator's receive budget \(\d+ bytes\) is exhausted .*; client site \(c1\) was not sent the round 1 task/);
+    const first = sendFit(a.conn, 1);
+    await expect(sendFit(b.conn, 1)).rejects.toThrow(
+      /the coordinator's receive budget \(\d+ bytes\) is exhausted .*; client site \(c1\) was not sent the round 1 task/,
+    );
     // b was not sent a task and may still only send control frames
     expect(b.socket._receiver._maxPayload).toBe(CONTROL_ALLOWANCE.bytes);
     a.send(result(1));
     await first;
     expect(budget.reserved).toBe(0);
-    const second = fit(b.conn, 2);
+    const second = sendFit(b.conn, 2);
     expect(budget.reserved).toBeGreaterThan(0);
     b.socket.emit('close', 1006, Buffer.alloc(0));
     await expect(second).rejects.toThrow(/disconnected/);
@@ -60,7 +62,7 @@ describe('per-state frame allowances', () => {
     const { socket, conn, send } = readyConnection();
     for (const round of [1, 2, 3]) {
       const deadline = new AbortController();
-      const pending = fit(conn, round, deadline.signal);
+      const pending = sendFit(conn, round, deadline.signal);
       deadline.abort();
       await expect(pending).rejects.toThrow(/missed the round \d deadline/);
     }
@@ -84,7 +86,7 @@ describe('per-state frame allowances', () => {
 
   it('a taskFailed answer fails the task and keeps the connection', async () => {
     const { socket, conn, send } = readyConnection();
-    const pending = fit(conn, 1);
+    const pending = sendFit(conn, 1);
     send({ type: 'taskFailed', round: 1, task: 'fit', code: 'E_DIVERGED', message: 'NaN from model version 0' });
     await expect(pending).rejects.toThrow(/client site \(c1\) could not do round 1's training \(E_DIVERGED\): NaN from model version 0/);
     expect(socket.closedWith).toBeUndefined();
@@ -94,7 +96,7 @@ describe('per-state frame allowances', () => {
     expect(socket.closedWith).toBe(4409);
   });
 
-  it('secure-aggregation answers are allowed what their phase needs for the round\'s n', () => {
+  it("secure-aggregation answers are allowed what their phase needs for the round's n", () => {
     expect(secaggAllowance('advertise', 100, 0)).toBe(CONTROL_ALLOWANCE);
     expect(secaggAllowance('shareKeys', 100, 0).bytes).toBeGreaterThan(100 * 1024);
     expect(secaggAllowance('shareKeys', 100, 0).shape.maxContainer).toBe(100);
@@ -107,7 +109,11 @@ describe('maxPayloadBytes and the receive budget from the run', () => {
     // the default MLP: 101,770 values → a 0.41 MB answer → 1 MiB
     expect(frameLimits(testConfig({ clients: 10 }), 101_770)).toEqual({ maxPayloadBytes: 1024 * 1024, receiveBudgetBytes: 64 * 1024 * 1024 });
     expect(defaultMaxPayloadBytes(largestAnswerBytes(1_663_370, 10, false))).toBe(7 * 1024 * 1024);
-    expect(() => frameLimits(testConfig({ maxPayloadBytes: 100_000 }), 101_770)).toThrow(/maxPayloadBytes 100000 is too small for this run: a client's answer can be 443968 bytes/);
-    expect(() => frameLimits(testConfig({ receiveBudgetBytes: 1024 * 1024, maxPayloadBytes: 2 * 1024 * 1024 }), 101_770)).toThrow(/receiveBudgetBytes .* is smaller than one client's answer/);
+    expect(() => frameLimits(testConfig({ maxPayloadBytes: 100_000 }), 101_770)).toThrow(
+      /maxPayloadBytes 100000 is too small for this run: a client's answer can be 443968 bytes/,
+    );
+    expect(() => frameLimits(testConfig({ receiveBudgetBytes: 1024 * 1024, maxPayloadBytes: 2 * 1024 * 1024 }), 101_770)).toThrow(
+      /receiveBudgetBytes .* is smaller than one client's answer/,
+    );
   });
 });

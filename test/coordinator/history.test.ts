@@ -29,7 +29,7 @@ function history(config = resolveRunConfig('test', { joinToken: TOKEN, key: 'coo
   };
 }
 
-describe('a run\'s files', () => {
+describe("a run's files", () => {
   it('publicConfig drops the join token and keeps the file paths', () => {
     const config = resolveRunConfig('test', { joinToken: TOKEN, key: 'coordinator.key', allow: 'clients.txt' });
     const pub = publicConfig(config);

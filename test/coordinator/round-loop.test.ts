@@ -44,7 +44,7 @@ describe('the round loop with scripted clients', () => {
     ]);
   });
 
-  it('patience: stops after k rounds without a better accuracy and keeps the best round\'s model', async () => {
+  it("patience: stops after k rounds without a better accuracy and keeps the best round's model", async () => {
     const accuracy = [0.5, 0.7, 0.6, 0.65, 0.9];
     let round = 0;
     const evaluate = async () => ({ accuracy: accuracy[round++]!, loss: 1, numExamples: 1 });

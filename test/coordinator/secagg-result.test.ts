@@ -37,8 +37,18 @@ describe('secure-aggregation tasks at the wire boundary', () => {
     ['a 31-byte key', { cPk: new Uint8Array(31) }, /"secaggResult" expected 32 bytes at cPk/, 4422],
     ['an unknown phase', { phase: 'reveal' }, /"secaggResult" .*phase/, 4422],
     ['an unknown field', { masked: new Uint32Array(3) }, /"secaggResult" .*masked/, 4422],
-    ['a float array for a share', { phase: 'unmask', cPk: undefined, sPk: undefined, selfMaskShares: [{ of: 1, share: new Float32Array(16) }], keyShares: [] }, /"secaggResult" .*selfMaskShares/, 4422],
-    ['the answer to another phase', { phase: 'shareKeys', cPk: undefined, sPk: undefined, shares: [] }, /secaggResult answers the shareKeys phase, the task was for the advertise phase/, 4422],
+    [
+      'a float array for a share',
+      { phase: 'unmask', cPk: undefined, sPk: undefined, selfMaskShares: [{ of: 1, share: new Float32Array(16) }], keyShares: [] },
+      /"secaggResult" .*selfMaskShares/,
+      4422,
+    ],
+    [
+      'the answer to another phase',
+      { phase: 'shareKeys', cPk: undefined, sPk: undefined, shares: [] },
+      /secaggResult answers the shareKeys phase, the task was for the advertise phase/,
+      4422,
+    ],
     ['another round', { round: 2 }, /secaggResult is for round 2, the task was for round 1/, 4422],
   ] as const) {
     it(`${what}: a protocol error closes that connection with a precise message`, async () => {

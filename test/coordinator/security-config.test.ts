@@ -16,7 +16,9 @@ writeFileSync(allow, `${toBase64(generateIdentity().publicKey)} site\n`);
 
 describe('coordinator security settings', () => {
   it('refuses --insecure off loopback, and allows it on loopback', () => {
-    expect(() => coordinatorSecurity(loadRunConfig(undefined, { insecure: true, host: '0.0.0.0' }))).toThrow(/refused when listening on 0.0.0.0 \(loopback only\)/);
+    expect(() => coordinatorSecurity(loadRunConfig(undefined, { insecure: true, host: '0.0.0.0' }))).toThrow(
+      /refused when listening on 0.0.0.0 \(loopback only\)/,
+    );
     expect(() => coordinatorSecurity(loadRunConfig(undefined, { insecure: true, host: '192.168.1.5' }))).toThrow(/loopback only/);
     expect(coordinatorSecurity(loadRunConfig(undefined, { insecure: true }))).toBeUndefined();
     expect(['127.0.0.1', '127.9.9.9', '::1', 'localhost'].every(isLoopback)).toBe(true);

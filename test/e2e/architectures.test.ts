@@ -17,7 +17,13 @@ describe('federated runs of the sequence and generative architectures', () => {
     const corpus = join(dir, 'corpus.txt');
     writeFileSync(corpus, readFileSync(new URL('../../README.md', import.meta.url), 'utf8').slice(0, 4000));
     const model = { type: 'rnn', cell: 'lstm', seqLen: 10, vocab: 97, embed: 16, units: 32, outputs: 97 };
-    const config = testConfig({ clients: 2, rounds: 3, data: `text:10:${corpus}`, model: modelSpecSchema.parse(model), train: { epochs: 2, batchSize: 32, optimizer: 'adam', lr: 0.02 } });
+    const config = testConfig({
+      clients: 2,
+      rounds: 3,
+      data: `text:10:${corpus}`,
+      model: modelSpecSchema.parse(model),
+      train: { epochs: 2, batchSize: 32, optimizer: 'adam', lr: 0.02 },
+    });
     const r = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
     expect(r.engine).not.toBe('simd');
     const [first, , last] = r.history.rounds;
@@ -27,7 +33,13 @@ describe('federated runs of the sequence and generative architectures', () => {
   });
 
   it('a GAN trains federated: both the generator and the discriminator are averaged', async () => {
-    const spec = modelSpecSchema.parse({ type: 'gan', latent: 16, features: 784, generator: { hidden: [32], activation: 'relu' }, discriminator: { hidden: [32], activation: 'leakyRelu', dropout: 0.2 } });
+    const spec = modelSpecSchema.parse({
+      type: 'gan',
+      latent: 16,
+      features: 784,
+      generator: { hidden: [32], activation: 'relu' },
+      discriminator: { hidden: [32], activation: 'leakyRelu', dropout: 0.2 },
+    });
     const config = testConfig({ clients: 2, rounds: 2, model: spec, train: { epochs: 1, batchSize: 64, optimizer: 'adam', lr: 0.0005, beta1: 0.5 } });
     const r = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
     expect(r.history.rounds).toHaveLength(2);

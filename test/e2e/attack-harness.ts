@@ -21,7 +21,14 @@ export function attackHarness() {
 
   async function honest(url: string, i: number, reconnect?: { baseDelayMs: number }) {
     const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-    return new ClientAgent({ url, name: `honest-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i), ...(reconnect ? { reconnect } : {}) }).run();
+    return new ClientAgent({
+      url,
+      name: `honest-${i}`,
+      trainer: new EngineTrainer(engine, data),
+      log: silentLogger,
+      security: keys.client(i),
+      ...(reconnect ? { reconnect } : {}),
+    }).run();
   }
 
   /**
@@ -30,7 +37,10 @@ export function attackHarness() {
    * coordinator waits for (3 when the attacker must be inside a round); with 2, the attack
    * completes before the honest clients start unless `concurrent`.
    */
-  async function run(attack: (url: string) => Promise<void>, opts: Partial<RunConfigInput> & { concurrent?: boolean; reconnect?: { baseDelayMs: number } } = {}) {
+  async function run(
+    attack: (url: string) => Promise<void>,
+    opts: Partial<RunConfigInput> & { concurrent?: boolean; reconnect?: { baseDelayMs: number } } = {},
+  ) {
     const { concurrent, reconnect, ...over } = opts;
     const log = memoryLogger();
     const config = testConfig({ clients: 2, rounds: ROUNDS, handshakeTimeoutMs: 5000, ...over });

@@ -13,7 +13,9 @@ describe('Byzantine robustness', () => {
   it('FedAvg collapses under 2 sign-flip ×10 attackers; FedMedian, trimmed mean and Krum stay within 3 points', async () => {
     const attack = { attack: parseAttack('sign-flip:scale=10'), attackers: 2 };
     const final = async (strategy: string, withAttack: boolean) =>
-      (await simulate(testConfig({ clients: 10, rounds: 10, strategy }), { log: silentLogger, writeHistory: false, attack: withAttack ? attack : undefined })).history.rounds.at(-1)!.accuracy!;
+      (
+        await simulate(testConfig({ clients: 10, rounds: 10, strategy }), { log: silentLogger, writeHistory: false, attack: withAttack ? attack : undefined })
+      ).history.rounds.at(-1)!.accuracy!;
     const clean = await final('fedavg', false);
     expect(clean).toBeGreaterThan(0.85);
     expect(await final('fedavg', true)).toBeLessThan(0.5);

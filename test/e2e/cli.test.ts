@@ -38,10 +38,13 @@ describe('the starling command', () => {
     expect(r.stdout).toMatch(/selected backend: (tfjs-node-gpu|tfjs-node|wasm)/);
   });
 
-  it('data inspect prints each client\'s size and label histogram', async () => {
+  it("data inspect prints each client's size and label histogram", async () => {
     const r = await starling(['data', 'inspect', '--partition', 'shards:2', '--clients', '4', '--json']).done;
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { client: number; size: number; labels: number[] });
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { client: number; size: number; labels: number[] });
     expect(rows.map((x) => x.client)).toEqual([1, 2, 3, 4]);
     expect(rows.reduce((s, x) => s + x.size, 0)).toBe(8000);
     for (const x of rows) expect(x.labels.reduce((a, b) => a + b, 0)).toBe(x.size);
@@ -76,23 +79,37 @@ describe('the starling command', () => {
     expect(noServer.stderr).toMatch(/starling: cannot reach the coordinator at ws:\/\/127.0.0.1:1/);
   });
 
-  it('simulate --local-validation prints each round\'s federated evaluation in --json and stores it in history.json', async () => {
+  it("simulate --local-validation prints each round's federated evaluation in --json and stores it in history.json", async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-fed-'));
     onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const r = await starling(['simulate', '--clients', '3', '--rounds', '2', '--local-validation', '0.2', '--json', '--out', out, '--workers', '2']).done;
     expect(r.code).toBe(0);
-    type Fed = { clients: number; failures: number; numExamples: number; metrics: Record<string, number>; perClient: { client: string; numExamples: number; metrics: Record<string, number> }[] };
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { round: number; federated: Fed });
+    type Fed = {
+      clients: number;
+      failures: number;
+      numExamples: number;
+      metrics: Record<string, number>;
+      perClient: { client: string; numExamples: number; metrics: Record<string, number> }[];
+    };
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { round: number; federated: Fed });
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
     for (const { federated: f } of lines) {
       expect(f.perClient.map((c) => c.client)).toEqual(['client-1', 'client-2', 'client-3']);
-      expect(Object.keys(f.metrics)).toEqual(expect.arrayContaining(['accuracy', 'loss', 'precisionMacro', 'recallMacro', 'f1Macro', 'precisionWeighted', 'recallWeighted', 'f1Weighted']));
+      expect(Object.keys(f.metrics)).toEqual(
+        expect.arrayContaining(['accuracy', 'loss', 'precisionMacro', 'recallMacro', 'f1Macro', 'precisionWeighted', 'recallWeighted', 'f1Weighted']),
+      );
       const n = f.perClient.reduce((s, c) => s + c.numExamples, 0);
       expect(f.numExamples).toBe(n);
       expect(f.metrics.accuracy!).toBeCloseTo(f.perClient.reduce((s, c) => s + c.numExamples * c.metrics.accuracy!, 0) / n, 12);
     }
     const [runDir] = readdirSync(out);
-    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { config: { localValidation: number }; rounds: { federated: Fed }[] };
+    const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as {
+      config: { localValidation: number };
+      rounds: { federated: Fed }[];
+    };
     expect(history.config.localValidation).toBe(0.2);
     expect(history.rounds.map((x) => x.federated)).toEqual(lines.map((l) => l.federated));
     const human = await starling(['simulate', '--clients', '2', '--rounds', '1', '--local-validation', '0.1', '--out', out]).done;
@@ -105,7 +122,25 @@ describe('the starling command', () => {
   it('simulate --secagg (with --secagg-threshold and --secagg-neighbours) runs secure rounds; a robust strategy or dp with it exits 1', async () => {
     const out = mkdtempSync(join(tmpdir(), 'starling-secagg-'));
     onTestFinished(() => rmSync(out, { recursive: true, force: true }));
-    const r = await starling(['simulate', '--clients', '3', '--rounds', '1', '--secagg', '--secagg-threshold', '2', '--secagg-neighbours', '2', '--secagg-clip', '5', '--json', '--out', out, '--workers', '2']).done;
+    const r = await starling([
+      'simulate',
+      '--clients',
+      '3',
+      '--rounds',
+      '1',
+      '--secagg',
+      '--secagg-threshold',
+      '2',
+      '--secagg-neighbours',
+      '2',
+      '--secagg-clip',
+      '5',
+      '--json',
+      '--out',
+      out,
+      '--workers',
+      '2',
+    ]).done;
     expect(r.code).toBe(0);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { clients: number; secaggErrorBound: number; accuracy: number };
     expect(line.clients).toBe(3);
@@ -129,12 +164,21 @@ describe('the starling command', () => {
     const space = join(dir, 'space.yaml');
     writeFileSync(
       space,
-      ['base: {clients: 2, rounds: 1, validation: 0.1}', 'params:', '  - {name: lr, path: train.lr, type: float, low: 0.01, high: 0.3, log: true}', '  - {name: epochs, path: train.epochs, type: int, low: 1, high: 2}', ''].join('\n'),
+      [
+        'base: {clients: 2, rounds: 1, validation: 0.1}',
+        'params:',
+        '  - {name: lr, path: train.lr, type: float, low: 0.01, high: 0.3, log: true}',
+        '  - {name: epochs, path: train.epochs, type: int, low: 1, high: 2}',
+        '',
+      ].join('\n'),
     );
     const out = join(dir, 'search');
     const r = await starling(['tune', '--space', space, '--method', 'random', '--trials', '3', '--out', out, '--json'], 120_000).done;
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.kind === 'result')).toHaveLength(3);
     const summary = lines.at(-1) as { kind: string; best: { configFile: string; score: number }; test: { accuracy: number }; roundsSpent: number };
     expect(summary.kind).toBe('summary');
@@ -146,7 +190,7 @@ describe('the starling command', () => {
     // the human table, resumed from the same record: nothing runs again
     const table = await starling(['tune', '--space', space, '--method', 'random', '--trials', '3', '--out', out]).done;
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/trial rung rounds  val acc  seconds  parameters/);
+    expect(table.stdout).toMatch(/trial rung rounds {2}val acc {2}seconds {2}parameters/);
     expect(table.stdout).toMatch(/resumed: 3 results came from the record/);
     expect(table.stdout).toMatch(/best: trial \d, validation accuracy 0\.\d{4} after 1 rounds: lr=/);
     writeFileSync(space, ['params:', '  - {name: lr, type: float, low: 0.3, high: 0.01}', '  - {name: opt, type: choice, values: []}', ''].join('\n'));
@@ -170,17 +214,54 @@ describe('the starling command', () => {
     writeFileSync(join(out, 'clients.txt'), `# who may join\n${await keygen('site-1')} site one\n${await keygen('site-2')} site two\n`);
     const port = await freePort();
     // federated evaluation on: site 1 holds out 10 % of its shard, site 2 holds out nothing and says so
-    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '2', '--rounds', '2', '--json', '--out', join(out, 'runs'), '--log-level', 'warn', '--key', join(out, 'coordinator.key'), '--allow', join(out, 'clients.txt'), '--local-validation', '0.1']);
+    const coordinator = starling([
+      'coordinator',
+      '--port',
+      String(port),
+      '--clients',
+      '2',
+      '--rounds',
+      '2',
+      '--json',
+      '--out',
+      join(out, 'runs'),
+      '--log-level',
+      'warn',
+      '--key',
+      join(out, 'coordinator.key'),
+      '--allow',
+      join(out, 'clients.txt'),
+      '--local-validation',
+      '0.1',
+    ]);
     await waitForHealth(port);
     const clients = [1, 2].map(
       (k) =>
-        starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--data', 'mnist', '--shard', `${k}/10`, '--log-level', 'warn', '--key', join(out, `site-${k}.key`), '--coordinator-key', coordinatorKey, ...(k === 1 ? ['--local-validation', '0.1'] : [])]).done,
+        starling([
+          'client',
+          '--coordinator',
+          `ws://127.0.0.1:${port}`,
+          '--data',
+          'mnist',
+          '--shard',
+          `${k}/10`,
+          '--log-level',
+          'warn',
+          '--key',
+          join(out, `site-${k}.key`),
+          '--coordinator-key',
+          coordinatorKey,
+          ...(k === 1 ? ['--local-validation', '0.1'] : []),
+        ]).done,
     );
     const [c, a, b] = await Promise.all([coordinator.done, ...clients]);
     expect(a!.code).toBe(0);
     expect(b!.code).toBe(0);
     expect(c.code).toBe(0);
-    const lines = c.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
     for (const l of lines) {
       const f = l.federated as unknown as { clients: number; failures: number; numExamples: number; perClient: { client: string; numExamples: number }[] };

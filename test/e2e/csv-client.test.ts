@@ -21,7 +21,7 @@ function writeBlobs(path: string, rows: number, seed: number): void {
     const f = [0, 1, 2, 3].map((d) => (d === c ? 3 : 0) + (rng() - 0.5) * 2);
     lines.push([...f.map((v) => v.toFixed(4)), c].join(','));
   }
-  writeFileSync(path, lines.join('\n') + '\n');
+  writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 describe('clients on private CSV files', () => {
@@ -44,7 +44,13 @@ describe('clients on private CSV files', () => {
         const file = join(dir, `site-${k}.csv`);
         writeBlobs(file, 90, k);
         const data = await openDataSource({ data: parseClientData(file), label: 'species', partition: { kind: 'iid' }, seed: 1 });
-        return new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(k - 1) }).run();
+        return new ClientAgent({
+          url: coordinator.url,
+          name: `site-${k}`,
+          trainer: new EngineTrainer(engine, data),
+          log: silentLogger,
+          security: keys.client(k - 1),
+        }).run();
       });
       await Promise.all(agents);
       await coordinator.done;
@@ -66,7 +72,13 @@ describe('clients on private CSV files', () => {
     const coordinator = await startCoordinator(config, { log: silentLogger, writeHistory: false, security: keys.coordinator });
     try {
       const data = await openDataSource({ data: parseClientData(file), label: 'species', partition: { kind: 'iid' }, seed: 1 });
-      const agent = new ClientAgent({ url: coordinator.url, name: 'bad', trainer: new EngineTrainer(await TfjsEngine.create(), data), log: silentLogger, security: keys.client(0) });
+      const agent = new ClientAgent({
+        url: coordinator.url,
+        name: 'bad',
+        trainer: new EngineTrainer(await TfjsEngine.create(), data),
+        log: silentLogger,
+        security: keys.client(0),
+      });
       await expect(agent.run()).rejects.toThrow(/labels up to 7, but the model predicts only 3 classes/);
     } finally {
       await coordinator.close();

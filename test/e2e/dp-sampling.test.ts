@@ -29,7 +29,14 @@ async function deployedRun() {
       const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
       const name = `site-${i}`;
       const onFit = (round: number) => void trained[round - 1]!.push(name);
-      return new ClientAgent({ url: coordinator.url, name, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i), onFit }).run();
+      return new ClientAgent({
+        url: coordinator.url,
+        name,
+        trainer: new EngineTrainer(engine, data),
+        log: silentLogger,
+        security: keys.client(i),
+        onFit,
+      }).run();
     });
     await Promise.all(agents);
     const result = await coordinator.done;
@@ -51,8 +58,12 @@ describe('central DP draws its client sample in secret', () => {
     expect(a.history.rounds.every((r) => r.dpSamplingSecret === true && r.dpSamplingRate === 0.4 && r.epsilonUnamplifiedMax === undefined)).toBe(true);
   });
 
-  it('a simulation keeps the seeded sample and reports every client\'s unamplified ε beside the amplified one', async () => {
-    const r = await simulate(testConfig({ clients: CLIENTS, rounds: 3, fractionFit: 0.4, dp: 'central:z=1,clip=1' }), { log: silentLogger, writeHistory: false, workers: 2 });
+  it("a simulation keeps the seeded sample and reports every client's unamplified ε beside the amplified one", async () => {
+    const r = await simulate(testConfig({ clients: CLIENTS, rounds: 3, fractionFit: 0.4, dp: 'central:z=1,clip=1' }), {
+      log: silentLogger,
+      writeHistory: false,
+      workers: 2,
+    });
     const p = r.history.privacy!;
     expect(p.samplingSecret).toBe(false);
     expect(Object.values(p.clients!).reduce((s, c) => s + c.rounds, 0)).toBe(3 * 2);

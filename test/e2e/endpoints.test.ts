@@ -10,9 +10,16 @@ const engine = SimdEngine.create();
 const keys = testKeys(1);
 const idle: Trainer = { fit: () => Promise.reject(new Error('not expected to train')), evaluate: () => Promise.reject(new Error('not expected to evaluate')) };
 
-async function withCoordinator<T>(over: Parameters<typeof testConfig>[0], secure: boolean, body: (url: string, http: string, log: ReturnType<typeof memoryLogger>) => Promise<T>): Promise<T> {
+async function withCoordinator<T>(
+  over: Parameters<typeof testConfig>[0],
+  secure: boolean,
+  body: (url: string, http: string, log: ReturnType<typeof memoryLogger>) => Promise<T>,
+): Promise<T> {
   const log = memoryLogger();
-  const coordinator = await startCoordinator(testConfig({ clients: 1, rounds: 1, waitForClientsTimeoutMs: 30_000, ...(secure ? {} : { insecure: true }), ...over }), { log, engine, writeHistory: false, ...(secure ? { security: keys.coordinator } : {}) });
+  const coordinator = await startCoordinator(
+    testConfig({ clients: 1, rounds: 1, waitForClientsTimeoutMs: 30_000, ...(secure ? {} : { insecure: true }), ...over }),
+    { log, engine, writeHistory: false, ...(secure ? { security: keys.coordinator } : {}) },
+  );
   try {
     return await body(coordinator.url, coordinator.url.replace('ws://', 'http://'), log);
   } finally {
@@ -39,14 +46,18 @@ describe('HTTP endpoints', () => {
 describe('a client and a coordinator that disagree about the secure channel', () => {
   it('an --insecure client at a secure coordinator is told the coordinator requires the secure channel', async () => {
     await withCoordinator({}, true, async (url, _http, log) => {
-      await expect(new ClientAgent({ url, name: 'plain', trainer: idle, log: silentLogger }).run()).rejects.toThrow(/this coordinator requires the secure channel, and the client connected without it \(--insecure\)/);
+      await expect(new ClientAgent({ url, name: 'plain', trainer: idle, log: silentLogger }).run()).rejects.toThrow(
+        /this coordinator requires the secure channel, and the client connected without it \(--insecure\)/,
+      );
       expect(log.entries.some((e) => /requires the secure channel/.test(e.msg ?? ''))).toBe(true);
     });
   });
 
   it('a secure client at an --insecure coordinator is told to use --insecure too', async () => {
     await withCoordinator({}, false, async (url) => {
-      await expect(new ClientAgent({ url, name: 'sealed', trainer: idle, log: silentLogger, security: keys.client(0) }).run()).rejects.toThrow(/this coordinator runs --insecure .* run the client with --insecure too/);
+      await expect(new ClientAgent({ url, name: 'sealed', trainer: idle, log: silentLogger, security: keys.client(0) }).run()).rejects.toThrow(
+        /this coordinator runs --insecure .* run the client with --insecure too/,
+      );
     });
   });
 });

@@ -20,19 +20,30 @@ describe('the simd and tfjs engines in whole runs', () => {
     expect(b.engine).toBe('wasm');
     const ca = a.history.rounds.map((r) => r.accuracy!);
     const cb = b.history.rounds.map((r) => r.accuracy!);
-    ca.forEach((acc, i) => expect(Math.abs(acc - cb[i]!), `round ${i + 1}`).toBeLessThanOrEqual(0.005));
+    for (const [i, acc] of ca.entries()) expect(Math.abs(acc - cb[i]!), `round ${i + 1}`).toBeLessThanOrEqual(0.005);
     expect(ca.at(-1)!).toBeGreaterThanOrEqual(0.855);
   });
 
   it('mix in one run: simd and tfjs clients share the flat weight layout', async () => {
     const rounds: RoundRecord[] = [];
     const keys = testKeys(3);
-    const coordinator = await startCoordinator(testConfig({ clients: 3, rounds: 2 }), { log: silentLogger, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
+    const coordinator = await startCoordinator(testConfig({ clients: 3, rounds: 2 }), {
+      log: silentLogger,
+      writeHistory: false,
+      onRound: (r) => rounds.push(r),
+      security: keys.coordinator,
+    });
     try {
       const engines = [SimdEngine.create(), await TfjsEngine.create(), SimdEngine.create()];
       const agents = engines.map(async (engine, i) => {
         const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-        return new ClientAgent({ url: coordinator.url, name: `mixed-${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(i) }).run();
+        return new ClientAgent({
+          url: coordinator.url,
+          name: `mixed-${i}`,
+          trainer: new EngineTrainer(engine, data),
+          log: silentLogger,
+          security: keys.client(i),
+        }).run();
       });
       await Promise.all(agents);
       await coordinator.done;

@@ -38,7 +38,11 @@ describe('the coordinator survives hostile and failing peers', () => {
         ['text frame', (p) => p.send('{"type":"hello"}'), CloseCode.malformed],
         ['unknown type', (p) => p.sendMessage({ type: 'nonsense' } as never), CloseCode.invalid],
         ['wrong version', (p) => p.sendMessage({ type: 'hello', protocolVersion: 99, clientName: 'old' }), CloseCode.versionMismatch],
-        ['result before hello', (p) => p.sendMessage({ type: 'fitResult', round: 1, numExamples: 1, delta: new Float32Array(1), metrics: {}, seconds: 0 }), CloseCode.unexpected],
+        [
+          'result before hello',
+          (p) => p.sendMessage({ type: 'fitResult', round: 1, numExamples: 1, delta: new Float32Array(1), metrics: {}, seconds: 0 }),
+          CloseCode.unexpected,
+        ],
         ['oversized frame', (p) => p.send(new Uint8Array((1 << 20) + 100)), CloseCode.tooBig],
         ['silence', () => {}, CloseCode.timeout],
       ];

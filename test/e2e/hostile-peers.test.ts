@@ -76,24 +76,39 @@ describe('decoding bombs and oversized frames', async () => {
 
   /** msgpack of a fitResult whose `delta` or `metrics` is replaced by a huge container, within the fit result's byte allowance. */
   const bombs: [string, (round: number) => Uint8Array, RegExp][] = [
-    ['an array of 300,000 zeros as the delta', (round) => msgpackFitResult(round, Buffer.concat([Buffer.from([0xdd, 0, 0x04, 0x93, 0xe0]), Buffer.alloc(300_000)]), msgpackMap(0)), /an array of 300000 entries exceeds the limit of 64 for this message/],
-    ['a metrics map of 40,000 keys', (round) => msgpackFitResult(round, msgpackFloat32(1), msgpackMap(40_000)), /a map of 40000 entries exceeds the limit of 64 for this message/],
-    ['arrays nested 10,000 deep', (round) => msgpackFitResult(round, Buffer.concat([Buffer.alloc(10_000, 0x91), Buffer.from([0])]), msgpackMap(0)), /nesting deeper than 8/],
+    [
+      'an array of 300,000 zeros as the delta',
+      (round) => msgpackFitResult(round, Buffer.concat([Buffer.from([0xdd, 0, 0x04, 0x93, 0xe0]), Buffer.alloc(300_000)]), msgpackMap(0)),
+      /an array of 300000 entries exceeds the limit of 64 for this message/,
+    ],
+    [
+      'a metrics map of 40,000 keys',
+      (round) => msgpackFitResult(round, msgpackFloat32(1), msgpackMap(40_000)),
+      /a map of 40000 entries exceeds the limit of 64 for this message/,
+    ],
+    [
+      'arrays nested 10,000 deep',
+      (round) => msgpackFitResult(round, Buffer.concat([Buffer.alloc(10_000, 0x91), Buffer.from([0])]), msgpackMap(0)),
+      /nesting deeper than 8/,
+    ],
   ];
 
   for (const [name, bomb, reason] of bombs) {
     it(`a fit result holding ${name} closes only that client (4422) within a second; the aggregate is the honest clients'`, async () => {
       let closed = { code: 0, seconds: 0 };
       let grew = 0;
-      const r = await run(async (url) => {
-        const p = await joined(url, 'zz-bomber');
-        const task = await p.nextMessage();
-        if (task.type !== 'fit') throw new Error('expected a fit task');
-        const before = rss();
-        p.send(p.sealer!.seal(bomb(task.round)));
-        closed = await timeToClose(p.closed);
-        grew = rss() - before;
-      }, { clients: 3 });
+      const r = await run(
+        async (url) => {
+          const p = await joined(url, 'zz-bomber');
+          const task = await p.nextMessage();
+          if (task.type !== 'fit') throw new Error('expected a fit task');
+          const before = rss();
+          p.send(p.sealer!.seal(bomb(task.round)));
+          closed = await timeToClose(p.closed);
+          grew = rss() - before;
+        },
+        { clients: 3 },
+      );
       expect(closed.code).toBe(CloseCode.invalid);
       expect(closed.seconds).toBeLessThan(1);
       expect(grew).toBeLessThan(50 * MB);
@@ -109,23 +124,31 @@ describe('decoding bombs and oversized frames', async () => {
     ['a frame that starts and then trickles', clientFrameHeader(1000), Buffer.of(0), 50],
     // FIN = 0: the first one-byte fragment of a binary message (client frames are masked; a zero mask), then a
     // ping and another unfinished fragment every 100 ms: a ping completes no message
-    ['a message whose fragments trickle in between pings', Buffer.from([0x02, 0x81, 0, 0, 0, 0, 0]), Buffer.from([0x89, 0x80, 0, 0, 0, 0, 0x00, 0x81, 0, 0, 0, 0, 0]), 100],
+    [
+      'a message whose fragments trickle in between pings',
+      Buffer.from([0x02, 0x81, 0, 0, 0, 0, 0]),
+      Buffer.from([0x89, 0x80, 0, 0, 0, 0, 0x00, 0x81, 0, 0, 0, 0, 0]),
+      100,
+    ],
   ];
 
   for (const [name, start, drip, everyMs] of trickles) {
     it(`${name} is cut off at frameTimeoutMs (4408)`, async () => {
       let closed = { code: 0, seconds: 0 };
-      const r = await run(async (url) => {
-        const p = await joined(url, 'zz-trickler');
-        const socket = tcp(p);
-        socket.write(start);
-        const timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
-        try {
-          closed = await timeToClose(p.closed);
-        } finally {
-          clearInterval(timer);
-        }
-      }, { frameTimeoutMs: 500 });
+      const r = await run(
+        async (url) => {
+          const p = await joined(url, 'zz-trickler');
+          const socket = tcp(p);
+          socket.write(start);
+          const timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
+          try {
+            closed = await timeToClose(p.closed);
+          } finally {
+            clearInterval(timer);
+          }
+        },
+        { frameTimeoutMs: 500 },
+      );
       expect(closed.code).toBe(CloseCode.timeout);
       expect(closed.seconds).toBeLessThan(2);
       expect(r.text).toMatch(/the rest of a frame that had started arriving did not arrive within 500 ms/);
@@ -137,18 +160,21 @@ describe('decoding bombs and oversized frames', async () => {
 describe('slow and many connections', async () => {
   it('an HTTP upgrade trickled at a byte every 100 ms is closed within the handshake time', async () => {
     let seconds = 0;
-    const r = await run(async (url) => {
-      const { port } = new URL(url);
-      const socket = connect(Number(port), '127.0.0.1');
-      socket.on('error', () => {});
-      const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
-      let i = 0;
-      const t = performance.now();
-      const drip = setInterval(() => i < request.length && socket.write(request.subarray(i, ++i)), 100);
-      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      clearInterval(drip);
-      seconds = (performance.now() - t) / 1000;
-    }, { handshakeTimeoutMs: 1000 });
+    const r = await run(
+      async (url) => {
+        const { port } = new URL(url);
+        const socket = connect(Number(port), '127.0.0.1');
+        socket.on('error', () => {});
+        const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
+        let i = 0;
+        const t = performance.now();
+        const drip = setInterval(() => i < request.length && socket.write(request.subarray(i, ++i)), 100);
+        await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        clearInterval(drip);
+        seconds = (performance.now() - t) / 1000;
+      },
+      { handshakeTimeoutMs: 1000 },
+    );
     // node checks header deadlines every second: closed between 1 and about 2.5 s, never the minutes a trickle could last
     expect(seconds).toBeGreaterThan(0.9);
     expect(seconds).toBeLessThan(3);
@@ -184,7 +210,8 @@ describe('slow and many connections', async () => {
     for (const s of open) s.destroy();
     return refused;
   }
-  const capped = /refused \d+ connections?: (64 unauthenticated connections are open \(maxUnauthenticated\)|16 unauthenticated connections are open from 127\.0\.0\.\d+ \(maxUnauthenticatedPerAddress\))/;
+  const capped =
+    /refused \d+ connections?: (64 unauthenticated connections are open \(maxUnauthenticated\)|16 unauthenticated connections are open from 127\.0\.0\.\d+ \(maxUnauthenticatedPerAddress\))/;
   const caps = { maxUnauthenticated: 64, maxUnauthenticatedPerAddress: 16, handshakeTimeoutMs: 1000 };
 
   it('a flood of trickling connections from ten addresses is capped at TCP accept and logged; memory stays bounded', async () => {

@@ -51,7 +51,8 @@ async function keygen(name: string): Promise<string> {
   return r.stdout.trim();
 }
 
-const WARNING = /warning: --join-token is visible to other users in the process list and stays in your shell history; .*--join-token-file FILE, or set STARLING_JOIN_TOKEN/;
+const WARNING =
+  /warning: --join-token is visible to other users in the process list and stays in your shell history; .*--join-token-file FILE, or set STARLING_JOIN_TOKEN/;
 
 describe('the join token on the command line', () => {
   it('--join-token still works with a warning; a readable --join-token-file and a short STARLING_JOIN_TOKEN are refused by name', async () => {
@@ -85,9 +86,29 @@ describe('the join token on the command line', () => {
     const file = tokenFile('join.token', `${TOKEN}\n`, 0o600);
     const port = await freePort();
     const out = join(dir, 'runs');
-    const coordinator = starling(['coordinator', '--port', String(port), '--clients', '1', '--rounds', '1', '--json', '--out', out, '--log-level', 'warn', '--key', join(dir, 'coordinator.key'), '--join-token-file', file]);
+    const coordinator = starling([
+      'coordinator',
+      '--port',
+      String(port),
+      '--clients',
+      '1',
+      '--rounds',
+      '1',
+      '--json',
+      '--out',
+      out,
+      '--log-level',
+      'warn',
+      '--key',
+      join(dir, 'coordinator.key'),
+      '--join-token-file',
+      file,
+    ]);
     await waitForHealth(port);
-    const client = await starling(['client', '--coordinator', `ws://127.0.0.1:${port}`, '--shard', '1/10', '--log-level', 'warn', '--coordinator-key', coordinatorKey], { STARLING_JOIN_TOKEN: TOKEN });
+    const client = await starling(
+      ['client', '--coordinator', `ws://127.0.0.1:${port}`, '--shard', '1/10', '--log-level', 'warn', '--coordinator-key', coordinatorKey],
+      { STARLING_JOIN_TOKEN: TOKEN },
+    );
     const c = await coordinator;
     expect(client.code, client.stderr).toBe(0);
     expect(c.code, c.stderr).toBe(0);

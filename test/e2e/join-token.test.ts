@@ -34,7 +34,13 @@ async function runByToken(over: Partial<RunConfigInput>, clientToken: string | u
   try {
     const data = await openDataSource({ data: { kind: 'mnist' }, shard: '1/10', partition: { kind: 'iid' }, seed: 42 });
     const security = { identity: generateIdentity(), coordinatorKey: readIdentityFile(key).publicKey, joinToken: clientToken };
-    const outcome = await new ClientAgent({ url: coordinator.url, name: 'by-token', trainer: new EngineTrainer(engine, data), log: silentLogger, security }).run();
+    const outcome = await new ClientAgent({
+      url: coordinator.url,
+      name: 'by-token',
+      trainer: new EngineTrainer(engine, data),
+      log: silentLogger,
+      security,
+    }).run();
     expect(outcome.rounds).toBe(1);
     const result = await coordinator.done;
     return result.dir!;

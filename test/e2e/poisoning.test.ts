@@ -26,12 +26,18 @@ const huge = (honest: Trainer): Trainer => ({
  * of ending the run, and maxUpdateNorm keeps a huge finite update out of the model.
  */
 describe('a hostile or failing client does not end the run', () => {
-  it('krum:f=1 with 5 clients, one failing: each round is skipped with Krum\'s reason, the run completes and the honest agents resolve', async () => {
+  it("krum:f=1 with 5 clients, one failing: each round is skipped with Krum's reason, the run completes and the honest agents resolve", async () => {
     const log = memoryLogger();
     const config = testConfig({ clients: 5, rounds: 3, strategy: 'krum:f=1' });
     const r = await simulate(config, { log, writeHistory: false, workers: 2, trainerFor: (i, t) => (i === 0 ? failing() : t) });
     expect(r.history.rounds).toHaveLength(3);
-    expect(r.history.rounds[0]).toMatchObject({ round: 1, clients: 4, failures: 1, skipped: true, skipReason: 'Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4' });
+    expect(r.history.rounds[0]).toMatchObject({
+      round: 1,
+      clients: 4,
+      failures: 1,
+      skipped: true,
+      skipReason: 'Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4',
+    });
     // the failing client is gone (or fails again): every later round has 4 updates too
     expect(r.history.rounds.every((x) => x.skipped === true && x.skipReason === 'Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4')).toBe(true);
     expect(r.agents.slice(1).map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
@@ -45,7 +51,10 @@ describe('a hostile or failing client does not end the run', () => {
     const log = memoryLogger();
     const config = testConfig({ clients: 4, rounds: 2, maxUpdateNorm: 1000 });
     const r = await simulate(config, { log, writeHistory: false, workers: 2, trainerFor: (i, t) => (i === 0 ? huge(t) : t) });
-    expect(r.history.rounds.map((x) => [x.clients, x.failures, x.skipped ?? false])).toEqual([[3, 1, false], [3, 1, false]]);
+    expect(r.history.rounds.map((x) => [x.clients, x.failures, x.skipped ?? false])).toEqual([
+      [3, 1, false],
+      [3, 1, false],
+    ]);
     expect(r.history.rounds[1]!.accuracy!).toBeGreaterThan(0.5);
     expect(r.weights.every((w) => Number.isFinite(w) && Math.abs(w) < 100)).toBe(true);
     expect(r.agents.every((a) => a.status === 'fulfilled')).toBe(true);
@@ -57,7 +66,11 @@ describe('a hostile or failing client does not end the run', () => {
     const config = testConfig({ clients: 4, rounds: 3 });
     const r = await simulate(config, { log, writeHistory: false, workers: 2, trainerFor: (i, t) => (i === 0 ? huge(t) : t) });
     // round 1 takes the huge (finite) update; from round 2 every client's training diverges: nothing to aggregate, the round is skipped
-    expect(r.history.rounds.map((x) => [x.clients, x.failures, x.skipped ?? false])).toEqual([[4, 0, false], [0, 4, true], [0, 4, true]]);
+    expect(r.history.rounds.map((x) => [x.clients, x.failures, x.skipped ?? false])).toEqual([
+      [4, 0, false],
+      [0, 4, true],
+      [0, 4, true],
+    ]);
     expect(r.history.rounds[1]!.skipReason).toMatch(/only 0 results/);
     const reasons = log.entries.filter((e) => /could not do round 2's training \(E_DIVERGED\)/.test(e.msg ?? ''));
     expect(reasons).toHaveLength(4);

@@ -14,13 +14,25 @@ describe('a federated run over real sockets', () => {
     const engine = await TfjsEngine.create();
     const rounds: RoundRecord[] = [];
     const keys = testKeys(3);
-    const coordinator = await startCoordinator(config, { log: silentLogger, engine, writeHistory: false, onRound: (r) => rounds.push(r), security: keys.coordinator });
+    const coordinator = await startCoordinator(config, {
+      log: silentLogger,
+      engine,
+      writeHistory: false,
+      onRound: (r) => rounds.push(r),
+      security: keys.coordinator,
+    });
     try {
       expect(coordinator.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
       const agents = await Promise.all(
         [1, 2, 3].map(async (k) => {
           const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${k}/10`, partition: { kind: 'iid' }, seed: 42 });
-          return new ClientAgent({ url: coordinator.url, name: `agent-${k}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: keys.client(k - 1) }).run();
+          return new ClientAgent({
+            url: coordinator.url,
+            name: `agent-${k}`,
+            trainer: new EngineTrainer(engine, data),
+            log: silentLogger,
+            security: keys.client(k - 1),
+          }).run();
         }),
       );
       const result = await coordinator.done;

@@ -34,7 +34,10 @@ describe('secure aggregation under a hostile peer', () => {
       expect((await peer.closed).code).toBe(CloseCode.invalid);
       await agents;
       const result = await coordinator.done;
-      expect(result.history.rounds.map((r) => [r.clients, r.failures, r.skipped ?? false])).toEqual([[3, 1, false], [3, 0, false]]);
+      expect(result.history.rounds.map((r) => [r.clients, r.failures, r.skipped ?? false])).toEqual([
+        [3, 1, false],
+        [3, 0, false],
+      ]);
       expect(log.entries.some((e) => /invalid message: "secaggResult" expected 32 bytes at cPk/.test(e.msg ?? ''))).toBe(true);
     } finally {
       await coordinator.close();

@@ -163,23 +163,39 @@ describe('hostile input on the secure channel', async () => {
     ['wrong round', (r) => ({ ...r, round: r.round + 1 }), /fitResult is for round 2, the task was for round 1/],
     ['wrong delta length', (r) => ({ ...r, delta: r.delta.subarray(1) }), /delta has 101769 values, the model has 101770/],
     ['NaN in the delta', (r) => ({ ...r, delta: Float32Array.from(r.delta, (v, i) => (i === 7 ? Number.NaN : v)) }), /delta contains NaN or Infinity/],
-    ['Inf in the delta', (r) => ({ ...r, delta: Float32Array.from(r.delta, (v, i) => (i === 7 ? Number.POSITIVE_INFINITY : v)) }), /delta contains NaN or Infinity/],
+    [
+      'Inf in the delta',
+      (r) => ({ ...r, delta: Float32Array.from(r.delta, (v, i) => (i === 7 ? Number.POSITIVE_INFINITY : v)) }),
+      /delta contains NaN or Infinity/,
+    ],
     ['negative example count', (r) => ({ ...r, numExamples: -5 }), /numExamples/],
     ['absurd example count', (r) => ({ ...r, numExamples: 5e9 }), /numExamples/],
   ];
 
   for (const [name, corrupt, reason] of badResults) {
     it(`a well-sealed but invalid result (${name}) closes only that client; the aggregate is the honest clients'`, async () => {
-      const r = await run(async (url) => {
-        const p = new SecurePeer(url, keys.ids[2]!, keys.coordinator.identity.publicKey);
-        await p.connect();
-        p.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'zz-liar' });
-        await p.nextMessage(); // welcome
-        const task = await p.nextMessage();
-        if (task.type !== 'fit') throw new Error('expected a fit task');
-        p.sendSealed(corrupt({ type: 'fitResult', round: task.round, numExamples: 10, delta: new Float32Array(task.weights!.length).fill(0.5), metrics: {}, seconds: 0 }));
-        expect((await p.closed).code).toBe(CloseCode.invalid);
-      }, { clients: 3 });
+      const r = await run(
+        async (url) => {
+          const p = new SecurePeer(url, keys.ids[2]!, keys.coordinator.identity.publicKey);
+          await p.connect();
+          p.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'zz-liar' });
+          await p.nextMessage(); // welcome
+          const task = await p.nextMessage();
+          if (task.type !== 'fit') throw new Error('expected a fit task');
+          p.sendSealed(
+            corrupt({
+              type: 'fitResult',
+              round: task.round,
+              numExamples: 10,
+              delta: new Float32Array(task.weights!.length).fill(0.5),
+              metrics: {},
+              seconds: 0,
+            }),
+          );
+          expect((await p.closed).code).toBe(CloseCode.invalid);
+        },
+        { clients: 3 },
+      );
       expect(r.text).toMatch(reason);
       expect(r.rounds[0]).toMatchObject({ clients: 2, failures: 1 });
       expect(r.hash).toBe(baseline.hash);
@@ -188,13 +204,16 @@ describe('hostile input on the secure channel', async () => {
 
   it('200 connections that never finish the handshake: 32 (the per-address cap) are dropped at the timeout, the rest refused at once; the run is unaffected', async () => {
     const peers: RawPeer[] = [];
-    const r = await run(async (url) => {
-      for (let i = 0; i < 200; i++) peers.push(new RawPeer(url));
-      const closes = await Promise.all(peers.map((p) => p.closed));
-      expect(closes.filter((c) => c.code === CloseCode.timeout)).toHaveLength(32);
-      // refused at TCP accept: the socket is destroyed before the upgrade (1006, no close frame)
-      expect(closes.filter((c) => c.code === 1006)).toHaveLength(168);
-    }, { handshakeTimeoutMs: 400 });
+    const r = await run(
+      async (url) => {
+        for (let i = 0; i < 200; i++) peers.push(new RawPeer(url));
+        const closes = await Promise.all(peers.map((p) => p.closed));
+        expect(closes.filter((c) => c.code === CloseCode.timeout)).toHaveLength(32);
+        // refused at TCP accept: the socket is destroyed before the upgrade (1006, no close frame)
+        expect(closes.filter((c) => c.code === 1006)).toHaveLength(168);
+      },
+      { handshakeTimeoutMs: 400 },
+    );
     expect(r.hash).toBe(baseline.hash);
     expect(r.text).toMatch(/hello did not arrive within 400 ms/);
     expect(r.text).toMatch(/refused \d+ connections?: 32 unauthenticated connections are open from 127\.0\.0\.1 \(maxUnauthenticatedPerAddress\)/);

@@ -48,7 +48,13 @@ async function tappedRun(insecure: boolean) {
     await Promise.all(
       [0, 1].map(async (i) => {
         const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
-        return new ClientAgent({ url: `ws://127.0.0.1:${relay.port}`, name: `c${i}`, trainer: new EngineTrainer(engine, data), log: silentLogger, security: insecure ? undefined : keys.client(i) }).run();
+        return new ClientAgent({
+          url: `ws://127.0.0.1:${relay.port}`,
+          name: `c${i}`,
+          trainer: new EngineTrainer(engine, data),
+          log: silentLogger,
+          security: insecure ? undefined : keys.client(i),
+        }).run();
       }),
     );
     const result = await coordinator.done;
@@ -71,7 +77,7 @@ function runsFound(captured: Buffer, model: Float32Array): number {
 }
 
 describe('nothing in the clear', () => {
-  it('the sealed channel carries no run of the model\'s float bytes, and the round\'s aggregate is the same as in the clear', async () => {
+  it("the sealed channel carries no run of the model's float bytes, and the round's aggregate is the same as in the clear", async () => {
     const secure = await tappedRun(false);
     const clear = await tappedRun(true);
     const model = initWeights(testConfig().model, testConfig().seed); // the round-1 global model both runs broadcast

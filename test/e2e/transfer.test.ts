@@ -20,7 +20,10 @@ const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLen
 describe('transfer learning', () => {
   it('pretrain, save, start a federated run from it with the body frozen: the body stays byte-identical, the new head learns, less travels', async () => {
     // 1. pretrain briefly; the run directory is a saved model
-    const pre = await simulate(testConfig({ clients: 2, rounds: 2, out, model: { type: 'mlp', inputs: 784, hidden: [64], outputs: 10, activation: 'relu' } }), { log: silentLogger, workers: 2 });
+    const pre = await simulate(testConfig({ clients: 2, rounds: 2, out, model: { type: 'mlp', inputs: 784, hidden: [64], outputs: 10, activation: 'relu' } }), {
+      log: silentLogger,
+      workers: 2,
+    });
     expect(existsSync(join(pre.dir!, 'model.json'))).toBe(true);
     const pretrained = loadSavedModel(pre.dir!);
     expect(bytes(pretrained.weights).equals(bytes(pre.weights))).toBe(true);
@@ -67,7 +70,12 @@ describe('transfer learning', () => {
     }
     console.log(
       `transfer bytes/round (3 clients, MLP 784-64-10, ${frozen.trainableCount} of ${frozen.totalCount} train): ` +
-        rounds.map((r, i) => `r${i + 1} in ${r.bytesIn} / out ${r.bytesOut} frozen vs in ${full.history.rounds[i]!.bytesIn} / out ${full.history.rounds[i]!.bytesOut} full`).join('; '),
+        rounds
+          .map(
+            (r, i) =>
+              `r${i + 1} in ${r.bytesIn} / out ${r.bytesOut} frozen vs in ${full.history.rounds[i]!.bytesIn} / out ${full.history.rounds[i]!.bytesOut} full`,
+          )
+          .join('; '),
     );
 
     // 5. deterministic: the same config gives the same bytes

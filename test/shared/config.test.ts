@@ -16,7 +16,14 @@ const file = (name: string, text: string) => {
 describe('run config', () => {
   it('has the core-round defaults', () => {
     const c = loadRunConfig(undefined);
-    expect(c).toMatchObject({ clients: 10, rounds: 10, seed: 42, server: { host: '127.0.0.1', port: 7070 }, strategy: { spec: { name: 'fedavg' } }, data: { source: { kind: 'mnist' }, partition: { kind: 'iid' } } });
+    expect(c).toMatchObject({
+      clients: 10,
+      rounds: 10,
+      seed: 42,
+      server: { host: '127.0.0.1', port: 7070 },
+      strategy: { spec: { name: 'fedavg' } },
+      data: { source: { kind: 'mnist' }, partition: { kind: 'iid' } },
+    });
     expect(c.train).toMatchObject({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0, nesterov: false, weightDecay: 0 });
     expect(c.secagg).toBeUndefined();
     expect(c.privacy).toEqual({ dp: undefined, delta: 1e-5 });
@@ -33,7 +40,11 @@ describe('run config', () => {
   });
 
   it('lists every bad field with its path', () => {
-    const p = file('bad.yaml', 'rounds: -1\nport: 70000\ntrain:\n  epochs: 1\n  batchSize: 0\n  optimizer: adamw\n  lr: 0.1\nmodel:\n  type: mlp\n  inputs: 784\n  hidden: [128]\n  outputs: 1\nbogus: 1\npartition: dirichlet:0\n');
+    const p = file(
+      'bad.yaml',
+      'rounds: -1\nport: 70000\ntrain:\n  epochs: 1\n  batchSize: 0\n  optimizer: adamw\n  lr: 0.1\n' +
+        'model:\n  type: mlp\n  inputs: 784\n  hidden: [128]\n  outputs: 1\nbogus: 1\npartition: dirichlet:0\n',
+    );
     let message = '';
     try {
       loadRunConfig(p);
@@ -64,7 +75,10 @@ describe('run config', () => {
     const plain = loadRunConfig(undefined, {});
     expect(plain.data.localValidation).toBeUndefined();
     expect(plain.strategy.fractionEvaluate).toBe(1);
-    expect(loadRunConfig(undefined, { localValidation: 0.5, fractionEvaluate: 0.25 })).toMatchObject({ data: { localValidation: 0.5 }, strategy: { fractionEvaluate: 0.25 } });
+    expect(loadRunConfig(undefined, { localValidation: 0.5, fractionEvaluate: 0.25 })).toMatchObject({
+      data: { localValidation: 0.5 },
+      strategy: { fractionEvaluate: 0.25 },
+    });
     expect(() => loadRunConfig(undefined, { localValidation: 0 })).toThrow(/localValidation: Too small/);
     expect(() => loadRunConfig(undefined, { localValidation: 0.6 })).toThrow(/localValidation: Too big/);
     expect(() => loadRunConfig(undefined, { fractionEvaluate: 0 })).toThrow(/fractionEvaluate: Too small/);
@@ -113,9 +127,23 @@ describe('run config', () => {
   });
 
   it('runConfigFields writes the flat form that reads back to the same config', () => {
-    const c = loadRunConfig(undefined, { strategy: 'fedavgm:lr=0.5', dp: 'local:z=0.5,clip=2', partition: 'shards:2', secagg: false, clients: 4, localValidation: 0.2 });
+    const c = loadRunConfig(undefined, {
+      strategy: 'fedavgm:lr=0.5',
+      dp: 'local:z=0.5,clip=2',
+      partition: 'shards:2',
+      secagg: false,
+      clients: 4,
+      localValidation: 0.2,
+    });
     const fields = runConfigFields(c);
-    expect(fields).toMatchObject({ strategy: 'fedavgm:lr=0.5', dp: 'local:z=0.5,clip=2', partition: 'shards:2', data: 'mnist', localValidation: 0.2, secagg: false });
+    expect(fields).toMatchObject({
+      strategy: 'fedavgm:lr=0.5',
+      dp: 'local:z=0.5,clip=2',
+      partition: 'shards:2',
+      data: 'mnist',
+      localValidation: 0.2,
+      secagg: false,
+    });
     expect(resolveRunConfig('round trip', fields)).toEqual(c);
     const secure = loadRunConfig(undefined, { secagg: true, secaggThreshold: 3, clients: 4 });
     expect(resolveRunConfig('round trip', runConfigFields(secure))).toEqual(secure);

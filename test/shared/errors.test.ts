@@ -18,7 +18,9 @@ describe('the error vocabulary', () => {
         return name.endsWith('.ts') ? [path] : [];
       });
     };
-    const offending = ['coordinator', 'client', 'shared', 'simulations', 'cli'].flatMap(sources).filter((f) => /new (Range|Type)Error\(/.test(readFileSync(new URL(`../../${f}`, import.meta.url), 'utf8')));
+    const offending = ['coordinator', 'client', 'shared', 'simulations', 'cli']
+      .flatMap(sources)
+      .filter((f) => /new (Range|Type)Error\(/.test(readFileSync(new URL(`../../${f}`, import.meta.url), 'utf8')));
     expect(offending).toEqual([]);
   });
 });

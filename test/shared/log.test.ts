@@ -8,6 +8,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const FORGED = 'bye\x1b[2J\n12:00:00 ERROR round 3 aborted\rover\u2028next\u202Egnp.exe';
 
 /** Anything that acts on a terminal instead of printing. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters in log lines
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** The pino line a `log.warn(FORGED-carrying message)` writes. */
@@ -31,7 +32,24 @@ describe('the pretty log sink', () => {
   });
 
   it('escapes every C0 and C1 control, DEL, and the bidi and separator characters; leaves ordinary text alone', () => {
-    const all = [...Array.from({ length: 0x20 }, (_, i) => i), ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i), 0x61c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
+    const all = [
+      ...Array.from({ length: 0x20 }, (_, i) => i),
+      ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
+      0x61c,
+      0x200e,
+      0x200f,
+      0x2028,
+      0x2029,
+      0x202a,
+      0x202b,
+      0x202c,
+      0x202d,
+      0x202e,
+      0x2066,
+      0x2067,
+      0x2068,
+      0x2069,
+    ];
     const escaped = escapeControls(String.fromCharCode(...all));
     expect(escaped).not.toMatch(RAW_CONTROL);
     expect(escaped).toMatch(/^\\x00\\x01.*\\t\\n\\x0b\\x0c\\r.*\\x1b.*\\x7f\\x80.*\\x85.*\\x9b.*\\x9f\\u061c.*\\u2069$/);
@@ -54,7 +72,8 @@ describe('the pretty log sink', () => {
 describe('the JSON log sink', () => {
   it('writes one JSON line per call, with no raw control character, that parses back to exactly what was logged', () => {
     const err = stderrOf(
-      `const { createLogger } = await import('./shared/log.ts'); const l = createLogger('info'); l.warn({ client: ${JSON.stringify(FORGED)} }, ${JSON.stringify(`reported: ${FORGED}`)}); l.info('second');`,
+      "const { createLogger } = await import('./shared/log.ts'); const l = createLogger('info'); " +
+        `l.warn({ client: ${JSON.stringify(FORGED)} }, ${JSON.stringify(`reported: ${FORGED}`)}); l.info('second');`,
     );
     const lines = err.split('\n');
     expect(lines).toHaveLength(3);
@@ -68,7 +87,7 @@ describe('the JSON log sink', () => {
 });
 
 describe('peerText', () => {
-  it('quotes a peer\'s string and escapes its quotes, backslashes and controls', () => {
+  it("quotes a peer's string and escapes its quotes, backslashes and controls", () => {
     expect(peerText('site-1')).toBe('"site-1"');
     expect(peerText('a "b" \\ c')).toBe('"a \\"b\\" \\\\ c"');
     const t = peerText(FORGED);

@@ -24,15 +24,28 @@ describe('trainable layout', () => {
 
   it('lists every group name in flat order', () => {
     expect(layerNames(nested)).toEqual([
-      'embed', 'embed/kernel', 'block0', 'block0/attn', 'block0/attn/query', 'block0/attn/query/kernel', 'block0/attn/query/bias',
-      'block0/mlp', 'block0/mlp/kernel', 'head', 'head/kernel', 'head/bias',
+      'embed',
+      'embed/kernel',
+      'block0',
+      'block0/attn',
+      'block0/attn/query',
+      'block0/attn/query/kernel',
+      'block0/attn/query/bias',
+      'block0/mlp',
+      'block0/mlp/kernel',
+      'head',
+      'head/kernel',
+      'head/bias',
     ]);
   });
 
   it('freezes groups at any depth and merges adjacent trainable runs', () => {
     const a = layoutOf(nested, ['block0/attn']);
     expect(a.trainable).toEqual([true, false, false, true, true, true]);
-    expect(a.segments).toEqual([{ offset: 0, length: 2 }, { offset: 6, length: 5 }]);
+    expect(a.segments).toEqual([
+      { offset: 0, length: 2 },
+      { offset: 6, length: 5 },
+    ]);
     expect(a.trainableCount).toBe(7);
     expect(a.totalCount).toBe(11);
     expect(a.all).toBe(false);
@@ -57,7 +70,9 @@ describe('trainable layout', () => {
   it('refuses unknown names (listing the valid ones) and freezing everything', () => {
     const mlp = { type: 'mlp' as const, inputs: 4, hidden: [3], outputs: 2, activation: 'relu' as const };
     expect(() => trainableLayout(mlp, ['dense2'])).toThrow(ConfigError);
-    expect(() => trainableLayout(mlp, ['dense2', 'dens'])).toThrow('freeze: unknown layer "dense2", "dens" (this model has: dense0, dense0/kernel, dense0/bias, dense1, dense1/kernel, dense1/bias)');
+    expect(() => trainableLayout(mlp, ['dense2', 'dens'])).toThrow(
+      'freeze: unknown layer "dense2", "dens" (this model has: dense0, dense0/kernel, dense0/bias, dense1, dense1/kernel, dense1/bias)',
+    );
     expect(() => trainableLayout(mlp, ['dense0', 'dense1'])).toThrow(/freezes every parameter/);
     expect(trainableLayout(mlp, ['dense0']).trainableCount).toBe(3 * 2 + 2);
   });

@@ -34,9 +34,10 @@ describe('differential privacy in a simulation', () => {
     accountant.step(1, 0.05);
     expect(a.history.rounds[1]!.epsilon).toBe(accountant.epsilon(1e-5).epsilon);
     // refused by the run config or, given a config built otherwise, by the coordinator
-    await expect((async () => simulate(testConfig({ clients: 3, rounds: 1, strategy: 'fedmedian', dp: 'central:z=1,clip=1' }), { log: silentLogger, writeHistory: false }))()).rejects.toThrow(
-      /fedmedian needs every individual update/,
-    );
+    await expect(
+      (async () =>
+        simulate(testConfig({ clients: 3, rounds: 1, strategy: 'fedmedian', dp: 'central:z=1,clip=1' }), { log: silentLogger, writeHistory: false }))(),
+    ).rejects.toThrow(/fedmedian needs every individual update/);
   });
 
   it('a bad --dp value is a config error naming the field and the key', () => {

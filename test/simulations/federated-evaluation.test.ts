@@ -58,7 +58,10 @@ describe('federated evaluation in a simulation', () => {
   it('a client without held-out rows or whose evaluation fails is logged and counted; the rounds go on', async () => {
     const log = memoryLogger();
     const noRows = (t: Trainer): Trainer => ({ fit: (...args) => t.fit(...args), evaluate: async () => NO_LOCAL_EVALUATION });
-    const broken = (t: Trainer): Trainer => ({ fit: (...args) => t.fit(...args), evaluate: () => Promise.reject(new Error('the disk with the held-out rows is gone')) });
+    const broken = (t: Trainer): Trainer => ({
+      fit: (...args) => t.fit(...args),
+      evaluate: () => Promise.reject(new Error('the disk with the held-out rows is gone')),
+    });
     const r = await simulate(config, { log, writeHistory: false, trainerFor: (i, t) => (i === 0 ? noRows(t) : i === 1 ? broken(t) : t) });
     expect(r.history.rounds).toHaveLength(2);
     expect(r.history.rounds[0]!.federated).toMatchObject({ clients: 1, failures: 2 });

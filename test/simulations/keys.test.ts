@@ -28,7 +28,9 @@ describe('simulation keys', () => {
   });
 
   it('are removed when the process exits without disposing of them (process.exit, as on an interrupt)', () => {
-    const code = "const { makeSimulationKeys } = await import('./simulations/keys.ts'); const k = makeSimulationKeys(1, () => 'c'); const kept = makeSimulationKeys(1, () => 'd'); kept.dispose(); process.stdout.write(k.dir); process.exit(3);";
+    const code =
+      "const { makeSimulationKeys } = await import('./simulations/keys.ts'); const k = makeSimulationKeys(1, () => 'c'); " +
+      "const kept = makeSimulationKeys(1, () => 'd'); kept.dispose(); process.stdout.write(k.dir); process.exit(3);";
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(3);
     expect(r.stdout).toMatch(/starling-keys-/);

@@ -11,7 +11,12 @@ describe('scenario files', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(2);
     for (const f of files) {
-      const s = parse(readFileSync(join(dir, f), 'utf8')) as { name: string; target: number; base: Record<string, unknown>; runs: { label: string; config: Record<string, unknown> }[] };
+      const s = parse(readFileSync(join(dir, f), 'utf8')) as {
+        name: string;
+        target: number;
+        base: Record<string, unknown>;
+        runs: { label: string; config: Record<string, unknown> }[];
+      };
       expect(s.target, f).toBeGreaterThan(0);
       for (const run of s.runs) {
         // every contradiction (a Krum run with too few clients a round, dp with a robust rule …) is the config's to refuse

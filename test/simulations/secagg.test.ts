@@ -43,11 +43,19 @@ describe('simulate --secagg', () => {
     expect(secure.weights).not.toEqual(new Float32Array(secure.weights.length)); // it trained
     // two rounds: the second round trains from a model within the bound, so the models stay close
     const plain2 = await simulate(testConfig({ ...base, rounds: 2 }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
-    const secure2 = await simulate(testConfig({ ...base, rounds: 2, secagg: true }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
+    const secure2 = await simulate(testConfig({ ...base, rounds: 2, secagg: true }), {
+      log: silentLogger,
+      writeHistory: false,
+      trainerFor: (_, t) => unweighted(t),
+    });
     expect(secure2.history.rounds.map((r) => r.clients)).toEqual([4, 4]);
     expect(maxDiff(plain2.weights, secure2.weights)).toBeLessThan(1e-4);
     expect(maxDiff(plain2.weights, plain.weights)).toBeGreaterThan(1e-3); // round 2 moved the model
-    const plus = await simulate(testConfig({ ...base, clients: 6, secagg: true, secaggNeighbours: 2, secaggThreshold: 3 }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
+    const plus = await simulate(testConfig({ ...base, clients: 6, secagg: true, secaggNeighbours: 2, secaggThreshold: 3 }), {
+      log: silentLogger,
+      writeHistory: false,
+      trainerFor: (_, t) => unweighted(t),
+    });
     const plain6 = await simulate(testConfig({ ...base, clients: 6 }), { log: silentLogger, writeHistory: false, trainerFor: (_, t) => unweighted(t) });
     expect(maxDiff(plain6.weights, plus.weights)).toBeLessThanOrEqual(1 / (2 * fixedPoint({ clip: CLIP, maxClients: 6 }).scale) + 1e-6);
   }, 120_000);
@@ -65,7 +73,7 @@ describe('simulate --secagg', () => {
     expect(maxDiff(plain.weights, flat.weights)).toBeGreaterThan(100 * (bound + 1e-6));
   }, 120_000);
 
-  it('up to n − t dropouts (one after sharing keys, one after its masked input) still give the survivors\' mean', async () => {
+  it("up to n − t dropouts (one after sharing keys, one after its masked input) still give the survivors' mean", async () => {
     const base = { clients: 5, rounds: 1, evaluate: 'none' as const, secaggClip: CLIP };
     // client 2 leaves before its masked input: it is not in the sum; client 4 leaves before unmasking: it is
     const log = memoryLogger();
@@ -86,8 +94,16 @@ describe('simulate --secagg', () => {
     const base = { clients: 4, rounds: 1, evaluate: 'none' as const, secaggClip: CLIP, roundTimeoutMs: 3_000 };
     const silent = (t: Trainer): Trainer => ({ ...unweighted(t), fit: () => new Promise(() => {}) });
     const log = memoryLogger();
-    const secure = await simulate(testConfig({ ...base, secagg: true }), { log, writeHistory: false, trainerFor: (i, t) => (i === 2 ? silent(t) : unweighted(t)) });
-    expect(log.entries.some((e) => /secure aggregation, maskedInput phase: client client-3 .*missed the secure aggregation maskedInput phase of round 1 deadline/.test(e.msg ?? ''))).toBe(true);
+    const secure = await simulate(testConfig({ ...base, secagg: true }), {
+      log,
+      writeHistory: false,
+      trainerFor: (i, t) => (i === 2 ? silent(t) : unweighted(t)),
+    });
+    expect(
+      log.entries.some((e) =>
+        /secure aggregation, maskedInput phase: client client-3 .*missed the secure aggregation maskedInput phase of round 1 deadline/.test(e.msg ?? ''),
+      ),
+    ).toBe(true);
     const plain = await simulate(testConfig(base), { log: silentLogger, writeHistory: false, trainerFor: (i, t) => (i === 2 ? failing(t) : unweighted(t)) });
     expect(secure.history.rounds[0]).toMatchObject({ clients: 3, failures: 1 });
     expect(maxDiff(plain.weights, secure.weights)).toBeLessThanOrEqual(1 / (2 * fixedPoint({ clip: CLIP, maxClients: 4 }).scale) + 1e-6);
@@ -122,6 +138,8 @@ describe('simulate --secagg', () => {
     expect(() => testConfig({ clients: 100_000, secagg: true, secaggClip: 1e6 })).toThrow(/secaggClip: no scale ≥ 1 fits/);
     expect(() => testConfig({ secagg: true, secaggNeighbours: 3 })).toThrow(/secaggNeighbours/);
     // t defaults to ⌈2n/3⌉, or ⌈2(k+1)/3⌉ of a SecAgg+ neighbourhood
-    expect([defaultThreshold(3), defaultThreshold(5), defaultThreshold(10), defaultThreshold(100, 8), defaultThreshold(5, 8), defaultThreshold(2)]).toEqual([2, 4, 7, 6, 4, 2]);
+    expect([defaultThreshold(3), defaultThreshold(5), defaultThreshold(10), defaultThreshold(100, 8), defaultThreshold(5, 8), defaultThreshold(2)]).toEqual([
+      2, 4, 7, 6, 4, 2,
+    ]);
   }, 60_000);
 });

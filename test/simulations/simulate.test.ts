@@ -39,10 +39,24 @@ describe('simulate', () => {
   });
 
   it('runs each strategy end to end; fraction C samples the clients each round', async () => {
-    for (const strategy of ['fedsgd', 'fedprox:mu=0.1', 'fedavgm:lr=1,momentum=0.5', 'fedadam:lr=0.01', 'fedyogi:lr=0.01', 'fedadagrad:lr=0.05', 'fedmedian', 'trimmedmean:beta=0.2', 'krum:f=1', 'multikrum:f=1']) {
+    for (const strategy of [
+      'fedsgd',
+      'fedprox:mu=0.1',
+      'fedavgm:lr=1,momentum=0.5',
+      'fedadam:lr=0.01',
+      'fedyogi:lr=0.01',
+      'fedadagrad:lr=0.05',
+      'fedmedian',
+      'trimmedmean:beta=0.2',
+      'krum:f=1',
+      'multikrum:f=1',
+    ]) {
       const r = await simulate(testConfig({ clients: 5, rounds: 2, strategy }), { log: silentLogger, writeHistory: false, workers: 2 });
       expect(r.history.strategy.name, strategy).toBe(strategy.split(':')[0]);
-      expect(r.history.rounds.every((x) => x.clients === 5), strategy).toBe(true);
+      expect(
+        r.history.rounds.every((x) => x.clients === 5),
+        strategy,
+      ).toBe(true);
       // every strategy learns something in two rounds (FedSGD takes one gradient step per round)
       expect(r.history.rounds[1]!.accuracy!, strategy).toBeGreaterThan(strategy === 'fedsgd' ? 0.1 : 0.3);
     }
@@ -66,7 +80,10 @@ describe('simulate', () => {
   it('a learning-rate schedule changes what the clients are told each round', async () => {
     const base = testConfig({ clients: 3, rounds: 2 });
     const constant = await simulate(base, { log: silentLogger, writeHistory: false });
-    const decayed = await simulate(withFields(base, { schedule: { type: 'exponential', gamma: 0.5, warmupRounds: 0 } }), { log: silentLogger, writeHistory: false });
+    const decayed = await simulate(withFields(base, { schedule: { type: 'exponential', gamma: 0.5, warmupRounds: 0 } }), {
+      log: silentLogger,
+      writeHistory: false,
+    });
     // round 1 trains at the same rate, round 2 at half of it
     expect(decayed.history.rounds[0]!.accuracy).toBe(constant.history.rounds[0]!.accuracy);
     expect(decayed.history.finalWeightsSha256).not.toBe(constant.history.finalWeightsSha256);

@@ -91,24 +91,44 @@ describe('tune', () => {
     const file = join(dir, 'trials.jsonl');
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1 + 3 + 3);
-    writeFileSync(file, lines.slice(0, -1).join('\n') + '\n' + lines.at(-1)!.slice(0, 20));
+    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n${lines.at(-1)!.slice(0, 20)}`);
     const third: RunConfig[] = [];
     const c = await tune({ space, base, method: 'random', trials: 3, seed: 4, out: dir, log: silentLogger, runTrial: fakeTrial(third).run });
     expect(third).toHaveLength(1);
     const lost = (JSON.parse(lines.at(-1)!) as { trial: number }).trial;
-    const lostLine = lines.map((l) => JSON.parse(l) as { kind: string; trial: number; assignment: { lr: number } }).find((l) => l.kind === 'trial' && l.trial === lost)!;
+    const lostLine = lines
+      .map((l) => JSON.parse(l) as { kind: string; trial: number; assignment: { lr: number } })
+      .find((l) => l.kind === 'trial' && l.trial === lost)!;
     expect(third[0]!.train.lr).toBe(lostLine.assignment.lr);
     // the torn tail was cut off, so the record reads cleanly again
-    expect(readFileSync(file, 'utf8').trim().split('\n').every((l) => JSON.parse(l))).toBe(true);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .every((l) => JSON.parse(l)),
+    ).toBe(true);
     expect(c.best!.score).toBe(a.best!.score);
     // another search in the same folder is refused, not mixed in
-    await expect(tune({ space, base, method: 'random', trials: 3, seed: 5, out: dir, log: silentLogger, runTrial: fakeTrial([]).run })).rejects.toThrow(/records a different search/);
+    await expect(tune({ space, base, method: 'random', trials: 3, seed: 5, out: dir, log: silentLogger, runTrial: fakeTrial([]).run })).rejects.toThrow(
+      /records a different search/,
+    );
   });
 
   it('ASHA stops bad trials early: 27 trials cost far fewer rounds than 27 full runs, and the best ran the full length', async () => {
     const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.0001, high: 10, log: true }] }, 'test');
     const calls: RunConfig[] = [];
-    const result = await tune({ space, base, method: 'random', trials: 27, seed: 2, rungs: [1, 3, 9], eta: 3, out: out(), log: silentLogger, runTrial: fakeTrial(calls).run });
+    const result = await tune({
+      space,
+      base,
+      method: 'random',
+      trials: 27,
+      seed: 2,
+      rungs: [1, 3, 9],
+      eta: 3,
+      out: out(),
+      log: silentLogger,
+      runTrial: fakeTrial(calls).run,
+    });
     const byRounds = (r: number) => calls.filter((c) => c.rounds === r).length;
     // asynchronous promotion decides on the results so far, so a rung gets at least ⌊n/η⌋ trials, a few more than synchronous halving
     expect(byRounds(1)).toBe(27);
@@ -130,7 +150,19 @@ describe('tune', () => {
     // a clock the trials advance: every round costs 100 ms of it; the budget is 1 s
     let clock = 0;
     const { run, state } = fakeTrial(calls, { delayMs: 1, onRound: () => (clock += 100) });
-    const result = await tune({ space, base: { ...base, rounds: 4 }, method: 'random', trials: 100, seed: 3, parallel: 2, deadline: 1000, now: () => clock, out: out(), log: silentLogger, runTrial: run });
+    const result = await tune({
+      space,
+      base: { ...base, rounds: 4 },
+      method: 'random',
+      trials: 100,
+      seed: 3,
+      parallel: 2,
+      deadline: 1000,
+      now: () => clock,
+      out: out(),
+      log: silentLogger,
+      runTrial: run,
+    });
     expect(state.maxRunning).toBe(Math.min(2, availableParallelism()));
     expect(result.stoppedByBudget).toBe(true);
     expect(calls.length).toBeLessThan(10);
@@ -143,7 +175,16 @@ describe('tune', () => {
 
   it('refuses, before any trial runs, what would score trials on the test split or end them early, and paths that are not run settings', async () => {
     const go = (b: Record<string, unknown>, params: unknown[] = [{ name: 'lr', path: 'train.lr', type: 'choice', values: [0.1] }]) =>
-      tune({ space: parseSearchSpace({ params }, 'test'), base: b, method: 'grid', trials: 2, seed: 1, out: out(), log: silentLogger, runTrial: fakeTrial([]).run });
+      tune({
+        space: parseSearchSpace({ params }, 'test'),
+        base: b,
+        method: 'grid',
+        trials: 2,
+        seed: 1,
+        out: out(),
+        log: silentLogger,
+        runTrial: fakeTrial([]).run,
+      });
     await expect(go({ clients: 2, rounds: 1 })).rejects.toThrow(/validation split/);
     await expect(go({ ...base, patience: 2 })).rejects.toThrow(/drop patience and targetAccuracy/);
     await expect(go({ ...base, data: 'synthetic:1,1' })).rejects.toThrow(/validation: a held-out validation split applies to mnist data/);

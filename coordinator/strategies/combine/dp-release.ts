@@ -90,10 +90,23 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
         r.results.map((x) => x.delta),
         { clip, noiseMultiplier: updateZ, expectedClients: expected, source: options.source, dimension: r.dimension },
       );
-      const nextClip = spec.adaptive && bitNoise !== undefined
-        ? adaptClip(clip, released.norms, { targetQuantile: spec.adaptive.targetQuantile, learningRate: spec.adaptive.learningRate, bitNoise, expectedClients: expected, source: options.source }).clip
-        : clip;
-      return { kind: 'combined', update: { delta: released.update, clients: r.results.length }, accept: () => void (clip = nextClip) };
+      const nextClip =
+        spec.adaptive && bitNoise !== undefined
+          ? adaptClip(clip, released.norms, {
+              targetQuantile: spec.adaptive.targetQuantile,
+              learningRate: spec.adaptive.learningRate,
+              bitNoise,
+              expectedClients: expected,
+              source: options.source,
+            }).clip
+          : clip;
+      return {
+        kind: 'combined',
+        update: { delta: released.update, clients: r.results.length },
+        accept: () => {
+          clip = nextClip;
+        },
+      };
     },
   };
   return {

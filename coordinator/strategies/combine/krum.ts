@@ -11,7 +11,14 @@ import { weightedMean } from './weighted-mean.ts';
  */
 export function krumOf(spec: SpecOf<'krum'>): CombineRule {
   return (results) => {
-    const best = results[krumSelect(results.map((r) => r.delta), spec.f, 1)[0]!]!;
+    const best =
+      results[
+        krumSelect(
+          results.map((r) => r.delta),
+          spec.f,
+          1,
+        )[0]!
+      ]!;
     return { delta: best.delta, clients: 1, numExamples: best.numExamples };
   };
 }
@@ -26,6 +33,12 @@ export function multiKrumOf(spec: SpecOf<'multikrum'>): CombineRule {
   return (results) => {
     const k = Math.min(spec.m ?? Infinity, results.length - spec.f);
     // krumSelect refuses n ≤ 2f + 2 (an AggregationError) before k is used, so k ≥ f + 3 here
-    return weightedMean(krumSelect(results.map((r) => r.delta), spec.f, k).map((i) => results[i]!));
+    return weightedMean(
+      krumSelect(
+        results.map((r) => r.delta),
+        spec.f,
+        k,
+      ).map((i) => results[i]!),
+    );
   };
 }

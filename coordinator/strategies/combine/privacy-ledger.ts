@@ -66,7 +66,8 @@ export function privacyLedger(options: LedgerOptions): PrivacyLedger & { charge(
     if (e === undefined) {
       const a = new RdpAccountant();
       a.step(1, spec.noiseMultiplier, rounds);
-      unamplified.set(rounds, (e = epsilonOf(a)));
+      e = epsilonOf(a);
+      unamplified.set(rounds, e);
     }
     return e;
   };
@@ -86,6 +87,9 @@ export function privacyLedger(options: LedgerOptions): PrivacyLedger & { charge(
       ...(joined ? { epsilonUnamplifiedMax: unamplifiedEpsilon(Math.max(0, ...joined.values())) } : {}),
       ...(replaceOne ? { epsilonReplaceOne: epsilonOf(replaceOne) } : {}),
     }),
-    byClient: () => (joined ? Object.fromEntries([...joined].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, rounds]) => [name, { rounds, epsilon: unamplifiedEpsilon(rounds) }])) : undefined),
+    byClient: () =>
+      joined
+        ? Object.fromEntries([...joined].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, rounds]) => [name, { rounds, epsilon: unamplifiedEpsilon(rounds) }]))
+        : undefined,
   };
 }

@@ -26,7 +26,8 @@ export function trimmedMean(vectors: readonly Float32Array[], beta: number): Flo
   checkSame(vectors, 'trimmedMean');
   const m = vectors.length;
   const cut = Math.floor(beta * m);
-  if (!(beta >= 0 && beta < 0.5) || 2 * cut >= m) throw new InvalidArgumentError(`trimmedMean: β = ${beta} trims ${2 * cut} of ${m} values, nothing would remain`);
+  if (!(beta >= 0 && beta < 0.5) || 2 * cut >= m)
+    throw new InvalidArgumentError(`trimmedMean: β = ${beta} trims ${2 * cut} of ${m} values, nothing would remain`);
   return perCoordinate(vectors, 'trimmedMean', (c) => {
     let s = 0;
     for (let k = cut; k < m - cut; k++) s += c[k]!;
@@ -71,7 +72,9 @@ export function krumScores(vectors: readonly Float32Array[], f: number): number[
   }
   const neighbours = n - f - 2;
   return d.map((row, a) => {
-    const others = Array.from(row).filter((_, b) => b !== a).sort((x, y) => x - y);
+    const others = Array.from(row)
+      .filter((_, b) => b !== a)
+      .sort((x, y) => x - y);
     return others.slice(0, neighbours).reduce((s, x) => s + x, 0);
   });
 }

@@ -16,7 +16,12 @@ export function fedAvgMStep({ lr, momentum }: SpecOf<'fedavgm'>): ServerStep {
         next[i] = momentum * (velocity?.[i] ?? 0) + d[i]!;
         step[i] = lr * next[i]!;
       }
-      return { weights: add(global, step), commit: () => void (velocity = next) };
+      return {
+        weights: add(global, step),
+        commit: () => {
+          velocity = next;
+        },
+      };
     },
   };
 }

@@ -16,7 +16,20 @@ export interface KernelExports {
   heapBase(): number;
   gemm(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void;
   /** gemm over only the k where A's row pair is non-zero (sparse inputs); bit-identical to gemm. `scratch` holds K i32s. */
-  gemmSparseA(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number, scratch: number): void;
+  gemmSparseA(
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    alpha: number,
+    beta: number,
+    scratch: number,
+  ): void;
   /** C = α·A·Bᵀ + β·C with B stored [N×K] (dot-product form: no transpose of B needed). */
   gemmNT(M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void;
   transpose(R: number, C: number, src: number, dst: number): void;
@@ -35,7 +48,20 @@ export interface KernelExports {
   maxPool2Backward(B: number, H: number, W: number, C: number, x: number, y: number, dy: number, dx: number): void;
   scale(n: number, x: number, s: number): void;
   sgdUpdate(n: number, w: number, g: number, v: number, lr: number, mu: number, wd: number, nesterov: number): void;
-  adamUpdate(n: number, w: number, g: number, m: number, v: number, lrT: number, b1: number, c1: number, b2: number, c2: number, epsT: number, wd: number): void;
+  adamUpdate(
+    n: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    lrT: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    epsT: number,
+    wd: number,
+  ): void;
   adagradUpdate(n: number, w: number, g: number, acc: number, lr: number, eps: number, wd: number): void;
   rmspropUpdate(n: number, w: number, g: number, acc: number, lr: number, rho: number, c: number, eps: number, wd: number): void;
 }
@@ -82,7 +108,8 @@ export interface SharedKernelExports {
  * Refuses a binary with a data section: instantiating it would overwrite the host's memory.
  */
 export function instantiateSharedKernels(memory: WebAssembly.Memory): SharedKernelExports {
-  if (!existsSync(SHARED_KERNELS_PATH)) throw new BackendError(`the SIMD kernels are not built (${SHARED_KERNELS_PATH.pathname} is missing; run \`npm run build:kernels\`)`);
+  if (!existsSync(SHARED_KERNELS_PATH))
+    throw new BackendError(`the SIMD kernels are not built (${SHARED_KERNELS_PATH.pathname} is missing; run \`npm run build:kernels\`)`);
   return instantiateOnMemory(readFileSync(SHARED_KERNELS_PATH), memory, SHARED_KERNELS_PATH.pathname) as unknown as SharedKernelExports;
 }
 

@@ -1,4 +1,4 @@
-import { viewSize, type DataView, type Dataset } from '../../data/dataset.ts';
+import { viewSize, type DatasetView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
 import type { ModelSpec } from '../../models/spec.ts';
@@ -51,21 +51,21 @@ export class SimdEngine implements Engine {
     return new SimdEngine(opts.sparseInput ?? true);
   }
 
-  async train(spec: ModelSpec, weights: Float32Array, data: DataView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
+  async train(spec: ModelSpec, weights: Float32Array, data: DatasetView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult> {
     const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot train on an empty shard');
     return this.guard(() => this.trainNetwork(spec, net, weights, data, n, config, seed));
   }
 
-  async evaluate(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<EvalMetrics> {
+  async evaluate(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<EvalMetrics> {
     const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot evaluate on an empty dataset');
     return this.guard(() => this.evaluateNetwork(net, weights, data, n));
   }
 
-  async predict(spec: ModelSpec, weights: Float32Array, data: DataView): Promise<Float32Array> {
+  async predict(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<Float32Array> {
     const net = checkSpec(spec, data.dataset, weights);
     const n = viewSize(data);
     if (n === 0) throw new DataError('cannot predict on an empty dataset');
@@ -88,7 +88,15 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private trainNetwork(spec: ModelSpec, net: SimdNetwork, weights: Float32Array, data: DataView, n: number, config: TrainConfig & FitOptions, seed: number): TrainResult {
+  private trainNetwork(
+    spec: ModelSpec,
+    net: SimdNetwork,
+    weights: Float32Array,
+    data: DatasetView,
+    n: number,
+    config: TrainConfig & FitOptions,
+    seed: number,
+  ): TrainResult {
     const { k, arena } = this;
     const batch = Math.min(config.batchSize, n);
     // plain SGD folds the step into the weight-gradient GEMMs; other optimizers keep a gradient and state
@@ -150,18 +158,21 @@ export class SimdEngine implements Engine {
     }
   }
 
-  private evaluateNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): EvalMetrics {
+  private evaluateNetwork(net: SimdNetwork, weights: Float32Array, data: DatasetView, n: number): EvalMetrics {
     const { k, arena } = this;
     let stats: Float64Array | undefined;
     this.forwardInChunks(net, weights, data, n, (workspace, m) => {
-      if (!stats) (stats = arena.f64(workspace.stats, 2)).fill(0);
+      if (!stats) {
+        stats = arena.f64(workspace.stats, 2);
+        stats.fill(0);
+      }
       const last = workspace.layers.length - 1;
       k.softmaxCrossEntropy(m, outputSize(workspace.layers[last]!), workspace.buffers[last]!.out, workspace.labels, 0, workspace.stats);
     });
     return { loss: stats![0]! / n, accuracy: stats![1]! / n, numExamples: n };
   }
 
-  private predictNetwork(net: SimdNetwork, weights: Float32Array, data: DataView, n: number): Float32Array {
+  private predictNetwork(net: SimdNetwork, weights: Float32Array, data: DatasetView, n: number): Float32Array {
     const classes = outputSize(net.layers[net.layers.length - 1]!);
     const out = new Float32Array(n * classes);
     this.forwardInChunks(net, weights, data, n, (workspace, m, start) => {
@@ -171,7 +182,13 @@ export class SimdEngine implements Engine {
   }
 
   /** Runs the forward pass over the rows of `data` in order, a chunk at a time, handing each chunk's workspace to `each`. */
-  private forwardInChunks(net: SimdNetwork, weights: Float32Array, data: DataView, n: number, each: (workspace: NetworkWorkspace, m: number, start: number) => void): void {
+  private forwardInChunks(
+    net: SimdNetwork,
+    weights: Float32Array,
+    data: DatasetView,
+    n: number,
+    each: (workspace: NetworkWorkspace, m: number, start: number) => void,
+  ): void {
     const { arena } = this;
     const chunk = Math.min(EVAL_CHUNK, n);
     const workspace = new NetworkWorkspace(arena, net, chunk, 0);
@@ -190,7 +207,21 @@ export class SimdEngine implements Engine {
    * C = α·A·B + β·C through the sparse-A kernel when A is likely mostly zeros
    * (same bits as the dense kernel, which is faster on dense data).
    */
-  private gemm(sparse: boolean, workspace: NetworkWorkspace, M: number, N: number, K: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, alpha: number, beta: number): void {
+  private gemm(
+    sparse: boolean,
+    workspace: NetworkWorkspace,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    alpha: number,
+    beta: number,
+  ): void {
     if (sparse && this.sparseInput) this.k.gemmSparseA(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta, workspace.indexList);
     else this.k.gemm(M, N, K, a, lda, b, ldb, c, ldc, alpha, beta);
   }
@@ -202,7 +233,7 @@ export class SimdEngine implements Engine {
       const x = workspace.inputOf(i);
       const buf = workspace.buffers[i]!;
       if (l.kind === 'dense') {
-        this.gemm(i === 0 || workspace.layers[i - 1]!.kind !== "dense", workspace, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
+        this.gemm(i === 0 || workspace.layers[i - 1]!.kind !== 'dense', workspace, m, l.units, l.inputs, x, l.inputs, buf.w, l.units, buf.out, l.units, 1, 0);
         k.biasActivate(m, l.units, buf.out, buf.b, Activation[l.activation]);
         if (dropState !== undefined && l.dropout > 0) {
           arena.f32(buf.pre, m * l.units).set(arena.f32(buf.out, m * l.units));
@@ -301,7 +332,7 @@ function layerTrainability(workspace: NetworkWorkspace, trainable: readonly bool
 }
 
 /** Copies rows order[start .. start+m) of the view into the input and label buffers. */
-function gatherBatch(arena: Arena, workspace: NetworkWorkspace, view: DataView, order: Uint32Array, start: number, m: number): void {
+function gatherBatch(arena: Arena, workspace: NetworkWorkspace, view: DatasetView, order: Uint32Array, start: number, m: number): void {
   const { x, y, features } = view.dataset;
   const xs = arena.f32(workspace.input, m * features);
   const labels = arena.u8(workspace.labels, m);

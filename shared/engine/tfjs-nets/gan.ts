@@ -3,7 +3,7 @@ import { generatorParamCount, type GanSpec } from '../../models/gan.ts';
 import { paramShapes } from '../../models/registry.ts';
 import { prepareGradients, tensorsFrom } from '../tfjs-common.ts';
 import { activate, dense, maybeDropout, type ActivationName } from './layers.ts';
-import type { TfjsNet } from './net.ts';
+import { descend, type TfjsNet } from './net.ts';
 
 /**
  * An MLP over `params` (kernel, bias pairs): hidden layers with `net.activation`
@@ -79,19 +79,13 @@ export const ganNet: TfjsNet<GanSpec> = {
         record(loss, correct, tf.scalar(0));
         return tf.div(loss, b) as tf.Scalar;
       };
-      if (dTrainable.length > 0) {
-        const d = tf.variableGrads(dLoss, dTrainable);
-        dOpt.apply(dVars, dVars.map((v) => d.grads[v.name]));
-      } else dLoss();
+      descend(dLoss, dVars, dTrainable, dOpt);
       const gLoss = () => {
         const loss = bce(discriminator(spec, vars, generator(spec, vars, noise(spec, b, seed + 1), seed + 7), seed + 11), true);
         record(tf.scalar(0), tf.scalar(0), loss);
         return tf.div(loss, b) as tf.Scalar;
       };
-      if (gTrainable.length > 0) {
-        const g = tf.variableGrads(gLoss, gTrainable);
-        gOpt.apply(gVars, gVars.map((v) => g.grads[v.name]));
-      } else gLoss();
+      descend(gLoss, gVars, gTrainable, gOpt);
     };
   },
   score: (spec, params, x, _y, start) => tf.stack(discriminatorStats(spec, params, x, noise(spec, x.shape[0], EVAL_NOISE_SEED + start))) as tf.Tensor1D,

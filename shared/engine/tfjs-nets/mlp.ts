@@ -37,7 +37,10 @@ function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D,
     f.pre.push(z);
     h = activate(z, spec.activation) as tf.Tensor2D;
     f.post.push(h);
-    const mask = dropoutSeed !== undefined && p > 0 ? (tf.div(tf.step(tf.sub(tf.randomUniform(h.shape, 0, 1, 'float32', dropoutSeed + l), p)), 1 - p) as tf.Tensor2D) : undefined;
+    const mask =
+      dropoutSeed !== undefined && p > 0
+        ? (tf.div(tf.step(tf.sub(tf.randomUniform(h.shape, 0, 1, 'float32', dropoutSeed + l), p)), 1 - p) as tf.Tensor2D)
+        : undefined;
     f.masks.push(mask);
     if (mask) h = tf.mul(h, mask);
     f.acts.push(h);
@@ -63,7 +66,16 @@ function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tenso
  * Frozen variables get no gradient (undefined), and the backward pass stops below
  * the first layer that trains.
  */
-function mlpGradients(spec: MlpSpec, vars: readonly tf.Variable[], trainable: readonly boolean[], x: tf.Tensor2D, y: tf.Tensor2D, scale: number, stats: tf.Variable | undefined, dropoutSeed: number): (tf.Tensor | undefined)[] {
+function mlpGradients(
+  spec: MlpSpec,
+  vars: readonly tf.Variable[],
+  trainable: readonly boolean[],
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  scale: number,
+  stats: tf.Variable | undefined,
+  dropoutSeed: number,
+): (tf.Tensor | undefined)[] {
   const f = mlpForward(spec, vars, x, dropoutSeed);
   if (stats) stats.assign(tf.add(stats, lossAndCorrect(f.logits, y)));
   let g = tf.mul(tf.sub(tf.softmax(f.logits), y), scale) as tf.Tensor2D;

@@ -57,6 +57,23 @@ export function classifierMetrics(totals: readonly number[], n: number): { loss:
 }
 
 /**
+ * One optimizer step on `vars` down the gradient of `loss` with respect to `trained` (the
+ * trainable ones among them). With none trainable the loss is still computed, so its
+ * statistics are recorded.
+ */
+export function descend(loss: () => tf.Scalar, vars: readonly tf.Variable[], trained: tf.Variable[], opt: TfjsOptimizer): void {
+  if (trained.length === 0) {
+    loss();
+    return;
+  }
+  const { grads } = tf.variableGrads(loss, trained);
+  opt.apply(
+    vars,
+    vars.map((v) => grads[v.name]),
+  );
+}
+
+/**
  * A classifier trained through tfjs autodiff: the mean cross-entropy of its
  * logits, differentiated with respect to the trainable variables, then the optimizer.
  */
@@ -70,12 +87,12 @@ export function autodiffClassifier<S>(forward: (spec: S) => Forward, chunk: numb
       const opt = optimizer(vars, trainable);
       const trained = vars.filter((_, i) => trainable[i]);
       return ({ x, y, size, seed, stats }) => {
-        const { grads } = tf.variableGrads(() => {
+        const loss = () => {
           const z = logits(vars, x, seed);
           if (stats) stats.assign(tf.add(stats, lossAndCorrect(z, y)));
           return tf.div(tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(z)))), size) as tf.Scalar;
-        }, trained);
-        opt.apply(vars, vars.map((v) => grads[v.name]));
+        };
+        descend(loss, vars, trained, opt);
       };
     },
     score: (spec, params, x, y) => lossAndCorrect(forward(spec)(params, x), y),

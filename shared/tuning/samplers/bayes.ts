@@ -102,7 +102,11 @@ export function bayesSampler(space: SearchSpace, opts: BayesOptions): Sampler {
  * worst score) and on pending trials at the worst score; `observed` lists the
  * tried points best first, and `best` is the best standardised score.
  */
-function condition(space: SearchSpace, history: readonly Observation[], pending: readonly Assignment[]): { model: GPModel; best: number; observed: number[][] } {
+function condition(
+  space: SearchSpace,
+  history: readonly Observation[],
+  pending: readonly Assignment[],
+): { model: GPModel; best: number; observed: number[][] } {
   const finite = history.map((o) => o.score).filter(Number.isFinite);
   const worst = Math.min(...finite);
   const raw = history.map((o) => (Number.isFinite(o.score) ? o.score : worst));

@@ -29,6 +29,10 @@ export function createSampler(method: TuningMethod, space: SearchSpace, opts: Sa
     case 'random':
       return randomSampler(space, opts.seed);
     case 'bayes':
-      return bayesSampler(space, { seed: opts.seed, ...(opts.nInit !== undefined && { nInit: opts.nInit }), ...(opts.candidates !== undefined && { candidates: opts.candidates }) });
+      return bayesSampler(space, {
+        seed: opts.seed,
+        ...(opts.nInit !== undefined && { nInit: opts.nInit }),
+        ...(opts.candidates !== undefined && { candidates: opts.candidates }),
+      });
   }
 }

@@ -6,9 +6,14 @@ import { parseStrategySpec } from '../../../shared/strategy-spec.ts';
 
 const ctx: StrategyContext = { clients: 10, sampling: { fraction: 1, min: 1, seed: 1 } };
 const build = (strategy: string, o: { dp?: string; secagg?: boolean } = {}) =>
-  createAggregation(parseStrategySpec(strategy), o.dp === undefined ? undefined : parseDpSpec(o.dp), { ctx, secagg: o.secagg ?? false, delta: 1e-5, samplingSecret: true });
+  createAggregation(parseStrategySpec(strategy), o.dp === undefined ? undefined : parseDpSpec(o.dp), {
+    ctx,
+    secagg: o.secagg ?? false,
+    delta: 1e-5,
+    samplingSecret: true,
+  });
 
-describe('a run\'s aggregation', () => {
+describe("a run's aggregation", () => {
   it('without DP: the strategy alone, recorded as its spec, and no privacy ledger', () => {
     const run = build('fedprox:mu=0.5');
     expect(run.privacy).toBeUndefined();
@@ -23,7 +28,9 @@ describe('a run\'s aggregation', () => {
   });
 
   it('refuses what cannot work: a robust strategy under secure aggregation or DP, and DP with secure aggregation', () => {
-    expect(() => build('krum:f=1', { secagg: true })).toThrow(/^secagg: krum needs every individual update \(a robust aggregator\), which secure aggregation hides from the coordinator; use fedavg, /);
+    expect(() => build('krum:f=1', { secagg: true })).toThrow(
+      /^secagg: krum needs every individual update \(a robust aggregator\), which secure aggregation hides from the coordinator; use fedavg, /,
+    );
     expect(() => build('fedmedian', { dp: 'central:z=1,clip=1' })).toThrow(/^dp: fedmedian needs every individual update/);
     expect(() => build('fedavg', { dp: 'central:z=1,clip=1', secagg: true })).toThrow(/differential privacy together with secure aggregation is not supported/);
     expect(() => build('fedavg', { secagg: true })).not.toThrow();

@@ -16,11 +16,14 @@ const round = (results: FitOutcome[], minResults = 1): RoundResults => ({ round:
 const ctx: StrategyContext = { clients: 5, sampling: { fraction: 1, min: 1, seed: 1 } };
 
 /** A permutation of `items` from fast-check's keys: sorted by them. */
-const permuted = <T>(items: readonly T[], keys: readonly number[]) => items.map((item, i) => [keys[i] ?? 0, i, item] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , item]) => item);
+const permuted = <T>(items: readonly T[], keys: readonly number[]) =>
+  items
+    .map((item, i) => [keys[i] ?? 0, i, item] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map(([, , item]) => item);
 
 describe('the weighted mean, folded as results arrive', () => {
-  const result = (deltas: fc.Arbitrary<number>) =>
-    fc.tuple(fc.array(deltas, { minLength: 5, maxLength: 5 }), fc.integer({ min: 1, max: 100_000 }));
+  const result = (deltas: fc.Arbitrary<number>) => fc.tuple(fc.array(deltas, { minLength: 5, maxLength: 5 }), fc.integer({ min: 1, max: 100_000 }));
   const folded = (results: readonly FitOutcome[]) => {
     const mean = meanFold();
     for (const r of results) mean.fold(r);
@@ -29,26 +32,35 @@ describe('the weighted mean, folded as results arrive', () => {
 
   it('folding in any order gives the same bytes (deltas on a 2⁻¹⁶ grid, where the float64 sum is exact)', () => {
     fc.assert(
-      fc.property(fc.array(result(fc.integer({ min: -(2 ** 26), max: 2 ** 26 }).map((k) => k / 2 ** 16)), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 12, maxLength: 12 }), (items, keys) => {
-        const results = items.map(([d, n], i) => outcome(`c${i}`, n, d));
-        const inOrder = folded(results);
-        expect(folded(permuted(results, keys))).toEqual(inOrder);
-        expect(inOrder.clients).toBe(results.length);
-        expect(inOrder.numExamples).toBe(items.reduce((s, [, n]) => s + n, 0));
-      }),
+      fc.property(
+        fc.array(result(fc.integer({ min: -(2 ** 26), max: 2 ** 26 }).map((k) => k / 2 ** 16)), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+        (items, keys) => {
+          const results = items.map(([d, n], i) => outcome(`c${i}`, n, d));
+          const inOrder = folded(results);
+          expect(folded(permuted(results, keys))).toEqual(inOrder);
+          expect(inOrder.clients).toBe(results.length);
+          expect(inOrder.numExamples).toBe(items.reduce((s, [, n]) => s + n, 0));
+        },
+      ),
     );
   });
 
   it('folded in any order, it is the batch mean up to float rounding, with the same clients and examples', () => {
     fc.assert(
-      fc.property(fc.array(result(fc.float({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 12, maxLength: 12 }), (items, keys) => {
-        const results = items.map(([d, n], i) => outcome(`c${i}`, n, d));
-        const batch = weightedMean(results);
-        const any = folded(permuted(results, keys));
-        expect({ ...any, delta: undefined }).toEqual({ ...batch, delta: undefined });
-        const scale = Math.max(...results.flatMap((r) => Array.from(r.delta, Math.abs)));
-        any.delta.forEach((v, i) => expect(Math.abs(v - batch.delta[i]!)).toBeLessThanOrEqual(Math.max(Math.abs(batch.delta[i]!) * 2 ** -22, scale * 2 ** -40)));
-      }),
+      fc.property(
+        fc.array(result(fc.float({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+        (items, keys) => {
+          const results = items.map(([d, n], i) => outcome(`c${i}`, n, d));
+          const batch = weightedMean(results);
+          const any = folded(permuted(results, keys));
+          expect({ ...any, delta: undefined }).toEqual({ ...batch, delta: undefined });
+          const scale = Math.max(...results.flatMap((r) => Array.from(r.delta, Math.abs)));
+          for (const [i, v] of any.delta.entries())
+            expect(Math.abs(v - batch.delta[i]!)).toBeLessThanOrEqual(Math.max(Math.abs(batch.delta[i]!) * 2 ** -22, scale * 2 ** -40));
+        },
+      ),
     );
   });
 
@@ -80,9 +92,16 @@ describe('combiners', () => {
   });
 
   it('robust rules need every update; what they combine stands for the clients it holds', () => {
-    const results = [[0, 0], [1, 0], [0, 1], [1, 1], [50, 50]].map((v, i) => outcome(`c${i}`, 10 + i, v));
+    const results = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [50, 50],
+    ].map((v, i) => outcome(`c${i}`, 10 + i, v));
     for (const name of ['fedmedian', 'trimmedmean', 'krum', 'multikrum']) expect(strategyOf(name, ctx).combiner.needsEveryUpdate, name).toBe(true);
-    for (const name of ['fedavg', 'fedsgd', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad']) expect(strategyOf(name, ctx).combiner.needsEveryUpdate, name).toBe(false);
+    for (const name of ['fedavg', 'fedsgd', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'])
+      expect(strategyOf(name, ctx).combiner.needsEveryUpdate, name).toBe(false);
     const combined = (name: string) => {
       const c = strategyOf(name, ctx).combiner.combine(round(results));
       return c.kind === 'combined' ? c.update : undefined;

@@ -32,11 +32,25 @@ describe('the sampling rate a round is charged at', () => {
     [400, 100, 50].forEach((available, i) => {
       const asked = strategy.configureFit(i + 1, clients(available), train);
       expect(asked).toHaveLength(10);
-      aggregateFit(strategy, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), { round: i + 1 });
+      aggregateFit(
+        strategy,
+        Float32Array.of(0, 0, 0),
+        asked.map((a) => update(a.client.name)),
+        { round: i + 1 },
+      );
       rates.push(privacy!.report().samplingRate);
     });
     expect(rates).toEqual([10 / 400, 10 / 100, 10 / 50]);
-    expect(privacy!.report().epsilon).toBe(epsilonAt([[0.025, 1], [0.1, 1], [0.2, 1]], 1e-5));
+    expect(privacy!.report().epsilon).toBe(
+      epsilonAt(
+        [
+          [0.025, 1],
+          [0.1, 1],
+          [0.2, 1],
+        ],
+        1e-5,
+      ),
+    );
   });
 });
 
@@ -51,22 +65,39 @@ describe('a secret sample', () => {
     expect(a).not.toEqual(b);
   });
 
-  it('with a replayable sample the report adds each client\'s unamplified ε over the rounds its update was in', () => {
+  it("with a replayable sample the report adds each client's unamplified ε over the rounds its update was in", () => {
     const ctx: StrategyContext = { clients: 10, sampling: { fraction: 0.5, min: 1, seed: 7 } };
     const { strategy, privacy } = withDp('fedavg', ctx, 'central:z=2,clip=1', { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: false });
     const joined = new Map<string, number>();
     for (let round = 1; round <= 6; round++) {
       const asked = strategy.configureFit(round, clients(10), train);
       for (const a of asked) joined.set(a.client.name, (joined.get(a.client.name) ?? 0) + 1);
-      aggregateFit(strategy, Float32Array.of(0, 0, 0), asked.map((a) => update(a.client.name)), { round });
+      aggregateFit(
+        strategy,
+        Float32Array.of(0, 0, 0),
+        asked.map((a) => update(a.client.name)),
+        { round },
+      );
     }
     const most = Math.max(...joined.values());
     const p = privacy!.report();
     expect(p.samplingSecret).toBe(false);
-    expect(p.epsilonUnamplifiedMax).toBe(epsilonAt(Array.from({ length: most }, () => [1, 2] as [number, number]), 1e-5));
+    expect(p.epsilonUnamplifiedMax).toBe(
+      epsilonAt(
+        Array.from({ length: most }, () => [1, 2] as [number, number]),
+        1e-5,
+      ),
+    );
     expect(p.epsilonUnamplifiedMax!).toBeGreaterThan(p.epsilon);
     const perClient = privacy!.byClient()!;
-    for (const [name, rounds] of joined) expect(perClient[name]).toEqual({ rounds, epsilon: epsilonAt(Array.from({ length: rounds }, () => [1, 2] as [number, number]), 1e-5) });
+    for (const [name, rounds] of joined)
+      expect(perClient[name]).toEqual({
+        rounds,
+        epsilon: epsilonAt(
+          Array.from({ length: rounds }, () => [1, 2] as [number, number]),
+          1e-5,
+        ),
+      });
     // a secret sample reports neither: naming who trained would undo the secret
     const secret = withDp('fedavg', ctx, 'central:z=2,clip=1', { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
     aggregateFit(secret.strategy, Float32Array.of(0, 0, 0), [update('c000')]);
@@ -81,9 +112,26 @@ describe('short rounds under DP: the release never hinges on an un-noised count'
     const ctx: StrategyContext = { clients: 3, sampling: { fraction: 1, min: minFitClients, seed: 1 } };
     const { strategy, privacy } = withDp('fedavg', ctx, spec, { delta: 1e-5, source: seededNoiseSource(1, 't'), samplingSecret: true });
     // one client answers, two fail: fewer results than minFitClients
-    const transport = fakeTransport({ a: () => ({ numExamples: 5, delta: new Array(101_770).fill(0.001) }), b: () => new Error('dropped'), c: () => new Error('dropped') });
+    const transport = fakeTransport({
+      a: () => ({ numExamples: 5, delta: new Array(101_770).fill(0.001) }),
+      b: () => new Error('dropped'),
+      c: () => new Error('dropped'),
+    });
     const initial = new Float32Array(101_770);
-    return runRounds({ transport, strategy, privacy, spec: DEFAULT_MODEL, initialWeights: initial, rounds: 1, train, seed: 1, minFitClients, roundTimeoutMs: 5000, waitForClientsTimeoutMs: 1000, log }).then((r) => ({ ...r, initial }));
+    return runRounds({
+      transport,
+      strategy,
+      privacy,
+      spec: DEFAULT_MODEL,
+      initialWeights: initial,
+      rounds: 1,
+      train,
+      seed: 1,
+      minFitClients,
+      roundTimeoutMs: 5000,
+      waitForClientsTimeoutMs: 1000,
+      log,
+    }).then((r) => ({ ...r, initial }));
   };
 
   it('central: a round with fewer results than minFitClients still releases the noised sum and is charged', async () => {

@@ -6,16 +6,24 @@ import { RdpAccountant, dpFedAvg, seededNoiseSource } from '../../../shared/priv
 import { aggregateFit, strategyOf, withDp } from './round.ts';
 
 const ctx: StrategyContext = { clients: 10, sampling: { fraction: 0.2, min: 1, seed: 1 } };
-const result = (name: string, delta: number[], numExamples = 5): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
+const result = (name: string, delta: number[], numExamples = 5): FitOutcome => ({
+  client: { id: name, name },
+  numExamples,
+  delta: Float32Array.from(delta),
+  metrics: {},
+});
 const global = Float32Array.from([1, 1, 1]);
 const results = [result('a', [3, 4, 0]), result('b', [0, 0.1, 0], 500)];
 
 describe('differential privacy in place of the weighted mean', () => {
-  it('central: the new model is the old one plus DP-FedAvg of the clipped deltas over the expected 2 clients, with the coordinator\'s noise', () => {
+  it("central: the new model is the old one plus DP-FedAvg of the clipped deltas over the expected 2 clients, with the coordinator's noise", () => {
     const dp = withDp('fedavg', ctx, 'central:z=1.0,clip=1.0', { delta: 1e-5, source: seededNoiseSource(7, 'test'), samplingSecret: true });
     const next = aggregateFit(dp.strategy, global, results);
     // the same release computed directly: clipped [0.6, 0.8, 0] and [0, 0.1, 0], summed, / qN = 2, plus N(0, (1·1/2)²)
-    const expected = dpFedAvg(results.map((r) => r.delta), { clip: 1, noiseMultiplier: 1, expectedClients: 2, source: seededNoiseSource(7, 'test') });
+    const expected = dpFedAvg(
+      results.map((r) => r.delta),
+      { clip: 1, noiseMultiplier: 1, expectedClients: 2, source: seededNoiseSource(7, 'test') },
+    );
     expect(expected.sigma).toBe(0.5);
     expect(Array.from(next)).toEqual(Array.from(global).map((g, i) => Math.fround(g + expected.update[i]!)));
     // the example counts do not weigh in: DP-FedAvg weighs every client alike
@@ -26,7 +34,11 @@ describe('differential privacy in place of the weighted mean', () => {
   });
 
   it('ε grows round by round; adaptive clipping moves the clip toward the target quantile', () => {
-    const dp = withDp('fedavgm:lr=1,momentum=0.9', ctx, 'central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1', { delta: 1e-5, source: seededNoiseSource(3, 'test'), samplingSecret: true });
+    const dp = withDp('fedavgm:lr=1,momentum=0.9', ctx, 'central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1', {
+      delta: 1e-5,
+      source: seededNoiseSource(3, 'test'),
+      samplingSecret: true,
+    });
     expect(dp.privacy!.report().epsilon).toBe(0);
     let w: Float32Array = global;
     const eps: number[] = [];
@@ -54,7 +66,11 @@ describe('differential privacy in place of the weighted mean', () => {
   });
 
   it('a round whose model would not be finite is an AggregationError: the adaptive clip stays, the privacy spent is still counted', () => {
-    const dp = withDp('fedavgm:lr=1e38', ctx, 'central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1', { delta: 1e-5, source: seededNoiseSource(3, 'test'), samplingSecret: true });
+    const dp = withDp('fedavgm:lr=1e38', ctx, 'central:z=1.0,adaptive=0.5,clip=0.1,bitNoise=1', {
+      delta: 1e-5,
+      source: seededNoiseSource(3, 'test'),
+      samplingSecret: true,
+    });
     // a step of about 1e38 · clip from w = 3.4e38 overflows float32
     expect(() => aggregateFit(dp.strategy, Float32Array.of(3.4e38, 3.4e38, 3.4e38), results)).toThrow(AggregationError);
     const accountant = new RdpAccountant();

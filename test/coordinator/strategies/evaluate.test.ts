@@ -38,14 +38,26 @@ describe('federated evaluation in the strategies', () => {
   it('every strategy shares the default: all clients unless fractionEvaluate samples a seeded subset', () => {
     for (const name of STRATEGY_NAMES) {
       const s = createStrategy(parseStrategySpec(name), ctx());
-      expect(s.configureEvaluate(1, clients).map((c) => c.name), name).toEqual(clients.map((c) => c.name));
+      expect(
+        s.configureEvaluate(1, clients).map((c) => c.name),
+        name,
+      ).toEqual(clients.map((c) => c.name));
       expect(s.aggregateEvaluate(1, [result('a', 1, { accuracy: 1 }), result('b', 1, { accuracy: 0 })]).metrics.accuracy, name).toBe(0.5);
     }
     const s = strategyOf('fedavg', ctx(0.4));
     const r1 = s.configureEvaluate(1, clients).map((c) => c.name);
     expect(r1).toHaveLength(4);
-    expect(strategyOf('fedavg', ctx(0.4)).configureEvaluate(1, [...clients].reverse()).map((c) => c.name)).toEqual(r1);
-    const rounds = [1, 2, 3, 4, 5].map((r) => s.configureEvaluate(r, clients).map((c) => c.name).join());
+    expect(
+      strategyOf('fedavg', ctx(0.4))
+        .configureEvaluate(1, [...clients].reverse())
+        .map((c) => c.name),
+    ).toEqual(r1);
+    const rounds = [1, 2, 3, 4, 5].map((r) =>
+      s
+        .configureEvaluate(r, clients)
+        .map((c) => c.name)
+        .join(),
+    );
     expect(new Set(rounds).size).toBeGreaterThan(1);
   });
 });

@@ -48,12 +48,20 @@ describe('server steps', () => {
     const counting = (inner: ServerStep): ServerStep => ({
       propose: (w, u) => {
         const p = inner.propose(w, u);
-        return { weights: p.weights, commit: () => (commits++, p.commit()) };
+        return {
+          weights: p.weights,
+          commit: () => {
+            commits++;
+            p.commit();
+          },
+        };
       },
     });
     const step = counting(fedAvgMStep(parseStrategySpec('fedavgm:lr=1e38') as SpecOf<'fedavgm'>));
     expect(() => takeStep(step, Float32Array.of(3.4e38), update(1), 'fedavgm')).toThrow(AggregationError);
-    expect(() => takeStep(step, Float32Array.of(3.4e38), update(1), 'fedavgm')).toThrow(/fedavgm: the new global model is not finite \(Infinity at coordinate 0\)/);
+    expect(() => takeStep(step, Float32Array.of(3.4e38), update(1), 'fedavgm')).toThrow(
+      /fedavgm: the new global model is not finite \(Infinity at coordinate 0\)/,
+    );
     expect(commits).toBe(0);
     takeStep(step, Float32Array.of(0), update(-0.5), 'fedavgm');
     expect(commits).toBe(1);

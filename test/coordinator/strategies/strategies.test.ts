@@ -10,7 +10,12 @@ import { parseStrategySpec, STRATEGY_NAMES } from '../../../shared/strategy-spec
 import { aggregateFit, strategyOf } from './round.ts';
 
 const ctx = (clients = 10, fraction = 1, min = 1): StrategyContext => ({ clients, sampling: { fraction, min, seed: 7 } });
-const outcome = (name: string, numExamples: number, delta: number[]): FitOutcome => ({ client: { id: name, name }, numExamples, delta: Float32Array.from(delta), metrics: {} });
+const outcome = (name: string, numExamples: number, delta: number[]): FitOutcome => ({
+  client: { id: name, name },
+  numExamples,
+  delta: Float32Array.from(delta),
+  metrics: {},
+});
 const base = fitConfig({ epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.1, momentum: 0, mu: 0 });
 const step = (spec: string, global: number[], results: FitOutcome[], c = ctx()) => [...aggregateFit(strategyOf(spec, c), Float32Array.from(global), results)];
 const vectors = (...vs: number[][]) => vs.map((v, i) => outcome(`c${i}`, 1, v));
@@ -25,7 +30,14 @@ describe('strategies against hand-computed aggregates', () => {
     expect(() => weightedMean([outcome('a', -1, [1])])).toThrow(/a reports -1 examples/);
     expect(() => weightedMean([outcome('a', 0, [1])])).toThrow(/the example counts sum to zero/);
     const s = strategyOf('fedavg', ctx());
-    const ins = s.configureFit(1, [{ id: 'x', name: 'x' }, { id: 'y', name: 'y' }], base);
+    const ins = s.configureFit(
+      1,
+      [
+        { id: 'x', name: 'x' },
+        { id: 'y', name: 'y' },
+      ],
+      base,
+    );
     expect(ins.map((i) => i.client.id)).toEqual(['x', 'y']);
     expect(ins[0]!.config).toBe(base);
   });
@@ -86,38 +98,67 @@ describe('strategies against hand-computed aggregates', () => {
     expect(step('fedmedian', [1, 1], [outcome('a', 1, [1, -5]), outcome('b', 99, [3, 0]), outcome('c', 1, [100, 2])])).toEqual([4, 1]);
     expect([...coordinateMedian([Float32Array.of(1), Float32Array.of(4)])]).toEqual([2.5]);
     // β = 0.2 of 5 values trims one from each end: mean of [2, 3, 4]
-    expect(step('trimmedmean:beta=0.2', [0], [1, 2, 3, 4, 1000].map((v, i) => outcome(`c${i}`, 1, [v])))).toEqual([3]);
+    expect(
+      step(
+        'trimmedmean:beta=0.2',
+        [0],
+        [1, 2, 3, 4, 1000].map((v, i) => outcome(`c${i}`, 1, [v])),
+      ),
+    ).toEqual([3]);
     expect(() => trimmedMean([Float32Array.of(1), Float32Array.of(2)], 0.49)).not.toThrow();
     expect(() => trimmedMean([Float32Array.of(1), Float32Array.of(2), Float32Array.of(3)], 0.5)).toThrow(/nothing would remain/);
   });
 
   it('krum picks the update closest to its neighbours; multi-krum averages the best m', () => {
     // four clustered updates and one far away; f = 1, n = 5 > 2f + 2
-    const results = [[0, 0], [1, 0], [0, 1], [1, 1], [50, 50]].map((v, i) => outcome(`c${i}`, 1, v));
+    const results = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [50, 50],
+    ].map((v, i) => outcome(`c${i}`, 1, v));
     const k = step('krum:f=1', [0, 0], results, ctx(5));
     expect(k[0]).toBeLessThanOrEqual(1);
     expect(k[1]).toBeLessThanOrEqual(1);
     expect(step('multikrum:f=1,m=4', [0, 0], results, ctx(5))).toEqual([0.5, 0.5]);
   });
 
-  it('multi-krum\'s default m is the round\'s n − f: with C = 0.5 of 10 clients, the outlier among the 5 updates is left out', () => {
+  it("multi-krum's default m is the round's n − f: with C = 0.5 of 10 clients, the outlier among the 5 updates is left out", () => {
     // four honest [0, 0] and one [100, −100]: averaging all five would give [20, −20]
-    const results = [[0, 0], [0, 0], [0, 0], [0, 0], [100, -100]].map((v, i) => outcome(`c${i}`, 1, v));
+    const results = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [100, -100],
+    ].map((v, i) => outcome(`c${i}`, 1, v));
     expect(step('multikrum:f=1', [0, 0], results, ctx(10, 0.5))).toEqual([0, 0]);
     // after a dropout (6 asked, 5 answered) likewise: m = 5 − 1
     expect(step('multikrum:f=1', [0, 0], results, ctx(6))).toEqual([0, 0]);
     expect(strategyOf('multikrum:f=1', ctx(10, 0.5)).toConfig()).toEqual({ name: 'multikrum', f: 1 });
   });
 
-  it('an explicit m above a round\'s n − f is clamped to it; one above n − f of a full round is refused up front', () => {
-    const results = [[0, 0], [0, 0], [0, 0], [0, 0], [100, -100]].map((v, i) => outcome(`c${i}`, 1, v));
+  it("an explicit m above a round's n − f is clamped to it; one above n − f of a full round is refused up front", () => {
+    const results = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [100, -100],
+    ].map((v, i) => outcome(`c${i}`, 1, v));
     // 6 asked, 5 answered: m = 5 would take the outlier in, n − f = 4 does not
     expect(step('multikrum:f=1,m=5', [0, 0], results, ctx(6))).toEqual([0, 0]);
     expect(() => strategyOf('multikrum:f=1,m=6', ctx(6))).toThrow(/strategy multikrum with f = 1: m = 6 is more than n − f = 5 of the 6 clients a round asks/);
   });
 
   it('a round with too few updates for Krum is an AggregationError (the round loop skips it), with the precise message', () => {
-    const four = [[0, 0], [1, 0], [0, 1], [1, 1]].map((v, i) => outcome(`c${i}`, 1, v));
+    const four = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ].map((v, i) => outcome(`c${i}`, 1, v));
     for (const spec of ['krum:f=1', 'multikrum:f=1']) {
       const s = strategyOf(spec, ctx(5));
       const run = () => aggregateFit(s, Float32Array.of(0, 0), four);
@@ -125,7 +166,11 @@ describe('strategies against hand-computed aggregates', () => {
       expect(run, spec).toThrow('Krum with f = 1 needs more than 2f + 2 = 4 updates, got 4');
     }
     try {
-      krumSelect(four.map((r) => r.delta), 1, 1);
+      krumSelect(
+        four.map((r) => r.delta),
+        1,
+        1,
+      );
     } catch (e) {
       expect((e as AggregationError).code).toBe('E_AGGREGATION');
     }
@@ -140,7 +185,9 @@ describe('strategies against hand-computed aggregates', () => {
       const fresh = aggregateFit(strategyOf(spec, ctx()), Float32Array.of(0), [outcome('a', 1, [-0.5])]);
       expect([...after], spec).toEqual([...fresh]);
     }
-    expect(() => step('fedmedian', [3.4e38], [outcome('a', 1, [3.4e38])])).toThrow(/fedmedian: the new global model is not finite \(Infinity at coordinate 0\)/);
+    expect(() => step('fedmedian', [3.4e38], [outcome('a', 1, [3.4e38])])).toThrow(
+      /fedmedian: the new global model is not finite \(Infinity at coordinate 0\)/,
+    );
   });
 
   it('refuses Krum when a round cannot have n > 2f + 2, and bad parameters, each with a clear message', () => {
@@ -176,8 +223,12 @@ describe('properties (fast-check)', () => {
     fc.assert(
       fc.property(vec(6), fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }), (d, counts) => {
         const u = Float32Array.from(d);
-        const out = aggregateFit(strategyOf('fedavg', ctx()), new Float32Array(6), counts.map((c, i) => ({ client: { id: `${i}`, name: `${i}` }, numExamples: c, delta: u, metrics: {} })));
-        out.forEach((v, i) => expect(Math.abs(v - u[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(u[i]!))));
+        const out = aggregateFit(
+          strategyOf('fedavg', ctx()),
+          new Float32Array(6),
+          counts.map((c, i) => ({ client: { id: `${i}`, name: `${i}` }, numExamples: c, delta: u, metrics: {} })),
+        );
+        for (const [i, v] of out.entries()) expect(Math.abs(v - u[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(u[i]!)));
       }),
     );
   });
@@ -190,7 +241,7 @@ describe('properties (fast-check)', () => {
         for (const spec of ['fedavg', 'fedmedian', 'trimmedmean:beta=0.1']) {
           const a = aggregateFit(strategyOf(spec, ctx()), new Float32Array(4), results);
           const b = aggregateFit(strategyOf(spec, ctx()), new Float32Array(4), rotated);
-          a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(v))));
+          for (const [i, v] of a.entries()) expect(Math.abs(v - b[i]!)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(v)));
         }
       }),
     );
@@ -198,10 +249,13 @@ describe('properties (fast-check)', () => {
 
   it('the median of an odd set is one of the values', () => {
     fc.assert(
-      fc.property(fc.array(vec(3), { minLength: 1, maxLength: 9 }).filter((a) => a.length % 2 === 1), (vs) => {
-        const med = coordinateMedian(vs.map((v) => Float32Array.from(v)));
-        med.forEach((m, i) => expect(vs.map((v) => Math.fround(v[i]!))).toContain(m));
-      }),
+      fc.property(
+        fc.array(vec(3), { minLength: 1, maxLength: 9 }).filter((a) => a.length % 2 === 1),
+        (vs) => {
+          const med = coordinateMedian(vs.map((v) => Float32Array.from(v)));
+          for (const [i, m] of med.entries()) expect(vs.map((v) => Math.fround(v[i]!))).toContain(m);
+        },
+      ),
     );
   });
 

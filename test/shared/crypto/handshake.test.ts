@@ -59,7 +59,9 @@ describe('handshake', () => {
   it('admits by join token only with the right token', () => {
     const stranger = generateIdentity();
     expect(handshake({ clientId: stranger, token: 'correct horse battery staple', serverToken: 'correct horse battery staple' }).peerName).toBe('token');
-    expect(() => handshake({ clientId: stranger, token: 'wrong token wrong token', serverToken: 'correct horse battery staple' })).toThrow(/join-token proof is wrong/);
+    expect(() => handshake({ clientId: stranger, token: 'wrong token wrong token', serverToken: 'correct horse battery staple' })).toThrow(
+      /join-token proof is wrong/,
+    );
     expect(() => handshake({ clientId: stranger, serverToken: 'correct horse battery staple' })).toThrow(/join-token proof is missing/);
   });
 });

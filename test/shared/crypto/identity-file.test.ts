@@ -38,7 +38,9 @@ describe('identity key files', () => {
     };
     expect(() => readIdentityFile(variant('v2.key', { version: 2 }))).toThrow(/has version 2; this Starling reads version 1/);
     expect(() => readIdentityFile(variant('short.key', { seed: Buffer.alloc(16).toString('base64') }))).toThrow(/seed in .* decodes to 16 bytes, expected 32/);
-    expect(() => readIdentityFile(variant('mismatch.key', { publicKey: Buffer.alloc(32, 7).toString('base64') }))).toThrow(/public key does not belong to the seed/);
+    expect(() => readIdentityFile(variant('mismatch.key', { publicKey: Buffer.alloc(32, 7).toString('base64') }))).toThrow(
+      /public key does not belong to the seed/,
+    );
     expect(() => readIdentityFile(variant('junk.key', { seed: '!!!' }))).toThrow(/is not base64/);
     expect(() => readIdentityFile(join(dir, 'none.key'))).toThrow(/does not exist \(make one with `npx starling keygen/);
   });
@@ -47,7 +49,10 @@ describe('identity key files', () => {
     const k1 = toBase64(Buffer.alloc(32, 1));
     const k2 = toBase64(Buffer.alloc(32, 2));
     const list = parseAllowlist(`# hospital sites\n${k1} st-mary\n\n${k2}   # no name\n`, 'allow.txt');
-    expect([...list.entries()]).toEqual([[k1, 'st-mary'], [k2, 'line 4']]);
+    expect([...list.entries()]).toEqual([
+      [k1, 'st-mary'],
+      [k2, 'line 4'],
+    ]);
     expect(() => parseAllowlist(`${k1}\nAAAA\n`, 'allow.txt')).toThrow(/allow.txt:2: the key decodes to 3 bytes, expected 32/);
     // a key written without its '=' padding is stored canonically, so it still matches
     expect(parseAllowlist(`${k1.replace(/=+$/, '')} site\n`, 'allow.txt').has(k1)).toBe(true);

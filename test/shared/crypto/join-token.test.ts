@@ -51,7 +51,9 @@ describe('the join token', () => {
 
   it('refuses a token file others can read, naming the file and the fix', () => {
     const file = tokenFile(TOKEN, 0o644);
-    expect(() => resolveJoinToken({ file, env: {} })).toThrow(`join token file ${file} has mode 0644; it must be readable by its owner only (chmod 600 ${file})`);
+    expect(() => resolveJoinToken({ file, env: {} })).toThrow(
+      `join token file ${file} has mode 0644; it must be readable by its owner only (chmod 600 ${file})`,
+    );
     chmodSync(file, 0o640);
     expect(() => readJoinTokenFile(file)).toThrow(/has mode 0640; it must be readable by its owner only/);
   });

@@ -30,7 +30,9 @@ describe('cleaning', () => {
     });
     expect([...dataset.x]).toEqual([1, 2, 1, 2]);
     expect([...dataset.y]).toEqual([0, 1]); // same features, another label: not a duplicate
-    expect(formatCleanReport(report)).toBe('dropped 7 of 9 rows: 1 malformed (line 6), 2 missing (lines 4, 7), 1 outOfRange (line 9), 1 badLabel (line 5), 2 duplicate (lines 3, 10)');
+    expect(formatCleanReport(report)).toBe(
+      'dropped 7 of 9 rows: 1 malformed (line 6), 2 missing (lines 4, 7), 1 outOfRange (line 9), 1 badLabel (line 5), 2 duplicate (lines 3, 10)',
+    );
     // the strict loader still refuses the same file at its first bad row
     await expect(loadCsv(path, { label: 'label' })).rejects.toThrow(/dirty.csv:4: column "b" is not a finite number: ""/);
   });
@@ -43,14 +45,25 @@ describe('cleaning', () => {
 
   it('fails clearly when nothing survives or the range is bad; a client reports what it dropped', async () => {
     await expect(loadCsvCleaned(file('allbad.csv', 'a,label\nx,0\n'), { label: 'label' })).rejects.toThrow(DataError);
-    await expect(loadCsvCleaned(file('allbad2.csv', 'a,label\nx,0\n'), { label: 'label' })).rejects.toThrow(/cleaning dropped every row \(dropped 1 of 1 rows: 1 missing \(line 2\)\)/);
+    await expect(loadCsvCleaned(file('allbad2.csv', 'a,label\nx,0\n'), { label: 'label' })).rejects.toThrow(
+      /cleaning dropped every row \(dropped 1 of 1 rows: 1 missing \(line 2\)\)/,
+    );
     expect(parseRange('0, 255')).toEqual([0, 255]);
     for (const bad of ['5,1', '1', 'a,b', ',3']) expect(() => parseRange(bad)).toThrow(ConfigError);
     const lines: string[] = [];
-    const view = await openDataSource({ data: parseClientData(file('site.csv', DIRTY)), label: 'label', partition: { kind: 'iid' }, seed: 1, clean: {}, report: (l) => lines.push(l) });
+    const view = await openDataSource({
+      data: parseClientData(file('site.csv', DIRTY)),
+      label: 'label',
+      partition: { kind: 'iid' },
+      seed: 1,
+      clean: {},
+      report: (l) => lines.push(l),
+    });
     expect(view.dataset.size).toBe(4);
     expect(lines[0]).toMatch(/site.csv: dropped 5 of 9 rows/);
-    await expect(openDataSource({ data: parseClientData('idx:a,b'), partition: { kind: 'iid' }, seed: 1, clean: {} })).rejects.toThrow(/--clean applies to CSV data/);
+    await expect(openDataSource({ data: parseClientData('idx:a,b'), partition: { kind: 'iid' }, seed: 1, clean: {} })).rejects.toThrow(
+      /--clean applies to CSV data/,
+    );
     await expect(openDataSource({ data: { kind: 'mnist' }, partition: { kind: 'iid' }, seed: 1, clean: {} })).rejects.toThrow(/--clean applies to CSV data/);
   });
 });

@@ -35,14 +35,28 @@ describe('IDX loader', () => {
   it('takes float images as they are, streaming more rows than one chunk holds', async () => {
     const rows = 5000;
     const values = Float32Array.from({ length: rows * 60 }, (_, i) => (i % 13) - 6.5);
-    const ds = await loadIdx(file('f.idx', encodeIdx('float', [rows, 60], values)), file('fl.idx', encodeIdx('ubyte', [rows], Array.from({ length: rows }, (_, i) => i % 3))));
+    const ds = await loadIdx(
+      file('f.idx', encodeIdx('float', [rows, 60], values)),
+      file(
+        'fl.idx',
+        encodeIdx(
+          'ubyte',
+          [rows],
+          Array.from({ length: rows }, (_, i) => i % 3),
+        ),
+      ),
+    );
     expect(ds.features).toBe(60);
     expect(ds.x[rows * 60 - 1]).toBe(values[rows * 60 - 1]);
     expect(ds.classes).toBe(3);
   });
 
   it('reports each broken file precisely', async () => {
-    const img = encodeIdx('ubyte', [4, 2, 2], Array.from({ length: 16 }, (_, i) => i));
+    const img = encodeIdx(
+      'ubyte',
+      [4, 2, 2],
+      Array.from({ length: 16 }, (_, i) => i),
+    );
     const lab = file('l4', encodeIdx('ubyte', [4], [0, 1, 2, 1]));
     const good = file('i4', img);
     await expect(loadIdx(join(dir, 'missing'), lab)).rejects.toThrow(/data file .*missing does not exist/);
@@ -50,7 +64,9 @@ describe('IDX loader', () => {
     const badType = img.slice();
     badType[2] = 0x07;
     await expect(loadIdx(file('type', badType), lab)).rejects.toThrow(/unknown IDX value type 0x07/);
-    await expect(loadIdx(file('trunc', img.subarray(0, img.length - 3)), lab)).rejects.toThrow(/trunc is truncated: its header \(4×2×2 ubyte\) promises 32 bytes, the file has 29/);
+    await expect(loadIdx(file('trunc', img.subarray(0, img.length - 3)), lab)).rejects.toThrow(
+      /trunc is truncated: its header \(4×2×2 ubyte\) promises 32 bytes, the file has 29/,
+    );
     const huge = img.slice(0, 16);
     new DataView(huge.buffer).setUint32(4, 0xffffffff);
     await expect(loadIdx(file('huge', huge), lab)).rejects.toThrow(/promises 17179869196 bytes, the file has 16/);

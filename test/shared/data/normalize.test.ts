@@ -51,7 +51,9 @@ describe('normalization', () => {
     expect(() => fitNormalizer('minmax', { dataset: ds, indices: new Uint32Array(0) })).toThrow(/empty split/);
     const other: Dataset = { ...ds, x: new Float32Array(8), features: 2 };
     expect(() => applyNormalizer(fitNormalizer('minmax', { dataset: ds }), other)).toThrow(DataError);
-    await expect(openDataSource({ data: { kind: 'mnist' }, partition: { kind: 'iid' }, seed: 1, normalize: 'zscore' })).rejects.toThrow(/--normalize applies to CSV and IDX data/);
+    await expect(openDataSource({ data: { kind: 'mnist' }, partition: { kind: 'iid' }, seed: 1, normalize: 'zscore' })).rejects.toThrow(
+      /--normalize applies to CSV and IDX data/,
+    );
   });
 
   it('a CSV client normalizes its own rows', async () => {
@@ -71,7 +73,14 @@ describe('normalization', () => {
     const rows = Array.from({ length: 40 }, (_, r) => [...Array.from({ length: 6 }, (_, k) => ((r * 7 + k * 13) % 41) * (k + 1)), r % 2].join(','));
     writeFileSync(path, `${['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'label'].join(',')}\n${rows.join('\n')}\n`);
     const raw = await openDataSource({ data: parseClientData(path), label: 'label', partition: { kind: 'iid' }, seed: 3 });
-    const local = await openClientData({ data: parseClientData(path), label: 'label', partition: { kind: 'iid' }, seed: 3, normalize: 'minmax', localValidation: 0.25 });
+    const local = await openClientData({
+      data: parseClientData(path),
+      label: 'label',
+      partition: { kind: 'iid' },
+      seed: 3,
+      normalize: 'minmax',
+      localValidation: 0.25,
+    });
     const train = Array.from(local.train.indices!);
     const held = Array.from(local.holdout!.indices!);
     expect(held).toHaveLength(10);

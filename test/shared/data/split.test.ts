@@ -19,14 +19,20 @@ describe('train/validation/test split', () => {
 
   it('any fractions: the three splits partition the rows, sorted, with the asked sizes', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 0.45, noNaN: true }), fc.double({ min: 0, max: 0.45, noNaN: true }), fc.boolean(), fc.integer(), (v, t, stratified, seed) => {
-        const s = splitRows(labels, 3, { validation: v, test: t, stratified, seed });
-        const all = [...s.train, ...s.validation, ...s.test].sort((a, b) => a - b);
-        expect(all).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-        for (const part of [s.train, s.validation, s.test]) expect([...part]).toEqual([...part].sort((a, b) => a - b));
-        if (!stratified) expect(s.validation.length).toBe(Math.round(v * 1000));
-        expect(Math.abs(s.test.length - t * 1000)).toBeLessThanOrEqual(2);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 0.45, noNaN: true }),
+        fc.double({ min: 0, max: 0.45, noNaN: true }),
+        fc.boolean(),
+        fc.integer(),
+        (v, t, stratified, seed) => {
+          const s = splitRows(labels, 3, { validation: v, test: t, stratified, seed });
+          const all = [...s.train, ...s.validation, ...s.test].sort((a, b) => a - b);
+          expect(all).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+          for (const part of [s.train, s.validation, s.test]) expect([...part]).toEqual([...part].sort((a, b) => a - b));
+          if (!stratified) expect(s.validation.length).toBe(Math.round(v * 1000));
+          expect(Math.abs(s.test.length - t * 1000)).toBeLessThanOrEqual(2);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -39,7 +39,11 @@ describe('text data', () => {
     writeFileSync(file, 'hello world, hello starling\n');
     const view = await openDataSource({ data: parseClientData(`text:4:${file}`), partition: { kind: 'iid' }, seed: 1 });
     expect(view.dataset.size).toBe(28 - 4);
-    await expect(openDataSource({ data: parseClientData(`text:4:${join(dir, 'nope.txt')}`), partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/cannot read text file .*nope\.txt/);
-    await expect(openDataSource({ data: parseClientData(`text:4:${file}`), shard: '1/2', partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(/do not apply to text data/);
+    await expect(openDataSource({ data: parseClientData(`text:4:${join(dir, 'nope.txt')}`), partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(
+      /cannot read text file .*nope\.txt/,
+    );
+    await expect(openDataSource({ data: parseClientData(`text:4:${file}`), shard: '1/2', partition: { kind: 'iid' }, seed: 1 })).rejects.toThrow(
+      /do not apply to text data/,
+    );
   });
 });

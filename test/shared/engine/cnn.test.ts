@@ -31,7 +31,12 @@ describe('CNN', () => {
     const bad = (layers: unknown[], input = [28, 28, 1]) => cnnSpecSchema.safeParse({ type: 'cnn', input, layers, outputs: 10 });
     expect(bad([{ type: 'conv', filters: 4, kernel: 4 }]).error?.issues[0]?.message).toMatch(/'same' padding needs an odd kernel, got 4/);
     expect(bad([{ type: 'maxpool' }], [7, 7, 1]).error?.issues[0]?.message).toMatch(/even height and width, got 7×7/);
-    expect(bad([{ type: 'dense', units: 4 }, { type: 'conv', filters: 2, kernel: 3 }]).error?.issues[0]?.message).toMatch(/cannot follow a dense layer/);
+    expect(
+      bad([
+        { type: 'dense', units: 4 },
+        { type: 'conv', filters: 2, kernel: 3 },
+      ]).error?.issues[0]?.message,
+    ).toMatch(/cannot follow a dense layer/);
     expect(bad([{ type: 'conv', filters: 2, kernel: 9, padding: 'valid' }], [5, 5, 1]).error?.issues[0]?.path).toEqual(['layers', 0]);
   });
 
@@ -79,7 +84,12 @@ describe('CNN', () => {
   });
 
   it('dense-layer dropout in a CNN trains deterministically in both engines', async () => {
-    const spec = cnnSpecSchema.parse({ type: 'cnn', input: [8, 8, 1], layers: [{ type: 'conv', filters: 3, kernel: 3 }, { type: 'maxpool' }, { type: 'dense', units: 16, dropout: 0.5 }], outputs: 3 });
+    const spec = cnnSpecSchema.parse({
+      type: 'cnn',
+      input: [8, 8, 1],
+      layers: [{ type: 'conv', filters: 3, kernel: 3 }, { type: 'maxpool' }, { type: 'dense', units: 16, dropout: 0.5 }],
+      outputs: 3,
+    });
     const plain = cnnSpecSchema.parse({ ...spec, layers: [spec.layers[0], spec.layers[1], { type: 'dense', units: 16 }] });
     const data = images(20, spec.input, 3, 1);
     const w = initWeights(spec, 2);

@@ -31,7 +31,10 @@ const cnn: ModelSpec = {
 
 const configs: Record<string, TrainConfig & FitOptions> = {
   'plain sgd (fused step)': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.5 }),
-  'sgd + momentum + weight decay + proximal': { ...trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 }), mu: 0.5 },
+  'sgd + momentum + weight decay + proximal': {
+    ...trainConfig({ epochs: 2, batchSize: 8, optimizer: 'sgd', lr: 0.3, momentum: 0.9, weightDecay: 0.01 }),
+    mu: 0.5,
+  },
   'adam + weight decay': trainConfig({ epochs: 2, batchSize: 8, optimizer: 'adam', lr: 0.01, weightDecay: 0.01 }),
 };
 
@@ -64,7 +67,7 @@ describe('frozen parameters in both engines', () => {
         const layout = trainableLayout(spec, frozen);
         for (const r of [a, b]) {
           const zero = zeroByParam(spec, r.delta);
-          paramShapes(spec).forEach((p, i) => expect(zero[p.name], `${p.name} zero delta`).toBe(!layout.trainable[i]));
+          for (const [i, p] of paramShapes(spec).entries()) expect(zero[p.name], `${p.name} zero delta`).toBe(!layout.trainable[i]);
         }
         // the engines agree on the trainable part
         const ta = gatherTrainable(a.delta, layout);
@@ -84,7 +87,11 @@ describe('frozen parameters in both engines', () => {
     };
     const ds = data(40, 12, 3, 6);
     const w = initWeights(mlp, 3);
-    const hash = (d: Float32Array) => createHash('sha256').update(Buffer.from(d.buffer, d.byteOffset, d.byteLength)).digest('hex').slice(0, 16);
+    const hash = (d: Float32Array) =>
+      createHash('sha256')
+        .update(Buffer.from(d.buffer, d.byteOffset, d.byteLength))
+        .digest('hex')
+        .slice(0, 16);
     for (const [name, [simdHash, tfjsHash]] of Object.entries(before)) {
       expect(hash((await simd.train(mlp, w, { dataset: ds }, configs[name]!, 1)).delta), `simd, ${name}`).toBe(simdHash);
       expect(hash((await tfjs.train(mlp, w, { dataset: ds }, configs[name]!, 1)).delta), `tfjs, ${name}`).toBe(tfjsHash);
@@ -99,7 +106,14 @@ describe('frozen parameters in both engines', () => {
     await expect(tfjs.train(mlp, initWeights(mlp, 1), { dataset: ds }, c, 1)).rejects.toThrow(/unknown layer "dense9"/);
     // an autodiff model and a gan too, with FedProx anchors asked for: nothing is left allocated
     const gru: ModelSpec = { type: 'rnn', cell: 'gru', seqLen: 4, inputDim: 3, units: 4, layers: 1, outputs: 3 };
-    const gan: ModelSpec = { type: 'gan', latent: 2, features: 12, generator: { hidden: [4], activation: 'relu' }, discriminator: { hidden: [4], activation: 'leakyRelu' }, output: 'sigmoid' };
+    const gan: ModelSpec = {
+      type: 'gan',
+      latent: 2,
+      features: 12,
+      generator: { hidden: [4], activation: 'relu' },
+      discriminator: { hidden: [4], activation: 'leakyRelu' },
+      output: 'sigmoid',
+    };
     for (const spec of [gru, gan]) {
       await expect(tfjs.train(spec, initWeights(spec, 1), { dataset: ds }, { ...c, mu: 0.5 }, 1)).rejects.toThrow(/unknown layer "dense9"/);
     }

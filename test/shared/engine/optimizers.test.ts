@@ -71,7 +71,7 @@ describe('optimizers match hand-computed updates (to 1e-6) in both engines', asy
       for (const engine of engines) {
         const { delta } = await engine.train(spec, w0, { dataset: data }, c, 1);
         const got = Array.from(w0, (v, i) => v + delta[i]!);
-        got.forEach((v, i) => expect(Math.abs(v - expected[i]!), `${engine.name} weight ${i}`).toBeLessThan(1e-6));
+        for (const [i, v] of got.entries()) expect(Math.abs(v - expected[i]!), `${engine.name} weight ${i}`).toBeLessThan(1e-6);
       }
     });
   }

@@ -48,9 +48,24 @@ describe('engine.predict', () => {
     const b = await tfjs.predict(DEFAULT_MODEL, w, view);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
 
-    const cnn: CnnSpec = { type: 'cnn', input: [6, 6, 1], layers: [{ type: 'conv', filters: 3, kernel: 3, padding: 'same', activation: 'relu' }, { type: 'maxpool', size: 2 }, { type: 'dense', units: 8, activation: 'tanh' }], outputs: 4 };
+    const cnn: CnnSpec = {
+      type: 'cnn',
+      input: [6, 6, 1],
+      layers: [
+        { type: 'conv', filters: 3, kernel: 3, padding: 'same', activation: 'relu' },
+        { type: 'maxpool', size: 2 },
+        { type: 'dense', units: 8, activation: 'tanh' },
+      ],
+      outputs: 4,
+    };
     const rng = mulberry32(3);
-    const ds: Dataset = { x: Float32Array.from({ length: 20 * 36 }, () => rng()), y: Uint8Array.from({ length: 20 }, (_, i) => i % 4), size: 20, features: 36, classes: 4 };
+    const ds: Dataset = {
+      x: Float32Array.from({ length: 20 * 36 }, () => rng()),
+      y: Uint8Array.from({ length: 20 }, (_, i) => i % 4),
+      size: 20,
+      features: 36,
+      classes: 4,
+    };
     const wc = initWeights(cnn, 1);
     const pc = await simd.predict(cnn, wc, { dataset: ds });
     const qc = await tfjs.predict(cnn, wc, { dataset: ds });

@@ -37,7 +37,13 @@ describe('tfjs engine', () => {
     // a tiny problem: 8 rows, 5 features, 3 classes, hidden [4, 3]
     const n = 8;
     const rng = mulberry32(5);
-    const dataset = { x: Float32Array.from({ length: n * 5 }, () => rng() * 2 - 1), y: Uint8Array.from({ length: n }, (_, i) => i % 3), size: n, features: 5, classes: 3 };
+    const dataset = {
+      x: Float32Array.from({ length: n * 5 }, () => rng() * 2 - 1),
+      y: Uint8Array.from({ length: n }, (_, i) => i % 3),
+      size: n,
+      features: 5,
+      classes: 3,
+    };
     for (const activation of ['relu', 'tanh', 'sigmoid'] as const) {
       const spec: ModelSpec = { type: 'mlp', inputs: 5, hidden: [4, 3], outputs: 3, activation };
       const w = initWeights(spec, 11);
@@ -70,6 +76,8 @@ describe('tfjs engine', () => {
     const engine = await TfjsEngine.create();
     const spec: ModelSpec = { type: 'mlp', inputs: 10, hidden: [4], outputs: 10, activation: 'relu' };
     await expect(engine.train(spec, initWeights(spec, 1), { dataset: train }, cfg, 1)).rejects.toThrow(/takes 10 inputs but the data has 784 features/);
-    await expect(engine.train(DEFAULT_MODEL, initWeights(DEFAULT_MODEL, 1), { dataset: train, indices: new Uint32Array(0) }, cfg, 1)).rejects.toThrow(/empty shard/);
+    await expect(engine.train(DEFAULT_MODEL, initWeights(DEFAULT_MODEL, 1), { dataset: train, indices: new Uint32Array(0) }, cfg, 1)).rejects.toThrow(
+      /empty shard/,
+    );
   });
 });

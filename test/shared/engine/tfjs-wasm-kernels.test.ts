@@ -36,22 +36,31 @@ describe("Starling's SIMD kernels inside tfjs-backend-wasm", () => {
     const b = tf.randomNormal([3, 5, 9], 0, 1, 'float32', 2);
     const b1 = tf.randomNormal([1, 9, 5], 0, 1, 'float32', 3);
     const bias = tf.randomNormal([9], 0, 1, 'float32', 4);
-    expectClose(...(await both(() => [
-      tf.matMul(a, b),
-      tf.matMul(tf.transpose(a, [0, 2, 1]), b, true, false),
-      tf.matMul(a, tf.transpose(b, [0, 2, 1]), false, true),
-      tf.matMul(tf.transpose(a, [0, 2, 1]), tf.transpose(b, [0, 2, 1]), true, true),
-      tf.matMul(a, b1, false, true),
-      tf.matMul(tf.reshape(a, [21, 5]), tf.reshape(b1, [9, 5]), false, true),
-      tf.fused.matMul({ a: tf.reshape(a, [21, 5]), b: tf.reshape(b1, [9, 5]), transposeB: true, bias, activation: 'relu' }),
-    ])));
+    expectClose(
+      ...(await both(() => [
+        tf.matMul(a, b),
+        tf.matMul(tf.transpose(a, [0, 2, 1]), b, true, false),
+        tf.matMul(a, tf.transpose(b, [0, 2, 1]), false, true),
+        tf.matMul(tf.transpose(a, [0, 2, 1]), tf.transpose(b, [0, 2, 1]), true, true),
+        tf.matMul(a, b1, false, true),
+        tf.matMul(tf.reshape(a, [21, 5]), tf.reshape(b1, [9, 5]), false, true),
+        tf.fused.matMul({ a: tf.reshape(a, [21, 5]), b: tf.reshape(b1, [9, 5]), transposeB: true, bias, activation: 'relu' }),
+      ])),
+    );
   });
 
   it('conv2d gradients (filter, which tfjs-wasm lacks, and input) match the cpu backend', async () => {
-    for (const [shape, filter, pad] of [[[2, 6, 6, 3], [3, 3, 3, 4], 'same'], [[3, 5, 7, 2], [3, 3, 2, 5], 'valid'], [[1, 8, 8, 1], [5, 5, 1, 2], 'same']] as const) {
+    for (const [shape, filter, pad] of [
+      [[2, 6, 6, 3], [3, 3, 3, 4], 'same'],
+      [[3, 5, 7, 2], [3, 3, 2, 5], 'valid'],
+      [[1, 8, 8, 1], [5, 5, 1, 2], 'same'],
+    ] as const) {
       const x = tf.randomUniform(shape as unknown as number[], -1, 1, 'float32', 5);
       const f = tf.randomUniform(filter as unknown as number[], -1, 1, 'float32', 6);
-      expectClose(...(await both(() => tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, 1, pad))))([x, f]))), 1e-4);
+      expectClose(
+        ...(await both(() => tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, 1, pad))))([x, f]))),
+        1e-4,
+      );
     }
   });
 
@@ -64,8 +73,7 @@ describe("Starling's SIMD kernels inside tfjs-backend-wasm", () => {
   it('refuses to instantiate a module with a data section on tfjs memory', () => {
     // a minimal module: import env.memory, one data segment writing "x" at address 0
     const bytes = Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01,
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01,
       0x0b, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x78,
     ]);
     const memory = new WebAssembly.Memory({ initial: 1 });

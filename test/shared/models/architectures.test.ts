@@ -16,7 +16,10 @@ import { mulberry32 } from '../../../shared/rng.ts';
 import { trainConfig, type TrainConfig } from '../../../shared/train-config.ts';
 import { add } from '../../../shared/weights.ts';
 
-const digits = subset(loadMnist().train, Array.from({ length: 200 }, (_, i) => i));
+const digits = subset(
+  loadMnist().train,
+  Array.from({ length: 200 }, (_, i) => i),
+);
 const text = textDataset(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').slice(0, 4000), 12, 3);
 const adam = (lr: number, extra: Partial<TrainConfig> = {}) => trainConfig({ epochs: 1, batchSize: 20, optimizer: 'adam', lr, ...extra });
 
@@ -37,12 +40,36 @@ const classifiers: [string, unknown, Dataset, TrainConfig, number][] = [
   // the sequence classifier: MNIST digits as 28 rows of 28 pixels
   ['simple rnn, digits row by row', { type: 'rnn', cell: 'rnn', seqLen: 28, inputDim: 28, units: 32, outputs: 10 }, digits, adam(0.01), 32 * 60 + 32 + 330],
   ['lstm, digits row by row', { type: 'rnn', cell: 'lstm', seqLen: 28, inputDim: 28, units: 32, outputs: 10 }, digits, adam(0.01), 4 * (32 * 60 + 32) + 330],
-  ['2-layer gru, digits row by row', { type: 'rnn', cell: 'gru', seqLen: 28, inputDim: 28, units: 32, layers: 2, outputs: 10, dropout: 0.1 }, digits, adam(0.01), 3 * (32 * 60 + 32) + 3 * (32 * 64 + 32) + 330],
+  [
+    '2-layer gru, digits row by row',
+    { type: 'rnn', cell: 'gru', seqLen: 28, inputDim: 28, units: 32, layers: 2, outputs: 10, dropout: 0.1 },
+    digits,
+    adam(0.01),
+    3 * (32 * 60 + 32) + 3 * (32 * 64 + 32) + 330,
+  ],
   // the character-level next-character model
-  ['lstm, next character', { type: 'rnn', cell: 'lstm', seqLen: 12, vocab: 97, embed: 16, units: 48, outputs: 97 }, text, adam(0.01), 97 * 16 + 4 * (48 * 64 + 48) + 48 * 97 + 97],
+  [
+    'lstm, next character',
+    { type: 'rnn', cell: 'lstm', seqLen: 12, vocab: 97, embed: 16, units: 48, outputs: 97 },
+    text,
+    adam(0.01),
+    97 * 16 + 4 * (48 * 64 + 48) + 48 * 97 + 97,
+  ],
   // tokens: 28·32 + 32 input, 28·32 positions, block 2·64 norms + 4·(32·32 + 32) attention + 2112 + 2080 ffn, 64 final norm, 330 output
-  ['transformer, digits row by row', { type: 'transformer', seqLen: 28, inputDim: 28, dModel: 32, heads: 4, ff: 64, outputs: 10, dropout: 0.1 }, digits, adam(0.003, { weightDecay: 1e-4 }), 928 + 896 + 128 + 4224 + 2112 + 2080 + 64 + 330],
-  ['transformer, next character', { type: 'transformer', seqLen: 12, vocab: 97, dModel: 32, heads: 2, layers: 2, ff: 64, outputs: 97 }, text, adam(0.003), 97 * 32 + 12 * 32 + 2 * (128 + 4224 + 2112 + 2080) + 64 + 32 * 97 + 97],
+  [
+    'transformer, digits row by row',
+    { type: 'transformer', seqLen: 28, inputDim: 28, dModel: 32, heads: 4, ff: 64, outputs: 10, dropout: 0.1 },
+    digits,
+    adam(0.003, { weightDecay: 1e-4 }),
+    928 + 896 + 128 + 4224 + 2112 + 2080 + 64 + 330,
+  ],
+  [
+    'transformer, next character',
+    { type: 'transformer', seqLen: 12, vocab: 97, dModel: 32, heads: 2, layers: 2, ff: 64, outputs: 97 },
+    text,
+    adam(0.003),
+    97 * 32 + 12 * 32 + 2 * (128 + 4224 + 2112 + 2080) + 64 + 32 * 97 + 97,
+  ],
 ];
 
 describe('architectures on the tfjs engine', () => {
@@ -80,7 +107,14 @@ describe('architectures on the tfjs engine', () => {
     const x = new Float32Array(n * 2);
     for (let i = 0; i < n; i++) [x[2 * i], x[2 * i + 1]] = [2 + 0.5 * gauss(), -1 + 0.5 * gauss()];
     const ds: Dataset = { x, y: new Uint8Array(n), size: n, features: 2, classes: 1 };
-    const spec = modelSpecSchema.parse({ type: 'gan', latent: 4, features: 2, generator: { hidden: [16], activation: 'relu' }, discriminator: { hidden: [16], activation: 'leakyRelu' }, output: 'linear' });
+    const spec = modelSpecSchema.parse({
+      type: 'gan',
+      latent: 4,
+      features: 2,
+      generator: { hidden: [16], activation: 'relu' },
+      discriminator: { hidden: [16], activation: 'leakyRelu' },
+      output: 'linear',
+    });
     expect(spec.type === 'gan' && paramCount(spec)).toBe(4 * 16 + 16 + 16 * 2 + 2 + (2 * 16 + 16 + 16 + 1));
     const distance = async (w: Float32Array) => {
       const s = await generateSamples(spec as Extract<ModelSpec, { type: 'gan' }>, w, 1000, 9);
@@ -102,7 +136,10 @@ describe('architectures on the tfjs engine', () => {
     let offset = 0;
     for (const p of shapes) {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      expect(r.delta.subarray(offset, offset + size).some((v) => v !== 0), p.name).toBe(true);
+      expect(
+        r.delta.subarray(offset, offset + size).some((v) => v !== 0),
+        p.name,
+      ).toBe(true);
       offset += size;
     }
     expect(r.metrics.generatorLoss).toBeGreaterThan(0);
@@ -121,7 +158,9 @@ describe('cells follow their equations (one unit, three steps, by hand)', () => 
     let at = 0;
     const params = shapes.map((s) => {
       const size = s.shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(flat.slice(at, (at += size)), s.shape as number[]);
+      const t = tf.tensor(flat.slice(at, at + size), s.shape as number[]);
+      at += size;
+      return t;
     });
     expect(at).toBe(flat.length);
     const out = rnnForward(spec)(params, tf.tensor2d([xs]));

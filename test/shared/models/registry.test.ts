@@ -25,7 +25,10 @@ describe('the model registry', () => {
   it('lays out, counts and initialises every architecture consistently', () => {
     for (const spec of specs) {
       const shapes = paramShapes(spec);
-      expect(shapes.every((p) => Object.keys(p).join() === 'name,shape'), spec.type).toBe(true);
+      expect(
+        shapes.every((p) => Object.keys(p).join() === 'name,shape'),
+        spec.type,
+      ).toBe(true);
       expect(paramCount(spec)).toBe(shapes.reduce((n, p) => n + sizeOf(p.shape), 0));
       expect(initWeights(spec, 3)).toHaveLength(paramCount(spec));
       expect(Buffer.from(initWeights(spec, 3).buffer).equals(Buffer.from(initWeights(spec, 3).buffer))).toBe(true);

@@ -94,10 +94,14 @@ describe('saved models', () => {
     const { dir } = saved();
     expect(resolveRunConfig('t', { init: dir }).model).toEqual(spec);
     expect(resolveRunConfig('t', { init: dir, model: { ...spec } }).model).toEqual(spec);
-    expect(() => resolveRunConfig('t', { init: dir, model: { ...spec, hidden: [5] } })).toThrow(/model: differs from the spec of the saved model .*model\.json/);
+    expect(() => resolveRunConfig('t', { init: dir, model: { ...spec, hidden: [5] } })).toThrow(
+      /model: differs from the spec of the saved model .*model\.json/,
+    );
     expect(() => resolveRunConfig('t', { init: dir, freeze: ['dense3'] })).toThrow(/freeze: unknown layer "dense3" \(this model has: dense0, /);
     expect(() => resolveRunConfig('t', { init: dir, freeze: ['dense0', 'dense1'] })).toThrow(/freeze: dense0, dense1 freezes every parameter/);
-    expect(() => resolveRunConfig('t', { train: { epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1, frozen: ['dense0'] } })).toThrow(/train\.frozen: set by the coordinator from `freeze:`/);
+    expect(() => resolveRunConfig('t', { train: { epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1, frozen: ['dense0'] } })).toThrow(
+      /train\.frozen: set by the coordinator from `freeze:`/,
+    );
     expect(() => resolveRunConfig('t', { init: join(root, 'absent') })).toThrow(ConfigError);
   });
 });

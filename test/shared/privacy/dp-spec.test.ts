@@ -6,7 +6,12 @@ describe('DP spec', () => {
   it('parses the three forms', () => {
     expect(parseDpSpec('central:z=1.0,clip=1.0')).toEqual({ mode: 'central', noiseMultiplier: 1, clip: 1 });
     expect(parseDpSpec('local:z=0.5,clip=2')).toEqual({ mode: 'local', noiseMultiplier: 0.5, clip: 2 });
-    expect(parseDpSpec('central:z=1.0,adaptive=0.5')).toEqual({ mode: 'central', noiseMultiplier: 1, clip: 0.1, adaptive: { targetQuantile: 0.5, learningRate: 0.2 } });
+    expect(parseDpSpec('central:z=1.0,adaptive=0.5')).toEqual({
+      mode: 'central',
+      noiseMultiplier: 1,
+      clip: 0.1,
+      adaptive: { targetQuantile: 0.5, learningRate: 0.2 },
+    });
     expect(parseDpSpec('central: z=1.2, adaptive=0.7, clip=0.5, lrClip=0.1, bitNoise=3e0')).toEqual({
       mode: 'central',
       noiseMultiplier: 1.2,

@@ -31,9 +31,7 @@ describe('log erfc', () => {
 
   it('is continuous across the series / continued-fraction switch at 2 and non-increasing', () => {
     expect(Math.abs(logErfc(2 - 1e-12) - logErfc(2))).toBeLessThan(1e-10);
-    fc.assert(
-      fc.property(fc.double({ min: -6, max: 40, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true }), (x, d) => logErfc(x + d) <= logErfc(x)),
-    );
+    fc.assert(fc.property(fc.double({ min: -6, max: 40, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true }), (x, d) => logErfc(x + d) <= logErfc(x)));
   });
 });
 

@@ -73,7 +73,7 @@ describe('RDP of the sampled Gaussian mechanism', () => {
   it('matches published reference values at q = 0.01, z = 2.5, 50 steps (Google dp_accounting test suite)', () => {
     const got = sampledGaussianRdpCurve(0.01, 2.5, 50, [2.5, 5, 50, 100]);
     const want = [1.0854871e-3, 2.18075656e-3, 2.38460375e-2, 1.67416308e2];
-    got.forEach((g, i) => expect(Math.abs(g / want[i]! - 1)).toBeLessThan(1e-4));
+    for (const [i, g] of got.entries()) expect(Math.abs(g / want[i]! - 1)).toBeLessThan(1e-4);
   });
 
   it('fractional orders lie between their integer neighbours, and RDP rises with α (property)', () => {
@@ -98,7 +98,11 @@ describe('RDP of the sampled Gaussian mechanism', () => {
 describe('RDP → (ε, δ)', () => {
   it('constant RDP 1.1 over orders 2..32 at δ = 1e-5 gives 1.32783806176 at order 32 (by hand: 1.1 + ln(31/32) + ln(1e5/32)/31)', () => {
     const orders = Array.from({ length: 31 }, (_, i) => i + 2);
-    const r = epsilonFromRdp(orders, orders.map(() => 1.1), 1e-5);
+    const r = epsilonFromRdp(
+      orders,
+      orders.map(() => 1.1),
+      1e-5,
+    );
     expect(r.order).toBe(32);
     expect(r.epsilon).toBeCloseTo(1.1 + Math.log(31 / 32) + Math.log(1e5 / 32) / 31, 12);
     expect(r.epsilon).toBeCloseTo(1.32783806176, 10);
@@ -127,7 +131,12 @@ describe('RDP → (ε, δ)', () => {
 
   it('the tight conversion is never above the classic one; ε = 0 when the RDP alone bounds δ', () => {
     fc.assert(
-      fc.property(fc.double({ min: 1.02, max: 500, noNaN: true }), fc.double({ min: 0, max: 50, noNaN: true }), fc.double({ min: 1e-12, max: 0.1, noNaN: true }), (a, r, d) => epsilonAtOrder(a, r, d) <= epsilonAtOrder(a, r, d, 'classic') + 1e-12),
+      fc.property(
+        fc.double({ min: 1.02, max: 500, noNaN: true }),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+        fc.double({ min: 1e-12, max: 0.1, noNaN: true }),
+        (a, r, d) => epsilonAtOrder(a, r, d) <= epsilonAtOrder(a, r, d, 'classic') + 1e-12,
+      ),
     );
     expect(epsilonAtOrder(2, 1e-12, 1e-5)).toBe(0);
     expect(() => epsilonFromRdp([2], [0.1], 0)).toThrow(/δ/);
@@ -156,7 +165,7 @@ describe('RdpAccountant', () => {
     const b = new RdpAccountant([2, 3.5, 17]);
     a.step(0.05, 1.2, 300);
     for (let i = 0; i < 300; i++) b.step(0.05, 1.2);
-    a.rdp().forEach((r, i) => expect(Math.abs(r / b.rdp()[i]! - 1)).toBeLessThan(1e-12));
+    for (const [i, r] of a.rdp().entries()) expect(Math.abs(r / b.rdp()[i]! - 1)).toBeLessThan(1e-12);
     expect(b.steps).toBe(300);
     a.step(0.1, 2, 10);
     expect(Math.abs(a.rdp()[0]! / (b.rdp()[0]! + 10 * sampledGaussianRdp(0.1, 2, 2)) - 1)).toBeLessThan(1e-12);

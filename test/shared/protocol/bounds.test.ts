@@ -29,7 +29,9 @@ describe('msgpack shape limits, checked before decoding', () => {
   });
 
   it('refuses a container header that claims more entries than bytes follow, without allocating', () => {
-    expect(refusal(Uint8Array.of(0xdd, 0x0f, 0x32, 0x00, 0x00, 0, 0, 0), { ...DEFAULT_LIMITS, maxContainer: 2 ** 32 })).toMatch(/an array claims 254935040 entries but only 3 bytes follow/);
+    expect(refusal(Uint8Array.of(0xdd, 0x0f, 0x32, 0x00, 0x00, 0, 0, 0), { ...DEFAULT_LIMITS, maxContainer: 2 ** 32 })).toMatch(
+      /an array claims 254935040 entries but only 3 bytes follow/,
+    );
     expect(refusal(Uint8Array.of(0xdf, 0xff, 0xff, 0xff, 0xff))).toMatch(/a map of 4294967295 entries exceeds the limit/);
   });
 

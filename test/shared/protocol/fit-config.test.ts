@@ -26,8 +26,12 @@ describe('fit config: the hyperparameters and the coordinator-only instructions'
   });
 
   it('a run config with train.mu says to use the strategy', () => {
-    expect(() => resolveRunConfig('t', { train: { ...hyperparameters, mu: 0.1 } })).toThrow(/train\.mu: set by the coordinator from `strategy: fedprox:mu=…`; use strategy instead/);
-    expect(() => resolveRunConfig('t', { train: { ...hyperparameters, localDp: { clip: 1, noiseMultiplier: 1 } } })).toThrow(/train\.localDp: .*use dp instead/);
+    expect(() => resolveRunConfig('t', { train: { ...hyperparameters, mu: 0.1 } })).toThrow(
+      /train\.mu: set by the coordinator from `strategy: fedprox:mu=…`; use strategy instead/,
+    );
+    expect(() => resolveRunConfig('t', { train: { ...hyperparameters, localDp: { clip: 1, noiseMultiplier: 1 } } })).toThrow(
+      /train\.localDp: .*use dp instead/,
+    );
     expect(resolveRunConfig('t', { train: hyperparameters }).train).not.toHaveProperty('mu');
   });
 });

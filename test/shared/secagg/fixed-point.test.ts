@@ -25,7 +25,7 @@ describe('fixed-point encoding mod 2^32', () => {
     expect(clipped).toBe(2);
     const back = decodeSum(encoded, fp, 1);
     const clamped = x.map((v) => Math.max(-0.5, Math.min(0.5, v)));
-    back.forEach((v, i) => expect(Math.abs(v - clamped[i]!)).toBeLessThanOrEqual(1 / (2 * fp.scale)));
+    for (const [i, v] of back.entries()) expect(Math.abs(v - clamped[i]!)).toBeLessThanOrEqual(1 / (2 * fp.scale));
     expect(encoded[4]).toBe((-0.5 * fp.scale) >>> 0); // two's complement
   });
 
@@ -34,9 +34,14 @@ describe('fixed-point encoding mod 2^32', () => {
       fc.property(fc.integer({ min: 1, max: 50 }), fc.double({ min: 0.01, max: 100, noNaN: true }), fc.integer({ min: 0, max: 2 ** 31 }), (n, clip, seed) => {
         const fp = fixedPoint({ clip, maxClients: n });
         let s = seed;
-        const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+        const rand = () => {
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          return (s / 2 ** 32) * 2 - 1;
+        };
         const m = 16;
-        const xs = Array.from({ length: n }, (_, u) => Float64Array.from({ length: m }, (_, i) => (i === 0 ? clip : i === 1 ? -clip : u === 0 && i === 2 ? 0.5 / fp.scale : rand() * clip)));
+        const xs = Array.from({ length: n }, (_, u) =>
+          Float64Array.from({ length: m }, (_, i) => (i === 0 ? clip : i === 1 ? -clip : u === 0 && i === 2 ? 0.5 / fp.scale : rand() * clip)),
+        );
         const sum = new Uint32Array(m);
         for (const x of xs) {
           const { encoded } = encode(x, fp);

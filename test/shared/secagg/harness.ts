@@ -25,7 +25,11 @@ export interface RoundPlan {
 }
 
 /** The coordinator's relay, in process: every client's inputs (already encoded) through the four phases. */
-export function runRound(config: SecAggConfig, inputs: Map<number, Uint32Array>, plan: RoundPlan = {}): { result: SecAggResult; server: SecAggServer; clients: Map<number, SecAggClient> } {
+export function runRound(
+  config: SecAggConfig,
+  inputs: Map<number, Uint32Array>,
+  plan: RoundPlan = {},
+): { result: SecAggResult; server: SecAggServer; clients: Map<number, SecAggClient> } {
   const server = new SecAggServer(config);
   const clients = new Map<number, SecAggClient>();
   for (const [i] of inputs) clients.set(i, new SecAggClient(config, i, plan.random ? { random: plan.random(i) } : {}));

@@ -35,11 +35,38 @@ describe('SecAgg+ neighbour graph', () => {
     const s23 = pair(32);
     const zero = new Uint8Array(32);
     const x = (u: number) => new Uint32Array(m).fill(u);
-    const y1 = maskInput(1, x(1), zero, new Map([[2, s12], [3, s13]]), salt);
-    const y2 = maskInput(2, x(2), zero, new Map([[1, s12], [3, s23]]), salt);
-    const y3 = maskInput(3, x(3), zero, new Map([[1, s13], [2, s23]]), salt);
+    const y1 = maskInput(
+      1,
+      x(1),
+      zero,
+      new Map([
+        [2, s12],
+        [3, s13],
+      ]),
+      salt,
+    );
+    const y2 = maskInput(
+      2,
+      x(2),
+      zero,
+      new Map([
+        [1, s12],
+        [3, s23],
+      ]),
+      salt,
+    );
+    const y3 = maskInput(
+      3,
+      x(3),
+      zero,
+      new Map([
+        [1, s13],
+        [2, s23],
+      ]),
+      salt,
+    );
     const self = maskInput(1, new Uint32Array(m), zero, new Map(), salt);
     for (let i = 0; i < m; i++) expect((y1[i]! + y2[i]! + y3[i]! - 3 * self[i]!) >>> 0).toBe(6);
-    expect([...y1].filter((v, i) => v === ((1 + self[i]!) >>> 0))).toHaveLength(0);
+    expect([...y1].filter((v, i) => v === (1 + self[i]!) >>> 0)).toHaveLength(0);
   });
 });

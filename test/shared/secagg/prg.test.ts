@@ -25,7 +25,12 @@ describe('mask PRG', () => {
       expandMask(seed, salt, `${PAIRWISE_MASK_LABEL} 1-2`, 16),
       expandMask(seed, roundSalt({ runId: 'run-a', round: 4 }), SELF_MASK_LABEL, 16),
       expandMask(seed, roundSalt({ runId: 'run-b', round: 3 }), SELF_MASK_LABEL, 16),
-      expandMask(seed.map((v, i) => (i === 0 ? v ^ 1 : v)), salt, SELF_MASK_LABEL, 16),
+      expandMask(
+        seed.map((v, i) => (i === 0 ? v ^ 1 : v)),
+        salt,
+        SELF_MASK_LABEL,
+        16,
+      ),
     ];
     for (const o of others) {
       const same = [...o].filter((v, i) => v === base[i]).length;

@@ -5,7 +5,14 @@ import { decodeSum, encode, fixedPoint, sumErrorBound } from '../../../shared/se
 import { SecAggClient, SecAggServer, SHARE_CIPHERTEXT_BYTES, type SecAggConfig, type UnmaskRequest } from '../../../shared/secagg/index.ts';
 import { plainSum, runRound, seededRandom } from './harness.ts';
 
-const config = (clients: number, threshold: number, dimension: number, extra: Partial<SecAggConfig> = {}): SecAggConfig => ({ runId: 'test-run', round: 7, clients, threshold, dimension, ...extra });
+const config = (clients: number, threshold: number, dimension: number, extra: Partial<SecAggConfig> = {}): SecAggConfig => ({
+  runId: 'test-run',
+  round: 7,
+  clients,
+  threshold,
+  dimension,
+  ...extra,
+});
 
 function randomInputs(n: number, m: number, label: string): Map<number, Uint32Array> {
   const random = seededRandom(label);
@@ -55,7 +62,19 @@ describe('secure aggregation: the sum', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 3, max: 8 }).chain((n) =>
-          fc.tuple(fc.constant(n), fc.integer({ min: 2, max: n }).chain((t) => fc.tuple(fc.constant(t), fc.shuffledSubarray([...Array(n).keys()].map((i) => i + 1), { minLength: 0, maxLength: n - t }), fc.nat()))),
+          fc.tuple(
+            fc.constant(n),
+            fc.integer({ min: 2, max: n }).chain((t) =>
+              fc.tuple(
+                fc.constant(t),
+                fc.shuffledSubarray(
+                  [...Array(n).keys()].map((i) => i + 1),
+                  { minLength: 0, maxLength: n - t },
+                ),
+                fc.nat(),
+              ),
+            ),
+          ),
         ),
         ([n, [t, dropping, cut]]) => {
           const m = 6;
@@ -124,11 +143,26 @@ describe('secure aggregation: aborts', () => {
   it('n − t + 1 dropouts in any phase abort the round with the count, t and n', () => {
     const inputs = randomInputs(6, 4, 'abort');
     const c = config(6, 4, 4);
-    abortsWith(() => runRound(c, inputs, { silent: [1, 2, 3] }), 'secure aggregation aborted in round 7: only 3 clients advertised keys, 4 needed (t = 4 of n = 6)');
-    abortsWith(() => runRound(c, inputs, { dropBeforeShares: [1, 2, 3] }), 'secure aggregation aborted in round 7: only 3 clients shared their keys, 4 needed (t = 4 of n = 6)');
-    abortsWith(() => runRound(c, inputs, { dropAfterShares: [2], dropBeforeShares: [4, 6] }), 'secure aggregation aborted in round 7: only 3 clients sent masked inputs, 4 needed (t = 4 of n = 6)');
-    abortsWith(() => runRound(c, inputs, { dropAfterShares: [1, 5, 6] }), 'secure aggregation aborted in round 7: only 3 clients sent masked inputs, 4 needed (t = 4 of n = 6)');
-    abortsWith(() => runRound(c, inputs, { dropAfterShares: [1], dropAfterMasked: [2, 3] }), 'secure aggregation aborted in round 7: only 3 clients sent unmasking shares, 4 needed (t = 4 of n = 6)');
+    abortsWith(
+      () => runRound(c, inputs, { silent: [1, 2, 3] }),
+      'secure aggregation aborted in round 7: only 3 clients advertised keys, 4 needed (t = 4 of n = 6)',
+    );
+    abortsWith(
+      () => runRound(c, inputs, { dropBeforeShares: [1, 2, 3] }),
+      'secure aggregation aborted in round 7: only 3 clients shared their keys, 4 needed (t = 4 of n = 6)',
+    );
+    abortsWith(
+      () => runRound(c, inputs, { dropAfterShares: [2], dropBeforeShares: [4, 6] }),
+      'secure aggregation aborted in round 7: only 3 clients sent masked inputs, 4 needed (t = 4 of n = 6)',
+    );
+    abortsWith(
+      () => runRound(c, inputs, { dropAfterShares: [1, 5, 6] }),
+      'secure aggregation aborted in round 7: only 3 clients sent masked inputs, 4 needed (t = 4 of n = 6)',
+    );
+    abortsWith(
+      () => runRound(c, inputs, { dropAfterShares: [1], dropAfterMasked: [2, 3] }),
+      'secure aggregation aborted in round 7: only 3 clients sent unmasking shares, 4 needed (t = 4 of n = 6)',
+    );
   });
 
   it('a SecAgg+ neighbourhood that loses more than degree + 1 − t members aborts, naming the client whose secret is lost', () => {
@@ -158,7 +192,9 @@ describe('secure aggregation: a client protects its input', () => {
     const both: UnmaskRequest = { survivors: [1, 2, 3, 4], dropped: [4, 5] };
     expect(() => clients[0]!.unmask(both)).toThrow(SecAggError);
     expect(() => clients[0]!.unmask(both)).toThrow(/client 1 refuses to unmask round 7: client 4 is listed as both a survivor and dropped/);
-    expect(() => clients[1]!.unmask({ survivors: [1, 3, 4, 5], dropped: [2] })).toThrow(/client 2 refuses to unmask round 7: it sent its masked input but is not listed as a survivor/);
+    expect(() => clients[1]!.unmask({ survivors: [1, 3, 4, 5], dropped: [2] })).toThrow(
+      /client 2 refuses to unmask round 7: it sent its masked input but is not listed as a survivor/,
+    );
     const honest = clients[2]!.unmask({ survivors: [1, 2, 3, 4], dropped: [5] });
     expect(honest.selfMaskShares.map((s) => s.of)).toEqual([1, 2, 3, 4]);
     expect(honest.keyShares.map((s) => s.of)).toEqual([5]);
@@ -175,7 +211,13 @@ describe('secure aggregation: a client protects its input', () => {
     });
     expect(result.included).toEqual([1, 2, 4, 5, 6, 7]);
     expect([...result.sum]).toEqual([...plainSum(inputs, [1, 2, 4, 5, 6, 7], 4)]);
-    expect(result.dropouts).toEqual([{ index: 3, phase: 'maskedInput', reason: "client 6 could not use its share: client 3's share for client 6 failed to decrypt (tampered, or sealed under another key)" }]);
+    expect(result.dropouts).toEqual([
+      {
+        index: 3,
+        phase: 'maskedInput',
+        reason: "client 6 could not use its share: client 3's share for client 6 failed to decrypt (tampered, or sealed under another key)",
+      },
+    ]);
   });
 });
 
@@ -187,7 +229,10 @@ describe('secure aggregation: the server validates what peers send', () => {
     expect(server.receiveAdvertisement(good)).toEqual({ accepted: true });
     expect(server.receiveAdvertisement(good)).toEqual({ accepted: false, reason: 'client 1 advertised keys twice (the first is kept)' });
     expect(server.receiveAdvertisement({ ...good, from: 9 }).accepted).toBe(false);
-    expect(server.receiveAdvertisement({ from: 2, cPk: good.cPk, sPk: new SecAggClient(c, 2).advertiseKeys().sPk })).toEqual({ accepted: false, reason: "client 2 advertised a key client 1 already uses" });
+    expect(server.receiveAdvertisement({ from: 2, cPk: good.cPk, sPk: new SecAggClient(c, 2).advertiseKeys().sPk })).toEqual({
+      accepted: false,
+      reason: 'client 2 advertised a key client 1 already uses',
+    });
     const other = new SecAggClient(c, 3).advertiseKeys();
     expect(server.receiveAdvertisement({ ...other, sPk: new Uint8Array(32) }).accepted).toBe(false); // the zero point: agreement fails
     expect(server.receiveAdvertisement({ ...other, from: 4, cPk: other.cPk.subarray(0, 31) }).accepted).toBe(false);
@@ -204,8 +249,13 @@ describe('secure aggregation: the server validates what peers send', () => {
     for (const cl of clients) server.receiveAdvertisement(cl.advertiseKeys());
     const roster = server.closeAdvertising();
     const shares = clients.map((cl) => cl.shareKeys(roster));
-    expect(server.receiveShareKeys({ ...shares[0]!, shares: shares[0]!.shares.slice(1) })).toMatchObject({ accepted: false, reason: expect.stringMatching(/client 1 sent 4 shares, expected one for each of its 5 neighbours/) });
-    expect(server.receiveShareKeys({ ...shares[1]!, shares: shares[1]!.shares.map((s, i) => (i === 0 ? { ...s, ciphertext: s.ciphertext.subarray(1) } : s)) })).toMatchObject({
+    expect(server.receiveShareKeys({ ...shares[0]!, shares: shares[0]!.shares.slice(1) })).toMatchObject({
+      accepted: false,
+      reason: expect.stringMatching(/client 1 sent 4 shares, expected one for each of its 5 neighbours/),
+    });
+    expect(
+      server.receiveShareKeys({ ...shares[1]!, shares: shares[1]!.shares.map((s, i) => (i === 0 ? { ...s, ciphertext: s.ciphertext.subarray(1) } : s)) }),
+    ).toMatchObject({
       accepted: false,
       reason: expect.stringContaining(`${SHARE_CIPHERTEXT_BYTES}-byte ciphertext`),
     });
@@ -219,7 +269,10 @@ describe('secure aggregation: the server validates what peers send', () => {
     expect(request).toEqual({ survivors: [4, 5, 6], dropped: [3] });
     const responses = request.survivors.map((u) => clients[u - 1]!.unmask(request));
     // a survivor revealing a self-mask share of a dropped client is refused (its input stays in the sum)
-    expect(server.receiveUnmask({ ...responses[0]!, selfMaskShares: [...responses[0]!.selfMaskShares, { of: 3, share: responses[0]!.keyShares[0]!.share }] }).accepted).toBe(false);
+    expect(
+      server.receiveUnmask({ ...responses[0]!, selfMaskShares: [...responses[0]!.selfMaskShares, { of: 3, share: responses[0]!.keyShares[0]!.share }] })
+        .accepted,
+    ).toBe(false);
     expect(server.receiveUnmask(responses[1]!)).toEqual({ accepted: true });
     expect(server.receiveUnmask(responses[2]!)).toEqual({ accepted: true });
     expect(() => server.finish()).toThrow('secure aggregation aborted in round 7: only 2 clients sent unmasking shares, 3 needed (t = 3 of n = 6)');
@@ -243,7 +296,7 @@ describe('a masked vector alone looks uniform', () => {
     return counts.reduce((a, c) => a + (c - expected) ** 2 / expected, 0);
   }
 
-  it('χ² on the 65,536 bytes of one client\'s masked input passes (p > 0.001), while the same test fails on its unmasked encoding', () => {
+  it("χ² on the 65,536 bytes of one client's masked input passes (p > 0.001), while the same test fails on its unmasked encoding", () => {
     const n = 3;
     const m = 16_384;
     const fp = fixedPoint({ clip: 0.1, maxClients: n });

@@ -20,9 +20,22 @@ describe('Shamir sharing over GF(2^31 − 1)', () => {
     fc.assert(
       fc.property(
         secretArb,
-        fc.integer({ min: 2, max: 12 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 1, max: n }), fc.shuffledSubarray([...Array(n).keys()].map((i) => i + 1), { minLength: n, maxLength: n }))),
+        fc.integer({ min: 2, max: 12 }).chain((n) =>
+          fc.tuple(
+            fc.constant(n),
+            fc.integer({ min: 1, max: n }),
+            fc.shuffledSubarray(
+              [...Array(n).keys()].map((i) => i + 1),
+              { minLength: n, maxLength: n },
+            ),
+          ),
+        ),
         (secret, [n, t, order]) => {
-          const shares = split(secret, t, [...Array(n).keys()].map((i) => i + 1));
+          const shares = split(
+            secret,
+            t,
+            [...Array(n).keys()].map((i) => i + 1),
+          );
           const chosen = order.slice(0, t).map((x) => shares[x - 1]!);
           expect([...reconstruct(chosen, t)]).toEqual([...secret]);
         },
@@ -40,7 +53,11 @@ describe('Shamir sharing over GF(2^31 − 1)', () => {
   it('t − 1 shares do not give the secret: interpolating them yields something else (or an inconsistency error) w.h.p.', () => {
     fc.assert(
       fc.property(secretArb, fc.integer({ min: 2, max: 10 }), (secret, t) => {
-        const shares = split(secret, t, [...Array(t + 2).keys()].map((i) => i + 1));
+        const shares = split(
+          secret,
+          t,
+          [...Array(t + 2).keys()].map((i) => i + 1),
+        );
         let got: number[] | 'inconsistent';
         try {
           got = [...reconstruct(shares.slice(0, t - 1), t - 1 === 0 ? 1 : t - 1)];

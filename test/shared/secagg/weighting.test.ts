@@ -9,7 +9,9 @@ describe('example weighting under secure aggregation', () => {
     const cap = 200;
     const fp = fixedPoint({ clip: encodingRange(clip, true), maxClients: 3, scale: 2 ** 10 });
     const sum = new Uint32Array(4);
-    deltas.forEach((d, k) => encode(weightedInput(d, counts[k]!, cap), fp).encoded.forEach((v, i) => (sum[i] = (sum[i]! + v) >>> 0)));
+    for (const [k, d] of deltas.entries()) {
+      for (const [i, v] of encode(weightedInput(d, counts[k]!, cap), fp).encoded.entries()) sum[i] = (sum[i]! + v) >>> 0;
+    }
     const { mean, bound } = weightedMean(decodeSum(sum, fp, 3), clip, sumErrorBound(fp, 3));
     const weights = counts.map((n) => Math.min(n, cap));
     const total = weights.reduce((a, b) => a + b, 0);
@@ -17,7 +19,7 @@ describe('example weighting under secure aggregation', () => {
       const exact = deltas.reduce((s, d, k) => s + d[i]! * weights[k]!, 0) / total;
       expect(Math.abs(mean[i]! - exact)).toBeLessThanOrEqual(bound);
     }
-    expect(bound).toBeCloseTo((3 / 2 ** 11) * 1.5 / (total / cap), 3);
+    expect(bound).toBeCloseTo(((3 / 2 ** 11) * 1.5) / (total / cap), 3);
     expect(encodingRange(0.5, true)).toBe(1);
     expect(encodingRange(0.5, false)).toBe(0.5);
   });

@@ -26,9 +26,29 @@ describe('ASHA promotions', () => {
     results.push({ trial: 3, rung: 0, score: 1 }, { trial: 4, rung: 0, score: 0.2 }, { trial: 5, rung: 0, score: 0.3 });
     results.push({ trial: 6, rung: 2, score: 1 }, { trial: 7, rung: 2, score: 0.9 }, { trial: 8, rung: 2, score: 0.8 });
     expect(nextPromotion(results, o, new Set())).toEqual({ trial: 2, rung: 2 });
-    expect(nextPromotion([{ trial: 0, rung: 0, score: null }, { trial: 1, rung: 0, score: null }, { trial: 2, rung: 0, score: null }], o, new Set())).toBeUndefined();
+    expect(
+      nextPromotion(
+        [
+          { trial: 0, rung: 0, score: null },
+          { trial: 1, rung: 0, score: null },
+          { trial: 2, rung: 0, score: null },
+        ],
+        o,
+        new Set(),
+      ),
+    ).toBeUndefined();
     // two failures and one success: n = 3, so the success is the top third
-    expect(nextPromotion([{ trial: 0, rung: 0, score: null }, { trial: 1, rung: 0, score: 0.2 }, { trial: 2, rung: 0, score: null }], o, new Set())).toEqual({ trial: 1, rung: 1 });
+    expect(
+      nextPromotion(
+        [
+          { trial: 0, rung: 0, score: null },
+          { trial: 1, rung: 0, score: 0.2 },
+          { trial: 2, rung: 0, score: null },
+        ],
+        o,
+        new Set(),
+      ),
+    ).toEqual({ trial: 1, rung: 1 });
   });
 
   it('refuses rungs that do not increase and η below 2', () => {

@@ -20,7 +20,15 @@ const bestOf = (h: readonly Observation[]) => h.reduce((b, o) => (o.score > b.sc
 const branin = (x1: number, x2: number) =>
   (x2 - (5.1 / (4 * Math.PI ** 2)) * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
 const BRANIN_MIN = 0.397887;
-const braninSpace = parseSearchSpace({ params: [{ name: 'x1', type: 'float', low: -5, high: 10 }, { name: 'x2', type: 'float', low: 0, high: 15 }] }, 'branin');
+const braninSpace = parseSearchSpace(
+  {
+    params: [
+      { name: 'x1', type: 'float', low: -5, high: 10 },
+      { name: 'x2', type: 'float', low: 0, high: 15 },
+    ],
+  },
+  'branin',
+);
 const braninScore = (a: Assignment) => -branin(a.x1 as number, a.x2 as number);
 /** The lowest Branin value found in `n` evaluations. */
 const braninBest = (method: TuningMethod, seed: number, n: number) => -bestOf(optimise(createSampler(method, braninSpace, { seed }), n, braninScore)).score;
@@ -28,18 +36,20 @@ const braninBest = (method: TuningMethod, seed: number, n: number) => -bestOf(op
 describe('Bayesian optimisation', () => {
   it('finds the maximum of −(x − 0.3)² on [−2, 2] to within 0.01 in x after 15 evaluations, for each of 10 seeds', () => {
     const space = parseSearchSpace({ params: [{ name: 'x', type: 'float', low: -2, high: 2 }] }, 'q');
-    const errors = Array.from({ length: 10 }, (_, seed) => Math.abs((bestOf(optimise(bayesSampler(space, { seed }), 15, (a) => -(((a.x as number) - 0.3) ** 2))).assignment.x as number) - 0.3));
+    const errors = Array.from({ length: 10 }, (_, seed) =>
+      Math.abs((bestOf(optimise(bayesSampler(space, { seed }), 15, (a) => -(((a.x as number) - 0.3) ** 2))).assignment.x as number) - 0.3),
+    );
     // measured: worst 3.4e-3; random search's expected nearest of 15 is about 0.13
     expect(Math.max(...errors)).toBeLessThan(0.01);
   });
 
-  it('gets within 0.01 of Branin\'s minimum 0.397887 in 40 evaluations, for each of 5 seeds', () => {
+  it("gets within 0.01 of Branin's minimum 0.397887 in 40 evaluations, for each of 5 seeds", () => {
     const best = [0, 1, 2, 3, 4].map((seed) => braninBest('bayes', seed, 40));
     // measured over seeds 0–19: worst 0.4004
     for (const b of best) expect(b - BRANIN_MIN).toBeLessThan(0.01);
   });
 
-  it('beats random search on Branin at 25 evaluations, mean best over 20 seeds: bayes within 0.1 of the minimum and under a third of random\'s', () => {
+  it("beats random search on Branin at 25 evaluations, mean best over 20 seeds: bayes within 0.1 of the minimum and under a third of random's", () => {
     const seeds = Array.from({ length: 20 }, (_, s) => s);
     const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
     const bayes = mean(seeds.map((s) => braninBest('bayes', s, 25)));
@@ -49,7 +59,7 @@ describe('Bayesian optimisation', () => {
     expect(bayes).toBeLessThan(random / 3);
   });
 
-  it('starts with the random sampler\'s proposals, then is deterministic in (seed, history, pending)', () => {
+  it("starts with the random sampler's proposals, then is deterministic in (seed, history, pending)", () => {
     const bayes = optimise(bayesSampler(braninSpace, { seed: 9 }), 8, braninScore);
     const random = optimise(randomSampler(braninSpace, 9), 5, braninScore);
     expect(bayes.slice(0, 5)).toEqual(random);
@@ -96,7 +106,9 @@ describe('Bayesian optimisation', () => {
     );
     // best: lr 0.01, fedprox with mu 0.1, 4 epochs (score 0); other strategies lose 1
     const score = (a: Assignment) =>
-      -((Math.log10(a.lr as number) + 2) ** 2) - (a.strategy === 'fedprox' ? (Math.log10(a.mu as number) + 1) ** 2 : 1) - 0.1 * Math.abs((a.epochs as number) - 4);
+      -((Math.log10(a.lr as number) + 2) ** 2) -
+      (a.strategy === 'fedprox' ? (Math.log10(a.mu as number) + 1) ** 2 : 1) -
+      0.1 * Math.abs((a.epochs as number) - 4);
     const bests = [0, 1, 2].map((seed) => bestOf(optimise(bayesSampler(space, { seed }), 30, score)));
     const randoms = [0, 1, 2].map((seed) => bestOf(optimise(randomSampler(space, seed), 30, score)));
     for (const b of bests) {
@@ -107,7 +119,15 @@ describe('Bayesian optimisation', () => {
   });
 
   it('returns undefined once a finite space is used up, after proposing each assignment once', () => {
-    const tiny = parseSearchSpace({ params: [{ name: 'a', type: 'choice', values: ['x', 'y', 'z'] }, { name: 'n', type: 'int', low: 1, high: 3 }] }, 't');
+    const tiny = parseSearchSpace(
+      {
+        params: [
+          { name: 'a', type: 'choice', values: ['x', 'y', 'z'] },
+          { name: 'n', type: 'int', low: 1, high: 3 },
+        ],
+      },
+      't',
+    );
     const history = optimise(bayesSampler(tiny, { seed: 4 }), 12, (a) => (a.n as number) + (a.a === 'y' ? 1 : 0));
     expect(history).toHaveLength(9);
     expect(new Set(history.map((o) => assignmentKey(o.assignment))).size).toBe(9);

@@ -36,7 +36,8 @@ describe('unit-cube encoding', () => {
         const b = decode(space, x);
         expect(Object.keys(b)).toEqual(Object.keys(a));
         for (const [k, v] of Object.entries(a)) {
-          if (k === 'lr' || k === 'mu' || k === 'w') expect(Math.abs((b[k] as number) - (v as number))).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v as number)));
+          if (k === 'lr' || k === 'mu' || k === 'w')
+            expect(Math.abs((b[k] as number) - (v as number))).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v as number)));
           else expect(b[k]).toEqual(v);
         }
       }),

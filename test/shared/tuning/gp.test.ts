@@ -54,15 +54,25 @@ describe('Gaussian process posterior', () => {
   it('fits a longer length scale to a slow function than to a fast one, and per coordinate to the one that matters', () => {
     const rng = mulberry32(4);
     const X = Array.from({ length: 30 }, () => [rng(), rng()]);
-    const slow = fitHyperparameters(X, X.map(([a]) => Math.sin(2 * a!)));
-    const fast = fitHyperparameters(X, X.map(([a]) => Math.sin(25 * a!)));
+    const slow = fitHyperparameters(
+      X,
+      X.map(([a]) => Math.sin(2 * a!)),
+    );
+    const fast = fitHyperparameters(
+      X,
+      X.map(([a]) => Math.sin(25 * a!)),
+    );
     expect(slow.lengthScales[0]!).toBeGreaterThan(fast.lengthScales[0]!);
     // the targets ignore the second coordinate: ARD stretches it
     expect(fast.lengthScales[1]!).toBeGreaterThan(fast.lengthScales[0]!);
   });
 
   it('stays finite when every target is equal or points coincide', () => {
-    const X = [[0.1, 0.1], [0.1, 0.1], [0.9, 0.4]];
+    const X = [
+      [0.1, 0.1],
+      [0.1, 0.1],
+      [0.9, 0.4],
+    ];
     const hyper = fitHyperparameters(X, [0, 0, 0]);
     const gp = fitGP(X, [0, 0, 0], hyper);
     const p = gp.predict([0.5, 0.5]);

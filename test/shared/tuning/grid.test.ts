@@ -102,7 +102,15 @@ describe('grid enumeration', () => {
 });
 
 describe('grid sampler', () => {
-  const space = parseSearchSpace({ params: [{ name: 's', type: 'choice', values: ['a', 'b'] }, { name: 'n', type: 'int', low: 1, high: 3 }] }, 's');
+  const space = parseSearchSpace(
+    {
+      params: [
+        { name: 's', type: 'choice', values: ['a', 'b'] },
+        { name: 'n', type: 'int', low: 1, high: 3 },
+      ],
+    },
+    's',
+  );
 
   it('walks the grid in order, skipping pending and tried assignments, then says it is done', () => {
     const sampler = gridSampler(space);
@@ -119,7 +127,12 @@ describe('grid sampler', () => {
       order.push(a);
       history.push({ assignment: a, score: 1 });
     }
-    expect(order).toEqual([{ s: 'a', n: 3 }, { s: 'b', n: 1 }, { s: 'b', n: 2 }, { s: 'b', n: 3 }]);
+    expect(order).toEqual([
+      { s: 'a', n: 3 },
+      { s: 'b', n: 1 },
+      { s: 'b', n: 2 },
+      { s: 'b', n: 3 },
+    ]);
     expect(sampler.next(history, pending)).toBeUndefined();
   });
 });

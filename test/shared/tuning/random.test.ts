@@ -56,7 +56,15 @@ describe('random sampler', () => {
     );
     fc.assert(
       fc.property(arbParam, fc.integer({ min: 0, max: 2 ** 32 - 1 }), (p, seed) => {
-        const s: SearchSpace = parseSearchSpace({ params: [{ name: 'on', type: 'choice', values: [true, false] }, { name: 'x', ...p, when: { on: [true] } }] }, 's');
+        const s: SearchSpace = parseSearchSpace(
+          {
+            params: [
+              { name: 'on', type: 'choice', values: [true, false] },
+              { name: 'x', ...p, when: { on: [true] } },
+            ],
+          },
+          's',
+        );
         const draws = sequence(randomSampler(s, seed), 8);
         // a short int range leaves fewer than 8 assignments: then the sampler stops instead of repeating
         const size = p.type === 'int' ? 1 + (p.high - p.low + 1) : Infinity;
@@ -82,7 +90,15 @@ describe('random sampler', () => {
   });
 
   it('never repeats in a finite space, avoids pending assignments, and stops when every assignment is taken', () => {
-    const finite = parseSearchSpace({ params: [{ name: 'a', type: 'choice', values: ['x', 'y', 'z'] }, { name: 'n', type: 'int', low: 1, high: 2 }] }, 's');
+    const finite = parseSearchSpace(
+      {
+        params: [
+          { name: 'a', type: 'choice', values: ['x', 'y', 'z'] },
+          { name: 'n', type: 'int', low: 1, high: 2 },
+        ],
+      },
+      's',
+    );
     const all = sequence(randomSampler(finite, 5), 7);
     expect(new Set(all.slice(0, 6).map((a) => assignmentKey(a!))).size).toBe(6);
     expect(all[6]).toBeUndefined();

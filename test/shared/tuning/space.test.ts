@@ -19,7 +19,10 @@ function issues(f: () => unknown): string[] {
     f();
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message.split('\n').slice(1).map((l) => l.trim());
+    return (err as Error).message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
   }
   throw new Error('expected a ConfigError');
 }
@@ -42,7 +45,13 @@ describe('search space file', () => {
     expect(space.params[2]).toEqual({ name: 'epochs', path: 'train.epochs', type: 'int', low: 1, high: 5, log: false });
     expect(space.params[4]!.path).toBe('strategy');
     expect(space.params[5]!.when).toEqual({ strategy: ['fedprox'] });
-    expect(space.params[6]).toMatchObject({ type: 'choice', values: [{ type: 'mlp', hidden: [128] }, { type: 'mlp', hidden: [64, 64] }] });
+    expect(space.params[6]).toMatchObject({
+      type: 'choice',
+      values: [
+        { type: 'mlp', hidden: [128] },
+        { type: 'mlp', hidden: [64, 64] },
+      ],
+    });
     expect('when' in space.params[0]!).toBe(false);
   });
 
@@ -91,11 +100,34 @@ describe('search space file', () => {
   it('checks bounds on log scales', () => {
     expect(
       issues(() =>
-        parseSearchSpace({ params: [{ name: 'a', type: 'float', low: 0, high: 1, log: true }, { name: 'b', type: 'int', low: 0, high: 4, log: true }, { name: 'c', type: 'int', low: 5, high: 4 }] }, 's'),
+        parseSearchSpace(
+          {
+            params: [
+              { name: 'a', type: 'float', low: 0, high: 1, log: true },
+              { name: 'b', type: 'int', low: 0, high: 4, log: true },
+              { name: 'c', type: 'int', low: 5, high: 4 },
+            ],
+          },
+          's',
+        ),
       ),
-    ).toEqual(['params[0].low: must be above 0 on a log scale (got 0)', 'params[1].low: must be at least 1 on a log scale (got 0)', 'params[2].low: must not be above high (got 5 > 4)']);
+    ).toEqual([
+      'params[0].low: must be above 0 on a log scale (got 0)',
+      'params[1].low: must be at least 1 on a log scale (got 0)',
+      'params[2].low: must not be above high (got 5 > 4)',
+    ]);
     // a single int and a single choice are allowed (constants)
-    expect(parseSearchSpace({ params: [{ name: 'a', type: 'int', low: 3, high: 3 }, { name: 'b', type: 'choice', values: [1] }] }, 's').params).toHaveLength(2);
+    expect(
+      parseSearchSpace(
+        {
+          params: [
+            { name: 'a', type: 'int', low: 3, high: 3 },
+            { name: 'b', type: 'choice', values: [1] },
+          ],
+        },
+        's',
+      ).params,
+    ).toHaveLength(2);
   });
 
   it('checks conditions: known, earlier, allowed values, no floats, and colliding paths', () => {

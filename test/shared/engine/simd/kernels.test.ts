@@ -37,11 +37,23 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 
 describe('SIMD kernels', () => {
   it('gemm matches a float64 reference on shapes with every kind of tail', () => {
-    for (const [M, N, K] of [[1, 1, 1], [2, 16, 3], [3, 17, 5], [7, 10, 33], [32, 128, 784], [33, 24, 9], [5, 8, 0]] as const) {
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [2, 16, 3],
+      [3, 17, 5],
+      [7, 10, 33],
+      [32, 128, 784],
+      [33, 24, 9],
+      [5, 8, 0],
+    ] as const) {
       const a = random(M * K);
       const b = random(K * N);
       const c = random(M * N);
-      for (const [alpha, beta] of [[1, 0], [-0.5, 1], [2, 0.25]] as const) {
+      for (const [alpha, beta] of [
+        [1, 0],
+        [-0.5, 1],
+        [2, 0.25],
+      ] as const) {
         const pc = put(c);
         k.gemm(M, N, K, put(a), K, put(b), N, pc, N, alpha, beta);
         expectClose(get(pc, M * N), naiveGemm(M, N, K, a, b, c, alpha, beta), 1e-4 * Math.max(1, K));
@@ -50,7 +62,14 @@ describe('SIMD kernels', () => {
   });
 
   it('gemmNT (B stored transposed) matches the reference', () => {
-    for (const [M, N, K] of [[1, 1, 1], [2, 4, 4], [3, 5, 7], [10, 3136, 512], [7, 13, 33], [4, 8, 0]] as const) {
+    for (const [M, N, K] of [
+      [1, 1, 1],
+      [2, 4, 4],
+      [3, 5, 7],
+      [10, 3136, 512],
+      [7, 13, 33],
+      [4, 8, 0],
+    ] as const) {
       const a = random(M * K);
       const bt = random(N * K); // B as [N, K]
       const b = new Float32Array(K * N);
@@ -63,7 +82,12 @@ describe('SIMD kernels', () => {
   });
 
   it('gemmSparseA gives the same bits as gemm on sparse inputs', () => {
-    for (const [M, N, K] of [[32, 128, 784], [31, 10, 50], [1, 16, 7], [784, 128, 32]] as const) {
+    for (const [M, N, K] of [
+      [32, 128, 784],
+      [31, 10, 50],
+      [1, 16, 7],
+      [784, 128, 32],
+    ] as const) {
       const a = random(M * K, 0.8);
       const b = random(K * N);
       const c = random(M * N);
@@ -78,7 +102,13 @@ describe('SIMD kernels', () => {
   });
 
   it('transpose moves every element', () => {
-    for (const [R, C] of [[1, 1], [4, 4], [5, 7], [32, 784], [13, 3]] as const) {
+    for (const [R, C] of [
+      [1, 1],
+      [4, 4],
+      [5, 7],
+      [32, 784],
+      [13, 3],
+    ] as const) {
       const src = random(R * C);
       const dst = arena.alloc(R * C * 4);
       k.transpose(R, C, put(src), dst);
@@ -102,11 +132,19 @@ describe('SIMD kernels', () => {
       const pz = put(z);
       k.biasActivate(M, N, pz, put(bias), act);
       const a = get(pz, M * N);
-      expectClose(a, Array.from(z, (v, i) => f(v + bias[i % N]!)), 2e-6);
+      expectClose(
+        a,
+        Array.from(z, (v, i) => f(v + bias[i % N]!)),
+        2e-6,
+      );
       const g = random(M * N);
       const pg = put(g);
       k.activationGrad(M * N, pg, put(a), act);
-      expectClose(get(pg, M * N), Array.from(g, (v, i) => v * df(a[i]!)), 2e-6);
+      expectClose(
+        get(pg, M * N),
+        Array.from(g, (v, i) => v * df(a[i]!)),
+        2e-6,
+      );
     }
   });
 
@@ -124,18 +162,30 @@ describe('SIMD kernels', () => {
       const s = e.reduce((x, y) => x + y);
       return e.map((v) => v / s);
     };
-    const rows = [[1, 2, 3], [0, 0, 5], [-1, 0.5, 0.25]].map(softmax);
+    const rows = [
+      [1, 2, 3],
+      [0, 0, 5],
+      [-1, 0.5, 0.25],
+    ].map(softmax);
     const lab = [2, 0, 1];
     const loss = rows.reduce((s, p, i) => s - Math.log(p[lab[i]!]!), 0);
     const [l, correct] = arena.f64(stats, 2);
     expect(l).toBeCloseTo(loss, 5);
     expect(correct).toBe(2); // rows 0 and 2 predict their label
-    expectClose(get(pz, 9), rows.flatMap((p, i) => p.map((v, j) => 0.5 * (v - (j === lab[i] ? 1 : 0)))), 1e-6);
+    expectClose(
+      get(pz, 9),
+      rows.flatMap((p, i) => p.map((v, j) => 0.5 * (v - (j === lab[i] ? 1 : 0)))),
+      1e-6,
+    );
   });
 
   it('im2col / col2im are adjoint, and max-pooling routes gradients to each maximum', () => {
     // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for 'same' and 'valid'
-    for (const [B, H, W, C, kk, pad] of [[2, 5, 6, 3, 3, 1], [1, 4, 4, 1, 3, 0], [2, 7, 5, 4, 5, 2]] as const) {
+    for (const [B, H, W, C, kk, pad] of [
+      [2, 5, 6, 3, 3, 1],
+      [1, 4, 4, 1, 3, 0],
+      [2, 7, 5, 4, 5, 2],
+    ] as const) {
       const OH = H + 2 * pad - kk + 1;
       const OW = W + 2 * pad - kk + 1;
       const x = random(B * H * W * C);
@@ -152,7 +202,16 @@ describe('SIMD kernels', () => {
     // one 2×2 window per channel, C = 5 (a SIMD group of 4 and a scalar tail)
     const C = 5;
     // window positions p = 0..3, channel c: ties in channel 1 (p 1 and 3), negative values in channel 4
-    const x = Float32Array.from({ length: 4 * C }, (_, i) => [[3, 1, 2, 0, -7], [1, 5, 2, 0, -2], [0, 0, 9, 0, -9], [2, 5, 1, 4, -3]][(i / C) | 0]![i % C]!);
+    const x = Float32Array.from(
+      { length: 4 * C },
+      (_, i) =>
+        [
+          [3, 1, 2, 0, -7],
+          [1, 5, 2, 0, -2],
+          [0, 0, 9, 0, -9],
+          [2, 5, 1, 4, -3],
+        ][(i / C) | 0]![i % C]!,
+    );
     const px = put(x);
     const y = arena.alloc(C * 4);
     k.maxPool2Forward(1, 2, 2, C, px, y);
@@ -230,7 +289,10 @@ describe('SIMD kernels', () => {
     const pw = put([0.5]);
     const pm = put([0]);
     const pv = put([0]);
-    for (const [t, g] of [[1, 0.2], [2, -0.1]] as const) {
+    for (const [t, g] of [
+      [1, 0.2],
+      [2, -0.1],
+    ] as const) {
       const gd = g + 0.01 * w;
       m = b1 * m + (1 - b1) * gd;
       v = b2 * v + (1 - b2) * gd * gd;

@@ -120,8 +120,12 @@ describe('simd engine', () => {
     const spec: MlpSpec = { type: 'mlp', inputs: 4, hidden: [3], outputs: 2, activation: 'relu' };
     const data = randomData(5, 4, 2, 1);
     await expect(simd.train(spec, new Float32Array(3), { dataset: data }, sgd, 1)).rejects.toThrow(/got 3 weights, the model has 23/);
-    await expect(simd.train({ ...spec, inputs: 5 }, initWeights({ ...spec, inputs: 5 }, 1), { dataset: data }, sgd, 1)).rejects.toThrow(/takes 5 inputs but the data has 4/);
-    await expect(simd.evaluate({ ...spec, outputs: 3 }, initWeights({ ...spec, outputs: 3 }, 1), { dataset: data })).rejects.toThrow(/predicts 3 classes but the data has 2/);
+    await expect(simd.train({ ...spec, inputs: 5 }, initWeights({ ...spec, inputs: 5 }, 1), { dataset: data }, sgd, 1)).rejects.toThrow(
+      /takes 5 inputs but the data has 4/,
+    );
+    await expect(simd.evaluate({ ...spec, outputs: 3 }, initWeights({ ...spec, outputs: 3 }, 1), { dataset: data })).rejects.toThrow(
+      /predicts 3 classes but the data has 2/,
+    );
     await expect(simd.train(spec, initWeights(spec, 1), { dataset: data, indices: new Uint32Array(0) }, sgd, 1)).rejects.toThrow(/empty shard/);
   });
 
@@ -131,7 +135,12 @@ describe('simd engine', () => {
     const data = randomData(8, 4, 2, 3);
     const good = await engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1);
     const inner = engine as unknown as { k: Record<string, unknown> };
-    inner.k = { ...inner.k, gemm: () => { throw new WebAssembly.RuntimeError('memory access out of bounds'); } };
+    inner.k = {
+      ...inner.k,
+      gemm: () => {
+        throw new WebAssembly.RuntimeError('memory access out of bounds');
+      },
+    };
     await expect(engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1)).rejects.toThrow(/a SIMD kernel trapped \(memory access out of bounds\)/);
     const after = await engine.train(spec, initWeights(spec, 1), { dataset: data }, sgd, 1);
     expect(Buffer.from(after.delta.buffer).equals(Buffer.from(good.delta.buffer))).toBe(true);
