@@ -10,8 +10,8 @@ import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
 import { loadRunConfig, resolveRunConfig, type RunConfig } from './shared/config.ts';
-import { formatPartition, parsePartition } from './shared/data/partition.ts';
-import { formatDataSpec, parseRunData, type RunDataSpec } from './shared/data/source.ts';
+import { formatPartition, type PartitionSpec } from './shared/data/partition.ts';
+import { formatDataSpec, type RunDataSpec } from './shared/data/source.ts';
 import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
@@ -287,29 +287,20 @@ program
   .description('look at data as a run would cut it')
   .command('inspect')
   .description("print each client's size and label histogram")
-  .option('--data <source>', 'mnist or synthetic:<alpha>,<beta>', 'mnist')
-  .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>', 'iid')
-  .option('--clients <n>', 'number of clients', int('--clients'), 10)
-  .option('--seed <n>', 'partition seed', int('--seed'), 42)
+  .addOption(runFlagOption('data', 'mnist, synthetic:<alpha>,<beta> or text:<window>:<path>').default({ kind: 'mnist' }, 'mnist'))
+  .addOption(runFlagOption('partition').default({ kind: 'iid' }, 'iid'))
+  .addOption(runFlagOption('clients', 'number of clients').default(10))
+  .addOption(runFlagOption('seed', 'partition seed').default(42))
   .option('--json', 'one JSON object per client')
-  .action((flags: { data: string; partition: string; clients: number; seed: number; json?: boolean }) => {
-    const flag = <T>(name: string, parse: (text: string) => T, text: string): T => {
-      try {
-        return parse(text);
-      } catch (e) {
-        throw new ConfigError(`${name}: ${(e as Error).message}`);
-      }
-    };
-    const data = flag('--data', parseRunData, flags.data);
-    const spec = flag('--partition', parsePartition, flags.partition);
-    const rows = inspectPartition(data, spec, flags.clients, flags.seed);
+  .action((flags: { data: RunDataSpec; partition: PartitionSpec; clients: number; seed: number; json?: boolean }) => {
+    const rows = inspectPartition(flags.data, flags.partition, flags.clients, flags.seed);
     if (flags.json) {
       for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
       return;
     }
     const width = String(flags.clients).length;
     process.stdout.write(
-      `${flags.data}, ${flags.partition}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`,
+      `${formatDataSpec(flags.data)}, ${formatPartition(flags.partition)}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`,
     );
     for (const r of rows)
       process.stdout.write(

@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS } from '../shared/backend.ts';
 import { runConfigFields, runConfigSchema, type RunConfigInput } from '../shared/config.ts';
-import { parsePartition, type PartitionSpec } from '../shared/data/partition.ts';
+import { parsePartition } from '../shared/data/partition.ts';
+import { parseRunData } from '../shared/data/source.ts';
 import { ENGINE_CHOICES } from '../shared/engine/factory.ts';
 import { JOIN_TOKEN_ENV } from '../shared/crypto/join-token.ts';
 import { ConfigError } from '../shared/errors.ts';
@@ -56,13 +57,15 @@ function commaList(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** A partition spec is checked as it is read, so its error names the flag rather than a config path. */
-function partition(value: string, flag: string): PartitionSpec {
-  try {
-    return parsePartition(value);
-  } catch (e) {
-    throw new ConfigError(`${flag}: ${(e as Error).message}`);
-  }
+/** A spec flag is parsed as it is read, so its error names the flag rather than a config path. */
+function spec<T>(parse: (text: string) => T) {
+  return (value: string, flag: string): T => {
+    try {
+      return parse(value);
+    } catch (e) {
+      throw new ConfigError(`${flag}: ${(e as Error).message}`);
+    }
+  };
 }
 
 const ALL: readonly RunCommand[] = ['coordinator', 'simulate', 'client'];
@@ -151,9 +154,15 @@ const RUN_FLAGS: readonly RunFlag[] = [
   {
     flag: '--partition <p>',
     path: 'partition',
-    parse: partition,
+    parse: spec(parsePartition),
     help: 'iid, dirichlet:<alpha>, shards:<k> (k label-sorted shards per client) or quantity:<sigma>',
     commands: ['simulate', 'client'],
+  },
+  {
+    flag: '--data <source>',
+    path: 'data',
+    parse: spec(parseRunData),
+    help: 'mnist, synthetic:<alpha>,<beta> or text:<window>:<path>: the data a simulation trains on and a run is evaluated on (default mnist)',
   },
   { flag: '--host <host>', path: 'host', help: 'address to listen on (default 127.0.0.1)', commands: ['coordinator'] },
   { flag: '--port <port>', path: 'port', parse: integer, help: 'port to listen on (default 7070)', commands: ['coordinator'] },
@@ -217,10 +226,10 @@ function defaultNote(defaults: Record<string, unknown>, path: keyof RunConfigInp
  * The option of the entry for `path`, for a command that takes the flag outside the run config
  * (the client's --engine, doctor's --backend): one flag, one help text, wherever it appears.
  */
-export function runFlagOption(path: keyof RunConfigInput): Option {
+export function runFlagOption(path: keyof RunConfigInput, help?: string): Option {
   const entry = RUN_FLAGS.find((e) => e.path === path);
   if (!entry) throw new Error(`no run-config flag sets ${path}`);
-  return optionOf(entry, undefined);
+  return optionOf(help === undefined ? entry : { ...entry, help, helpFor: undefined }, undefined);
 }
 
 /**

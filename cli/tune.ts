@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runFlagOption } from './flags.ts';
 import { readConfigFile, resolveRunConfig } from '../shared/config.ts';
 import { formatPartition } from '../shared/data/partition.ts';
 import { formatDataSpec } from '../shared/data/source.ts';
@@ -28,9 +29,9 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
     .option('--seed <n>', 'seed of the search (the trials keep the base seed)', seedFlag, 42)
     .option('--grid-points <k>', 'grid: values per continuous parameter (default 3)', int('--grid-points'))
     .option('--config <file>', "a run config whose settings every trial starts from (the space file's base wins)")
-    .option('--clients <n>', 'clients per trial', int('--clients'))
-    .option('--rounds <n>', 'rounds per trial (the last rung with --rungs)', int('--rounds'))
-    .option('--partition <p>', 'iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>')
+    .addOption(runFlagOption('clients', 'clients per trial'))
+    .addOption(runFlagOption('rounds', 'rounds per trial (the last rung with --rungs)'))
+    .addOption(runFlagOption('partition'))
     .option('--auto', 'AutoML preset: optimizer, lr, batch size, epochs, strategy (+ mu), MLP vs CNN, Bayesian search with ASHA')
     .option('--budget <time>', 'stop starting trials after this long, e.g. 10m (--auto: 10m); running trials stop after their round')
     .option('--out <dir>', 'where trials.jsonl, best.yaml and best-model/ go (an existing record there is resumed)')

@@ -4,7 +4,7 @@ import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
 import type { DatasetView } from '../shared/data/dataset.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
-import { formatDataSpec, loadData, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
+import { formatDataSpec, isDataSpecText, loadData, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError, DataError } from '../shared/errors.ts';
 import { readFile } from 'node:fs/promises';
@@ -30,10 +30,9 @@ export function parseShard(text: string): ShardRef {
  * (no known prefix) also means a CSV file, as `csv:<path>` does.
  */
 export function parseClientData(text: string): DataSpec {
-  const known = /^(mnist$|synthetic:|text:|idx:|csv:)/.test(text);
   let spec: DataSpec;
   try {
-    spec = known ? parseDataSpec(text) : { kind: 'csv', path: text };
+    spec = isDataSpecText(text) ? parseDataSpec(text) : { kind: 'csv', path: text };
   } catch (e) {
     throw new ConfigError(`--data: ${(e as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { runConfigSchema, type RunConfig, type RunConfigInput } from './config/schema.ts';
-import { runConfigFields } from './config/sections.ts';
+import { runConfigFields } from './config/fields.ts';
 import { ConfigError } from './errors.ts';
 import { readManifest, sameSpec } from './models/saved-model.ts';
 
@@ -12,7 +12,7 @@ import { readManifest, sameSpec } from './models/saved-model.ts';
  * fields (config/checks.ts), before anything starts.
  */
 export { DEFAULT_PORT, runConfigInputSchema, runConfigSchema, type RunConfig, type RunConfigInput } from './config/schema.ts';
-export { runConfigFields } from './config/sections.ts';
+export { runConfigFields } from './config/fields.ts';
 
 /** Reads a YAML (or JSON) run config file into a plain object, unvalidated. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -34,6 +34,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
  */
 export function resolveRunConfig(source: string, ...layers: Record<string, unknown>[]): RunConfig {
   const merged: Record<string, unknown> = {};
+  for (const layer of layers) refusePrototypeKeys(layer, source);
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   }
@@ -51,6 +52,19 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   return parsed.data;
 }
 
+/** Keys that would reach an object's prototype when assigned: never a setting. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Refuses a `__proto__`, `constructor` or `prototype` key anywhere in a config layer, naming its path. */
+function refusePrototypeKeys(value: unknown, source: string, path: readonly string[] = []): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const key of Object.keys(value)) {
+    const at = [...path, key];
+    if (PROTOTYPE_KEYS.has(key)) throw new ConfigError(`invalid run config (${source}):\n  ${at.join('.')}: not a setting`);
+    refusePrototypeKeys((value as Record<string, unknown>)[key], source, at);
+  }
+}
+
 /** Loads defaults ← file ← overrides. */
 export function loadRunConfig(file: string | undefined, overrides: Record<string, unknown> = {}): RunConfig {
   const fromFile = file ? readConfigFile(file) : {};
@@ -63,6 +77,8 @@ export function loadRunConfig(file: string | undefined, overrides: Record<string
  */
 export function withFields(config: RunConfig, changes: Partial<RunConfigInput>, source = 'changed config'): RunConfig {
   const fields = runConfigFields(config);
+  // turning secure aggregation off drops its settings with it
+  if (changes.secagg === false) for (const k of Object.keys(fields)) if (k.startsWith('secagg') && k !== 'secagg') delete fields[k];
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) delete fields[k];
     else fields[k] = v;

@@ -54,9 +54,12 @@ function splitStrategyText(text: string): Record<string, unknown> {
     for (const part of rest.split(',')) {
       const m = /^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)\s*$/.exec(part);
       if (!m) throw new ConfigError(`strategy "${text}": "${part}" is not key=value`);
+      const key = m[1]!;
       const value = Number(m[2]);
-      if (!Number.isFinite(value)) throw new ConfigError(`strategy "${text}": ${m[1]} must be a number, got "${m[2]}"`);
-      raw[m[1]!] = value;
+      if (key === 'name') throw new ConfigError(`strategy "${text}": the name goes before the colon, not in name=`);
+      if (Object.hasOwn(raw, key)) throw new ConfigError(`strategy "${text}": ${key} is given twice`);
+      if (!Number.isFinite(value)) throw new ConfigError(`strategy "${text}": ${key} must be a number, got "${m[2]}"`);
+      raw[key] = value;
     }
   }
   return raw;
@@ -80,10 +83,12 @@ export function parseStrategySpec(text: string): StrategySpec {
   return spec;
 }
 
-/** The short form of a spec (parses back to an equal one); parameters at their defaults are left out. */
+/**
+ * The short form of a spec, every parameter written out (defaults too, so a record says what
+ * ran even if a default changes later); it parses back to an equal spec.
+ */
 export function formatStrategySpec(spec: StrategySpec): string {
-  const defaults = parseStrategySpec(spec.name) as Record<string, unknown>;
-  const params = Object.entries(spec).filter(([k, v]) => k !== 'name' && v !== defaults[k]);
+  const params = Object.entries(spec).filter(([k, v]) => k !== 'name' && v !== undefined);
   return params.length ? `${spec.name}:${params.map(([k, v]) => `${k}=${v}`).join(',')}` : spec.name;
 }
 
@@ -91,7 +96,8 @@ export function formatStrategySpec(spec: StrategySpec): string {
 export const strategySpecSchema = specField<StrategySpec>({
   text: parseStrategySpec,
   object: (value) => {
-    const spec = specFromObject({ ...value, name: String(value.name ?? '').toLowerCase() });
+    if (typeof value.name !== 'string') throw new ConfigError(`a strategy mapping needs name: one of ${STRATEGY_NAMES.join(', ')}`);
+    const spec = specFromObject({ ...value, name: value.name.toLowerCase() });
     if (typeof spec === 'string') throw new ConfigError(spec);
     return spec;
   },
@@ -117,4 +123,39 @@ export function perRoundProblem(spec: StrategySpec, perRound: number): string | 
     return `strategy ${spec.name} with f = ${f}: m = ${m} is more than n − f = ${perRound - f} of the ${perRound} clients a round asks (it would average a Byzantine update in)`;
   }
   return undefined;
+}
+
+/**
+ * Why this strategy cannot be combined with differential privacy or secure aggregation, as
+ * (config field, message) pairs: both hand the server step one combined update, so a rule
+ * that needs every individual update cannot run under either, and DP-FedAvg clips each
+ * client's delta on the coordinator, which under secure aggregation only sees the sum.
+ */
+export function aggregationProblems(
+  spec: StrategySpec,
+  run: { readonly dp: boolean; readonly secagg: boolean },
+): { field: 'dp' | 'secagg'; message: string }[] {
+  const problems: { field: 'dp' | 'secagg'; message: string }[] = [];
+  const instead = `use ${AVERAGING_STRATEGIES.join(', ')}`;
+  if (run.dp && needsEveryUpdate(spec)) {
+    problems.push({
+      field: 'dp',
+      message: `${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`,
+    });
+  }
+  if (run.secagg && needsEveryUpdate(spec)) {
+    problems.push({
+      field: 'secagg',
+      message: `${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`,
+    });
+  }
+  if (run.dp && run.secagg) {
+    problems.push({
+      field: 'dp',
+      message:
+        'differential privacy together with secure aggregation is not supported yet ' +
+        "(DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg",
+    });
+  }
+  return problems;
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../shared/errors.ts';
 import { cryptoNoiseSource, formatDpSpec, type DpSpec, type NoiseSource } from '../../shared/privacy/index.ts';
-import { AVERAGING_STRATEGIES, needsEveryUpdate, perRoundProblem, type StrategySpec } from '../../shared/strategy-spec.ts';
+import { aggregationProblems, needsEveryUpdate, perRoundProblem, type StrategySpec } from '../../shared/strategy-spec.ts';
 import { clientSide } from './client-side.ts';
 import { plainCombiner, type CombineRule } from './combine/combiner.ts';
 import { dpRelease } from './combine/dp-release.ts';
@@ -98,24 +98,10 @@ export interface RunAggregation {
  */
 export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, options: AggregationOptions): RunAggregation {
   const strategy = createStrategy(spec, options.ctx);
-  const instead = `use ${AVERAGING_STRATEGIES.join(', ')}`;
-  if (dp && strategy.combiner.needsEveryUpdate) {
-    throw new ConfigError(
-      `dp: ${spec.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${instead}`,
-    );
-  }
-  if (options.secagg && strategy.combiner.needsEveryUpdate) {
-    throw new ConfigError(
-      `secagg: ${spec.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; ${instead}`,
-    );
-  }
+  // the config refuses these already (config/checks.ts); a strategy built from a hand-made config is held to the same
+  const [problem] = aggregationProblems(spec, { dp: dp !== undefined, secagg: options.secagg });
+  if (problem) throw new ConfigError(`${problem.field}: ${problem.message}`);
   if (!dp) return { strategy };
-  // the secure path hands its sum to the server step directly: a DP release would never run
-  if (options.secagg)
-    throw new ConfigError(
-      'dp: differential privacy together with secure aggregation is not supported ' +
-        "(DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg",
-    );
   const release = dpRelease(
     {
       spec: dp,

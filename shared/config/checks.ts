@@ -1,6 +1,6 @@
 import { fixedPoint } from '../secagg/fixed-point.ts';
 import { encodingRange } from '../secagg/weighting.ts';
-import { AVERAGING_STRATEGIES, clientsPerRound, needsEveryUpdate, perRoundProblem } from '../strategy-spec.ts';
+import { aggregationProblems, clientsPerRound, perRoundProblem } from '../strategy-spec.ts';
 import { trainableLayout } from '../trainable.ts';
 import type { RunConfigFields } from './schema.ts';
 
@@ -26,13 +26,7 @@ export function configProblems(f: RunConfigFields): ConfigProblem[] {
   }
   const perRound = perRoundProblem(f.strategy, clientsPerRound({ clients: f.clients, fraction: f.fractionFit, min: f.minFitClients }));
   if (perRound) problem('strategy', perRound);
-  const averaging = `use ${AVERAGING_STRATEGIES.join(', ')}`;
-  if (f.dp && needsEveryUpdate(f.strategy)) {
-    problem(
-      'dp',
-      `${f.strategy.name} needs every individual update (a robust aggregator), which differential privacy's clipped, noised average replaces; ${averaging}`,
-    );
-  }
+  for (const p of aggregationProblems(f.strategy, { dp: f.dp !== undefined, secagg: f.secagg })) problem(p.field, p.message);
   secaggProblems(f, problem);
   try {
     trainableLayout(f.model, f.freeze);
@@ -59,19 +53,5 @@ function secaggProblems(f: RunConfigFields, problem: (field: string, message: st
     fixedPoint({ clip: encodingRange(f.secaggClip, f.secaggMaxExamples !== undefined), maxClients: f.clients });
   } catch (e) {
     problem('secaggClip', (e as Error).message);
-  }
-  // DP-FedAvg clips each delta on the coordinator, which under secure aggregation never sees one;
-  // doing both would need the clients to clip (and the noise added to the sum): not built yet
-  if (f.dp)
-    problem(
-      'dp',
-      'differential privacy together with secure aggregation is not supported yet ' +
-        "(DP-FedAvg clips each client's delta on the coordinator, which under secagg only sees the sum); drop one of dp or secagg",
-    );
-  if (needsEveryUpdate(f.strategy)) {
-    problem(
-      'strategy',
-      `secagg: ${f.strategy.name} needs every individual update (a robust aggregator), which secure aggregation hides from the coordinator; use ${AVERAGING_STRATEGIES.join(', ')}`,
-    );
   }
 }

@@ -1,8 +1,4 @@
-import { formatPartition } from '../data/partition.ts';
-import { formatDataSpec } from '../data/source.ts';
-import { formatDpSpec } from '../privacy/dp-spec.ts';
-import { formatStrategySpec } from '../strategy-spec.ts';
-import type { RunConfig, RunConfigFields } from './schema.ts';
+import type { RunConfigFields } from './schema.ts';
 
 /**
  * The validated flat fields grouped by concern: what a run is (top level), how clients
@@ -62,49 +58,4 @@ export function sections(f: RunConfigFields) {
     },
     output: { out: f.out, json: f.json, logLevel: f.logLevel },
   };
-}
-
-/**
- * The config back in the flat form a config file is written in, spec fields as their short
- * strings: what a run's history records, and what `--config` reads back to the same run.
- * Fields without a value are left out.
- */
-export function runConfigFields(c: RunConfig): Record<string, unknown> {
-  const { strategy: st, privacy, secagg, data, server, output } = c;
-  const fields: Record<string, unknown> = {
-    ...server,
-    clients: c.clients,
-    rounds: c.rounds,
-    targetAccuracy: c.targetAccuracy,
-    validation: data.validation,
-    patience: c.patience,
-    minFitClients: st.minFitClients,
-    fractionFit: st.fractionFit,
-    localValidation: data.localValidation,
-    fractionEvaluate: st.fractionEvaluate,
-    dp: privacy.dp && formatDpSpec(privacy.dp),
-    dpDelta: privacy.delta,
-    secagg: secagg !== undefined,
-    secaggThreshold: secagg?.threshold,
-    secaggClip: secagg?.clip,
-    secaggMaxExamples: secagg?.maxExamples,
-    secaggNeighbours: secagg?.neighbours,
-    seed: c.seed,
-    model: c.model,
-    init: c.init,
-    freeze: c.freeze,
-    train: c.train,
-    strategy: formatStrategySpec(st.spec),
-    maxUpdateNorm: st.maxUpdateNorm,
-    maxUpdateNormAction: st.maxUpdateNormAction,
-    schedule: c.schedule,
-    data: formatDataSpec(data.source),
-    evaluate: data.evaluate,
-    partition: formatPartition(data.partition),
-    engine: c.engine,
-    backend: c.backend,
-    stragglers: data.stragglers,
-    ...output,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }

@@ -27,6 +27,12 @@ export type DataSpec =
 export type RunDataSpec = Extract<DataSpec, { kind: 'mnist' | 'synthetic' | 'text' }>;
 
 const FORMS = 'mnist, synthetic:<alpha>,<beta>, text:<window>:<path>, idx:<images>,<labels> or csv:<path>';
+const RUN_FORMS = 'mnist, synthetic:<alpha>,<beta> or text:<window>:<path>';
+
+/** Whether `text` is written in the data grammar (a known name or prefix), rather than, say, a bare file path. */
+export function isDataSpecText(text: string): boolean {
+  return /^(mnist$|synthetic:|text:|idx:|csv:)/.test(text);
+}
 
 export function parseDataSpec(text: string): DataSpec {
   if (text === 'mnist') return { kind: 'mnist' };
@@ -93,6 +99,7 @@ export const runDataSpecSchema = specField<RunDataSpec>({
 
 /** A run's data from its short form: mnist, synthetic or text. */
 export function parseRunData(text: string): RunDataSpec {
+  if (!isDataSpecText(text)) throw new ConfigError(`unknown data "${text}" (expected ${RUN_FORMS})`);
   return runData(parseDataSpec(text));
 }
 

@@ -54,12 +54,23 @@ const dpObjectSchema = z.strictObject({
 });
 export type DpSpecInput = z.input<typeof dpObjectSchema>;
 
+/** A mapping as an error message quotes it: JSON cut to 200 characters (and one that cannot be written as JSON named as such). */
+function shortJson(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return '(a mapping that cannot be written as JSON)';
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
 function fail(source: string, message: string): ConfigError {
   return new ConfigError(`invalid DP setting ${JSON.stringify(source)}: ${message}`);
 }
 
 /** Validates the object form into a DpSpec; every problem is a ConfigError naming the key. */
-export function dpSpecFromObject(input: unknown, source = JSON.stringify(input)): DpSpec {
+export function dpSpecFromObject(input: unknown, source = shortJson(input)): DpSpec {
   const r = dpObjectSchema.safeParse(input);
   if (!r.success) {
     const msgs = r.error.issues.map((i) => {

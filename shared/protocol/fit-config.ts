@@ -30,10 +30,17 @@ export function fitConfig(fields: z.input<typeof fitConfigSchema>): FitConfig {
   return fitConfigSchema.parse(fields);
 }
 
-/** A field the run config's `train:` section must leave out, with the setting to use instead. */
-function misplaced(field: keyof typeof SOURCES) {
+/**
+ * A field the run config's `train:` section must leave out, with the setting to use instead.
+ * Its no-op value (μ = 0, nothing frozen) is still accepted, so configs and history.json files
+ * written when the section carried these fields read as before.
+ */
+function misplaced(field: keyof typeof SOURCES, isNoOp: (value: unknown) => boolean) {
   const [setting, example] = SOURCES[field];
-  return z.never({ error: `set by the coordinator from \`${example}\`; use ${setting} instead` }).optional();
+  return z
+    .unknown()
+    .refine((value) => value === undefined || isNoOp(value), { error: `set by the coordinator from \`${example}\`; use ${setting} instead` })
+    .optional();
 }
 
 /**
@@ -41,5 +48,9 @@ function misplaced(field: keyof typeof SOURCES) {
  * field there is an error at its own path that names the setting to use instead.
  */
 export const runTrainSchema = trainConfigSchema
-  .extend({ mu: misplaced('mu'), localDp: misplaced('localDp'), frozen: misplaced('frozen') })
+  .extend({
+    mu: misplaced('mu', (v) => v === 0),
+    localDp: misplaced('localDp', () => false),
+    frozen: misplaced('frozen', (v) => Array.isArray(v) && v.length === 0),
+  })
   .transform(({ mu: _mu, localDp: _localDp, frozen: _frozen, ...hyperparameters }): TrainConfig => hyperparameters);

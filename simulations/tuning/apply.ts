@@ -1,6 +1,6 @@
 import { resolveRunConfig, type RunConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
-import { strategySpecSchema } from '../../shared/strategy-spec.ts';
+import { formatStrategySpec, strategySpecSchema } from '../../shared/strategy-spec.ts';
 
 /** Where a tuned parameter goes in the run config: `train.lr`, `model`, `strategy`, `strategy.mu` (a strategy parameter), … */
 export interface ParamTarget {
@@ -12,7 +12,7 @@ export interface ParamTarget {
  * The run-config layer a trial runs with: `base` (the search's fixed settings) with
  * each tuned value written at its path. Dotted paths set nested fields (`train.lr`,
  * `schedule.gamma`); `strategy.<key>` sets a parameter of the strategy spec
- * (`fedprox` + `strategy.mu` = 0.1 → `{ name: fedprox, mu: 0.1 }`), keeping the base spec's others.
+ * (`fedprox` + `strategy.mu` = 0.1 → `fedprox:mu=0.1`), keeping the base spec's others.
  * Pure: `base` is not changed.
  */
 export function applyAssignment(base: Record<string, unknown>, params: readonly ParamTarget[], assignment: Record<string, unknown>): Record<string, unknown> {
@@ -30,7 +30,12 @@ export function applyAssignment(base: Record<string, unknown>, params: readonly 
     setPath(layer, path, structuredClone(value));
   }
   // a strategy parameter is set on the typed spec (the base's string or mapping, parsed once), never by editing its text
-  if (Object.keys(strategyParams).length) layer.strategy = { ...strategyOf(layer.strategy), ...strategyParams };
+  if (Object.keys(strategyParams).length) {
+    const merged = { ...strategyOf(layer.strategy), ...strategyParams };
+    // written back in the short form (a bad value stays a mapping, for the trial's config check to report)
+    const parsed = strategySpecSchema.safeParse(merged);
+    layer.strategy = parsed.success ? formatStrategySpec(parsed.data) : merged;
+  }
   return layer;
 }
 
@@ -43,6 +48,8 @@ function strategyOf(value: unknown): Record<string, unknown> {
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  if (path.some((key) => key === '__proto__' || key === 'constructor' || key === 'prototype'))
+    throw new ConfigError(`cannot set ${path.join('.')}: not a setting`);
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunConfig, resolveRunConfig, runConfigFields } from '../../shared/config.ts';
+import { loadRunConfig, resolveRunConfig, runConfigFields, withFields } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-config-'));
@@ -114,7 +114,7 @@ describe('run config', () => {
     refuse({ strategy: 'krum:f=2', clients: 6 }, /strategy: strategy krum with f = 2 needs more than 2f \+ 2 = 6 clients per round; this run asks 6/);
     refuse({ strategy: 'multikrum:f=1,m=6', clients: 6 }, /m = 6 is more than n − f = 5/);
     refuse({ strategy: 'fedmedian', dp: 'central:z=1,clip=1' }, /dp: fedmedian needs every individual update/);
-    refuse({ strategy: 'krum:f=1', clients: 10, secagg: true }, /strategy: secagg: krum needs every individual update/);
+    refuse({ strategy: 'krum:f=1', clients: 10, secagg: true }, /secagg: krum needs every individual update/);
     refuse({ secaggThreshold: 3 }, /secaggThreshold: needs secagg: true/);
     let message = '';
     try {
@@ -137,7 +137,8 @@ describe('run config', () => {
     });
     const fields = runConfigFields(c);
     expect(fields).toMatchObject({
-      strategy: 'fedavgm:lr=0.5',
+      // every parameter written out, defaults too: the record says what ran
+      strategy: 'fedavgm:lr=0.5,momentum=0.9',
       dp: 'local:z=0.5,clip=2',
       partition: 'shards:2',
       data: 'mnist',
@@ -147,5 +148,41 @@ describe('run config', () => {
     expect(resolveRunConfig('round trip', fields)).toEqual(c);
     const secure = loadRunConfig(undefined, { secagg: true, secaggThreshold: 3, clients: 4 });
     expect(resolveRunConfig('round trip', runConfigFields(secure))).toEqual(secure);
+  });
+
+  it('refuses keys that would reach a prototype, anywhere in a layer, naming the path', () => {
+    const p = file('proto.yaml', '__proto__:\n  clients: 3\nrounds: 2\n');
+    expect(() => loadRunConfig(p)).toThrow(/__proto__: not a setting/);
+    expect(() => resolveRunConfig('t', JSON.parse('{"model": {"type": "mlp", "constructor": {}}}'))).toThrow(/model\.constructor: not a setting/);
+    expect(({} as Record<string, unknown>).clients).toBeUndefined();
+  });
+
+  it("train: holds hyperparameters; the coordinator's fit fields are refused unless at their no-op values (older files read as before)", () => {
+    const train = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 };
+    expect(loadRunConfig(undefined, { train: { ...train, mu: 0, frozen: [] } }).train).toEqual(loadRunConfig(undefined, { train }).train);
+    expect(() => loadRunConfig(undefined, { train: { ...train, mu: 0.1 } })).toThrow(/train\.mu: set by the coordinator from `strategy: fedprox:mu=…`/);
+    expect(() => loadRunConfig(undefined, { train: { ...train, frozen: ['dense0'] } })).toThrow(/train\.frozen: .*use freeze instead/);
+  });
+
+  it("a strategy needs a string name, no name= and no parameter twice; a dp mapping's error quotes at most 200 characters of it", () => {
+    expect(() => loadRunConfig(undefined, { strategy: { name: ['fedavg'] } })).toThrow(/a strategy mapping needs name: one of fedavg/);
+    expect(() => loadRunConfig(undefined, { strategy: 'fedprox:mu=0.1,mu=0.2' })).toThrow(/mu is given twice/);
+    expect(() => loadRunConfig(undefined, { strategy: 'fedprox:name=3' })).toThrow(/the name goes before the colon/);
+    let message = '';
+    try {
+      loadRunConfig(undefined, { dp: { mode: 'central', z: 1, clip: 1, junk: Array.from({ length: 10_000 }, (_, i) => i) } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/unknown key junk/);
+    expect(message.length).toBeLessThan(600);
+  });
+
+  it('withFields changes flat fields and validates again; turning secagg off drops its settings', () => {
+    const secure = loadRunConfig(undefined, { secagg: true, secaggThreshold: 3, clients: 4 });
+    const plain = withFields(secure, { secagg: false });
+    expect(plain.secagg).toBeUndefined();
+    expect(withFields(plain, { dp: 'central:z=1,clip=1' }).privacy.dp).toEqual({ mode: 'central', noiseMultiplier: 1, clip: 1 });
+    expect(withFields(withFields(plain, { dp: 'central:z=1,clip=1' }), { dp: undefined }).privacy.dp).toBeUndefined();
   });
 });
