@@ -71,57 +71,37 @@ function clientSecurity(flags: Record<string, unknown>) {
 }
 
 const MB = 1e6;
+/** The fields of a round that --json prints, in this order (absent ones left out). */
+const JSON_ROUND_FIELDS = [
+  'round',
+  'accuracy',
+  'loss',
+  'seconds',
+  'bytesIn',
+  'bytesOut',
+  'clients',
+  'failures',
+  'partial',
+  'trainLoss',
+  'trainAccuracy',
+  'federated',
+  'epsilon',
+  'delta',
+  'dpSamplingRate',
+  'dpSamplingSecret',
+  'epsilonUnamplifiedMax',
+  'epsilonReplaceOne',
+  'secaggErrorBound',
+  'skipped',
+  'skipReason',
+] as const satisfies readonly (keyof RoundRecord)[];
+
 /** The per-round line a person reads, or one JSON object per round with --json. */
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
     if (config.output.json) {
-      const {
-        round,
-        accuracy,
-        loss,
-        seconds,
-        bytesIn,
-        bytesOut,
-        clients,
-        failures,
-        partial,
-        trainLoss,
-        trainAccuracy,
-        federated,
-        epsilon,
-        delta,
-        dpSamplingRate,
-        dpSamplingSecret,
-        epsilonUnamplifiedMax,
-        epsilonReplaceOne,
-        secaggErrorBound,
-        skipped,
-        skipReason,
-      } = r;
-      const line = {
-        round,
-        accuracy,
-        loss,
-        seconds,
-        bytesIn,
-        bytesOut,
-        clients,
-        failures,
-        partial,
-        trainLoss,
-        trainAccuracy,
-        federated,
-        epsilon,
-        delta,
-        dpSamplingRate,
-        dpSamplingSecret,
-        epsilonUnamplifiedMax,
-        epsilonReplaceOne,
-        secaggErrorBound,
-        skipped,
-        skipReason,
-      };
+      const line = Object.fromEntries(JSON_ROUND_FIELDS.map((k) => [k, r[k]]));
       process.stdout.write(`${JSON.stringify(line)}\n`);
       return;
     }
