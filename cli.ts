@@ -18,6 +18,7 @@ import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, escapeControls, type LogLevel } from './shared/log.ts';
 import { simulate } from './simulations/simulate.ts';
+import { runsCommand } from './cli/runs.ts';
 import { tuneCommand } from './cli/tune.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { inspectPartition } from './shared/data/inspect.ts';
@@ -26,7 +27,7 @@ import { JOIN_TOKEN_ENV, resolveJoinToken } from './shared/crypto/join-token.ts'
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 
 /**
- * One entry point: coordinator | client | simulate | tune | data | keygen | doctor. Flags override the
+ * One entry point: coordinator | client | simulate | tune | runs | data | keygen | doctor. Flags override the
  * config file; both go through the one schema in shared/config.ts, and the run-config flags of
  * coordinator, simulate and client come from the one table in cli/flags.ts.
  */
@@ -261,6 +262,7 @@ addRunFlags(
   });
 
 program.addCommand(tuneCommand((level) => logger(level, 'warn')));
+program.addCommand(runsCommand());
 
 program
   .command('data')

@@ -11,7 +11,7 @@
  * Prints a JSON array on stdout; progress on stderr. Linux only (reads /proc/<pid>/status).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { makeSimulationKeys } from '../simulations/keys.ts';
 import { clientFrameHeader, msgpackFitResult, msgpackFloat32, msgpackMap } from '../simulations/raw-frames.ts';
 import { median } from './stats.ts';
+import { runDirectories } from '../coordinator/history.ts';
 
 const BIN = new URL('../bin/starling.mjs', import.meta.url).pathname;
 const engine = SimdEngine.create();
@@ -216,7 +217,7 @@ async function oneRun(name: string, rounds: number) {
     });
     await Promise.all([...honest, attacking]);
     if ((await exited) !== 0) throw new Error('the coordinator did not exit 0');
-    const [dir] = readdirSync(out).filter((d) => d !== 'run.yaml');
+    const [dir] = runDirectories(out);
     const h = JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
     return {
       before,

@@ -13,7 +13,7 @@
  * `npm run bench` runs it for both engines with the other benchmarks (bench/index.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ import { freePort, waitForHealth } from '../simulations/loopback.ts';
 import { runVirtualClients, virtualClientName } from '../simulations/virtual-clients.ts';
 import { makeSimulationKeys } from '../simulations/keys.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
+import { runDirectories } from '../coordinator/history.ts';
 
 /**
  * Flower 1.5 (PyTorch 1.13 + OpenBLAS, gRPC, separate processes) on the same workload and a
@@ -108,7 +109,7 @@ async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerP
     if (failed.length) throw new Error(`${failed.length} client agents failed: ${String((failed[0] as PromiseRejectedResult).reason)}`);
     const code = await exited;
     if (code !== 0) throw new Error(`the coordinator exited with ${code}`);
-    const [dir] = readdirSync(out);
+    const [dir] = runDirectories(out);
     return JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
   } finally {
     child.kill();

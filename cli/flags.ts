@@ -120,6 +120,7 @@ const RUN_FLAGS: readonly RunFlag[] = [
     commands: ALL,
   },
   { flag: '--out <dir>', path: 'out', help: 'directory for history.json and final weights (default runs/)' },
+  { flag: '--store <file>', path: 'store', help: 'the run store (SQLite) every run, round and client result is recorded in (default <out>/starling.db)' },
   { flag: '--json', path: 'json', help: 'print one JSON object per round on stdout' },
   { flag: '--init <path>', path: 'init', help: 'start from a saved model: its model.json or a run directory (runs/<run id>)' },
   {

@@ -4,7 +4,7 @@ import type { RunConfig } from '../shared/config.ts';
 import { formatDataSpec, loadData } from '../shared/data/source.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
-import { ConfigError } from '../shared/errors.ts';
+import { ConfigError, errorMessage } from '../shared/errors.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/identity-file.ts';
 import { JOIN_TOKEN_ENV, resolveJoinToken } from '../shared/crypto/join-token.ts';
@@ -14,9 +14,12 @@ import { initWeights, inputSize, outputClasses, paramCount } from '../shared/mod
 import { loadSavedModel } from '../shared/models/saved-model.ts';
 import { formatDpSpec } from '../shared/privacy/dp-spec.ts';
 import { fitConfig } from '../shared/protocol/fit-config.ts';
+import { formatStrategySpec } from '../shared/strategy-spec.ts';
+import { CODE_VERSION } from '../shared/version.ts';
 import { trainableLayout } from '../shared/trainable.ts';
 import { scheduledRate } from '../shared/optimizers/schedule.ts';
-import { writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
+import { publicConfig, writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
+import { RunRecorder } from './store/run-recorder.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
@@ -203,8 +206,28 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     : undefined;
   let round = 0;
   const limits = frameLimits(config, layout.trainableCount);
+  // the run store: opened (or refused with E_STORE) before anything listens
+  const recorder =
+    opts.writeHistory === false || config.output.store === false
+      ? undefined
+      : RunRecorder.start(
+          config.output.store,
+          {
+            id: runId,
+            startedAt: new Date().toISOString(),
+            config: publicConfig(config),
+            seed: config.seed,
+            roundsPlanned: config.rounds,
+            data: formatDataSpec(config.data.source),
+            model: config.model.type,
+            strategy: formatStrategySpec(config.strategy.spec),
+            codeVersion: CODE_VERSION,
+            dir: join(config.output.out, runId),
+          },
+          log,
+        );
   const net = config.server;
-  const server = await CoordinatorServer.listen({
+  const listening = CoordinatorServer.listen({
     host: net.host,
     port: net.port,
     runId,
@@ -217,6 +240,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     log,
     security,
     status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
+  });
+  const server = await listening.catch((e: unknown) => {
+    recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) });
+    throw e;
   });
   log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
   if (security) log.info({ key: toBase64(security.identity.publicKey) }, `coordinator public key ${toBase64(security.identity.publicKey)}`);
@@ -247,8 +274,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       waitForClientsTimeoutMs: net.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
       federatedEvaluation: config.data.localValidation !== undefined,
+      onClients: recorder && ((n, results, failures) => recorder.onClients(n, results, failures)),
       onRound: (r) => {
         round = r.round;
+        recorder?.onRound(r);
         opts.onRound?.(r);
       },
       shouldStop: opts.shouldStop,
@@ -280,8 +309,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     };
     const dir = opts.writeHistory === false ? undefined : join(config.output.out, runId);
     if (dir) writeRun(dir, record, weights);
+    recorder?.finish({ status: 'complete', finishedAt: record.finishedAt, finalWeightsSha256: record.finalWeightsSha256 });
     return { history: record, weights, dir };
   })();
+  done.catch((e: unknown) => recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) }));
   // the caller awaits `done`; this keeps an early failure from being reported as unhandled first
   done.catch(() => {});
 

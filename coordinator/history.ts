@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from '../shared/atomic-file.ts';
 import { runConfigFields, type RunConfig } from '../shared/config.ts';
@@ -93,4 +93,11 @@ export function writeRun(dir: string, history: RunHistory, weights: Float32Array
     ...(history.config.init ? { init: history.config.init } : {}),
     ...(history.config.freeze.length ? { frozen: history.config.freeze } : {}),
   });
+}
+
+/** The run directories under `out` (folders holding a history.json; the run store beside them is not one), sorted by name: oldest first. */
+export function runDirectories(out: string): string[] {
+  return readdirSync(out)
+    .filter((name) => existsSync(join(out, name, 'history.json')))
+    .sort();
 }

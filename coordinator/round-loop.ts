@@ -9,7 +9,7 @@ import { evaluateFederated, type FederatedRecord } from './federated-evaluation.
 import { secureSum, type RoundSkip } from './strategies/combine/combiner.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { takeStep } from './strategies/step/server-step.ts';
-import type { FitInstruction, Strategy } from './strategies/strategy.ts';
+import type { FitFailure, FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, Transport } from './transport.ts';
 import { collectPlain, collectSecure, type Collected } from './collect.ts';
 
@@ -94,6 +94,8 @@ export interface RoundLoopOptions {
   /** The round's learning rate (a schedule); train.lr every round when absent. */
   readonly learningRate?: (round: number) => number;
   readonly onRound?: (record: RoundRecord) => void;
+  /** Each round's results and failures by client, as they are collected (before onRound reports the round). */
+  readonly onClients?: (round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]) => void;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
   readonly log: Logger;
@@ -165,6 +167,7 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
       ? await collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
       : await collectPlain(options, round, instructions, handles, fitRequest);
     const { results, failures, slowestClientTrain, trainMetrics } = collected;
+    options.onClients?.(round, results, failures);
     const collectedAt = performance.now();
     for (const f of failures) options.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 

@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'E_TASK',
   'E_WAIT',
   'E_REMOTE',
+  'E_STORE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

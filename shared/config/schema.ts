@@ -93,6 +93,8 @@ export const runConfigInputSchema = z.strictObject({
   insecure: z.boolean().default(false),
   /** Directory the history JSON is written to. */
   out: z.string().min(1).default('runs'),
+  /** The run store (SQLite): every run, round and client result as it happens; <out>/starling.db when absent, false for none. */
+  store: z.union([z.string().min(1), z.literal(false)]).optional(),
   json: z.boolean().default(false),
   /** From a connection's TCP accept to its proven identity (HTTP upgrade and handshake), and then to its hello. */
   handshakeTimeoutMs: z.number().int().min(10).default(10_000),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { RunConfigFields } from './schema.ts';
 
 /**
@@ -56,6 +57,6 @@ export function sections(f: RunConfigFields) {
       maxUnauthenticatedPerAddress: f.maxUnauthenticatedPerAddress,
       statusEndpoint: f.statusEndpoint,
     },
-    output: { out: f.out, json: f.json, logLevel: f.logLevel },
+    output: { out: f.out, store: f.store === undefined ? join(f.out, 'starling.db') : f.store, json: f.json, logLevel: f.logLevel },
   };
 }

@@ -1,34 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { probeBackend } from '../../shared/backend.ts';
 import { freePort, waitForHealth } from '../../simulations/loopback.ts';
-
-const BIN = new URL('../../bin/starling.mjs', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function starling(args: string[], timeoutMs = 60_000): { done: Promise<Run>; stdout: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { done, stdout: () => stdout };
-}
+import { runDirectories } from '../../coordinator/history.ts';
+import { starling } from './cli-process.ts';
 
 describe('the starling command', () => {
   it('doctor lists every backend and the one it selects', async () => {
@@ -105,7 +82,7 @@ describe('the starling command', () => {
       expect(f.numExamples).toBe(n);
       expect(f.metrics.accuracy!).toBeCloseTo(f.perClient.reduce((s, c) => s + c.numExamples * c.metrics.accuracy!, 0) / n, 12);
     }
-    const [runDir] = readdirSync(out);
+    const [runDir] = runDirectories(out);
     const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as {
       config: { localValidation: number };
       rounds: { federated: Fed }[];
@@ -147,7 +124,7 @@ describe('the starling command', () => {
     expect(line.secaggErrorBound).toBeGreaterThan(0);
     expect(line.secaggErrorBound).toBeLessThan(1e-6);
     expect(line.accuracy).toBeGreaterThan(0.3);
-    const [runDir] = readdirSync(out);
+    const [runDir] = runDirectories(out);
     const history = JSON.parse(readFileSync(join(out, runDir!, 'history.json'), 'utf8')) as { config: Record<string, unknown> };
     expect(history.config).toMatchObject({ secagg: true, secaggThreshold: 2, secaggNeighbours: 2, secaggClip: 5 });
     const robust = await starling(['simulate', '--clients', '5', '--rounds', '1', '--secagg', '--strategy', 'krum:f=1']).done;
@@ -273,7 +250,7 @@ describe('the starling command', () => {
     }
     for (const l of lines) expect(Object.keys(l)).toEqual(expect.arrayContaining(['round', 'accuracy', 'loss', 'seconds', 'bytesIn', 'bytesOut']));
     expect(lines[1]!.accuracy!).toBeGreaterThan(0.5);
-    const [runDir] = readdirSync(join(out, 'runs'));
+    const [runDir] = runDirectories(join(out, 'runs'));
     const history = JSON.parse(readFileSync(join(out, 'runs', runDir!, 'history.json'), 'utf8')) as { rounds: unknown[]; backend: string };
     expect(history.rounds).toHaveLength(2);
     expect(readFileSync(join(out, 'runs', runDir!, 'final-weights.f32')).byteLength).toBe(101_770 * 4);

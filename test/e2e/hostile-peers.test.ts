@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CloseCode } from '../../shared/errors.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/messages.ts';
 import { SecurePeer } from './helpers.ts';
@@ -241,7 +244,10 @@ describe('file descriptors', () => {
   it('a coordinator under ulimit -n 200 refuses connections near the limit and logs why, instead of running out silently; it keeps serving', async () => {
     const bin = new URL('../../bin/starling.mjs', import.meta.url).pathname;
     const port = await freePort();
-    const cmd = `ulimit -n 200 && exec "${process.execPath}" "${bin}" coordinator --insecure --port ${port} --clients 2 --rounds 1 --log-level warn`;
+    // its run store goes to a folder of the test's, removed after it
+    const out = mkdtempSync(join(tmpdir(), 'starling-fd-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+    const cmd = `ulimit -n 200 && exec "${process.execPath}" "${bin}" coordinator --insecure --port ${port} --clients 2 --rounds 1 --out "${out}" --log-level warn`;
     const child = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

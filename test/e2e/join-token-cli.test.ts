@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, waitForHealth } from '../../simulations/loopback.ts';
+import { runDirectories } from '../../coordinator/history.ts';
 
 const BIN = new URL('../../bin/starling.mjs', import.meta.url).pathname;
 const TOKEN = 'a long shared secret for the cli test';
@@ -113,7 +114,7 @@ describe('the join token on the command line', () => {
     expect(client.code, client.stderr).toBe(0);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr + client.stderr).not.toContain(TOKEN);
-    const [runId] = readdirSync(out);
+    const [runId] = runDirectories(out);
     const run = join(out, runId!);
     expect(statSync(run).mode & 0o777).toBe(0o700);
     for (const name of readdirSync(run)) {
