@@ -52,15 +52,19 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   return parsed.data;
 }
 
-/** Keys that would reach an object's prototype when assigned: never a setting. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Whether `key` would reach an object's prototype when assigned: never a setting. */
+export function isPrototypeKey(key: string): boolean {
+  return PROTOTYPE_KEYS.has(key);
+}
 
 /** Refuses a `__proto__`, `constructor` or `prototype` key anywhere in a config layer, naming its path. */
 function refusePrototypeKeys(value: unknown, source: string, path: readonly string[] = []): void {
   if (typeof value !== 'object' || value === null) return;
   for (const key of Object.keys(value)) {
     const at = [...path, key];
-    if (PROTOTYPE_KEYS.has(key)) throw new ConfigError(`invalid run config (${source}):\n  ${at.join('.')}: not a setting`);
+    if (isPrototypeKey(key)) throw new ConfigError(`invalid run config (${source}):\n  ${at.join('.')}: not a setting`);
     refusePrototypeKeys((value as Record<string, unknown>)[key], source, at);
   }
 }

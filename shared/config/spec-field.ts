@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
 
 /**
  * A config field written either as a short string (`dirichlet:0.5`, `fedprox:mu=0.1`) or
@@ -15,4 +16,11 @@ export function specField<T>(parse: { readonly text: (text: string) => T; readon
       return z.NEVER;
     }
   });
+}
+
+/** `value` checked against a spec's mapping form: the spec, or a ConfigError naming each bad key with its path. */
+export function parseMapping<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+  return r.data;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { specField } from '../config/spec-field.ts';
+import { parseMapping, specField } from '../config/spec-field.ts';
 import { ConfigError, InvalidArgumentError } from '../errors.ts';
 import { mulberry32, permutation, dirichlet, normal } from '../rng.ts';
 
@@ -52,11 +52,7 @@ export function formatPartition(spec: PartitionSpec): string {
 /** The config field: the short string or the object form, either way a typed spec. */
 export const partitionSpecSchema = specField<PartitionSpec>({
   text: parsePartition,
-  object: (value) => {
-    const r = partitionObject.safeParse(value);
-    if (!r.success) throw new ConfigError(r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-    return r.data;
-  },
+  object: (value) => parseMapping(partitionObject, value),
 });
 
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { specField } from '../config/spec-field.ts';
+import { parseMapping, specField } from '../config/spec-field.ts';
 import { ConfigError } from '../errors.ts';
 import { textDataset } from './text.ts';
 import type { Dataset } from './dataset.ts';
@@ -90,11 +90,7 @@ const dataObject = z.discriminatedUnion(
 /** A run's data field: the short string or the object form; IDX and CSV files are one client's data, not a run's. */
 export const runDataSpecSchema = specField<RunDataSpec>({
   text: parseRunData,
-  object: (value) => {
-    const r = dataObject.safeParse(value);
-    if (!r.success) throw new ConfigError(r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
-    return runData(r.data);
-  },
+  object: (value) => runData(parseMapping(dataObject, value)),
 });
 
 /** A run's data from its short form: mnist, synthetic or text. */

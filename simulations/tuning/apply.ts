@@ -1,4 +1,4 @@
-import { resolveRunConfig, type RunConfig } from '../../shared/config.ts';
+import { isPrototypeKey, resolveRunConfig, type RunConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { formatStrategySpec, strategySpecSchema } from '../../shared/strategy-spec.ts';
 
@@ -48,8 +48,7 @@ function strategyOf(value: unknown): Record<string, unknown> {
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  if (path.some((key) => key === '__proto__' || key === 'constructor' || key === 'prototype'))
-    throw new ConfigError(`cannot set ${path.join('.')}: not a setting`);
+  if (path.some(isPrototypeKey)) throw new ConfigError(`cannot set ${path.join('.')}: not a setting`);
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
