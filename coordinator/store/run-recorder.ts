@@ -38,16 +38,23 @@ export class RunRecorder {
 
   /** A round's results and failures by client, kept until the round's record commits with them. */
   onClients(round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]): void {
-    this.clients.set(round, [
-      ...results.map((r) => ({ client: r.client.name, examples: r.numExamples, metrics: r.metrics, partial: r.partial ?? false })),
-      ...failures.map((f) => ({ client: f.client.name, failure: f.reason })),
-    ]);
+    const rows = [
+      ...results.map((r) => ({ who: r.client, row: { examples: r.numExamples, metrics: r.metrics, partial: r.partial ?? false } })),
+      ...failures.map((f) => ({ who: f.client, row: { failure: f.reason } })),
+    ];
+    // names are the peers' own and need not be unique: a repeated one is told apart by its connection id, so no row is lost
+    const count = new Map<string, number>();
+    for (const { who } of rows) count.set(who.name, (count.get(who.name) ?? 0) + 1);
+    this.clients.set(
+      round,
+      rows.map(({ who, row }) => ({ client: count.get(who.name)! > 1 ? `${who.name} (${who.id})` : who.name, ...row })),
+    );
   }
 
   onRound(record: RoundRecord): void {
     const clients = this.clients.get(record.round) ?? [];
     this.clients.delete(record.round);
-    this.write(() => this.store.recordRound(this.runId, record, dedupe(clients)));
+    this.write(() => this.store.recordRound(this.runId, record, clients));
   }
 
   /** Records how the run ended and closes the store; only the first outcome counts. */
@@ -70,11 +77,4 @@ export class RunRecorder {
       this.failing = true;
     }
   }
-}
-
-/** One row per client: a client both answered and failed (a late failure after its result) keeps its result. */
-function dedupe(clients: readonly ClientRoundResult[]): ClientRoundResult[] {
-  const byName = new Map<string, ClientRoundResult>();
-  for (const c of clients) if (!byName.has(c.client)) byName.set(c.client, c);
-  return [...byName.values()];
 }

@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RoundRecord } from '../../../coordinator/round-loop.ts';
 import { openDb } from '../../../coordinator/store/db.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../coordinator/store/migrations.ts';
+import { RunRecorder } from '../../../coordinator/store/run-recorder.ts';
 import { type RunStart, RunStore } from '../../../coordinator/store/run-store.ts';
+import { silentLogger } from '../../../shared/log.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,6 +144,24 @@ describe('the run store', () => {
     expect(store.getRun('2026-')).toBeUndefined();
     expect(store.getRun('2026-a')!.summary.error).toBe('boom');
     expect(store.getRun('2026-%')).toBeUndefined();
+    store.close();
+  });
+});
+
+describe('the run recorder', () => {
+  it('keeps a row for every client of a round, telling apart two that chose the same name', () => {
+    const path = fresh();
+    const recorder = RunRecorder.start(path, run('rec'), silentLogger);
+    const same = (id: string) => ({ id, name: 'site' });
+    recorder.onClients(1, [{ client: same('c1'), numExamples: 5, delta: new Float32Array(1), metrics: { loss: 1 } }], [{ client: same('c2'), reason: 'gone' }]);
+    recorder.onRound(record(1, 0.5));
+    recorder.finish({ status: 'complete', finishedAt: 't' });
+    const store = RunStore.open(path, { readonly: true });
+    expect(store.clientResults('rec', 1)).toEqual([
+      { client: 'site (c1)', examples: 5, metrics: { loss: 1 }, partial: false },
+      { client: 'site (c2)', failure: 'gone' },
+    ]);
+    expect(store.getRun('rec')!.summary.status).toBe('complete');
     store.close();
   });
 });
