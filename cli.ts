@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { addRunFlags, int, runFlagOption, runFlags } from './cli/flags.ts';
 import { ClientAgent } from './client/agent.ts';
@@ -16,7 +17,8 @@ import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
-import { createLogger, escapeControls, type LogLevel } from './shared/log.ts';
+import { createLogger, escapeControls, type LogLevel, type Logger } from './shared/log.ts';
+import { locateRun, openResumePoint, type ResumePoint } from './coordinator/resume.ts';
 import { simulate } from './simulations/simulate.ts';
 import { runsCommand } from './cli/runs.ts';
 import { tuneCommand } from './cli/tune.ts';
@@ -125,27 +127,71 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   };
 }
 
+const RESUME_HELP = 'continue a stopped or crashed run from its last checkpoint: its run id (or a unique prefix), or its directory runs/<run id>';
+
+/**
+ * The run a coordinator or simulate command runs: from --config and flags, or with --resume the
+ * stored run's config (flags may change only where it listens, its secrets, limits and output).
+ */
+function runToStart(flags: Record<string, unknown>, command: 'coordinator' | 'simulate', log: Logger): { config: RunConfig; resume?: ResumePoint } {
+  const layer = runFlags(flags, command);
+  if (flags.resume === undefined) return { config: loadRunConfig(flags.config as string | undefined, layer) };
+  if (flags.config !== undefined)
+    throw new ConfigError('--resume continues a run with the config the run store holds for it; --config cannot be given with it');
+  const store = (layer.store as string | undefined) ?? join((layer.out as string | undefined) ?? 'runs', 'starling.db');
+  const { store: path, id } = locateRun(String(flags.resume), store);
+  const resume = openResumePoint(path, id, layer, log);
+  const from = resume.checkpoint?.round ?? 0;
+  if (!resume.config.output.json) process.stdout.write(`resuming run ${resume.runId} after round ${from} of ${resume.config.rounds}\n`);
+  return { config: resume.config, resume };
+}
+
+/**
+ * SIGINT and SIGTERM stop the run cleanly (`stop`): the round under way is abandoned and the
+ * rounds done stay committed. A second signal exits at once; the store and checkpoints are
+ * committed atomically, so nothing is left half-written either way.
+ */
+function stopOnSignals(stop: () => void, log: Logger): void {
+  let signals = 0;
+  const onSignal = (name: string) => {
+    if (++signals > 1) {
+      process.stderr.write(`starling: ${name} again: exiting now (the rounds committed so far are kept)\n`);
+      process.exit(130);
+    }
+    log.warn(`${name}: stopping; the round under way is abandoned (${name} again exits at once)`);
+    stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+/** The line a stopped run ends with: how to take it up again. */
+function resumableLine(command: 'coordinator' | 'simulate', runId: string, rounds: number, config: RunConfig): string {
+  if (config.output.store === false) return `run ${runId} stopped after round ${rounds} of ${config.rounds} (store: false, so it cannot be resumed)\n`;
+  // --resume finds runs/starling.db by itself; any other store is named
+  const store = config.output.store === join('runs', 'starling.db') ? '' : ` --store ${config.output.store}`;
+  return `run ${runId} stopped after round ${rounds} of ${config.rounds}; resumable with \`starling ${command} --resume ${runId}${store}\`\n`;
+}
+
 addRunFlags(
   program
     .command('coordinator')
     .description('run a coordinator server: wait for N clients, run R rounds, write the history')
-    .option('--config <file>', CONFIG_HELP),
+    .option('--config <file>', CONFIG_HELP)
+    .option('--resume <run>', RESUME_HELP),
   'coordinator',
 ).action(async (flags: Record<string, unknown>) => {
   warnJoinTokenFlag(flags);
-  const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'coordinator'));
+  const { config, resume } = runToStart(flags, 'coordinator', logger(flags.logLevel as string | undefined, 'info'));
   const log = logger(flags.logLevel as string | undefined, config.output.logLevel);
-  const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config) });
+  const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config), resume });
   if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
-  const stop = () => {
-    log.warn('interrupted: closing connections');
-    void coordinator.close().then(() => process.exit(130));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals(() => coordinator.stop(), log);
   try {
     const result = await coordinator.done;
-    if (!config.output.json) process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
+    if (config.output.json) return;
+    if (result.stopped) process.stdout.write(resumableLine('coordinator', coordinator.runId, result.history.rounds.length, config));
+    else process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
   } finally {
     await coordinator.close();
   }
@@ -224,17 +270,18 @@ addRunFlags(
   program
     .command('simulate')
     .description('run a coordinator and N client agents on this machine (default: 10 clients, 10 rounds, MNIST, IID)')
-    .option('--config <file>', CONFIG_HELP),
+    .option('--config <file>', CONFIG_HELP)
+    .option('--resume <run>', RESUME_HELP),
   'simulate',
 )
   .option('--workers <n>', 'training worker threads (default: cores)', int('--workers'))
   .option('--attack <spec>', 'Byzantine clients send this instead of their delta: sign-flip[:scale=s], scale[:factor=s], gaussian[:sigma=σ]')
   .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
   .action(async (flags: Record<string, unknown>) => {
-    const config = loadRunConfig(flags.config as string | undefined, runFlags(flags, 'simulate'));
+    const { config, resume } = runToStart(flags, 'simulate', logger(flags.logLevel as string | undefined, 'warn'));
     const log = logger(flags.logLevel as string | undefined, flags.config || flags.logLevel ? config.output.logLevel : 'warn');
     if (flags.workers !== undefined && (flags.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
-    if (!config.output.json) {
+    if (!config.output.json && !resume) {
       const { source, partition } = config.data;
       const devices = source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition);
       process.stdout.write(
@@ -246,9 +293,20 @@ addRunFlags(
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
     if (attackers > 0 && !flags.attack) throw new ConfigError('--attackers needs --attack NAME');
     const attack = flags.attack ? { attack: parseAttack(String(flags.attack)), attackers } : undefined;
-    // Ctrl-C: exit through process.exit, so the temporary key folder's exit handler removes it
-    process.once('SIGINT', () => process.exit(130));
-    const result = await simulate(config, { log, onRound: roundPrinter(config), workers: flags.workers as number | undefined, attack });
+    const stopping = new AbortController();
+    stopOnSignals(() => stopping.abort(), log);
+    const result = await simulate(config, {
+      log,
+      onRound: roundPrinter(config),
+      workers: flags.workers as number | undefined,
+      attack,
+      resume,
+      signal: stopping.signal,
+    });
+    if (result.stopped) {
+      if (!config.output.json) process.stdout.write(resumableLine('simulate', result.history.runId, result.history.rounds.length, config));
+      return;
+    }
     const failed = result.agents.filter((a) => a.status === 'rejected');
     for (const f of failed) log.warn(`a client agent failed: ${errorMessage((f as PromiseRejectedResult).reason)}`);
     if (!config.output.json) {

@@ -228,7 +228,8 @@ async function oneRun(name: string, rounds: number) {
     };
   } finally {
     clearInterval(sampler);
-    child.kill();
+    // SIGKILL: a SIGTERM'd coordinator would stop cleanly and write its run files into the folder removed next
+    child.kill('SIGKILL');
     rmSync(out, { recursive: true, force: true });
     keys.dispose();
   }

@@ -13,6 +13,7 @@ import { epochBench } from './epoch-bench.ts';
 import { roundBench } from './round-bench.ts';
 import { secaggWireBench } from './secagg-wire-bench.ts';
 import { hostileBench } from './hostile-bench.ts';
+import { storeBench } from './store-bench.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const runs = values.quick ? 1 : 3;
@@ -28,6 +29,12 @@ for (const engine of ['simd', 'tfjs'] as const) {
 report.push(...(await roundBench({ clients: [2, 10], rounds: 10, runs, engine: 'simd', insecure: true })));
 // what secure aggregation adds to a whole round (README "Secure aggregation")
 report.push(...(await secaggWireBench(values.quick ? [10] : [10, 100], 3)));
+// what committing a round (checkpoint + store) costs, beside the secure 10-client SIMD round measured above
+const tenClients = report.find((r): r is { bench: 'round'; secure: boolean; engine: string; clients: number; secondsPerRoundMedian: number } => {
+  const x = r as { bench?: string; secure?: boolean; engine?: string; clients?: number };
+  return x.bench === 'round' && x.secure === true && x.engine === 'simd' && x.clients === 10;
+});
+report.push(...(await storeBench(values.quick ? 5 : 30, tenClients?.secondsPerRoundMedian)));
 // what hostile peers cost an honest run: coordinator RSS and seconds per round under each attack
 report.push(...(await hostileBench(values.quick ? 2 : 5)));
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -112,7 +112,8 @@ async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerP
     const [dir] = runDirectories(out);
     return JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
   } finally {
-    child.kill();
+    // SIGKILL: a SIGTERM'd coordinator would stop cleanly and write its run files into the folder removed next
+    child.kill('SIGKILL');
     rmSync(out, { recursive: true, force: true });
     keys?.dispose();
   }

@@ -34,7 +34,7 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
     .addOption(runFlagOption('partition'))
     .option('--auto', 'AutoML preset: optimizer, lr, batch size, epochs, strategy (+ mu), MLP vs CNN, Bayesian search with ASHA')
     .option('--budget <time>', 'stop starting trials after this long, e.g. 10m (--auto: 10m); running trials stop after their round')
-    .option('--out <dir>', 'where trials.jsonl, best.yaml and best-model/ go (an existing record there is resumed)')
+    .option('--out <dir>', 'where starling.db (the record of the trials), best.yaml and best-model/ go (a search recorded there is resumed)')
     .option('--json', 'one JSON object per finished trial, then one for the result')
     .option('--log-level <level>', 'log verbosity on stderr')
     .action(async (flags: Record<string, unknown>) => {
@@ -46,7 +46,7 @@ export function tuneCommand(makeLogger: (level: string | undefined) => Logger): 
       const base: Record<string, unknown> = { ...(flags.config ? readConfigFile(String(flags.config)) : {}), ...file.base };
       for (const [k, v] of Object.entries(runSettings)) if (v !== undefined) base[k] = v;
       base.validation ??= 0.1;
-      // trials are simulations with keys of their own: a join token is of no use to them, and would be recorded in trials.jsonl and best.yaml
+      // trials are simulations with keys of their own: a join token is of no use to them, and would be recorded in the search's store and best.yaml
       delete base.joinToken;
       delete base.joinTokenFile;
       const resolved = resolveRunConfig(`base settings${flags.space ? ` of ${String(flags.space)}` : ''}`, base);

@@ -20,6 +20,7 @@ import { trainableLayout } from '../shared/trainable.ts';
 import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { publicConfig, writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { RunRecorder } from './store/run-recorder.ts';
+import type { ResumePoint } from './resume.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
@@ -49,6 +50,8 @@ export interface CoordinatorOptions {
    * amplification by sampling does not hold: rounds and history.json add each client's unamplified ε.
    */
   readonly replayableSampling?: boolean;
+  /** Continue this run from its last good checkpoint (coordinator/resume.ts openResumePoint) instead of starting a new one. */
+  readonly resume?: ResumePoint;
 }
 
 /**
@@ -123,8 +126,15 @@ export interface RunningCoordinator {
   readonly url: string;
   readonly port: number;
   readonly runId: string;
-  /** Settles when the run ends: all rounds done and clients told, or a fatal error. */
+  /** Settles when the run ends: all rounds done and clients told, stopped (`stop`), or a fatal error. */
   readonly done: Promise<CoordinatorResult>;
+  /**
+   * Stops the run cleanly: the round under way is abandoned, the rounds done stay committed
+   * with their checkpoints, history.json and the last model are written, the store marks the
+   * run stopped, and the clients' connections close as a restart would (they may reconnect).
+   * `done` then resolves with `stopped` set; `--resume <run id>` continues the run.
+   */
+  stop(): void;
   /** Closes the server (also after `done`). */
   close(): Promise<void>;
 }
@@ -133,6 +143,8 @@ export interface CoordinatorResult {
   readonly history: RunHistory;
   readonly weights: Float32Array;
   readonly dir: string | undefined;
+  /** The run was stopped before its end (RunningCoordinator.stop) and can be resumed. */
+  readonly stopped?: boolean;
 }
 
 /**
@@ -164,6 +176,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     noise: opts.noise,
     samplingSecret,
   });
+  const resume = opts.resume;
+  if (resume?.checkpoint) strategy.restore(resume.checkpoint.strategy);
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const { secagg } = config;
@@ -185,12 +199,13 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     );
   }
   // transfer learning: the initial model from a saved one, checked in full before listening
-  const initial = config.init ? loadSavedModel(config.init) : undefined;
+  const initial = config.init && !resume?.checkpoint ? loadSavedModel(config.init) : undefined;
   const layout = trainableLayout(config.model, config.freeze);
   if (initial) log.info({ init: initial.file }, `starting from the saved model ${initial.file}`);
   if (!layout.all)
     log.info({ frozen: config.freeze }, `frozen: ${config.freeze.join(', ')} (${layout.trainableCount} of ${layout.totalCount} parameters train)`);
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  const runId = resume?.runId ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  const runDir = resume?.dir ?? join(config.output.out, runId);
   // with a validation split, rounds are scored on it and the test split only once, at the end
   const data = config.data.evaluate === 'test' ? loadData(config.data.source, config.clients, config.seed, config.data.validation) : undefined;
   const evaluation = data ? (data.validation ?? data.test) : undefined;
@@ -204,28 +219,31 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const engine = evaluation
     ? (opts.engine ?? (await new EngineFactory({ engine: config.engine, backend: config.backend, log }).forSpec(config.model)))
     : undefined;
-  let round = 0;
+  let round = resume?.checkpoint?.round ?? 0;
   const limits = frameLimits(config, layout.trainableCount);
   // the run store: opened (or refused with E_STORE) before anything listens
+  const startedAt = resume?.startedAt ?? new Date().toISOString();
   const recorder =
     opts.writeHistory === false || config.output.store === false
       ? undefined
-      : RunRecorder.start(
-          config.output.store,
-          {
-            id: runId,
-            startedAt: new Date().toISOString(),
-            config: publicConfig(config),
-            seed: config.seed,
-            roundsPlanned: config.rounds,
-            data: formatDataSpec(config.data.source),
-            model: config.model.type,
-            strategy: formatStrategySpec(config.strategy.spec),
-            codeVersion: CODE_VERSION,
-            dir: join(config.output.out, runId),
-          },
-          log,
-        );
+      : resume
+        ? RunRecorder.reopen(config.output.store, runId, runDir, log)
+        : RunRecorder.start(
+            config.output.store,
+            {
+              id: runId,
+              startedAt,
+              config: publicConfig(config),
+              seed: config.seed,
+              roundsPlanned: config.rounds,
+              data: formatDataSpec(config.data.source),
+              model: config.model.type,
+              strategy: formatStrategySpec(config.strategy.spec),
+              codeVersion: CODE_VERSION,
+              dir: runDir,
+            },
+            log,
+          );
   const net = config.server;
   const listening = CoordinatorServer.listen({
     host: net.host,
@@ -241,19 +259,19 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     security,
     status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
   });
-  const server = await listening.catch((e: unknown) => {
-    recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) });
+  const failed = (e: unknown) => recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) });
+  const server = await listening.catch(async (e: unknown) => {
+    await failed(e);
     throw e;
   });
   log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
   if (security) log.info({ key: toBase64(security.identity.publicKey) }, `coordinator public key ${toBase64(security.identity.publicKey)}`);
   else log.warn('insecure mode: frames travel in the clear and anyone may join');
-  const startedAt = new Date().toISOString();
+  const stopping = new AbortController();
 
   const done = (async (): Promise<CoordinatorResult> => {
-    const initialWeights = initial?.weights ?? initWeights(config.model, config.seed);
-    await server.waitForClients(config.clients, net.waitForClientsTimeoutMs);
-    const { weights, history, bestRound } = await runRounds({
+    const initialWeights = resume?.checkpoint?.weights ?? initial?.weights ?? initWeights(config.model, config.seed);
+    const { weights, history, bestRound, stopped } = await runRounds({
       transport: server,
       strategy,
       privacy,
@@ -275,19 +293,25 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
       federatedEvaluation: config.data.localValidation !== undefined,
       onClients: recorder && ((n, results, failures) => recorder.onClients(n, results, failures)),
-      onRound: (r) => {
+      onRound: (r, model) => {
         round = r.round;
-        recorder?.onRound(r);
+        recorder?.onRound(r, { runId, round: r.round, weights: model.weights, best: model.best, strategy: strategy.snapshot() });
         opts.onRound?.(r);
       },
+      firstRoundClients: config.clients,
+      ...(resume ? { resume: { history: resume.history, best: resume.checkpoint?.best } } : {}),
+      signal: stopping.signal,
       shouldStop: opts.shouldStop,
       log,
       ...(secagg ? { secagg: { runId, clip: secagg.clip, weightCap: secagg.maxExamples, threshold: secagg.threshold, neighbours: secagg.neighbours } } : {}),
       maxUpdateNorm: config.strategy.maxUpdateNorm,
       maxUpdateNormAction: config.strategy.maxUpdateNormAction,
     });
-    await server.finish('run complete', history.length);
-    const finalTest = data?.validation && engine && opts.scoreTest !== false ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
+    // stopped: the clients' connections close as in a restart, so they may come back to the resumed run
+    if (stopped) await server.close();
+    else await server.finish('run complete', history.length);
+    const finalTest =
+      data?.validation && engine && opts.scoreTest !== false && !stopped ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
     if (finalTest)
       log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
     const record: RunHistory = {
@@ -307,14 +331,17 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       peakRssBytes: peakRssBytes(),
       ...privacySummary(privacy),
     };
-    const dir = opts.writeHistory === false ? undefined : join(config.output.out, runId);
+    const dir = opts.writeHistory === false ? undefined : runDir;
     if (dir) writeRun(dir, record, weights);
-    recorder?.finish({ status: 'complete', finishedAt: record.finishedAt, finalWeightsSha256: record.finalWeightsSha256 });
-    return { history: record, weights, dir };
-  })();
-  done.catch((e: unknown) => recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) }));
+    await recorder?.finish({ status: stopped ? 'stopped' : 'complete', finishedAt: record.finishedAt, finalWeightsSha256: record.finalWeightsSha256 });
+    return { history: record, weights, dir, ...(stopped ? { stopped } : {}) };
+  })().catch(async (e: unknown) => {
+    // recorded before `done` rejects: the caller may exit as soon as it does
+    await failed(e);
+    throw e;
+  });
   // the caller awaits `done`; this keeps an early failure from being reported as unhandled first
   done.catch(() => {});
 
-  return { url: server.url, port: server.port, runId, done, close: () => server.close() };
+  return { url: server.url, port: server.port, runId, done, close: () => server.close(), stop: () => stopping.abort() };
 }

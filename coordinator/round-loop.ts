@@ -84,6 +84,8 @@ export interface RoundLoopOptions {
   readonly minFitClients: number;
   readonly roundTimeoutMs: number;
   readonly waitForClientsTimeoutMs: number;
+  /** Clients to wait for before this process's first round (all the run's, where later rounds need only minFitClients). */
+  readonly firstRoundClients?: number;
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
   /** After central evaluation, have the strategy's chosen clients score the new model on their held-out rows. */
   readonly federatedEvaluation?: boolean;
@@ -93,7 +95,15 @@ export interface RoundLoopOptions {
   readonly patience?: number;
   /** The round's learning rate (a schedule); train.lr every round when absent. */
   readonly learningRate?: (round: number) => number;
-  readonly onRound?: (record: RoundRecord) => void;
+  /** After each round, with the model it left (what a checkpoint of the round saves). */
+  readonly onRound?: (record: RoundRecord, model: RoundModel) => void;
+  /** Continue a run from a checkpoint: `initialWeights` is its model, and these the rounds and early-stopping best before it. */
+  readonly resume?: { readonly history: readonly RoundRecord[]; readonly best?: BestModel };
+  /**
+   * Aborting stops the run where it is: the round under way is abandoned (nothing of it is
+   * reported) and runRounds returns the last completed round's model, `stopped` set.
+   */
+  readonly signal?: AbortSignal;
   /** Each round's results and failures by client, as they are collected (before onRound reports the round). */
   readonly onClients?: (round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]) => void;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
@@ -124,6 +134,36 @@ export interface RoundLoopResult {
   readonly history: RoundRecord[];
   /** The round whose model `weights` is, when early stopping chose it. */
   readonly bestRound?: number;
+  /** The signal stopped the run before its last round: `weights` is the last completed round's model. */
+  readonly stopped?: boolean;
+}
+
+/** The early-stopping best: the round with the highest evaluated accuracy so far, and its model. */
+export interface BestModel {
+  readonly round: number;
+  readonly accuracy: number;
+  readonly weights: Float32Array;
+}
+
+/** The model a round left: the global weights, and with early stopping the best so far. */
+export interface RoundModel {
+  readonly weights: Float32Array;
+  readonly best?: BestModel;
+}
+
+/** Rejection of a wait the run's signal cut short. */
+class Stopped extends Error {}
+
+/** `p`, or a Stopped rejection as soon as `signal` aborts (`p` then settles unobserved). */
+function unlessStopped<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  p.catch(() => {});
+  if (signal.aborted) return Promise.reject(new Stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Stopped());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**
@@ -133,17 +173,40 @@ export interface RoundLoopResult {
  * never advance it; it awaits them.
  */
 export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopResult> {
+  const history: RoundRecord[] = [...(options.resume?.history ?? [])];
+  // the last completed round's model: what a stop returns
+  let kept: RoundModel = { weights: options.initialWeights, best: options.resume?.best };
+  try {
+    return await rounds(options, history, (model) => {
+      kept = model;
+    });
+  } catch (e) {
+    if (!(e instanceof Stopped)) throw e;
+    options.log.warn({ round: history.length }, `stopped after round ${history.length}`);
+    const { best } = kept;
+    return best ? { weights: best.weights, history, bestRound: best.round, stopped: true } : { weights: kept.weights, history, stopped: true };
+  }
+}
+
+async function rounds(options: RoundLoopOptions, history: RoundRecord[], completed: (model: RoundModel) => void): Promise<RoundLoopResult> {
+  const { signal } = options;
   let global = options.initialWeights;
-  const history: RoundRecord[] = [];
-  let best: { round: number; accuracy: number; weights: Float32Array } | undefined;
+  let best: BestModel | undefined = options.resume?.best;
+  // a run resumed after the round that ended it (the process died before it could finish) has no rounds left
+  const last = history.at(-1);
+  const over = last !== undefined && endsRun(options, last, best);
   if (options.secagg && options.maxUpdateNorm !== undefined) {
     options.log.warn(
       { maxUpdateNorm: options.maxUpdateNorm },
       'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)',
     );
   }
-  for (let round = 1; round <= options.rounds; round++) {
-    await options.transport.waitForClients(options.minFitClients, options.waitForClientsTimeoutMs);
+  const first = history.length + 1;
+  for (let round = first; !over && round <= options.rounds; round++) {
+    if (signal?.aborted) throw new Stopped();
+    const wanted = round === first ? Math.max(options.minFitClients, options.firstRoundClients ?? 0) : options.minFitClients;
+    // the wait itself ends on the signal (its timer must not hold a stopping process open)
+    await unlessStopped(options.transport.waitForClients(wanted, options.waitForClientsTimeoutMs, signal), signal);
     const startedAt = performance.now();
     const before = options.transport.traffic();
     const available = options.transport.connected();
@@ -163,9 +226,12 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
       config: ins.config,
       seed: deriveSeed(options.seed, round, nameHash(handle.name)),
     });
-    const collected = options.secagg
-      ? await collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
-      : await collectPlain(options, round, instructions, handles, fitRequest);
+    const collected = await unlessStopped(
+      options.secagg
+        ? collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
+        : collectPlain(options, round, instructions, handles, fitRequest),
+      signal,
+    );
     const { results, failures, slowestClientTrain, trainMetrics } = collected;
     options.onClients?.(round, results, failures);
     const collectedAt = performance.now();
@@ -183,20 +249,23 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
     if ('weights' in next) global = next.weights;
     if (skip) options.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
     const aggregatedAt = performance.now();
-    const evaluation = options.evaluate ? await options.evaluate(global) : undefined;
+    const evaluation = options.evaluate ? await unlessStopped(options.evaluate(global), signal) : undefined;
     const evaluatedAt = performance.now();
     const federated = options.federatedEvaluation
-      ? await evaluateFederated({
-          round,
-          strategy: options.strategy,
-          available: options.transport.connected(),
-          spec: options.spec,
-          weights: global,
-          trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined,
-          frozen: options.train.frozen,
-          timeoutMs: options.roundTimeoutMs,
-          log: options.log,
-        })
+      ? await unlessStopped(
+          evaluateFederated({
+            round,
+            strategy: options.strategy,
+            available: options.transport.connected(),
+            spec: options.spec,
+            weights: global,
+            trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined,
+            frozen: options.train.frozen,
+            timeoutMs: options.roundTimeoutMs,
+            log: options.log,
+          }),
+          signal,
+        )
       : null;
     const federatedAt = performance.now();
     const after = options.transport.traffic();
@@ -226,24 +295,32 @@ export async function runRounds(options: RoundLoopOptions): Promise<RoundLoopRes
       },
     };
     history.push(record);
-    options.onRound?.(record);
-    if (options.targetAccuracy !== undefined && record.accuracy !== null && record.accuracy >= options.targetAccuracy) {
-      options.log.info({ round, accuracy: record.accuracy }, `target accuracy ${options.targetAccuracy} reached in round ${round}`);
-      break;
-    }
-    if (options.patience !== undefined && record.accuracy !== null) {
-      if (!best || record.accuracy > best.accuracy) best = { round, accuracy: record.accuracy, weights: global };
-      else if (round - best.round >= options.patience) {
-        options.log.info({ round, best: best.round }, `no better accuracy for ${options.patience} rounds: stopping, keeping round ${best.round}'s model`);
-        break;
-      }
-    }
+    if (options.patience !== undefined && record.accuracy !== null && (!best || record.accuracy > best.accuracy))
+      best = { round, accuracy: record.accuracy, weights: global };
+    completed({ weights: global, best });
+    options.onRound?.(record, { weights: global, best });
+    if (endsRun(options, record, best)) break;
     if (round < options.rounds && options.shouldStop?.()) {
       options.log.info({ round }, `stopping after round ${round} as asked`);
       break;
     }
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+}
+
+/** Whether `record`'s round ends the run early: it reached the target accuracy, or `patience` rounds passed without a better one. */
+function endsRun(options: RoundLoopOptions, record: RoundRecord, best: BestModel | undefined): boolean {
+  const { round, accuracy } = record;
+  if (accuracy === null) return false;
+  if (options.targetAccuracy !== undefined && accuracy >= options.targetAccuracy) {
+    options.log.info({ round, accuracy }, `target accuracy ${options.targetAccuracy} reached in round ${round}`);
+    return true;
+  }
+  if (options.patience !== undefined && best && round - best.round >= options.patience) {
+    options.log.info({ round, best: best.round }, `no better accuracy for ${options.patience} rounds: stopping, keeping round ${best.round}'s model`);
+    return true;
+  }
+  return false;
 }
 
 /**

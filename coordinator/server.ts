@@ -115,21 +115,26 @@ export class CoordinatorServer implements Transport {
     return [...this.clients.values()].filter((c) => c.ready);
   }
 
-  waitForClients(n: number, timeoutMs: number): Promise<void> {
+  waitForClients(n: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.connected().length >= n) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (this.connected().length >= n) {
-          clearTimeout(timer);
-          this.waiters.delete(check);
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => {
+      const settle = (outcome: () => void) => {
+        clearTimeout(timer);
         this.waiters.delete(check);
-        reject(new StarlingError('E_WAIT', `only ${this.connected().length} of ${n} clients connected within ${timeoutMs} ms`));
-      }, timeoutMs);
+        signal?.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      const check = () => {
+        if (this.connected().length >= n) settle(resolve);
+      };
+      const onAbort = () => settle(() => reject(signal!.reason));
+      const timer = setTimeout(
+        () => settle(() => reject(new StarlingError('E_WAIT', `only ${this.connected().length} of ${n} clients connected within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       this.waiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

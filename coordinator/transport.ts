@@ -72,8 +72,8 @@ export interface Traffic {
 export interface Transport {
   /** Clients that completed the handshake and are still connected. */
   connected(): ClientHandle[];
-  /** Resolves once at least `n` clients are connected; rejects after `timeoutMs`. */
-  waitForClients(n: number, timeoutMs: number): Promise<void>;
+  /** Resolves once at least `n` clients are connected; rejects after `timeoutMs`, or as soon as `signal` aborts (its reason). */
+  waitForClients(n: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** Cumulative bytes received and sent on all connections. */
   traffic(): Traffic;
   /** Tells every client the run is over and closes their connections. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 
 /**
  * Writes `file` through a temporary name and a rename, so a reader never sees half a file.
@@ -23,6 +24,25 @@ export function atomicWrite(file: string, data: string | Uint8Array, mode = 0o66
     renamed = true;
   } finally {
     if (!renamed) rmSync(tmp, { force: true });
+  }
+}
+
+/** atomicWrite without blocking the event loop: the write and the fsync run on libuv's threads. */
+export async function atomicWriteAsync(file: string, data: Uint8Array, mode = 0o666): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let renamed = false;
+  try {
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    renamed = true;
+  } finally {
+    if (!renamed) await rm(tmp, { force: true });
   }
 }
 

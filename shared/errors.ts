@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'E_WAIT',
   'E_REMOTE',
   'E_STORE',
+  'E_CHECKPOINT',
+  'E_RESUME',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -47,6 +49,14 @@ export class StarlingError extends Error {
     super(message, options);
     this.name = 'StarlingError';
     this.code = code;
+  }
+}
+
+/** A checkpoint that cannot be used: missing, truncated, corrupt (checksum), or not of this run. The message names the file. */
+export class CheckpointError extends StarlingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_CHECKPOINT', message, options);
+    this.name = 'CheckpointError';
   }
 }
 

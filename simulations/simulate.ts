@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { AgentOutcome } from '../client/agent.ts';
 import type { Trainer } from '../client/trainer.ts';
 import { startCoordinator, type CoordinatorResult } from '../coordinator/coordinator.ts';
+import type { ResumePoint } from '../coordinator/resume.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
 import { loadData } from '../shared/data/source.ts';
@@ -32,6 +33,10 @@ export interface SimulateOptions {
   readonly scoreTest?: boolean;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
+  /** Continue a stopped or crashed run from its last good checkpoint (coordinator/resume.ts); `config` is then the point's. */
+  readonly resume?: ResumePoint;
+  /** Aborting stops the run cleanly (RunningCoordinator.stop): resumable later with `resume`. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SimulationResult extends CoordinatorResult {
@@ -86,8 +91,12 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         noise: seededNoiseSource(config.seed, 'starling simulation: central dp'),
         // and its client sample follows the run seed too: ε then reports the unamplified figures beside the amplified one
         replayableSampling: true,
+        resume: opts.resume,
       },
     );
+    const running = coordinator;
+    if (opts.signal?.aborted) running.stop();
+    opts.signal?.addEventListener('abort', () => running.stop(), { once: true });
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const agents = runVirtualClients({
       url: coordinator.url,

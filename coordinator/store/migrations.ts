@@ -66,6 +66,43 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX runs_by_start ON runs (started_at);
   `,
+  // 2: each round's checkpoint file (the weights stay in files), how often a run was resumed, and tuning searches
+  `
+  CREATE TABLE checkpoints (
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, round),
+    FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
+  );
+  ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE searches (
+    id INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    started_at TEXT NOT NULL
+  );
+  CREATE TABLE trials (
+    search_id INTEGER NOT NULL REFERENCES searches (id) ON DELETE CASCADE,
+    trial INTEGER NOT NULL,
+    assignment TEXT NOT NULL,
+    PRIMARY KEY (search_id, trial)
+  );
+  CREATE TABLE trial_results (
+    id INTEGER PRIMARY KEY,
+    search_id INTEGER NOT NULL,
+    trial INTEGER NOT NULL,
+    rung INTEGER NOT NULL,
+    rounds INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'stopped')),
+    score REAL,
+    error TEXT,
+    seconds REAL NOT NULL,
+    FOREIGN KEY (search_id, trial) REFERENCES trials (search_id, trial) ON DELETE CASCADE
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -30,6 +30,18 @@ export interface ClientRoundResult {
 
 export type RunStatus = 'running' | 'complete' | 'failed' | 'stopped';
 
+/** A round's checkpoint file, as the store names it. */
+export interface CheckpointRef {
+  readonly round: number;
+  /** Absolute path. */
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** Checkpoints kept per run: the newest, and older ones to fall back to when it is damaged. */
+export const CHECKPOINTS_KEPT = 3;
+
 export interface RunOutcome {
   readonly status: Exclude<RunStatus, 'running'>;
   readonly finishedAt: string;
@@ -93,6 +105,7 @@ export class RunStore {
   private readonly insertRound;
   private readonly insertClient;
   private readonly insertFederated;
+  private readonly insertCheckpoint;
 
   private constructor(path: string, db: Db) {
     this.path = path;
@@ -103,6 +116,8 @@ export class RunStore {
     this.insertClient = db.prepare(`
       INSERT INTO client_results (run_id, round, client, examples, metrics, partial, failure)
       VALUES (@runId, @round, @client, @examples, @metrics, @partial, @failure)`);
+    this.insertCheckpoint = db.prepare(`
+      INSERT OR REPLACE INTO checkpoints (run_id, round, file, sha256, bytes, created_at) VALUES (@runId, @round, @file, @sha256, @bytes, @createdAt)`);
     this.insertFederated = db.prepare(`
       INSERT INTO federated_results (run_id, round, client, examples, metrics) VALUES (@runId, @round, @client, @examples, @metrics)`);
   }
@@ -156,6 +171,50 @@ export class RunStore {
       for (const c of record.federated?.perClient ?? []) {
         this.insertFederated.run({ runId, round: record.round, client: c.client, examples: c.numExamples, metrics: JSON.stringify(c.metrics) });
       }
+    })();
+  }
+
+  /**
+   * Names a round's checkpoint file (on disk by now) beside its round. Returns the checkpoint
+   * files no longer kept (beyond the newest CHECKPOINTS_KEPT), for the caller to delete.
+   */
+  addCheckpoint(runId: string, checkpoint: CheckpointRef): string[] {
+    return this.db.transaction(() => {
+      this.insertCheckpoint.run({ runId, ...checkpoint, createdAt: new Date().toISOString() });
+      const old = this.db
+        .prepare('SELECT round, file FROM checkpoints WHERE run_id = ? ORDER BY round DESC LIMIT -1 OFFSET ?')
+        .all(runId, CHECKPOINTS_KEPT) as { round: number; file: string }[];
+      for (const o of old) this.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND round = ?').run(runId, o.round);
+      return old.map((o) => o.file);
+    })();
+  }
+
+  /** Forgets a run's checkpoints (a complete run is never resumed); returns their files, for the caller to delete. */
+  dropCheckpoints(runId: string): string[] {
+    return this.db.transaction(() => {
+      const files = (this.db.prepare('SELECT file FROM checkpoints WHERE run_id = ?').all(runId) as { file: string }[]).map((r) => r.file);
+      this.db.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId);
+      return files;
+    })();
+  }
+
+  /** A run's checkpoints, newest first. */
+  checkpoints(runId: string): CheckpointRef[] {
+    return this.db.prepare('SELECT round, file, sha256, bytes FROM checkpoints WHERE run_id = ? ORDER BY round DESC').all(runId) as CheckpointRef[];
+  }
+
+  /**
+   * Takes a run up again from round `from` (its checkpoint's): the rounds after it are deleted
+   * (they are run again), and the run is marked running in this process. `from` 0 starts over.
+   */
+  resumeRun(runId: string, from: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM rounds WHERE run_id = ? AND round > ?').run(runId, from);
+      this.db
+        .prepare(
+          "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL, final_weights_sha256 = NULL, host = ?, pid = ?, resumes = resumes + 1 WHERE id = ?",
+        )
+        .run(hostname(), process.pid, runId);
     })();
   }
 

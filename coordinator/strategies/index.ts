@@ -1,4 +1,4 @@
-import { ConfigError } from '../../shared/errors.ts';
+import { CheckpointError, ConfigError } from '../../shared/errors.ts';
 import { cryptoNoiseSource, formatDpSpec, type DpSpec, type NoiseSource } from '../../shared/privacy/index.ts';
 import { aggregationProblems, needsEveryUpdate, perRoundProblem, type StrategySpec } from '../../shared/strategy-spec.ts';
 import { clientSide } from './client-side.ts';
@@ -28,6 +28,7 @@ export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strate
   if (problem) throw new ConfigError(problem);
   const client = clientSide(spec);
   const rule = combineRule(spec);
+  const step = serverStep(spec);
   return {
     name: spec.name,
     configureFit: (round, available, base) => {
@@ -35,10 +36,15 @@ export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strate
       return sampleClients(available, round, ctx.sampling).map((c) => ({ client: c, config }));
     },
     combiner: plainCombiner(rule, { needsEveryUpdate: needsEveryUpdate(spec), acceptsPartialWork: client.acceptsPartialWork }),
-    step: serverStep(spec),
+    step,
     configureEvaluate: (round, available) => evaluateClients(ctx, round, available),
     aggregateEvaluate: (_round, results) => weightedMetrics(results),
     toConfig: () => ({ ...spec }),
+    snapshot: () => ({ step: step.snapshot() }),
+    restore(state) {
+      if (state.dp) throw new CheckpointError(`the checkpoint holds a differential-privacy state, but this run's ${spec.name} has no DP`);
+      step.restore(state.step);
+    },
   };
 }
 
@@ -122,6 +128,12 @@ export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, op
       },
       combiner: release.combiner,
       toConfig: () => ({ ...strategy.toConfig(), dp: formatDpSpec(dp), dpDelta: options.delta }),
+      snapshot: () => ({ ...strategy.snapshot(), dp: release.snapshot() }),
+      restore(state) {
+        if (!state.dp) throw new CheckpointError('the checkpoint has no differential-privacy state, but this run uses DP');
+        strategy.restore({ step: state.step });
+        release.restore(state.dp);
+      },
     },
     privacy: release.privacy,
   };

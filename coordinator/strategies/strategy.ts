@@ -1,7 +1,8 @@
 import type { FitConfig } from '../../shared/protocol/fit-config.ts';
 import type { Combiner } from './combine/combiner.ts';
 import type { SamplingOptions } from './sampling.ts';
-import type { ServerStep } from './step/server-step.ts';
+import type { ServerStep, StepState } from './step/server-step.ts';
+import type { DpState } from './combine/dp-release.ts';
 
 /**
  * The strategy interface, after Flower's with its aggregation in two parts: a strategy
@@ -64,6 +65,15 @@ export interface Strategy {
   aggregateEvaluate(round: number, results: readonly EvaluateOutcome[]): EvaluateAggregate;
   /** Plain data describing the strategy and its parameters (for the run history). */
   toConfig(): Record<string, unknown>;
+  /** What the strategy carries from one round to the next (its server step's state; with DP the clip, account and noise stream), for a checkpoint. */
+  snapshot(): StrategyState;
+  /** Continues from a snapshot of the same strategy: the rounds after it run as they would have. */
+  restore(state: StrategyState): void;
+}
+
+export interface StrategyState {
+  readonly step: StepState;
+  readonly dp?: DpState;
 }
 
 /** What every strategy is created with: how many clients a round asks, and how they are drawn. */

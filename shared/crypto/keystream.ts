@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.ts';
  * Starling expands from a key: secure aggregation's masks (secagg/prg.ts) and differential
  * privacy's noise (privacy/noise.ts), whose tests pin the bytes. It is node:crypto's
  * 'chacha20' cipher encrypting zeros, under a 32-byte key and a 16-byte IV = 4-byte
- * little-endian block counter (always 0: streams are read from their start) ‖ 12-byte nonce.
+ * little-endian block counter (0, or the block a stream resumes at) ‖ 12-byte nonce.
  * A (key, nonce) pair must feed one stream only; callers derive a fresh key per stream.
  */
 export const CHACHA20_NONCE_BYTES = 12;
@@ -23,12 +23,23 @@ export class Keystream {
   private readonly cipher: Cipher;
   private used = 0;
 
-  constructor(key: Uint8Array, nonce: Uint8Array = ZERO_NONCE) {
+  /** `offset`: the stream starts that many bytes in (a stream resumed where a checkpoint left it); the bytes are those a read from 0 gives there. */
+  constructor(key: Uint8Array, nonce: Uint8Array = ZERO_NONCE, offset = 0) {
     if (key.length !== KEY_BYTES) throw new InvalidArgumentError(`a ChaCha20 key is ${KEY_BYTES} bytes, not ${key.length}`);
     if (nonce.length !== CHACHA20_NONCE_BYTES) throw new InvalidArgumentError(`a ChaCha20 nonce is ${CHACHA20_NONCE_BYTES} bytes, not ${nonce.length}`);
-    const iv = Buffer.alloc(4 + CHACHA20_NONCE_BYTES); // block counter 0 ‖ nonce
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > KEYSTREAM_MAX_BYTES)
+      throw new InvalidArgumentError(`a keystream offset must be a whole number of bytes in [0, 256 GiB], got ${offset}`);
+    const iv = Buffer.alloc(4 + CHACHA20_NONCE_BYTES); // block counter ‖ nonce
+    iv.writeUInt32LE(Math.min(Math.floor(offset / 64), 2 ** 32 - 1), 0);
     iv.set(nonce, 4);
     this.cipher = createCipheriv('chacha20', key, iv);
+    this.used = offset - (offset % 64);
+    if (offset % 64) this.next(offset % 64);
+  }
+
+  /** Bytes of the stream read so far (its position). */
+  get position(): number {
+    return this.used;
   }
 
   /** The next `bytes` bytes of the stream; refuses to run past the block counter rather than repeat. */

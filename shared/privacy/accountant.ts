@@ -14,6 +14,12 @@ export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
   512,
 ]);
 
+/** An accountant's state: the RDP spent at each of its orders, and the steps recorded. */
+export interface AccountantSnapshot {
+  readonly rdp: readonly number[];
+  readonly steps: number;
+}
+
 /**
  * A running RDP account of sampled Gaussian steps. Each round of DP-FedAvg is
  * one step with q = expected clients / population and z = the noise multiplier
@@ -56,6 +62,22 @@ export class RdpAccountant {
   /** The accumulated RDP at each of `orders`. */
   rdp(): readonly number[] {
     return [...this.total];
+  }
+
+  /** The account as a checkpoint keeps it: the RDP total at each order and the steps behind it. */
+  snapshot(): AccountantSnapshot {
+    return { rdp: [...this.total], steps: this.count };
+  }
+
+  /** Continues from `s`, an account of this accountant's orders. */
+  restore(s: AccountantSnapshot): void {
+    if (s.rdp.length !== this.orders.length) throw new InvalidArgumentError(`an account of ${s.rdp.length} orders cannot restore one of ${this.orders.length}`);
+    if (!Number.isInteger(s.steps) || s.steps < 0) throw new InvalidArgumentError(`steps must be a whole number ≥ 0 (got ${s.steps})`);
+    s.rdp.forEach((r, i) => {
+      if (!(r >= 0)) throw new InvalidArgumentError(`RDP at order ${this.orders[i]} must be ≥ 0 (got ${r})`);
+      this.total[i] = r;
+    });
+    this.count = s.steps;
   }
 
   /** The (ε, δ) guarantee so far: the smallest ε over the orders and where it was found. */

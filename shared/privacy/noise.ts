@@ -32,6 +32,20 @@ export interface NoiseSource {
   uniform(): number;
   /** A standard normal N(0, 1). */
   normal(): number;
+  /**
+   * Where a seeded source stands, for a checkpoint: resumed there, it draws what it would
+   * have drawn. A secret source has nothing to save (undefined): its key is never written
+   * anywhere, and a resumed run takes a fresh one, which is just as private.
+   */
+  position(): NoisePosition | undefined;
+  /** Continues from `at` (a position this source's stream gave); a secret source ignores it. */
+  resume(at: NoisePosition): void;
+}
+
+/** A seeded stream's place: keystream bytes consumed, and the second normal of a Box–Muller pair not yet handed out. */
+export interface NoisePosition {
+  readonly bytes: number;
+  readonly spare?: number;
 }
 
 const CHUNK = 64 * 1024;
@@ -39,13 +53,31 @@ const TWO_POW_53 = 2 ** 53;
 const TWO_POW_21 = 2 ** 21;
 
 class ChaChaNoiseSource implements NoiseSource {
-  private readonly stream: Keystream;
+  private stream: Keystream;
   private buf: DataView = new DataView(new ArrayBuffer(0));
   private pos = 0;
   private spare: number | undefined;
 
-  constructor(key: Uint8Array, nonce: Uint8Array) {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly nonce: Uint8Array,
+    private readonly secret: boolean,
+  ) {
     this.stream = new Keystream(key, nonce);
+  }
+
+  position(): NoisePosition | undefined {
+    if (this.secret) return undefined;
+    const bytes = this.stream.position - (this.buf.byteLength - this.pos);
+    return this.spare === undefined ? { bytes } : { bytes, spare: this.spare };
+  }
+
+  resume(at: NoisePosition): void {
+    if (this.secret) return;
+    this.stream = new Keystream(this.key, this.nonce, at.bytes);
+    this.buf = new DataView(new ArrayBuffer(0));
+    this.pos = 0;
+    this.spare = at.spare;
   }
 
   private refill(): void {
@@ -81,12 +113,12 @@ class ChaChaNoiseSource implements NoiseSource {
 
 /** A source keyed by `key` (32 bytes) and `nonce` (12 bytes, default zeros: use each key once). */
 export function chachaNoiseSource(key: Uint8Array, nonce: Uint8Array = new Uint8Array(12)): NoiseSource {
-  return new ChaChaNoiseSource(key, nonce);
+  return new ChaChaNoiseSource(key, nonce, false);
 }
 
 /** The private source: a fresh random key from the platform CSPRNG. */
 export function cryptoNoiseSource(): NoiseSource {
-  return new ChaChaNoiseSource(new Uint8Array(randomBytes(32)), new Uint8Array(12));
+  return new ChaChaNoiseSource(new Uint8Array(randomBytes(32)), new Uint8Array(12), true);
 }
 
 const SEED_SALT = new TextEncoder().encode('starling/dp-noise/v1');
@@ -100,7 +132,7 @@ const SEED_SALT = new TextEncoder().encode('starling/dp-noise/v1');
 export function seededNoiseSource(seed: Uint8Array | string | number, label: string): NoiseSource {
   const ikm = typeof seed === 'string' || typeof seed === 'number' ? new TextEncoder().encode(String(seed)) : seed;
   if (ikm.length === 0) throw new InvalidArgumentError('a noise seed must not be empty');
-  return new ChaChaNoiseSource(hkdf(ikm, SEED_SALT, label, 32), new Uint8Array(12));
+  return new ChaChaNoiseSource(hkdf(ikm, SEED_SALT, label, 32), new Uint8Array(12), false);
 }
 
 /**

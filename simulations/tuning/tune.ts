@@ -14,7 +14,7 @@ import { checkAsha, jobKey, nextPromotion, type RungResult } from '../../shared/
 import { assignmentKey, createSampler, type Assignment, type Observation, type SearchSpace } from '../../shared/tuning/index.ts';
 import { simulate } from '../simulate.ts';
 import { trialConfig, trialLayer } from './apply.ts';
-import { RECORD_DIR_MODE, RECORD_FILE_MODE, SearchRecord, type ResultLine } from './record.ts';
+import { OLD_RECORD_FILE, RECORD_DIR_MODE, RECORD_FILE_MODE, type ResultLine, STORE_FILE, SearchRecord } from './record.ts';
 
 export type SearchMethod = 'grid' | 'random' | 'bayes';
 
@@ -37,7 +37,7 @@ export interface TuneOptions {
   readonly deadline?: number;
   /** The clock the deadline is read from (tests drive their own). */
   readonly now?: () => number;
-  /** Folder of the record (trials.jsonl), the best config (best.yaml) and the best model. */
+  /** Folder of the record (the store starling.db), the best config (best.yaml) and the best model. */
   readonly out: string;
   readonly log?: Logger;
   readonly onResult?: (r: TrialReport) => void;
@@ -86,7 +86,7 @@ interface Job {
  * Tunes a federated run: trials (each a real simulation, `simulate`'s code path)
  * are proposed by the method, scored on the validation split (never the test
  * split), optionally stopped early by ASHA over rounds, run `parallel` at a time,
- * recorded line by line so an interrupted search resumes; the best configuration
+ * recorded in the store as they go so an interrupted search resumes; the best configuration
  * is written as a run config and its model scored once on the test split.
  */
 export async function tune(options: TuneOptions): Promise<TuneResult> {
@@ -105,9 +105,13 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     base: options.base,
   });
   const release = lockFolder(options.out);
+  let record: SearchRecord | undefined;
   try {
-    return await search(options, { rungs, asha, parallel, workers, log, record: SearchRecord.open(join(options.out, 'trials.jsonl'), identity) });
+    // a search begun by a Starling that kept its record in trials.jsonl resumes from it
+    record = SearchRecord.open(join(options.out, STORE_FILE), identity, { importFrom: join(options.out, OLD_RECORD_FILE) });
+    return await search(options, { rungs, asha, parallel, workers, log, record });
   } finally {
+    record?.close();
     release();
   }
 }
@@ -397,7 +401,7 @@ function bestOf(results: readonly ResultLine[], assignments: ReadonlyMap<number,
 /** The best configuration as a run config file `coordinator --config` and `simulate --config` accept as is. */
 function writeBestConfig(options: TuneOptions, assignment: Assignment, rounds: number): void {
   const layer: Record<string, unknown> = { ...trialLayer(options.base, options.space.params, assignment), rounds };
-  const header = `# The best configuration found by starling tune (${options.method}); validation accuracy is in trials.jsonl.\n`;
+  const header = `# The best configuration found by starling tune (${options.method}); every trial's validation accuracy is in ${STORE_FILE} (trial_results).\n`;
   atomicWrite(join(options.out, 'best.yaml'), header + toYaml(layer), RECORD_FILE_MODE);
 }
 

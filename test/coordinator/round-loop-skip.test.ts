@@ -1,3 +1,4 @@
+import { fedAvgStep } from '../../coordinator/strategies/step/fedavg.ts';
 import { describe, expect, it } from 'vitest';
 import { runRounds } from '../../coordinator/round-loop.ts';
 import { createStrategy } from '../../coordinator/strategies/index.ts';
@@ -105,6 +106,7 @@ describe('the round loop skips a round whose results cannot be aggregated, and g
     const strategy = {
       ...createStrategy(parseStrategySpec('fedavg'), { clients: 1, sampling: { fraction: 1, min: 1, seed: 1 } }),
       step: {
+        ...fedAvgStep,
         propose: () => {
           throw new TypeError('a bug');
         },

@@ -8,9 +8,16 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `starling <args>` as a child process (killed after `timeoutMs`): its exit, output, and the process itself. */
-export function starling(args: string[], timeoutMs = 60_000): { done: Promise<Run>; stdout: () => string; child: ChildProcess } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `starling <args>` as a child process (killed after `timeoutMs`; `env` added to this
+ * process's environment): its exit, output, and the process itself.
+ */
+export function starling(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): { done: Promise<Run>; stdout: () => string; child: ChildProcess } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -23,4 +30,22 @@ export function starling(args: string[], timeoutMs = 60_000): { done: Promise<Ru
     }),
   );
   return { done, stdout: () => stdout, child };
+}
+
+/** The rounds a `--json` run has printed so far. */
+export function printedRounds(run: { stdout: () => string }): { round: number; accuracy: number | null }[] {
+  return run
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{"round"'))
+    .map((l) => JSON.parse(l) as { round: number; accuracy: number | null });
+}
+
+/** Resolves once a `--json` run has printed round `round` (or the process ends). */
+export async function untilRound(run: ReturnType<typeof starling>, round: number): Promise<void> {
+  let ended = false;
+  void run.done.then(() => {
+    ended = true;
+  });
+  while (!ended && !printedRounds(run).some((r) => r.round >= round)) await new Promise((r) => setTimeout(r, 10));
 }

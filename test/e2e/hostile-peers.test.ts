@@ -266,7 +266,10 @@ describe('file descriptors', () => {
       expect(stderr).toMatch(/refused \d+ connections?: 72 connections are open, near this process's file-descriptor limit \(ulimit -n\)/);
     } finally {
       for (const s of sockets) s.destroy();
+      // SIGTERM stops it cleanly, writing its run files: wait for that before the folder is removed
+      const exited = new Promise((r) => child.once('close', r));
       child.kill();
+      await exited;
     }
   });
 });

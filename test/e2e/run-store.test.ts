@@ -3,24 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RunSummary, StoredRun } from '../../coordinator/store/run-store.ts';
-import { starling } from './cli-process.ts';
-
-/** Resolves once `count` per-round JSON lines have been printed (or the process ends). */
-async function roundsPrinted(run: ReturnType<typeof starling>, count: number): Promise<void> {
-  let ended = false;
-  void run.done.then(() => {
-    ended = true;
-  });
-  while (
-    !ended &&
-    run
-      .stdout()
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{"round"')).length < count
-  )
-    await new Promise((r) => setTimeout(r, 25));
-}
+import { printedRounds, starling, untilRound } from './cli-process.ts';
 
 describe('the run store, from the command line', () => {
   it('a simulation killed with SIGKILL mid-run keeps every finished round in the store; runs list shows it interrupted, runs show its rounds', async () => {
@@ -29,15 +12,10 @@ describe('the run store, from the command line', () => {
     const store = join(out, 'starling.db');
     // --insecure: a process killed with SIGKILL cannot remove the temporary key folder a secure simulation makes
     const sim = starling(['simulate', '--insecure', '--clients', '3', '--rounds', '200', '--json', '--out', out, '--log-level', 'error']);
-    await roundsPrinted(sim, 2);
+    await untilRound(sim, 2);
     sim.child.kill('SIGKILL');
     expect((await sim.done).code).toBeNull();
-    const printed = sim
-      .stdout()
-      .trim()
-      .split('\n')
-      .filter((l) => l.startsWith('{"round"'))
-      .map((l) => JSON.parse(l) as { round: number; accuracy: number });
+    const printed = printedRounds(sim);
 
     const list = await starling(['runs', 'list', '--json', '--store', store]).done;
     expect(list.code, list.stderr).toBe(0);

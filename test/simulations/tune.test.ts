@@ -2,17 +2,46 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../../coordinator/store/db.ts';
 import type { RunConfig } from '../../shared/config.ts';
 import { loadRunConfig } from '../../shared/config.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { parseSearchSpace } from '../../shared/tuning/space.ts';
 import { simulate } from '../../simulations/simulate.ts';
+import { SearchRecord } from '../../simulations/tuning/record.ts';
 import { tune, type TrialRun } from '../../simulations/tuning/tune.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'starling-tune-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const out = () => join(root, `s${n++}`);
+
+/** Opens a search folder's store beside the search (none is running then), for `f`. */
+function withStore<T>(dir: string, f: (db: Db) => T): T {
+  const db = openDb(join(dir, 'starling.db'));
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+const storeRows = (dir: string) =>
+  withStore(dir, (db) => ({
+    searches: (db.prepare('SELECT count(*) AS n FROM searches').get() as { n: number }).n,
+    trials: (db.prepare('SELECT count(*) AS n FROM trials').get() as { n: number }).n,
+    results: (db.prepare('SELECT count(*) AS n FROM trial_results').get() as { n: number }).n,
+  }));
+
+/** The last result recorded, with its trial's assignment. */
+const lastResult = (dir: string) =>
+  withStore(dir, (db) => {
+    const row = db.prepare('SELECT r.id, t.assignment FROM trial_results r JOIN trials t USING (search_id, trial) ORDER BY r.id DESC LIMIT 1').get() as {
+      id: number;
+      assignment: string;
+    };
+    return { id: row.id, assignment: JSON.parse(row.assignment) as { lr: number } };
+  });
 
 const base = { clients: 2, rounds: 2, validation: 0.1, seed: 5 };
 const lrSpace = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'choice', values: [0.003, 0.1] }] }, 'test');
@@ -87,31 +116,41 @@ describe('tune', () => {
     expect(second).toHaveLength(0);
     expect(b.resumed).toBe(3);
     expect(b.best!.score).toBe(a.best!.score);
-    // a search killed mid-trial (its last result never written, half a line torn) reruns only that trial
-    const file = join(dir, 'trials.jsonl');
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(1 + 3 + 3);
-    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n${lines.at(-1)!.slice(0, 20)}`);
+    // a search killed mid-trial (its last result never committed) reruns only that trial
+    const lost = lastResult(dir);
+    expect(storeRows(dir)).toEqual({ searches: 1, trials: 3, results: 3 });
+    withStore(dir, (db) => db.prepare('DELETE FROM trial_results WHERE id = ?').run(lost.id));
     const third: RunConfig[] = [];
     const c = await tune({ space, base, method: 'random', trials: 3, seed: 4, out: dir, log: silentLogger, runTrial: fakeTrial(third).run });
     expect(third).toHaveLength(1);
-    const lost = (JSON.parse(lines.at(-1)!) as { trial: number }).trial;
-    const lostLine = lines
-      .map((l) => JSON.parse(l) as { kind: string; trial: number; assignment: { lr: number } })
-      .find((l) => l.kind === 'trial' && l.trial === lost)!;
-    expect(third[0]!.train.lr).toBe(lostLine.assignment.lr);
-    // the torn tail was cut off, so the record reads cleanly again
-    expect(
-      readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .every((l) => JSON.parse(l)),
-    ).toBe(true);
+    expect(third[0]!.train.lr).toBe(lost.assignment.lr);
+    expect(storeRows(dir)).toEqual({ searches: 1, trials: 3, results: 3 });
     expect(c.best!.score).toBe(a.best!.score);
     // another search in the same folder is refused, not mixed in
     await expect(tune({ space, base, method: 'random', trials: 3, seed: 5, out: dir, log: silentLogger, runTrial: fakeTrial([]).run })).rejects.toThrow(
-      /records a different search/,
+      /starling\.db records a different search/,
     );
+    expect(storeRows(dir)).toEqual({ searches: 1, trials: 3, results: 3 });
+  });
+
+  it('a search begun by a version that kept trials.jsonl resumes from it, and the file is left as it was', async () => {
+    const space = parseSearchSpace({ params: [{ name: 'lr', path: 'train.lr', type: 'float', low: 0.001, high: 1, log: true }] }, 'test');
+    const opts = { space, base, method: 'random' as const, trials: 3, seed: 4, out: out(), log: silentLogger };
+    const a = await tune({ ...opts, runTrial: fakeTrial([]).run });
+    // the same folder as the previous version left it: its record as trials.jsonl, no store
+    const identity = withStore(opts.out, (db) => (db.prepare('SELECT identity FROM searches').get() as { identity: string }).identity);
+    const record = SearchRecord.open(join(opts.out, 'starling.db'), identity);
+    const text = record.lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+    record.close();
+    rmSync(join(opts.out, 'starling.db'));
+    writeFileSync(join(opts.out, 'trials.jsonl'), text);
+    const calls: RunConfig[] = [];
+    const b = await tune({ ...opts, runTrial: fakeTrial(calls).run });
+    expect(calls).toHaveLength(0);
+    expect(b.resumed).toBe(3);
+    expect(b.best).toEqual(a.best);
+    expect(storeRows(opts.out)).toEqual({ searches: 1, trials: 3, results: 3 });
+    expect(readFileSync(join(opts.out, 'trials.jsonl'), 'utf8')).toBe(text);
   });
 
   it('ASHA stops bad trials early: 27 trials cost far fewer rounds than 27 full runs, and the best ran the full length', async () => {
@@ -217,11 +256,10 @@ describe('tune', () => {
     expect(again).toHaveLength(0);
     expect(b.best).toEqual(a.best);
     expect(b.roundsSpent).toBe(a.roundsSpent);
-    // a record whose last line lost only its newline resumes and stays readable
-    const file = join(dir, 'trials.jsonl');
-    writeFileSync(file, readFileSync(file, 'utf8').trimEnd());
+    // resuming a finished search adds nothing to its record
+    const rows = storeRows(dir);
     await tune({ ...opts, runTrial: fakeTrial([]).run });
-    await tune({ ...opts, runTrial: fakeTrial([]).run });
+    expect(storeRows(dir)).toEqual(rows);
     // a live search holds its folder
     const busy = { ...opts, out: out() };
     const slow = tune({ ...busy, runTrial: fakeTrial([], { delayMs: 100 }).run });

@@ -1,9 +1,17 @@
 import type { FitConfig } from '../../../shared/protocol/fit-config.ts';
-import { adaptClip, defaultBitNoise, dpFedAvg, updateNoiseMultiplier, type DpSpec, type NoiseSource } from '../../../shared/privacy/index.ts';
+import {
+  adaptClip,
+  defaultBitNoise,
+  dpFedAvg,
+  updateNoiseMultiplier,
+  type DpSpec,
+  type NoisePosition,
+  type NoiseSource,
+} from '../../../shared/privacy/index.ts';
 import { fullRound } from '../sampling.ts';
 import type { StrategyContext } from '../strategy.ts';
 import { combineUsable, shortRound, type Combiner } from './combiner.ts';
-import { privacyLedger, type PrivacyLedger } from './privacy-ledger.ts';
+import { type LedgerState, privacyLedger, type PrivacyLedger } from './privacy-ledger.ts';
 import { weightedMean } from './weighted-mean.ts';
 
 export interface DpOptions {
@@ -29,6 +37,16 @@ export interface DpRelease {
   sampled(round: number, asked: number, available: number): void;
   readonly combiner: Combiner;
   readonly privacy: PrivacyLedger;
+  /** What carries from round to round, for a checkpoint: the clip (adaptive), the account, a seeded noise stream's place. */
+  snapshot(): DpState;
+  restore(state: DpState): void;
+}
+
+export interface DpState {
+  readonly clip: number;
+  readonly ledger: LedgerState;
+  /** A seeded (simulation) noise stream's position; a secret stream is never saved and a resumed run keys a fresh one. */
+  readonly noise?: NoisePosition;
 }
 
 /**
@@ -116,5 +134,14 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
     },
     combiner: spec.mode === 'local' ? local : central,
     privacy: ledger,
+    snapshot() {
+      const noise = options.source.position();
+      return { clip, ledger: ledger.snapshot(), ...(noise ? { noise } : {}) };
+    },
+    restore(state) {
+      ledger.restore(state.ledger);
+      clip = state.clip;
+      if (state.noise) options.source.resume(state.noise);
+    },
   };
 }

@@ -1,4 +1,5 @@
-import { RdpAccountant, type DpSpec } from '../../../shared/privacy/index.ts';
+import { CheckpointError } from '../../../shared/errors.ts';
+import { type AccountantSnapshot, RdpAccountant, type DpSpec } from '../../../shared/privacy/index.ts';
 import type { FitOutcome } from '../strategy.ts';
 
 /** The privacy a run has spent so far, as the round records report it. */
@@ -35,6 +36,22 @@ export interface PrivacyLedger {
   byClient(): Record<string, ClientPrivacy> | undefined;
 }
 
+/** What a ledger has counted, as a checkpoint keeps it. */
+export interface LedgerState {
+  readonly accountant: AccountantSnapshot;
+  readonly replaceOne?: AccountantSnapshot;
+  readonly lastRate: number;
+  /** With a replayable sample: the rounds each client's update was in, by name. */
+  readonly joined?: readonly (readonly [string, number])[];
+}
+
+/** A ledger the DP release charges, and a checkpoint saves and restores. */
+export interface ChargedLedger extends PrivacyLedger {
+  charge(rate: number, included: readonly FitOutcome[]): void;
+  snapshot(): LedgerState;
+  restore(state: LedgerState): void;
+}
+
 export interface LedgerOptions {
   readonly spec: DpSpec;
   readonly delta: number;
@@ -51,7 +68,7 @@ export interface LedgerOptions {
  * one client as neighbours (sensitivity 2S: noise z/2 at sensitivity S); a replayable central
  * sample also counts the rounds each client's update was in, to report its unamplified ε.
  */
-export function privacyLedger(options: LedgerOptions): PrivacyLedger & { charge(rate: number, included: readonly FitOutcome[]): void } {
+export function privacyLedger(options: LedgerOptions): ChargedLedger {
   const { spec } = options;
   const accountant = new RdpAccountant();
   const replaceOne = spec.mode === 'local' ? new RdpAccountant() : undefined;
@@ -77,6 +94,23 @@ export function privacyLedger(options: LedgerOptions): PrivacyLedger & { charge(
       accountant.step(rate, spec.noiseMultiplier);
       replaceOne?.step(1, spec.noiseMultiplier / 2);
       if (joined) for (const r of included) joined.set(r.client.name, (joined.get(r.client.name) ?? 0) + 1);
+    },
+    snapshot: () => ({
+      accountant: accountant.snapshot(),
+      ...(replaceOne ? { replaceOne: replaceOne.snapshot() } : {}),
+      lastRate,
+      ...(joined ? { joined: [...joined] } : {}),
+    }),
+    restore(state) {
+      if ((state.replaceOne !== undefined) !== (replaceOne !== undefined) || (state.joined !== undefined) !== (joined !== undefined))
+        throw new CheckpointError(`the checkpoint's privacy account is not one of ${spec.mode} DP with this run's client sampling`);
+      accountant.restore(state.accountant);
+      if (replaceOne && state.replaceOne) replaceOne.restore(state.replaceOne);
+      lastRate = state.lastRate;
+      if (joined && state.joined) {
+        joined.clear();
+        for (const [name, rounds] of state.joined) joined.set(name, rounds);
+      }
     },
     report: () => ({
       epsilon: epsilonOf(accountant),

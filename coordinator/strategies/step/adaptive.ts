@@ -1,6 +1,6 @@
 import type { SpecOf } from '../../../shared/strategy-spec.ts';
 import { add } from '../../../shared/weights.ts';
-import type { ServerStep } from './server-step.ts';
+import { type ServerStep, type StepState, stepVectors } from './server-step.ts';
 
 /**
  * Adaptive server optimizers (Reddi et al. 2021, "Adaptive Federated Optimization"):
@@ -38,6 +38,12 @@ export function adaptiveStep(spec: SpecOf<'fedadam' | 'fedyogi' | 'fedadagrad'>)
           v = v1;
         },
       };
+    },
+    snapshot: (): StepState => (m && v ? { m, v } : {}),
+    restore(state) {
+      const s = stepVectors(state, ['m', 'v'], name);
+      m = s?.m;
+      v = s?.v;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { SpecOf } from '../../../shared/strategy-spec.ts';
 import { add } from '../../../shared/weights.ts';
-import type { ServerStep } from './server-step.ts';
+import { type ServerStep, type StepState, stepVectors } from './server-step.ts';
 
 /**
  * FedAvgM (Hsu et al. 2019): server momentum on the combined delta:
@@ -22,6 +22,10 @@ export function fedAvgMStep({ lr, momentum }: SpecOf<'fedavgm'>): ServerStep {
           velocity = next;
         },
       };
+    },
+    snapshot: (): StepState => (velocity ? { velocity } : {}),
+    restore(state) {
+      velocity = stepVectors(state, ['velocity'], 'fedavgm')?.velocity;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { AggregationError } from '../../../shared/errors.ts';
+import { AggregationError, CheckpointError } from '../../../shared/errors.ts';
 import { firstNonFinite } from '../../../shared/weights.ts';
 import type { CombinedUpdate } from '../combine/combiner.ts';
 
@@ -16,6 +16,26 @@ export interface StepProposal {
  */
 export interface ServerStep {
   propose(global: Float32Array, update: CombinedUpdate): StepProposal;
+  /** The committed state (momentum, moments) as a checkpoint keeps it; empty for a step without state or before its first step. */
+  snapshot(): StepState;
+  /** Continues from `state`, a snapshot of a step of the same kind and size (an E_CHECKPOINT CheckpointError otherwise). */
+  restore(state: StepState): void;
+}
+
+/** A server step's state: named float64 vectors, each as long as the trainable model. */
+export type StepState = Readonly<Record<string, Float64Array>>;
+
+/** The vectors `names` of `state`, all present with the same length, or none of them (a step that has not moved yet). */
+export function stepVectors<K extends string>(state: StepState, names: readonly K[], who: string): Record<K, Float64Array> | undefined {
+  const given = names.filter((n) => state[n] !== undefined);
+  const extra = Object.keys(state).filter((k) => !(names as readonly string[]).includes(k));
+  if (extra.length > 0 || (given.length > 0 && given.length < names.length))
+    throw new CheckpointError(`${who}: the checkpoint's server state holds ${Object.keys(state).join(', ') || 'nothing'}, expected ${names.join(', ')}`);
+  if (given.length === 0) return undefined;
+  const length = state[names[0]!]!.length;
+  for (const n of names)
+    if (state[n]!.length !== length) throw new CheckpointError(`${who}: the checkpoint's server state ${n} has ${state[n]!.length} values, expected ${length}`);
+  return Object.fromEntries(names.map((n) => [n, state[n]!])) as Record<K, Float64Array>;
 }
 
 /** The proposed model of `step`, its state committed; a model that is not finite is an AggregationError naming `who`, and nothing is committed. */

@@ -54,10 +54,14 @@ describe('the run store', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name)).toEqual([
+      'checkpoints',
       'client_results',
       'federated_results',
       'rounds',
       'runs',
+      'searches',
+      'trial_results',
+      'trials',
     ]);
     db.close();
     RunStore.open(path).close();
@@ -149,13 +153,13 @@ describe('the run store', () => {
 });
 
 describe('the run recorder', () => {
-  it('keeps a row for every client of a round, telling apart two that chose the same name', () => {
+  it('keeps a row for every client of a round, telling apart two that chose the same name', async () => {
     const path = fresh();
-    const recorder = RunRecorder.start(path, run('rec'), silentLogger);
+    const recorder = RunRecorder.start(path, { ...run('rec'), dir: join(dirname(path), 'rec') }, silentLogger);
     const same = (id: string) => ({ id, name: 'site' });
     recorder.onClients(1, [{ client: same('c1'), numExamples: 5, delta: new Float32Array(1), metrics: { loss: 1 } }], [{ client: same('c2'), reason: 'gone' }]);
     recorder.onRound(record(1, 0.5));
-    recorder.finish({ status: 'complete', finishedAt: 't' });
+    await recorder.finish({ status: 'complete', finishedAt: 't' });
     const store = RunStore.open(path, { readonly: true });
     expect(store.clientResults('rec', 1)).toEqual([
       { client: 'site (c1)', examples: 5, metrics: { loss: 1 }, partial: false },

@@ -46,6 +46,8 @@ describe('server steps', () => {
   it('takeStep: a model that is not finite is an AggregationError naming the strategy, and the state is not committed', () => {
     let commits = 0;
     const counting = (inner: ServerStep): ServerStep => ({
+      snapshot: () => inner.snapshot(),
+      restore: (s) => inner.restore(s),
       propose: (w, u) => {
         const p = inner.propose(w, u);
         return {

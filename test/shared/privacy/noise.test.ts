@@ -95,4 +95,20 @@ describe('CSPRNG Gaussian noise', () => {
     expect(() => chachaNoiseSource(new Uint8Array(16))).toThrow(/32 bytes/);
     expect(() => seededNoiseSource('', 'x')).toThrow(/empty/);
   });
+  it('a seeded stream resumed at its position draws what it would have drawn (mid-pair and past a 64 KiB refill); a secret one has no position', () => {
+    const whole = seededNoiseSource(9, 'resume');
+    const cut = seededNoiseSource(9, 'resume');
+    // 8193 uniforms run past the first 64 KiB chunk; then an odd number of normals leaves a Box–Muller spare
+    for (let i = 0; i < 8193; i++) expect(cut.uniform()).toBe(whole.uniform());
+    for (let i = 0; i < 3; i++) expect(cut.normal()).toBe(whole.normal());
+    const at = cut.position()!;
+    expect(at.bytes).toBe(8193 * 8 + 2 * 16);
+    expect(at.spare).toBeDefined();
+    const resumed = seededNoiseSource(9, 'resume');
+    resumed.resume(at);
+    expect(Array.from({ length: 20_000 }, () => resumed.normal())).toEqual(Array.from({ length: 20_000 }, () => whole.normal()));
+    const secret = cryptoNoiseSource();
+    secret.normal();
+    expect(secret.position()).toBeUndefined();
+  });
 });

@@ -1,0 +1,161 @@
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { publicConfig } from '../../coordinator/history.ts';
+import { locateRun, openResumePoint } from '../../coordinator/resume.ts';
+import type { RoundRecord } from '../../coordinator/round-loop.ts';
+import { writeCheckpoint } from '../../coordinator/store/checkpoint-file.ts';
+import { RunStore } from '../../coordinator/store/run-store.ts';
+import { resolveRunConfig } from '../../shared/config.ts';
+import type { StarlingError } from '../../shared/errors.ts';
+import { memoryLogger, silentLogger } from '../../shared/log.ts';
+import { paramCount } from '../../shared/models/registry.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'starling-resume-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+const config = resolveRunConfig('test', { clients: 2, rounds: 5, strategy: 'fedavgm:lr=1,momentum=0.5', seed: 9 });
+const size = paramCount(config.model);
+const record = (round: number): RoundRecord => ({
+  round,
+  accuracy: round / 10,
+  loss: 1,
+  seconds: 0.1,
+  bytesIn: 1,
+  bytesOut: 1,
+  clients: 2,
+  failures: 0,
+  partial: 0,
+  trainLoss: 1,
+  trainAccuracy: 0.5,
+  federated: null,
+  timings: { collect: 0, slowestClientTrain: 0, aggregate: 0, evaluate: 0, federatedEvaluate: 0 },
+});
+
+/** A store holding one stopped run with `rounds` rounds, a checkpoint written for each of `checkpointed`. */
+async function storedRun(rounds: number, checkpointed: readonly number[], status: 'stopped' | 'complete' = 'stopped') {
+  const out = join(root, `out${n++}`);
+  const id = `run-${n}`;
+  const dir = join(out, id);
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  const path = join(out, 'starling.db');
+  const store = RunStore.open(path);
+  store.beginRun({
+    id,
+    startedAt: '2026-12-07T00:00:00.000Z',
+    config: publicConfig(config),
+    seed: 9,
+    roundsPlanned: 5,
+    data: 'mnist',
+    model: 'mlp',
+    strategy: 'fedavgm',
+    codeVersion: 'test',
+    dir,
+  });
+  const files = new Map<number, string>();
+  for (let round = 1; round <= rounds; round++) {
+    store.recordRound(id, record(round), []);
+    if (!checkpointed.includes(round)) continue;
+    const file = join(dir, 'checkpoints', `round-${round}.ckpt`);
+    const weights = new Float32Array(size).fill(round);
+    const written = await writeCheckpoint(file, { runId: id, round, weights, strategy: { step: { velocity: new Float64Array(size).fill(-round) } } });
+    store.addCheckpoint(id, { round, file, ...written });
+    files.set(round, file);
+  }
+  store.finishRun(id, { status, finishedAt: '2026-12-07T00:01:00.000Z' });
+  store.close();
+  const rows = () => {
+    const s = RunStore.open(path, { readonly: true });
+    try {
+      return s.getRun(id)!.rounds.map((r) => r.round);
+    } finally {
+      s.close();
+    }
+  };
+  return { out, id, dir, path, files, rows };
+}
+
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return [(e as StarlingError).code, (e as Error).message] as const;
+  }
+  return undefined;
+};
+
+describe('resuming a run from the store', () => {
+  it('continues from the newest checkpoint with its model, server state, config and the rounds before it; the run is running again', async () => {
+    const run = await storedRun(3, [1, 2, 3]);
+    const point = openResumePoint(run.path, run.id.slice(0, 5), {}, silentLogger);
+    expect(point.runId).toBe(run.id);
+    expect(point.checkpoint!.round).toBe(3);
+    expect(point.checkpoint!.weights[0]).toBe(3);
+    expect(point.checkpoint!.strategy.step.velocity![size - 1]).toBe(-3);
+    expect(point.history.map((r) => r.round)).toEqual([1, 2, 3]);
+    expect(point.config.strategy.spec).toEqual(config.strategy.spec);
+    expect(point.config.output.store).toBe(run.path);
+    expect(point.dir).toBe(run.dir);
+    const store = RunStore.open(run.path, { readonly: true });
+    expect(store.listRuns()[0]!.status).toBe('running');
+    store.close();
+  });
+
+  it('a truncated newest checkpoint is an E_CHECKPOINT error naming its file, and the one before it is used; the rounds after that are dropped to run again', async () => {
+    const run = await storedRun(3, [1, 2, 3]);
+    truncateSync(run.files.get(3)!, 100);
+    const log = memoryLogger();
+    const point = openResumePoint(run.path, run.id, {}, log);
+    expect(point.checkpoint!.round).toBe(2);
+    expect(point.history.map((r) => r.round)).toEqual([1, 2]);
+    expect(log.entries.find((e) => e.level === 'error')?.msg).toBe(
+      `checkpoint ${run.files.get(3)} is corrupt or truncated: its SHA-256 checksum does not match its 100 bytes; falling back to the checkpoint before it`,
+    );
+    expect(run.rows()).toEqual([1, 2]);
+  });
+
+  it('every checkpoint damaged: E_RESUME naming each, never a silent start from round 1; no checkpoint ever written: from round 1, said', async () => {
+    const run = await storedRun(2, [1, 2]);
+    writeFileSync(run.files.get(1)!, 'garbage');
+    rmSync(run.files.get(2)!);
+    const [c, message] = code(() => openResumePoint(run.path, run.id, {}, silentLogger))!;
+    expect(c).toBe('E_RESUME');
+    expect(message).toContain(`has 2 rounds but no usable checkpoint: checkpoint ${run.files.get(2)} cannot be read`);
+    expect(message).toContain(`checkpoint ${run.files.get(1)} is not a Starling checkpoint`);
+    expect(run.rows()).toEqual([1, 2]);
+
+    const early = await storedRun(1, []);
+    const log = memoryLogger();
+    const point = openResumePoint(early.path, early.id, {}, log);
+    expect(point.checkpoint).toBeUndefined();
+    expect(point.history).toEqual([]);
+    expect(log.entries.some((e) => e.level === 'warn' && /stopped before its first checkpoint was written: it runs again from round 1/.test(e.msg!))).toBe(
+      true,
+    );
+  });
+
+  it('refuses what cannot be resumed: a complete run, an unknown run, a missing store, a flag that changes what the run computes; takes where it listens, timeouts and output anew', async () => {
+    const done = await storedRun(5, [5], 'complete');
+    expect(code(() => openResumePoint(done.path, done.id, {}, silentLogger))).toEqual(['E_RESUME', `run ${done.id} is complete: there is nothing to resume`]);
+    expect(code(() => openResumePoint(done.path, 'nope', {}, silentLogger))?.[0]).toBe('E_RESUME');
+    expect(code(() => openResumePoint(join(root, 'none.db'), 'x', {}, silentLogger))?.[1]).toMatch(/no run store at .*none\.db/);
+
+    const run = await storedRun(2, [1, 2]);
+    expect(code(() => openResumePoint(run.path, run.id, { strategy: 'fedadam', seed: 9, clients: 3 }, silentLogger))).toEqual([
+      'E_RESUME',
+      `--resume continues run ${run.id} as it was configured; clients, strategy cannot change (only where it listens, its keys and secrets, timeouts, limits and output can)`,
+    ]);
+    // the same values as stored are not a change
+    const point = openResumePoint(run.path, run.id, { seed: 9, port: 7171, roundTimeoutMs: 1234, logLevel: 'error' }, silentLogger);
+    expect(point.config.server).toMatchObject({ port: 7171, roundTimeoutMs: 1234 });
+    expect(point.config.seed).toBe(9);
+  });
+
+  it('--resume takes a run directory (its store beside it) or an id', async () => {
+    const run = await storedRun(1, [1]);
+    expect(locateRun(run.dir, 'runs/starling.db')).toEqual({ store: run.path, id: run.id });
+    expect(locateRun(run.id, run.path)).toEqual({ store: run.path, id: run.id });
+  });
+});
