@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { RunConfig } from '../shared/config.ts';
 import { formatDataSpec, loadData } from '../shared/data/source.ts';
 import type { Engine } from '../shared/engine/engine.ts';
@@ -240,7 +240,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
               model: config.model.type,
               strategy: formatStrategySpec(config.strategy.spec),
               codeVersion: CODE_VERSION,
-              dir: runDir,
+              // absolute, so a run resumed from another working directory finds its files
+              dir: resolve(runDir),
             },
             log,
           );

@@ -11,6 +11,7 @@ import { resolveRunConfig } from '../../shared/config.ts';
 import type { StarlingError } from '../../shared/errors.ts';
 import { memoryLogger, silentLogger } from '../../shared/log.ts';
 import { paramCount } from '../../shared/models/registry.ts';
+import { roundRecord } from '../cli/run-store-fixture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'starling-resume-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,21 +19,7 @@ let n = 0;
 
 const config = resolveRunConfig('test', { clients: 2, rounds: 5, strategy: 'fedavgm:lr=1,momentum=0.5', seed: 9 });
 const size = paramCount(config.model);
-const record = (round: number): RoundRecord => ({
-  round,
-  accuracy: round / 10,
-  loss: 1,
-  seconds: 0.1,
-  bytesIn: 1,
-  bytesOut: 1,
-  clients: 2,
-  failures: 0,
-  partial: 0,
-  trainLoss: 1,
-  trainAccuracy: 0.5,
-  federated: null,
-  timings: { collect: 0, slowestClientTrain: 0, aggregate: 0, evaluate: 0, federatedEvaluate: 0 },
-});
+const record = (round: number): RoundRecord => roundRecord(round, round / 10);
 
 /** A store holding one stopped run with `rounds` rounds, a checkpoint written for each of `checkpointed`. */
 async function storedRun(rounds: number, checkpointed: readonly number[], status: 'stopped' | 'complete' = 'stopped') {

@@ -9,41 +9,16 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../../coordinator/store/migration
 import { RunRecorder } from '../../../coordinator/store/run-recorder.ts';
 import { type RunStart, RunStore } from '../../../coordinator/store/run-store.ts';
 import { silentLogger } from '../../../shared/log.ts';
+import { roundRecord, runStart } from '../../cli/run-store-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => join(dir, `s${n++}`, 'starling.db');
 
-const run = (id: string, over: Partial<RunStart> = {}): RunStart => ({
-  id,
-  startedAt: `2026-01-0${(n % 9) + 1}T00:00:00.000Z`,
-  config: { clients: 2, rounds: 3 },
-  seed: 1,
-  roundsPlanned: 3,
-  data: 'mnist',
-  model: 'mlp',
-  strategy: 'fedavg',
-  codeVersion: 'starling test',
-  ...over,
-});
-
-const record = (round: number, accuracy: number | null, extra: Partial<RoundRecord> = {}): RoundRecord => ({
-  round,
-  accuracy,
-  loss: 0.5,
-  seconds: 0.1,
-  bytesIn: 10,
-  bytesOut: 20,
-  clients: 2,
-  failures: 1,
-  partial: 0,
-  trainLoss: 0.4,
-  trainAccuracy: 0.8,
-  federated: null,
-  timings: { collect: 0.05, slowestClientTrain: 0.04, aggregate: 0.001, evaluate: 0.01, federatedEvaluate: 0 },
-  ...extra,
-});
+const run = (id: string, over: Partial<RunStart> = {}): RunStart => runStart(id, { startedAt: `2026-01-0${(n % 9) + 1}T00:00:00.000Z`, ...over });
+const record = (round: number, accuracy: number | null, extra: Partial<RoundRecord> = {}): RoundRecord =>
+  roundRecord(round, accuracy, { failures: 1, ...extra });
 
 describe('the run store', () => {
   it('is created from nothing at the latest schema version, mode 0600, in WAL mode; opening it again changes nothing', () => {
