@@ -36,6 +36,10 @@ export function runsCommand(): Command {
         return;
       }
       process.stdout.write(table(['run', 'started', 'status', 'rounds', 'best acc', 'data', 'model', 'strategy'], list.map(listRow)));
+      if (list.some((r) => r.status === 'stopped' || r.status === 'interrupted' || r.status === 'failed'))
+        process.stdout.write(
+          '\na stopped, interrupted or failed run continues with `starling coordinator --resume <run>` (or `starling simulate --resume <run>`)\n',
+        );
     });
   runs
     .command('show <id>')
@@ -51,6 +55,7 @@ export function runsCommand(): Command {
       const s = run.summary;
       process.stdout.write(
         `run ${s.id}: ${s.status}${s.error ? ` (${s.error})` : ''}, ${s.rounds}/${s.roundsPlanned} rounds, started ${s.startedAt}` +
+          `${s.resumes ? `, resumed ${s.resumes} time${s.resumes === 1 ? '' : 's'}` : ''}` +
           `${s.finishedAt ? `, finished ${s.finishedAt}` : ''}\n${s.data}, ${s.model}, ${s.strategy}${s.dir ? `; files in ${s.dir}` : ''}\n\n`,
       );
       for (const [key, value] of Object.entries(run.config)) process.stdout.write(`  ${key}: ${JSON.stringify(value)}\n`);

@@ -63,6 +63,8 @@ export interface RunSummary {
   readonly strategy: string;
   readonly error: string | null;
   readonly dir: string | null;
+  /** How many times the run was taken up again with --resume. */
+  readonly resumes: number;
 }
 
 export interface StoredRun {
@@ -85,6 +87,8 @@ interface RunRow {
   host: string;
   pid: number;
   dir: string | null;
+  /** Absent in a store of schema 1 opened read-only (not migrated). */
+  resumes?: number;
   rounds: number;
   best: number | null;
 }
@@ -281,6 +285,7 @@ function summaryOf(row: RunRow): RunSummary {
     strategy: row.strategy,
     error: row.error,
     dir: row.dir,
+    resumes: row.resumes ?? 0,
   };
 }
 

@@ -107,6 +107,9 @@ describe('kill -9 and --resume', () => {
         }),
       ]);
       const context = `seed ${seed}, kills after rounds ${kills.join(', ')}`;
+      const store = RunStore.open(join(dir, 'killed', 'starling.db'), { readonly: true });
+      expect(store.listRuns()[0], context).toMatchObject({ status: 'complete', rounds: ROUNDS, resumes: kills.length });
+      store.close();
       expect(resumed.history.finalWeightsSha256, context).toBe(whole.finalWeightsSha256);
       expect(
         resumed.history.rounds.map((r) => [r.round, r.accuracy, r.epsilon]),

@@ -37,6 +37,7 @@ describe('the run store, from the command line', () => {
 
     const table = await starling(['runs', 'list', '--store', store]).done;
     expect(table.stdout).toMatch(new RegExp(`${run!.id} .* interrupted +${run!.rounds}/200`));
+    expect(table.stdout).toContain('continues with `starling coordinator --resume <run>` (or `starling simulate --resume <run>`)');
     const missing = await starling(['runs', 'show', 'nope', '--store', store]).done;
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no run "nope" in .*starling\.db/);
