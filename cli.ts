@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { addRunFlags, int, runFlagOption, runFlags } from './cli/flags.ts';
 import { ClientAgent } from './client/agent.ts';
+import { reconnectFromFlags } from './client/reconnect.ts';
 import { parseNormalizeKind } from './shared/data/normalize.ts';
 import { parseRange } from './shared/data/clean.ts';
 import { openClientData, parseClientData } from './client/data-source.ts';
@@ -218,11 +219,10 @@ addRunFlags(client, 'client')
   .option('--join-token-file <file>', `a file (mode 0600) holding the coordinator's join token, when it admits by token; or set ${JOIN_TOKEN_ENV}`)
   .option('--join-token <token>', 'the join token itself (visible in the process list and shell history: prefer --join-token-file)')
   .option('--insecure', 'plaintext frames, no identities (only against an --insecure coordinator)')
-  .option(
-    '--retries <n>',
-    'connect again after a refused or dropped connection, with backoff from 0.5 s to 15 s, up to n times in a row (default 8; 0: never)',
-    int('--retries'),
-  )
+  .option('--retries <n>', 'connect again after a refused or dropped connection, with backoff, up to n times in a row (default 8; 0: never)')
+  .option('--reconnect-initial <ms>', 'the first wait before connecting again is at most this; each further one doubles (default 500)')
+  .option('--reconnect-max <ms>', 'the cap on any wait before connecting again (default 15000)')
+  .option('--reconnect-give-up <s>', 'stop trying once the connection has been lost this long, whatever --retries says (default 600)')
   .addOption(runFlagOption('engine'))
   .addOption(runFlagOption('backend'))
   .addOption(runFlagOption('logLevel'))
@@ -231,6 +231,7 @@ addRunFlags(client, 'client')
     const log = logger(flags.logLevel as string | undefined, 'info');
     // the client's run settings (how the MNIST digits are cut) meet the same schema, and its defaults, as the coordinator's
     const settings = resolveRunConfig('flags', runFlags(flags, 'client'));
+    const reconnect = reconnectFromFlags(flags);
     const url = String(flags.coordinator);
     if (!/^wss?:\/\//.test(url)) throw new ConfigError(`--coordinator must be a ws:// or wss:// URL, got "${url}"`);
     const data = await openClientData({
@@ -252,15 +253,14 @@ addRunFlags(client, 'client')
     if (unbuilt) throw new ConfigError(`--engine simd: ${unbuilt}`);
     const engines = new EngineFactory({ engine: flags.engine as EngineChoice | undefined, backend: flags.backend as string | undefined, log });
     const name = (flags.name as string | undefined) ?? `${hostname()}-${flags.shard ? String(flags.shard).replace('/', 'of') : process.pid}`;
-    const retries = flags.retries as number | undefined;
-    if (retries !== undefined && retries < 0) throw new ConfigError(`--retries must be 0 or more, got ${retries}`);
     const agent = new ClientAgent({
       url,
       name,
       trainer: new EngineTrainer(engines, data.train, data.holdout),
       log,
       security: clientSecurity(flags),
-      ...(retries !== undefined ? { reconnect: retries === 0 ? false : { attempts: retries } } : {}),
+      reconnect,
+      heartbeatIntervalMs: settings.server.heartbeatIntervalMs,
     });
     const outcome = await agent.run();
     log.info({ rounds: outcome.rounds }, `done after ${outcome.rounds} rounds: ${outcome.reason}`);

@@ -212,7 +212,7 @@ async function oneRun(name: string, rounds: number) {
         trainer: new EngineTrainer(engine, data),
         log: silentLogger,
         security: { identity: keys.clients[i]!, coordinatorKey },
-        reconnect: { baseDelayMs: 200 },
+        reconnect: { initialDelayMs: 200 },
       }).run();
     });
     await Promise.all([...honest, attacking]);

@@ -195,6 +195,14 @@ const RUN_FLAGS: readonly RunFlag[] = [
     commands: ['coordinator'],
   },
   {
+    flag: '--heartbeat-interval <ms>',
+    path: 'heartbeatIntervalMs',
+    parse: integer,
+    help: 'ping every client session this often; one that answers nothing between two pings is cut off as dead (default 15000; 0: off)',
+    helpFor: { client: 'ping the coordinator this often; a coordinator silent for two intervals is a lost connection, made again (0: off)' },
+    commands: ALL,
+  },
+  {
     flag: '--stragglers <p>',
     path: 'stragglers',
     parse: Number,

@@ -21,7 +21,10 @@ import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import { allFinite } from '../shared/weights.ts';
 import type { Trainer } from './trainer.ts';
-import { DEFAULT_RECONNECT, HEALTHY_SESSION_MS, isRetriable, retryDelayMs, type ReconnectOptions } from './reconnect.ts';
+import { DEFAULT_RECONNECT, HEALTHY_SESSION_MS, isRetriable, nextRetry, type ReconnectOptions } from './reconnect.ts';
+
+/** How often an agent pings the coordinator by default; a coordinator silent for two intervals is a lost connection. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export interface AgentOptions {
   /** ws://host:port of the coordinator. */
@@ -54,6 +57,23 @@ export interface AgentOptions {
    * on by default, `false` fails at the first connection error.
    */
   readonly reconnect?: Partial<ReconnectOptions> | false;
+  /**
+   * Ping the coordinator this often (ms; DEFAULT_HEARTBEAT_MS when absent, 0: never). A coordinator
+   * that answers nothing for two intervals is taken as gone: the connection is dropped and, with
+   * `reconnect`, made again.
+   */
+  readonly heartbeatIntervalMs?: number;
+}
+
+/** An answer this client computed, kept until the next task: see ClientAgent.remembered. */
+interface Answer {
+  readonly key: string;
+  /** The model it was computed from. */
+  readonly weights: Float32Array;
+  readonly msg: ToCoordinator;
+  readonly seconds: number;
+  /** Whether it was already sent once on a session that was open (and counted as a round taken part in). */
+  counted: boolean;
 }
 
 export interface AgentOutcome {
@@ -81,13 +101,16 @@ export class ClientAgent {
 
   /**
    * Runs until `done` (resolves) or an error that retrying cannot mend (rejects). A refused,
-   * reset or dropped connection (and a handshake that timed out) is retried with backoff,
-   * up to `reconnect.attempts` times in a row; a welcomed session that answered a task or
-   * lasted HEALTHY_SESSION_MS starts the count afresh. The coordinator sees a reconnected client as a new session of
-   * the same identity (its model is sent again in full).
+   * reset or dropped connection (and a handshake that timed out, and a coordinator that stopped
+   * answering heartbeats) is retried with backoff and full jitter, up to `reconnect.attempts`
+   * times in a row and for at most `reconnect.giveUpAfterMs` after the connection was lost; a
+   * welcomed session that answered a task or lasted HEALTHY_SESSION_MS starts the count afresh.
+   * The coordinator sees a reconnected client as a new session of the same identity (its model is
+   * sent again in full), and gives it the open round's task if it still waits for this client.
    */
   async run(): Promise<AgentOutcome> {
     const retry = this.opts.reconnect === false ? undefined : { ...DEFAULT_RECONNECT, ...this.opts.reconnect };
+    let lostAt = 0;
     for (let failures = 0; ; ) {
       this.joined = false;
       const started = performance.now();
@@ -100,8 +123,17 @@ export class ClientAgent {
         // a session that did some work (or lasted) starts the count afresh; one welcomed and dropped at once does not,
         // so a coordinator that keeps doing that cannot hold the client in a loop
         if (this.joined && (this.fits > fitsBefore || performance.now() - started > HEALTHY_SESSION_MS)) failures = 0;
-        if (!retry || !isRetriable(err) || failures >= retry.attempts) throw err;
-        const wait = retryDelayMs(retry, failures++);
+        if (!retry || !isRetriable(err)) throw err;
+        // the give-up clock starts with the first failure in a row: when the connection was lost
+        if (failures === 0) lostAt = performance.now();
+        const lostFor = performance.now() - lostAt;
+        const wait = nextRetry(retry, failures, lostFor);
+        if (wait === undefined) {
+          if (failures < retry.attempts)
+            this.opts.log.warn({ lostForMs: Math.round(lostFor) }, `giving up: no session with the coordinator for ${inSeconds(lostFor)} s`);
+          throw err;
+        }
+        failures++;
         this.opts.log.warn(
           { attempt: failures, waitMs: wait },
           `${errorMessage(err)}; connecting again in ${(wait / 1000).toFixed(1)} s (attempt ${failures} of ${retry.attempts})`,
@@ -128,6 +160,19 @@ export class ClientAgent {
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
       const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
       let welcomeTimer: NodeJS.Timeout | undefined;
+      let heartbeat: NodeJS.Timeout | undefined;
+      /** Whether anything (a frame, a ping, a pong) came from the coordinator since the last heartbeat tick, and when it last did. */
+      let heard = true;
+      let lastHeard = performance.now();
+      const hear = () => {
+        heard = true;
+        lastHeard = performance.now();
+      };
+      // nothing of a session may outlive it: no timer keeps a finished process alive
+      const stopTimers = () => {
+        clearTimeout(welcomeTimer);
+        clearInterval(heartbeat);
+      };
       let state: 'connecting' | 'keyExchange' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
       this.tasks = Promise.resolve();
       /** Queues a task; one queued when this session has already ended is dropped, never run against the next session's state. */
@@ -136,12 +181,14 @@ export class ClientAgent {
           .then(() => (state === 'ready' ? handle() : undefined))
           .catch((err) => fail(err instanceof Error ? err : new Error(String(err))));
       };
-      const fail = (err: Error) => {
+      /** Ends the session with `err`; `quietly`: cut the connection without a word, as to a coordinator that no longer answers. */
+      const fail = (err: Error, quietly = false) => {
         if (state === 'done' || state === 'failed') return;
         state = 'failed';
-        clearTimeout(welcomeTimer);
+        stopTimers();
         // settle first: nothing below may keep the caller waiting
         reject(err);
+        if (quietly) return socket.terminate();
         try {
           if (socket.readyState === socket.OPEN) {
             // tell the coordinator why, then close: it logs the reason and drops only this client
@@ -162,8 +209,39 @@ export class ClientAgent {
         state = 'hello';
         send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.name });
       };
+      /**
+       * Pings the coordinator every interval (ws answers pings by itself, on both sides); two ticks
+       * in a row with nothing heard from it end the session as lost. A tick that comes late means
+       * this process was busy (training holds the event loop): the coordinator's answers may be
+       * waiting unread, so such a tick does not count against it.
+       */
+      const startHeartbeat = (ms: number) => {
+        let due = performance.now() + ms;
+        let silentTicks = 0;
+        heartbeat = setInterval(() => {
+          const late = performance.now() - due > ms / 2;
+          due = performance.now() + ms;
+          // judged once this turn's input has been read (timers run before it): an answer that arrived while training counts
+          setImmediate(() => {
+            if (state === 'done' || state === 'failed') return;
+            if (heard) silentTicks = 0;
+            else if (!late) silentTicks++;
+            heard = false;
+            if (silentTicks >= 2) {
+              const silent = inSeconds(performance.now() - lastHeard);
+              return fail(new StarlingError('E_TIMEOUT', `the coordinator answered no heartbeat for ${silent} s; the connection is taken as lost`), true);
+            }
+            if (socket.readyState === socket.OPEN) socket.ping();
+          });
+        }, ms);
+        heartbeat.unref();
+      };
+      socket.on('ping', hear);
+      socket.on('pong', hear);
       socket.on('open', () => {
         welcomeTimer = setTimeout(() => fail(protocolError.timeout(handshake ? 'the handshake and welcome' : 'welcome', connectTimeoutMs)), connectTimeoutMs);
+        const heartbeatMs = this.opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
+        if (heartbeatMs > 0) startHeartbeat(heartbeatMs);
         if (!handshake) return sayHello();
         state = 'keyExchange';
         send(handshake.start());
@@ -174,6 +252,7 @@ export class ClientAgent {
         fail(new ConnectionClosedError(code, `the coordinator closed the connection (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
       });
       socket.on('message', (data, isBinary) => {
+        hear();
         if (!isBinary) return fail(protocolError.malformed('text frame from the coordinator'));
         if (state === 'keyExchange') {
           try {
@@ -224,7 +303,7 @@ export class ClientAgent {
             return;
           case 'done':
             state = 'done';
-            clearTimeout(welcomeTimer);
+            stopTimers();
             log.info({ rounds: msg.rounds }, `run over: ${msg.reason}`);
             socket.close(CloseCode.normal, 'done');
             resolve({ rounds: this.fits, reason: msg.reason });
@@ -268,29 +347,66 @@ export class ClientAgent {
     // with frozen parameters only the trainable values travel, in both directions
     const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
     const weights = this.adopt(task, layout);
-    const started = performance.now();
-    const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
-    const seconds = (performance.now() - started) / 1000;
-    if (diverged(result.delta, result.metrics.loss)) return this.reportDiverged(task, 'fit', result.metrics.loss, send);
-    const sent = send({
-      type: 'fitResult',
-      round: task.round,
-      numExamples: result.numExamples,
-      delta: this.privatized(task, layout ? gatherTrainable(result.delta, layout) : result.delta),
-      metrics: {
-        loss: result.metrics.loss,
-        accuracy: result.metrics.accuracy,
-        epochs: result.metrics.epochs,
-        ...(result.metrics.generatorLoss !== undefined ? { generatorLoss: result.metrics.generatorLoss } : {}),
-      },
-      seconds,
+    const answer = await this.remembered(taskKey(this.runId, task), weights, task.round, async () => {
+      const started = performance.now();
+      const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
+      const seconds = (performance.now() - started) / 1000;
+      if (diverged(result.delta, result.metrics.loss)) {
+        this.reportDiverged(task, 'fit', result.metrics.loss, send);
+        return undefined;
+      }
+      const msg: ToCoordinator = {
+        type: 'fitResult',
+        round: task.round,
+        numExamples: result.numExamples,
+        delta: this.privatized(task, layout ? gatherTrainable(result.delta, layout) : result.delta),
+        metrics: {
+          loss: result.metrics.loss,
+          accuracy: result.metrics.accuracy,
+          epochs: result.metrics.epochs,
+          ...(result.metrics.generatorLoss !== undefined ? { generatorLoss: result.metrics.generatorLoss } : {}),
+        },
+        seconds,
+      };
+      this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
+      return { msg, seconds };
     });
-    // an answer lost with its session is not a round this client took part in
-    if (!sent) return;
+    // an answer lost with its session is not a round this client took part in; one sent again is not a second round
+    if (!answer || !send(answer.msg) || answer.counted) return;
+    answer.counted = true;
     this.fits++;
-    this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
-    this.opts.onFit?.(task.round, seconds);
+    this.opts.onFit?.(task.round, answer.seconds);
   }
+
+  /**
+   * The answer to a task: computed by `compute` and kept, or — when the same task (same run,
+   * round, settings and model, to the byte: a coordinator resumed from an earlier checkpoint may
+   * rebuild a version differently, with fresh DP noise say) comes again — the one kept. A
+   * coordinator re-sends the open round's task to a client whose connection was lost before its
+   * answer arrived; training holds this process's event loop, so a long one can itself cost the
+   * connection (no pongs), and doing the work again would only lose it again. It is also the
+   * same answer: under local DP, fresh noise on the same update would only tell the coordinator more.
+   */
+  private async remembered(
+    key: string,
+    weights: Float32Array,
+    round: number,
+    compute: () => Promise<Omit<Answer, 'key' | 'weights' | 'counted'> | undefined>,
+  ): Promise<Answer | undefined> {
+    const kept = this.lastAnswer;
+    if (kept?.key === key && sameWeights(kept.weights, weights)) {
+      this.opts.log.info({ round }, `round ${round}: the task came again after a lost connection; sending the answer computed for it before`);
+      return kept;
+    }
+    this.lastAnswer = undefined;
+    const computed = await compute();
+    if (!computed) return undefined;
+    this.lastAnswer = { key, weights, ...computed, counted: false };
+    return this.lastAnswer;
+  }
+
+  /** The last answer computed (ClientAgent.remembered). */
+  private lastAnswer: Answer | undefined;
 
   /**
    * One phase of a securely aggregated round: a fresh SecAggParticipant per round; in the
@@ -354,10 +470,34 @@ export class ClientAgent {
   /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */
   private async handleEvaluate(task: EvaluateTask, send: (m: ToCoordinator) => boolean): Promise<void> {
     const weights = this.adopt(task, task.frozen?.length ? trainableLayout(task.spec, task.frozen) : undefined);
-    const result = await this.opts.trainer.evaluate(task.spec, weights);
-    send({ type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } });
-    this.opts.log.debug({ round: task.round, examples: result.numExamples, accuracy: result.metrics.accuracy }, `round ${task.round} evaluated`);
+    const answer = await this.remembered(taskKey(this.runId, task), weights, task.round, async () => {
+      const started = performance.now();
+      const result = await this.opts.trainer.evaluate(task.spec, weights);
+      this.opts.log.debug({ round: task.round, examples: result.numExamples, accuracy: result.metrics.accuracy }, `round ${task.round} evaluated`);
+      const msg: ToCoordinator = { type: 'evaluateResult', round: task.round, numExamples: result.numExamples, metrics: { ...result.metrics } };
+      return { msg, seconds: (performance.now() - started) / 1000 };
+    });
+    if (answer) send(answer.msg);
   }
+}
+
+/**
+ * What makes two tasks the same one, beside the very weights (ClientAgent.remembered compares
+ * those): the run, the kind, the round, the model version and the settings.
+ */
+function taskKey(runId: string, task: FitTask | EvaluateTask): string {
+  const settings = task.type === 'fit' ? [task.spec, task.config, task.seed] : [task.spec, task.frozen ?? []];
+  return JSON.stringify([runId, task.type, task.round, task.modelVersion, settings]);
+}
+
+/** Whether two weight vectors hold the same bytes. */
+function sameWeights(a: Float32Array, b: Float32Array): boolean {
+  return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Milliseconds as seconds for a message: tenths below ten seconds, whole seconds above. */
+function inSeconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000));
 }
 
 /** A training result that must not be sent: non-finite values in the update. */

@@ -40,6 +40,11 @@ export interface ConnectionOptions {
   readonly handshakeTimeoutMs: number;
   /** A frame that has started arriving must be complete within this (a trickling peer is cut off). */
   readonly frameTimeoutMs?: number;
+  /**
+   * Once ready, ping the client this often; a session that has answered nothing (a pong or any
+   * frame) since the previous ping is taken as dead and cut off. Absent or 0: no heartbeats.
+   */
+  readonly heartbeatIntervalMs?: number;
   readonly log: Logger;
   /** Called once the hello is accepted. */
   onReady(conn: ClientConnection): void;
@@ -69,6 +74,45 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/**
+ * The rejection of a task whose session was lost without a word about it — the connection
+ * dropped, a newer session of the same identity replaced it, or it stopped answering
+ * heartbeats — as opposed to a client that failed the task or broke the protocol. The client
+ * may come back: the identity's peer (client-peer.ts) then gives the task to its new session.
+ */
+export class SessionLost extends StarlingError {
+  constructor(message: string) {
+    super('E_TASK', message);
+    this.name = 'SessionLost';
+  }
+}
+
+/**
+ * The tasks of one client identity that were answered (or given up on while it was away),
+ * shared by all its sessions: a result for one of them is a repeat — sent twice, or replayed on
+ * a later session — and is dropped, never counted again. The newest few are enough: tasks are
+ * sent one at a time, so anything older is not a repeat but nonsense.
+ */
+export class TaskLedger {
+  private readonly keys = new Set<string>();
+
+  settled(key: string): void {
+    this.keys.delete(key);
+    this.keys.add(key);
+    if (this.keys.size > LEDGER_SIZE) this.keys.delete(this.keys.values().next().value!);
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+}
+
+/** The key of a task for TaskLedger and the late-answer map: its result's type and its round (`fitResult:3`). */
+export function taskKey(kind: TaskResult['type'], round: number): string {
+  return `${kind}:${round}`;
+}
+
+const LEDGER_SIZE = 8;
 const MAX_EXAMPLES_PER_RESULT = 1e9;
 /** Late answers still awaited per connection (tasks whose deadline passed). */
 const MAX_ABANDONED = 2;
@@ -90,6 +134,8 @@ export class ClientConnection implements ClientHandle {
   private readonly handshake: ServerHandshake | undefined;
   /** The authenticated identity (base64), when the channel is secure. */
   peerKey: string | undefined;
+  /** Once closed: why, as the rejection of a task outstanding then said it. */
+  closedBecause: string | undefined;
   private heldVersion = -1;
   private pending: Pending | undefined;
   /**
@@ -104,6 +150,14 @@ export class ClientConnection implements ClientHandle {
   /** Set while a frame has begun arriving and not completed. */
   private frameTimer: NodeJS.Timeout | undefined;
   private frameCompleted = false;
+  /** The answered tasks of this client identity (its peer's, once it has one). */
+  private ledger = new TaskLedger();
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Whether anything arrived since the last ping, and when anything last did. */
+  private heard = true;
+  private lastHeard = performance.now();
+  /** Set when the peer broke the websocket protocol itself (ws refused a frame): its close is a refusal, not a lost connection. */
+  private refused = false;
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
@@ -118,15 +172,28 @@ export class ClientConnection implements ClientHandle {
       opts.handshakeTimeoutMs,
     );
     opts.socket.on('message', (data, isBinary) => {
+      this.hear();
       this.frameArrived();
       this.onFrame(data as Buffer, isBinary);
     });
     // a ping or pong completes no message: it may sit between the fragments of one, so it never stops a running frame timer
-    opts.socket.on('ping', () => (this.frameCompleted = true));
-    opts.socket.on('pong', () => (this.frameCompleted = true));
-    opts.rawSocket?.on('data', () => this.bytesArrived());
+    opts.socket.on('ping', () => {
+      this.hear();
+      this.frameCompleted = true;
+    });
+    opts.socket.on('pong', () => {
+      this.hear();
+      this.frameCompleted = true;
+    });
+    // any byte is a sign of life: a large result arriving slowly is not a silent peer
+    opts.rawSocket?.on('data', () => {
+      this.hear();
+      this.bytesArrived();
+    });
     opts.socket.on('close', (code, reason) => this.onSocketClosed(code, reason.toString()));
     opts.socket.on('error', (err: Error & { code?: string }) => {
+      // ws's own refusals of a frame (too big, bad opcode, bad masking…) are the peer's fault, not a lost connection
+      if (err.code?.startsWith('WS_ERR_')) this.refused = true;
       // ws reports oversized frames (and other socket faults) here, then closes (1009 for a frame over the limit)
       const detail =
         err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
@@ -180,6 +247,53 @@ export class ClientConnection implements ClientHandle {
 
   get ready(): boolean {
     return this.state === 'ready';
+  }
+
+  /** Shares the identity's record of answered tasks with this session (the server calls it once it knows whose session this is). */
+  useLedger(ledger: TaskLedger): void {
+    this.ledger = ledger;
+  }
+
+  private hear(): void {
+    this.heard = true;
+    this.lastHeard = performance.now();
+  }
+
+  /**
+   * Pings the client every heartbeatIntervalMs; one that answered nothing since the previous
+   * ping is cut off as dead (ws answers pings by itself, on both sides). A tick that comes late
+   * means this process was busy (aggregating, evaluating): the client's answers may be waiting
+   * unread, so it is not judged on that tick. Nor is a session with a task outstanding: a client
+   * agent's training holds its own event loop, so it cannot answer pings until it is done, and
+   * the task's deadline already bounds the wait: a client that is truly gone fails the round
+   * there and, silent for two intervals by then, is cut off (request's onAbort), unless its next
+   * session took the task over first. An idle session that falls silent is cut off at once.
+   */
+  private startHeartbeat(ms: number): void {
+    let due = performance.now() + ms;
+    this.heard = true;
+    this.heartbeat = setInterval(() => {
+      const late = performance.now() - due > ms / 2;
+      due = performance.now() + ms;
+      // judged once this turn's input has been read (timers run before it): an answer that arrived while this process was busy counts
+      setImmediate(() => {
+        if (this.state === 'closed') return;
+        if (!this.heard && !late && !this.pending) return this.dead(performance.now() - this.lastHeard);
+        this.heard = false;
+        const { socket } = this.opts;
+        if (socket.readyState === socket.OPEN) socket.ping();
+      });
+    }, ms);
+    this.heartbeat.unref();
+  }
+
+  /** No heartbeat answered: the peer is gone (or cannot answer). No close handshake with a dead peer: the socket is cut. */
+  private dead(silentMs: number): void {
+    const silent = silentMs < 10_000 ? (silentMs / 1000).toFixed(1) : String(Math.round(silentMs / 1000));
+    const err = new SessionLost(`client ${this.label()} answered no heartbeat for ${silent} s and was cut off`);
+    this.opts.log.warn({ client: this.label(), silentMs: Math.round(silentMs) }, `closing connection ${this.label()}: no heartbeat for ${silent} s`);
+    this.opts.socket.terminate();
+    this.settleClosed(err);
   }
 
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult> {
@@ -301,12 +415,16 @@ export class ClientConnection implements ClientHandle {
         if (this.pending?.round !== round || this.pending.kind !== kind) return;
         const { allowance } = this.pending;
         this.pending = undefined;
-        this.abandoned.set(`${kind}:${round}`, allowance);
+        this.abandoned.set(taskKey(kind, round), allowance);
         // a client more than two tasks behind is not coming back with them: its oldest late answer is no longer awaited
         // (it would then be unexpected), so a silent session holds at most two stale allowances
         if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
         this.refreshAllowance();
         reject(new StarlingError('E_TASK', `client ${this.label()} missed the ${what} ${round} deadline`));
+        // busy, it was not judged on heartbeats; at its deadline it is: one that has answered no ping for two intervals is gone
+        const ms = this.opts.heartbeatIntervalMs;
+        const silent = performance.now() - this.lastHeard;
+        if (ms && silent > 2 * ms) this.dead(silent);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending = {
@@ -352,18 +470,19 @@ export class ClientConnection implements ClientHandle {
     this.settleClosed(new StarlingError('E_TASK', 'the run is complete'));
   }
 
-  /** Closes this session because the same identity opened a newer one. */
+  /** Closes this session because the same identity opened a newer one: its outstanding task, if any, goes to that one (SessionLost). */
   replace(): void {
-    this.fail(new ProtocolError('E_REPLACED', CloseCode.replaced, 'a newer session of the same identity replaced this one'));
+    const message = 'a newer session of the same identity replaced this one';
+    this.fail(new ProtocolError('E_REPLACED', CloseCode.replaced, message), new SessionLost(`client ${this.label()}: ${message}`));
   }
 
-  /** Closes with a protocol error: logs it, tells the peer, rejects any pending fit. */
-  fail(err: ProtocolError): void {
+  /** Closes with a protocol error: logs it, tells the peer, rejects any pending task (with `rejectWith` when given). */
+  fail(err: ProtocolError, rejectWith: Error = err): void {
     if (this.state === 'closed') return;
     this.opts.log.warn({ client: this.label(), code: err.code, closeCode: err.closeCode }, `closing connection ${this.label()}: ${err.message}`);
     this.send({ type: 'error', code: err.code, message: err.message });
     this.close(err.closeCode, err.code);
-    this.settleClosed(err);
+    this.settleClosed(rejectWith);
   }
 
   private label(): string {
@@ -436,6 +555,7 @@ export class ClientConnection implements ClientHandle {
         this.state = 'ready';
         this.send({ type: 'welcome', protocolVersion: PROTOCOL_VERSION, clientId: this.id, runId: this.opts.runId });
         this.opts.log.info({ client: this.label() }, `client ${this.label()} joined`);
+        if (this.opts.heartbeatIntervalMs) this.startHeartbeat(this.opts.heartbeatIntervalMs);
         this.opts.onReady(this);
         return;
       }
@@ -488,21 +608,29 @@ export class ClientConnection implements ClientHandle {
   }
 
   /**
-   * The pending task a result answers; undefined for a late result of an abandoned
-   * task (dropped and logged). A result nobody asked for, of the wrong kind or for
-   * another round is a protocol error.
+   * The pending task a result answers; undefined for a result that is not wanted and is
+   * dropped (and logged): the late answer of an abandoned task, or a repeat of one already
+   * answered (sent twice, or replayed on a later session of the same identity). A result
+   * nobody asked for, of the wrong kind or for another round is a protocol error.
    */
   private awaited(msg: { readonly type: TaskResult['type']; readonly round: number }): Pending | undefined {
     if (this.state !== 'ready') throw protocolError.unexpected(`${msg.type} before the handshake`);
-    if (this.abandoned.delete(`${msg.type}:${msg.round}`)) {
+    const what = msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer';
+    const key = taskKey(msg.type, msg.round);
+    if (this.abandoned.delete(key)) {
       this.refreshAllowance();
-      this.opts.log.info(
-        { client: this.label(), round: msg.round },
-        `dropped late ${msg.type === 'fitResult' ? 'result' : msg.type === 'evaluateResult' ? 'evaluation' : 'secure-aggregation answer'} for round ${msg.round} from ${this.label()}`,
-      );
+      this.opts.log.info({ client: this.label(), round: msg.round }, `dropped late ${what} for round ${msg.round} from ${this.label()}`);
       return undefined;
     }
     const p = this.pending;
+    const answers = p !== undefined && p.kind === msg.type && p.round === msg.round;
+    if (!answers && this.ledger.has(key)) {
+      this.opts.log.warn(
+        { client: this.label(), round: msg.round },
+        `dropped a repeated ${what} for round ${msg.round} from ${this.label()}: that task was already answered or given up on`,
+      );
+      return undefined;
+    }
     const task = msg.type === 'fitResult' ? 'fit' : msg.type === 'evaluateResult' ? 'evaluate' : 'secagg';
     if (!p || p.kind !== msg.type) throw protocolError.unexpected(`${msg.type} for round ${msg.round}, but no ${task} task is outstanding`);
     if (msg.round !== p.round) throw protocolError.invalid(`${msg.type} is for round ${msg.round}, the task was for round ${p.round}`);
@@ -512,6 +640,7 @@ export class ClientConnection implements ClientHandle {
   /** The outstanding task is answered (a result, or the client's report that it failed): its allowance goes back to the budget, then its promise settles. */
   private settlePending(p: Pending, outcome: TaskResult | Error): void {
     this.pending = undefined;
+    this.ledger.settled(taskKey(p.kind, p.round));
     this.refreshAllowance();
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome);
@@ -534,16 +663,20 @@ export class ClientConnection implements ClientHandle {
 
   private onSocketClosed(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    const err = new StarlingError('E_TASK', `client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`);
-    if (this.state === 'ready' || this.pending) this.opts.log.warn({ client: this.label(), code }, err.message);
-    this.settleClosed(err);
+    const message = `client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`;
+    if (this.state === 'ready' || this.pending) this.opts.log.warn({ client: this.label(), code }, message);
+    // a frame ws refused closed it: the client broke the protocol; otherwise the connection was lost, and the client may come back
+    this.settleClosed(this.refused ? new StarlingError('E_TASK', message) : new SessionLost(message));
   }
 
   private settleClosed(err: Error): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    // a protocol error's message says what was wrong, not with whom
+    this.closedBecause = err instanceof ProtocolError ? `client ${this.label()} was closed: ${err.message}` : err.message;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.frameTimer);
+    clearInterval(this.heartbeat);
     this.opts.budget?.release(this);
     const p = this.pending;
     this.pending = undefined;

@@ -253,6 +253,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     ...limits,
     handshakeTimeoutMs: net.handshakeTimeoutMs,
     frameTimeoutMs: net.frameTimeoutMs,
+    heartbeatIntervalMs: net.heartbeatIntervalMs,
     maxUnauthenticated: net.maxUnauthenticated,
     maxUnauthenticatedPerAddress: net.maxUnauthenticatedPerAddress,
     statusEndpoint: net.statusEndpoint,

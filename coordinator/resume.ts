@@ -37,6 +37,7 @@ const RESUMABLE_OVERRIDES = new Set([
   'waitForClientsTimeoutMs',
   'roundTimeoutMs',
   'frameTimeoutMs',
+  'heartbeatIntervalMs',
   'maxPayloadBytes',
   'receiveBudgetBytes',
   'maxUnauthenticated',

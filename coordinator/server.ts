@@ -6,6 +6,7 @@ import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
 import { ClientConnection } from './client-connection.ts';
+import { ClientPeer } from './client-peer.ts';
 import { ConnectionGate, connectionsWithinFdLimit } from './connection-gate.ts';
 import { CONTROL_ALLOWANCE } from './frame-limits.ts';
 import { ReceiveBudget } from './receive-budget.ts';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly handshakeTimeoutMs: number;
   /** A frame that has started arriving must be complete within this. */
   readonly frameTimeoutMs: number;
+  /** Ping every session this often; one that answers nothing between two pings is cut off as dead. 0 or absent: no heartbeats. */
+  readonly heartbeatIntervalMs?: number;
   /** Caps on connections not yet authenticated: in all, and from one address. */
   readonly maxUnauthenticated: number;
   readonly maxUnauthenticatedPerAddress: number;
@@ -42,16 +45,20 @@ export interface ServerOptions {
 /**
  * The coordinator's network face: HTTP (GET /health, GET /status) and a
  * WebSocket endpoint on one port. It owns the connections and implements the
- * round loop's Transport; it never advances rounds itself.
+ * round loop's Transport; it never advances rounds itself. The round loop's
+ * handles are client identities (ClientPeer), each forwarding to its current
+ * session, so a client that reconnects keeps its place in the round.
  */
 export class CoordinatorServer implements Transport {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly opts: ServerOptions;
-  private readonly clients = new Map<string, ClientConnection>();
   private readonly all = new Set<ClientConnection>();
   /** One session per identity: the newest connection of a key replaces the older one. */
   private readonly sessions = new Map<string, ClientConnection>();
+  /** The clients by identity (key, or name without the secure channel): kept while they have a session or a task waits for them. */
+  private readonly peers = new Map<string, ClientPeer>();
+  private readonly peerOf = new Map<ClientConnection, ClientPeer>();
   private readonly waiters = new Set<() => void>();
   private readonly gate: ConnectionGate;
   private readonly budget: ReceiveBudget;
@@ -112,7 +119,7 @@ export class CoordinatorServer implements Transport {
   }
 
   connected(): ClientHandle[] {
-    return [...this.clients.values()].filter((c) => c.ready);
+    return [...this.peers.values()].filter((p) => p.ready);
   }
 
   waitForClients(n: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -143,11 +150,14 @@ export class CoordinatorServer implements Transport {
   }
 
   async finish(reason: string, rounds: number): Promise<void> {
+    for (const p of this.peers.values()) p.end('the run is complete');
     for (const c of [...this.all]) c.finish(reason, rounds);
   }
 
   /** Stops accepting, closes every connection and the HTTP server. */
   async close(): Promise<void> {
+    // no task waits for a client to come back to a coordinator that is going away (a stopped run's round is abandoned)
+    for (const p of this.peers.values()) p.end('the coordinator is shutting down');
     for (const socket of this.wss.clients) socket.close(CloseCode.goingAway, 'coordinator shutting down');
     // peers get a moment to answer the close; a silent one is cut off rather than waited for (ws waits 30 s)
     const cutoff = setTimeout(() => {
@@ -174,11 +184,12 @@ export class CoordinatorServer implements Transport {
       budget: this.budget,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       frameTimeoutMs: this.opts.frameTimeoutMs,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       log,
       onReady: (c) => {
         // without the secure channel, the hello is as authenticated as it gets
         this.gate.authenticated(req.socket);
-        this.clients.set(c.id, c);
+        this.join(c);
         for (const w of [...this.waiters]) w();
       },
       onAuthenticated: (c) => {
@@ -194,9 +205,11 @@ export class CoordinatorServer implements Transport {
         }
       },
       onClosed: (c) => {
-        this.clients.delete(c.id);
         this.all.delete(c);
         if (c.peerKey && this.sessions.get(c.peerKey) === c) this.sessions.delete(c.peerKey);
+        const peer = this.peerOf.get(c);
+        this.peerOf.delete(c);
+        peer?.detach(c, c.closedBecause ?? `client ${c.name} (${c.id}) disconnected`);
       },
       countIn: (b) => {
         this.bytesIn += b;
@@ -206,6 +219,40 @@ export class CoordinatorServer implements Transport {
       },
     });
     this.all.add(conn);
+  }
+
+  /**
+   * A session said hello: it becomes its identity's current session — the peer's, created on
+   * the identity's first session (its id is that session's). The secure channel replaced an
+   * older session of the key as soon as the new one authenticated; without it the name is the
+   * identity, and an older live session of the same name is replaced here. A task the older
+   * session left unanswered goes to this one.
+   */
+  private join(c: ClientConnection): void {
+    const identity = c.peerKey !== undefined ? `key:${c.peerKey}` : `name:${c.name}`;
+    let peer = this.peers.get(identity);
+    if (!peer) {
+      peer = new ClientPeer({
+        id: c.id,
+        name: c.name,
+        identity,
+        log: this.opts.log,
+        onIdle: (p) => {
+          if (this.peers.get(p.identity) === p) this.peers.delete(p.identity);
+        },
+      });
+      this.peers.set(identity, peer);
+    }
+    const previous = peer.session;
+    this.peerOf.set(c, peer);
+    peer.attach(c);
+    if (previous && previous !== c) {
+      this.opts.log.warn(
+        { name: c.name, old: previous.id, new: c.id },
+        `client ${c.name} connected again as ${c.id}; closing its older session ${previous.id}`,
+      );
+      previous.replace();
+    }
   }
 
   private onHttp(req: IncomingMessage, res: ServerResponse): void {

@@ -49,10 +49,17 @@ export type SecAggRequest =
       readonly dimension: number;
     };
 
+/**
+ * One client as the round loop sees it, the same {id, name} for as long as the client is in the
+ * round: its connection may drop and come back (coordinator/client-peer.ts) without the loop
+ * or the strategy noticing.
+ */
 export interface ClientHandle extends ClientInfo {
   /**
-   * Sends a fit task and resolves with the client's validated result. Rejects when
-   * the connection closes, the client breaks the protocol, or `signal` aborts.
+   * Sends a fit task and resolves with the client's validated result. Rejects when the client
+   * reports it failed, breaks the protocol, or has not answered when `signal` aborts (the
+   * deadline); a client whose connection is lost meanwhile is sent the task again if it
+   * reconnects before then.
    */
   fit(req: FitRequest, signal: AbortSignal): Promise<FitResult>;
   /**
@@ -60,7 +67,11 @@ export interface ClientHandle extends ClientInfo {
    * like `fit`. A client has at most one task (fit or evaluate) outstanding.
    */
   evaluate(req: EvaluateRequest, signal: AbortSignal): Promise<EvaluateResult>;
-  /** Sends one secure-aggregation phase and resolves with the client's shape-checked answer to it; rejects like `fit`. */
+  /**
+   * Sends one secure-aggregation phase and resolves with the client's shape-checked answer to it;
+   * rejects like `fit`, except that a lost connection fails the phase at once (a new session
+   * cannot take over the client's part in the round).
+   */
   secagg(req: SecAggRequest, signal: AbortSignal): Promise<SecAggResultMessage>;
 }
 
@@ -70,7 +81,7 @@ export interface Traffic {
 }
 
 export interface Transport {
-  /** Clients that completed the handshake and are still connected. */
+  /** Clients with a session that completed the handshake and is still connected. */
   connected(): ClientHandle[];
   /** Resolves once at least `n` clients are connected; rejects after `timeoutMs`, or as soon as `signal` aborts (its reason). */
   waitForClients(n: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;

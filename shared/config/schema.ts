@@ -115,6 +115,18 @@ export const runConfigInputSchema = z.strictObject({
     .optional(),
   /** A frame that has started arriving must be complete within this (a peer trickling a frame is cut off). */
   frameTimeoutMs: z.number().int().min(10).default(120_000),
+  /**
+   * The coordinator pings every session this often; one that answers nothing (no pong, no frame)
+   * between two pings is cut off as dead. 0 turns heartbeats off. (Client agents ping the
+   * coordinator at an interval of their own.)
+   */
+  heartbeatIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .refine((ms) => ms === 0 || ms >= 10, 'must be 0 (off) or at least 10 ms')
+    .default(15_000),
   /** Connections not yet authenticated, in all and from one address; more are refused at TCP accept (and logged). */
   maxUnauthenticated: z.number().int().min(1).default(256),
   maxUnauthenticatedPerAddress: z.number().int().min(1).default(32),

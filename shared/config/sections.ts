@@ -51,6 +51,7 @@ export function sections(f: RunConfigFields) {
       waitForClientsTimeoutMs: f.waitForClientsTimeoutMs,
       roundTimeoutMs: f.roundTimeoutMs,
       frameTimeoutMs: f.frameTimeoutMs,
+      heartbeatIntervalMs: f.heartbeatIntervalMs,
       maxPayloadBytes: f.maxPayloadBytes,
       receiveBudgetBytes: f.receiveBudgetBytes,
       maxUnauthenticated: f.maxUnauthenticated,

@@ -19,7 +19,7 @@ export function attackHarness() {
   const engine = SimdEngine.create();
   const keys = testKeys(3);
 
-  async function honest(url: string, i: number, reconnect?: { baseDelayMs: number }) {
+  async function honest(url: string, i: number, reconnect?: { initialDelayMs: number }) {
     const data = await openDataSource({ data: { kind: 'mnist' }, shard: `${i + 1}/10`, partition: { kind: 'iid' }, seed: 42 });
     return new ClientAgent({
       url,
@@ -39,7 +39,7 @@ export function attackHarness() {
    */
   async function run(
     attack: (url: string) => Promise<void>,
-    opts: Partial<RunConfigInput> & { concurrent?: boolean; reconnect?: { baseDelayMs: number } } = {},
+    opts: Partial<RunConfigInput> & { concurrent?: boolean; reconnect?: { initialDelayMs: number } } = {},
   ) {
     const { concurrent, reconnect, ...over } = opts;
     const log = memoryLogger();

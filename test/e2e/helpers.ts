@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.ts';
 import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
 import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
@@ -21,8 +21,8 @@ export class RawPeer {
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
 
-  constructor(url: string) {
-    this.socket = new WebSocket(url);
+  constructor(url: string, options?: ClientOptions) {
+    this.socket = new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
@@ -76,8 +76,8 @@ export class SecurePeer extends RawPeer {
   sealer: SessionSealer | undefined;
   private readonly hs: ClientHandshake;
 
-  constructor(url: string, identity: Identity, coordinatorKey: Uint8Array) {
-    super(url);
+  constructor(url: string, identity: Identity, coordinatorKey: Uint8Array, options?: ClientOptions) {
+    super(url, options);
     this.hs = new ClientHandshake(identity, coordinatorKey);
   }
 

@@ -234,7 +234,7 @@ describe('slow and many connections', async () => {
   });
 
   it('honest clients refused during a flood retry with backoff and finish the run with the same weights', async () => {
-    const r = await run((url) => flood(url, 3000).then(() => {}), { ...caps, concurrent: true, reconnect: { baseDelayMs: 200 } });
+    const r = await run((url) => flood(url, 3000).then(() => {}), { ...caps, concurrent: true, reconnect: { initialDelayMs: 200 } });
     expect(r.text).toMatch(capped);
     expect(r.hash).toBe(baseline.hash);
   });

@@ -66,6 +66,16 @@ describe('run config', () => {
     expect(() => loadRunConfig(undefined, { clients: 2, minFitClients: 3 })).toThrow(/minFitClients: 3 is more than clients \(2\)/);
   });
 
+  it('heartbeatIntervalMs: 15 s by default, in the server section; 0 turns heartbeats off; below 10 ms or fractional is refused', () => {
+    expect(loadRunConfig(undefined).server.heartbeatIntervalMs).toBe(15_000);
+    expect(loadRunConfig(undefined, { heartbeatIntervalMs: 0 }).server.heartbeatIntervalMs).toBe(0);
+    expect(loadRunConfig(undefined, { heartbeatIntervalMs: 250 }).server.heartbeatIntervalMs).toBe(250);
+    expect(() => loadRunConfig(undefined, { heartbeatIntervalMs: 5 })).toThrow(/heartbeatIntervalMs: must be 0 \(off\) or at least 10 ms/);
+    expect(() => loadRunConfig(undefined, { heartbeatIntervalMs: -1 })).toThrow(/heartbeatIntervalMs: Too small/);
+    expect(() => loadRunConfig(undefined, { heartbeatIntervalMs: 1.5 })).toThrow(/heartbeatIntervalMs/);
+    expect(runConfigFields(loadRunConfig(undefined, { heartbeatIntervalMs: 0 })).heartbeatIntervalMs).toBe(0);
+  });
+
   it('refuses a validation fraction outside [0, 0.5]', () => {
     expect(() => loadRunConfig(undefined, { validation: 0.7 })).toThrow(/validation: Too big/);
     expect(loadRunConfig(undefined, { validation: 0.1 }).data.validation).toBe(0.1);
