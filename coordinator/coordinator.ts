@@ -169,7 +169,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     evaluateSampling: { fraction: config.strategy.fractionEvaluate, min: 1, seed: config.seed },
   };
   // the strategy, and with DP its release and privacy ledger; robust strategies are refused under secagg or DP (they need every update)
-  const { strategy, privacy } = createAggregation(config.strategy.spec, dp, {
+  const { strategy, privacy, chargeUnrecorded } = createAggregation(config.strategy.spec, dp, {
     ctx: strategyContext,
     secagg: config.secagg !== undefined,
     delta: config.privacy.delta,
@@ -178,6 +178,17 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   });
   const resume = opts.resume;
   if (resume?.checkpoint) strategy.restore(resume.checkpoint.strategy);
+  // rounds after the checkpoint may have released noised updates; run again with fresh noise they release again, so the
+  // account charges them (an upper bound). Only seeded noise (a simulation's: opts.noise with a position) repeats itself exactly.
+  const reproducible = opts.noise?.position() !== undefined;
+  if (resume && dp && chargeUnrecorded && !reproducible && resume.unrecordedRounds > 0) {
+    chargeUnrecorded(resume.unrecordedRounds);
+    opts.log.warn(
+      { unrecordedRounds: resume.unrecordedRounds },
+      `resuming a differentially private run: ${resume.unrecordedRounds} round(s) after its checkpoint may have released noised updates ` +
+        'that its account does not hold; they are charged now, so the ε reported is an upper bound',
+    );
+  }
   const security = coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const { secagg } = config;

@@ -19,6 +19,12 @@ export interface ResumePoint {
   readonly checkpoint?: Checkpoint;
   /** The rounds up to the checkpoint's, as the store recorded them. */
   readonly history: readonly RoundRecord[];
+  /**
+   * Rounds that may have run past the point where they released something (noised updates
+   * reached the coordinator, a new model reached clients) but that the checkpoint does not hold:
+   * those the store recorded after it, and the one under way when the run stopped.
+   */
+  readonly unrecordedRounds: number;
 }
 
 /**
@@ -118,6 +124,7 @@ export function openResumePoint(storePath: string, id: string, flags: Record<str
       dir: summary.dir ? resolve(summary.dir) : resolve(config.output.out, summary.id),
       ...(checkpoint ? { checkpoint } : {}),
       history: run.rounds.filter((r) => r.round <= from),
+      unrecordedRounds: summary.rounds - from + (summary.rounds < summary.roundsPlanned ? 1 : 0),
     };
   } finally {
     store.close();

@@ -94,6 +94,8 @@ export interface AggregationOptions {
 export interface RunAggregation {
   readonly strategy: Strategy;
   readonly privacy?: PrivacyLedger;
+  /** With differential privacy: charges releases its account does not hold (DpRelease.chargeUnrecorded). */
+  readonly chargeUnrecorded?: (rounds: number) => void;
 }
 
 /**
@@ -136,5 +138,6 @@ export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, op
       },
     },
     privacy: release.privacy,
+    chargeUnrecorded: (rounds) => release.chargeUnrecorded(rounds),
   };
 }

@@ -40,6 +40,12 @@ export interface DpRelease {
   /** What carries from round to round, for a checkpoint: the clip (adaptive), the account, a seeded noise stream's place. */
   snapshot(): DpState;
   restore(state: DpState): void;
+  /**
+   * Charges `rounds` releases the account does not hold, each at the rate a full round samples
+   * at: rounds of a resumed run that may have released noised updates after its checkpoint
+   * (coordinator/resume.ts). Run again with fresh noise, they are releases of their own.
+   */
+  chargeUnrecorded(rounds: number): void;
 }
 
 export interface DpState {
@@ -137,6 +143,9 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
     snapshot() {
       const noise = options.source.position();
       return { clip, ledger: ledger.snapshot(), ...(noise ? { noise } : {}) };
+    },
+    chargeUnrecorded(rounds) {
+      for (let r = 0; r < rounds; r++) ledger.charge(q, []);
     },
     restore(state) {
       ledger.restore(state.ledger);

@@ -4,7 +4,7 @@ import type { FitOutcome, Strategy, StrategyContext } from '../../../coordinator
 import type { PrivacyLedger } from '../../../coordinator/strategies/combine/privacy-ledger.ts';
 import { CheckpointError } from '../../../shared/errors.ts';
 import { fitConfig } from '../../../shared/protocol/fit-config.ts';
-import { seededNoiseSource } from '../../../shared/privacy/index.ts';
+import { RdpAccountant, seededNoiseSource } from '../../../shared/privacy/index.ts';
 import { aggregateFit, strategyOf, withDp } from './round.ts';
 
 const train = fitConfig({ epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1 });
@@ -71,6 +71,17 @@ describe('a strategy restored from its snapshot', () => {
       const same = Buffer.from(play(fresh.strategy, mid, 4, 7).buffer).equals(Buffer.from(end.buffer));
       expect(same && JSON.stringify(fresh.privacy?.report()) === JSON.stringify(whole.privacy?.report())).toBe(false);
     }
+  });
+
+  it('rounds a resumed run may have released without its account holding them are charged as full rounds', () => {
+    const ctx4: StrategyContext = { clients: 8, sampling: { fraction: 0.5, min: 1, seed: 1 } };
+    const fresh = () => withDp('fedavg', ctx4, 'central:z=1,clip=1', { delta: 1e-5, samplingSecret: true });
+    const resumed = fresh();
+    resumed.chargeUnrecorded!(3);
+    const account = new RdpAccountant();
+    account.step(0.5, 1, 3);
+    expect(resumed.privacy!.report().epsilon).toBe(account.epsilon(1e-5).epsilon);
+    expect(fresh().privacy!.report().epsilon).toBe(0);
   });
 
   it('a snapshot of another kind of strategy is refused with E_CHECKPOINT, not applied', () => {
