@@ -139,9 +139,10 @@ function runToStart(flags: Record<string, unknown>, command: 'coordinator' | 'si
   if (flags.resume === undefined) return { config: loadRunConfig(flags.config as string | undefined, layer) };
   if (flags.config !== undefined)
     throw new ConfigError('--resume continues a run with the config the run store holds for it; --config cannot be given with it');
-  const store = (layer.store as string | undefined) ?? join((layer.out as string | undefined) ?? 'runs', 'starling.db');
+  // a store named by --store, or beside --out; otherwise the one beside a run directory, or runs/starling.db
+  const store = (layer.store as string | undefined) ?? (layer.out !== undefined ? join(String(layer.out), 'starling.db') : undefined);
   const { store: path, id } = locateRun(String(flags.resume), store);
-  const resume = openResumePoint(path, id, layer, log);
+  const resume = openResumePoint(path, id, layer, log, command === 'simulate' ? 'simulation' : 'coordinator');
   const from = resume.checkpoint?.round ?? 0;
   if (!resume.config.output.json) process.stdout.write(`resuming run ${resume.runId} after round ${from} of ${resume.config.rounds}\n`);
   return { config: resume.config, resume };

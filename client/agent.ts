@@ -238,6 +238,8 @@ export class ClientAgent {
       };
       socket.on('ping', hear);
       socket.on('pong', hear);
+      // any byte is a sign of life: a model arriving for longer than two intervals (its pings queued behind it) is not a silent coordinator
+      socket.on('upgrade', (response) => response.socket.on('data', hear));
       socket.on('open', () => {
         welcomeTimer = setTimeout(() => fail(protocolError.timeout(handshake ? 'the handshake and welcome' : 'welcome', connectTimeoutMs)), connectTimeoutMs);
         const heartbeatMs = this.opts.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;

@@ -4,7 +4,7 @@ import type { RunConfig } from '../shared/config.ts';
 import { formatDataSpec, loadData } from '../shared/data/source.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
-import { ConfigError, errorMessage } from '../shared/errors.ts';
+import { CheckpointError, ConfigError, errorMessage } from '../shared/errors.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import { readAllowlist, readIdentityFile, toBase64 } from '../shared/crypto/identity-file.ts';
 import { JOIN_TOKEN_ENV, resolveJoinToken } from '../shared/crypto/join-token.ts';
@@ -21,6 +21,8 @@ import { scheduledRate } from '../shared/optimizers/schedule.ts';
 import { publicConfig, writeRun, sha256, peakRssBytes, type RunHistory } from './history.ts';
 import { RunRecorder } from './store/run-recorder.ts';
 import type { ResumePoint } from './resume.ts';
+import type { Checkpoint } from './store/checkpoint-file.ts';
+import type { Strategy } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
@@ -101,6 +103,16 @@ export function frameLimits(config: RunConfig, trainable: number): { maxPayloadB
   return { maxPayloadBytes, receiveBudgetBytes };
 }
 
+/** Restores a checkpoint's strategy state; one that does not fit this run's strategy is an E_CHECKPOINT error naming the file. */
+function restoreStrategy(strategy: Strategy, checkpoint: Checkpoint): void {
+  try {
+    strategy.restore(checkpoint.strategy);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`the checkpoint of round ${checkpoint.round} does not fit this run's strategy: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
 /** history.json's privacy field: the final (ε, δ), whether the sample was secret, and with a replayable one each client's unamplified ε. */
 function privacySummary(privacy: PrivacyLedger | undefined): Pick<RunHistory, 'privacy'> {
   if (!privacy) return {};
@@ -169,7 +181,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     evaluateSampling: { fraction: config.strategy.fractionEvaluate, min: 1, seed: config.seed },
   };
   // the strategy, and with DP its release and privacy ledger; robust strategies are refused under secagg or DP (they need every update)
-  const { strategy, privacy, chargeUnrecorded } = createAggregation(config.strategy.spec, dp, {
+  const { strategy, privacy, chargeUnrecorded, releaseRate } = createAggregation(config.strategy.spec, dp, {
     ctx: strategyContext,
     secagg: config.secagg !== undefined,
     delta: config.privacy.delta,
@@ -177,16 +189,17 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     samplingSecret,
   });
   const resume = opts.resume;
-  if (resume?.checkpoint) strategy.restore(resume.checkpoint.strategy);
-  // rounds after the checkpoint may have released noised updates; run again with fresh noise they release again, so the
-  // account charges them (an upper bound). Only seeded noise (a simulation's: opts.noise with a position) repeats itself exactly.
+  if (resume?.checkpoint) restoreStrategy(strategy, resume.checkpoint);
+  // rounds after the checkpoint that released noised updates release again when run again with fresh noise: the account
+  // charges them once more. Only seeded noise (a simulation's: opts.noise with a position) repeats itself exactly.
   const reproducible = opts.noise?.position() !== undefined;
-  if (resume && dp && chargeUnrecorded && !reproducible && resume.unrecordedRounds > 0) {
-    chargeUnrecorded(resume.unrecordedRounds);
+  const uncharged = resume?.unchargedReleases ?? [];
+  if (dp && chargeUnrecorded && !reproducible && uncharged.length > 0) {
+    chargeUnrecorded(uncharged);
     opts.log.warn(
-      { unrecordedRounds: resume.unrecordedRounds },
-      `resuming a differentially private run: ${resume.unrecordedRounds} round(s) after its checkpoint may have released noised updates ` +
-        'that its account does not hold; they are charged now, so the ε reported is an upper bound',
+      { releases: uncharged.length },
+      `resuming a differentially private run: ${uncharged.length} round(s) after its checkpoint released noised updates ` +
+        'that its account does not hold; they are charged now, so the ε reported covers them',
     );
   }
   const security = coordinatorSecurity(config, opts.security);
@@ -238,7 +251,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     opts.writeHistory === false || config.output.store === false
       ? undefined
       : resume
-        ? RunRecorder.reopen(config.output.store, runId, runDir, log)
+        ? RunRecorder.reopen(config.output.store, runId, resume.checkpoint?.round ?? 0, runDir, log)
         : RunRecorder.start(
             config.output.store,
             {
@@ -251,6 +264,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
               model: config.model.type,
               strategy: formatStrategySpec(config.strategy.spec),
               codeVersion: CODE_VERSION,
+              kind: opts.replayableSampling ? 'simulation' : 'coordinator',
               // absolute, so a run resumed from another working directory finds its files
               dir: resolve(runDir),
             },
@@ -306,6 +320,8 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
       federatedEvaluation: config.data.localValidation !== undefined,
       onClients: recorder && ((n, results, failures) => recorder.onClients(n, results, failures)),
+      // with DP, each round's release is noted before its tasks go out: a resume charges any no checkpoint holds
+      onRoundStart: recorder && releaseRate ? (n) => recorder.onRelease(n, releaseRate(n)) : undefined,
       onRound: (r, model) => {
         round = r.round;
         recorder?.onRound(r, { runId, round: r.round, weights: model.weights, best: model.best, strategy: strategy.snapshot() });

@@ -104,6 +104,8 @@ export interface RoundLoopOptions {
    * reported) and runRounds returns the last completed round's model, `stopped` set.
    */
   readonly signal?: AbortSignal;
+  /** After the round's clients are drawn, before any task goes out. */
+  readonly onRoundStart?: (round: number) => void;
   /** Each round's results and failures by client, as they are collected (before onRound reports the round). */
   readonly onClients?: (round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]) => void;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
@@ -216,6 +218,7 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       available,
       options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
     );
+    options.onRoundStart?.(round);
     const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
     const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
       round,

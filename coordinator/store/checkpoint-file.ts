@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { atomicWriteAsync } from '../../shared/atomic-file.ts';
 import { CheckpointError } from '../../shared/errors.ts';
@@ -101,18 +101,32 @@ function checksumOf(bytes: Uint8Array): string {
 }
 
 /**
- * Reads and checks the checkpoint in `file`: whole, its checksum right, of run `runId` and
- * round `round`, its model `weights` values long, and with `sha256` the very file the store
- * recorded. Anything else is a CheckpointError naming the file.
+ * Reads and checks the checkpoint in `file`: a regular file (of `bytes` bytes, when the store
+ * says), whole, its checksum right, of run `runId` and round `round`, its model `weights`
+ * values long and its server state `trainable` (the trainable values), and with `sha256` the
+ * very file the store recorded. Anything else is a CheckpointError naming the file.
  */
 export function readCheckpoint(
   file: string,
-  expect: { readonly runId: string; readonly round: number; readonly weights: number; readonly sha256?: string },
+  expect: {
+    readonly runId: string;
+    readonly round: number;
+    readonly weights: number;
+    readonly trainable?: number;
+    readonly sha256?: string;
+    readonly bytes?: number;
+  },
 ): Checkpoint {
   let bytes: Buffer;
   try {
+    // checked before reading: a path the store names could be a FIFO or a device, or far larger than a checkpoint
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new CheckpointError(`checkpoint ${file} is not a regular file`);
+    if (expect.bytes !== undefined && stat.size !== expect.bytes)
+      throw new CheckpointError(`checkpoint ${file} is truncated or was changed: ${stat.size} bytes, the store recorded ${expect.bytes}`);
     bytes = readFileSync(file);
   } catch (cause) {
+    if (cause instanceof CheckpointError) throw cause;
     throw new CheckpointError(`checkpoint ${file} cannot be read: ${(cause as Error).message}`, { cause });
   }
   const c = decodeCheckpoint(bytes, file);
@@ -125,6 +139,9 @@ export function readCheckpoint(
     ['best model', c.best?.weights],
   ] as const)
     if (w && w.length !== expect.weights) throw new CheckpointError(`checkpoint ${file}: its ${what} has ${w.length} values, this run's has ${expect.weights}`);
+  for (const [name, v] of Object.entries(c.strategy.step))
+    if (expect.trainable !== undefined && v.length !== expect.trainable)
+      throw new CheckpointError(`checkpoint ${file}: its server state ${name} has ${v.length} values, this run trains ${expect.trainable}`);
   return c;
 }
 

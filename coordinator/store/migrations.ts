@@ -66,7 +66,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX runs_by_start ON runs (started_at);
   `,
-  // 2: each round's checkpoint file (the weights stay in files), how often a run was resumed, and tuning searches
+  // 2: each round's checkpoint file (the weights stay in files), how often a run was resumed, the DP releases no
+  // checkpoint holds yet, and tuning searches
   `
   CREATE TABLE checkpoints (
     run_id TEXT NOT NULL,
@@ -79,6 +80,14 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
   );
   ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN kind TEXT CHECK (kind IN ('coordinator', 'simulation'));
+  CREATE TABLE releases (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    round INTEGER NOT NULL,
+    rate REAL NOT NULL,
+    started_at TEXT NOT NULL
+  );
+  CREATE INDEX releases_by_run ON releases (run_id, round);
   CREATE TABLE searches (
     id INTEGER PRIMARY KEY,
     identity TEXT NOT NULL UNIQUE,

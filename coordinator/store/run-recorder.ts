@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -49,10 +49,30 @@ export class RunRecorder {
     return new RunRecorder(store, run.id, run.dir, log);
   }
 
-  /** Opens the store at `path` to go on recording run `runId` (resumed: openResumePoint has marked it running again). */
-  static reopen(path: string, runId: string, dir: string, log: Logger): RunRecorder {
+  /**
+   * Opens the store at `path` to go on recording run `runId` from round `from` (a resume, once
+   * the coordinator has everything it needs to start): the rounds after `from` are deleted, to
+   * run again, and the run is marked running in this process.
+   */
+  static reopen(path: string, runId: string, from: number, dir: string, log: Logger): RunRecorder {
+    const store = RunStore.open(path);
+    try {
+      store.resumeRun(runId, from);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
     log.info({ store: path, runId }, `recording run ${runId} in ${path}`);
-    return new RunRecorder(RunStore.open(path), runId, dir, log);
+    const recorder = new RunRecorder(store, runId, dir, log);
+    // temporary files of checkpoint writes a hard exit cut short
+    if (existsSync(recorder.checkpoints))
+      for (const name of readdirSync(recorder.checkpoints)) if (name.endsWith('.tmp')) rmSync(join(recorder.checkpoints, name), { force: true });
+    return recorder;
+  }
+
+  /** A round of a run with differential privacy is about to release noised updates at `rate` (RunStore.recordRelease). */
+  onRelease(round: number, rate: number): void {
+    this.write(() => this.store.recordRelease(this.runId, round, rate));
   }
 
   /** A round's results and failures by client, kept until the round's record commits with them. */

@@ -15,6 +15,8 @@ export interface RunStart {
   readonly model: string;
   readonly strategy: string;
   readonly codeVersion: string;
+  /** Whether real clients or a simulation's virtual ones took part: a run resumes the way it ran. */
+  readonly kind?: RunKind;
   /** The run directory its files go to, when it writes them. */
   readonly dir?: string;
 }
@@ -29,6 +31,8 @@ export interface ClientRoundResult {
 }
 
 export type RunStatus = 'running' | 'complete' | 'failed' | 'stopped';
+
+export type RunKind = 'coordinator' | 'simulation';
 
 /** A round's checkpoint file, as the store names it. */
 export interface CheckpointRef {
@@ -65,6 +69,8 @@ export interface RunSummary {
   readonly dir: string | null;
   /** How many times the run was taken up again with --resume. */
   readonly resumes: number;
+  /** null for a run recorded before Starling noted it. */
+  readonly kind: RunKind | null;
 }
 
 export interface StoredRun {
@@ -89,6 +95,7 @@ interface RunRow {
   dir: string | null;
   /** Absent in a store of schema 1 opened read-only (not migrated). */
   resumes?: number;
+  kind?: RunKind | null;
   rounds: number;
   best: number | null;
 }
@@ -134,9 +141,9 @@ export class RunStore {
   beginRun(run: RunStart): void {
     this.db
       .prepare(`
-        INSERT INTO runs (id, started_at, status, config, seed, rounds_planned, data, model, strategy, code_version, host, pid, dir)
-        VALUES (@id, @startedAt, 'running', @config, @seed, @roundsPlanned, @data, @model, @strategy, @codeVersion, @host, @pid, @dir)`)
-      .run({ ...run, config: JSON.stringify(run.config), host: hostname(), pid: process.pid, dir: run.dir ?? null });
+        INSERT INTO runs (id, started_at, status, config, seed, rounds_planned, data, model, strategy, code_version, host, pid, dir, kind)
+        VALUES (@id, @startedAt, 'running', @config, @seed, @roundsPlanned, @data, @model, @strategy, @codeVersion, @host, @pid, @dir, @kind)`)
+      .run({ ...run, config: JSON.stringify(run.config), host: hostname(), pid: process.pid, dir: run.dir ?? null, kind: run.kind ?? null });
   }
 
   /** Commits one round: its record, each client's result or failure, and its federated evaluation, together or not at all. */
@@ -185,6 +192,8 @@ export class RunStore {
   addCheckpoint(runId: string, checkpoint: CheckpointRef): string[] {
     return this.db.transaction(() => {
       this.insertCheckpoint.run({ runId, ...checkpoint, createdAt: new Date().toISOString() });
+      // the checkpoint's privacy account holds these rounds' releases now
+      this.db.prepare('DELETE FROM releases WHERE run_id = ? AND round <= ?').run(runId, checkpoint.round);
       const old = this.db
         .prepare('SELECT round, file FROM checkpoints WHERE run_id = ? ORDER BY round DESC LIMIT -1 OFFSET ?')
         .all(runId, CHECKPOINTS_KEPT) as { round: number; file: string }[];
@@ -200,6 +209,22 @@ export class RunStore {
       this.db.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId);
       return files;
     })();
+  }
+
+  /**
+   * Notes that round `round` of a run with differential privacy is about to release noised
+   * updates, sampled at `rate`: until a checkpoint at or after the round is named, a resume
+   * charges it again (its account lives only in memory until then).
+   */
+  recordRelease(runId: string, round: number, rate: number): void {
+    this.db.prepare('INSERT INTO releases (run_id, round, rate, started_at) VALUES (?, ?, ?, ?)').run(runId, round, rate, new Date().toISOString());
+  }
+
+  /** The sampling rates of the releases after round `after` that no checkpoint's account holds. */
+  unchargedReleases(runId: string, after: number): number[] {
+    return (this.db.prepare('SELECT rate FROM releases WHERE run_id = ? AND round > ? ORDER BY rowid').all(runId, after) as { rate: number }[]).map(
+      (r) => r.rate,
+    );
   }
 
   /** A run's checkpoints, newest first. */
@@ -286,11 +311,17 @@ function summaryOf(row: RunRow): RunSummary {
     error: row.error,
     dir: row.dir,
     resumes: row.resumes ?? 0,
+    kind: row.kind ?? null,
   };
 }
 
-/** Whether a process of this host with this pid is alive (a run marked running whose process is gone was interrupted). */
+/**
+ * Whether a process of this host with this pid is alive (a run marked running whose process is
+ * gone was interrupted). This process's own pid is not taken for the run's: in a container the
+ * coordinator is pid 1 every time, so a run recorded by an earlier container looks alive.
+ */
 function alive(pid: number): boolean {
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -95,7 +95,9 @@ export interface RunAggregation {
   readonly strategy: Strategy;
   readonly privacy?: PrivacyLedger;
   /** With differential privacy: charges releases its account does not hold (DpRelease.chargeUnrecorded). */
-  readonly chargeUnrecorded?: (rounds: number) => void;
+  readonly chargeUnrecorded?: (rates: readonly number[]) => void;
+  /** With differential privacy: the rate a round samples at, once drawn (DpRelease.rateOf). */
+  readonly releaseRate?: (round: number) => number;
 }
 
 /**
@@ -138,6 +140,7 @@ export function createAggregation(spec: StrategySpec, dp: DpSpec | undefined, op
       },
     },
     privacy: release.privacy,
-    chargeUnrecorded: (rounds) => release.chargeUnrecorded(rounds),
+    chargeUnrecorded: (rates) => release.chargeUnrecorded(rates),
+    releaseRate: (round) => release.rateOf(round),
   };
 }

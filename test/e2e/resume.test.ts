@@ -117,7 +117,7 @@ describe('kill -9 and --resume', () => {
       ).toEqual(whole.rounds.map((r) => [r.round, r.accuracy, r.epsilon]));
       // (test/coordinator/resume.test.ts meets a damaged checkpoint every time; here it needs two checkpoints down by the second kill)
       if (truncated) {
-        expect(resumed.stderr, context).toContain(`checkpoint ${truncated} is corrupt or truncated`);
+        expect(resumed.stderr, context).toContain(`checkpoint ${truncated} is truncated or was changed`);
         expect(resumed.stderr, context).toContain('falling back to the checkpoint before it');
       }
     },

@@ -41,11 +41,13 @@ export interface DpRelease {
   snapshot(): DpState;
   restore(state: DpState): void;
   /**
-   * Charges `rounds` releases the account does not hold, each at the rate a full round samples
-   * at: rounds of a resumed run that may have released noised updates after its checkpoint
-   * (coordinator/resume.ts). Run again with fresh noise, they are releases of their own.
+   * Charges releases the account does not hold, one at each of `rates`: rounds of a resumed run
+   * that released noised updates after its checkpoint (coordinator/resume.ts). Run again with
+   * fresh noise, they are releases of their own.
    */
-  chargeUnrecorded(rounds: number): void;
+  chargeUnrecorded(rates: readonly number[]): void;
+  /** The rate round `round` samples at (its sample over the clients available; 1 under local DP), once configureFit has drawn it. */
+  rateOf(round: number): number;
 }
 
 export interface DpState {
@@ -144,9 +146,10 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
       const noise = options.source.position();
       return { clip, ledger: ledger.snapshot(), ...(noise ? { noise } : {}) };
     },
-    chargeUnrecorded(rounds) {
-      for (let r = 0; r < rounds; r++) ledger.charge(q, []);
+    chargeUnrecorded(rates) {
+      for (const rate of rates) ledger.charge(rate, []);
     },
+    rateOf: (round) => rates.get(round) ?? q,
     restore(state) {
       ledger.restore(state.ledger);
       clip = state.clip;

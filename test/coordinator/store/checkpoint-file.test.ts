@@ -41,7 +41,7 @@ describe('a round checkpoint file', () => {
     const file = join(dir, 'good.ckpt');
     const { sha256 } = await writeCheckpoint(file, checkpoint());
     const bytes = readFileSync(file);
-    const expectBad = (content: Uint8Array, pattern: RegExp, expect_ = { runId: 'run-1', round: 7, weights: 4 }) => {
+    const expectBad = (content: Uint8Array, pattern: RegExp, expect_: Parameters<typeof readCheckpoint>[1] = { runId: 'run-1', round: 7, weights: 4 }) => {
       const bad = join(dir, 'bad.ckpt');
       writeFileSync(bad, content);
       let caught: unknown;
@@ -64,9 +64,17 @@ describe('a round checkpoint file', () => {
     expectBad(bytes, /belongs to run run-1, not run-2/, { runId: 'run-2', round: 7, weights: 4 });
     expectBad(bytes, /holds round 7, the store says 8/, { runId: 'run-1', round: 8, weights: 4 });
     expectBad(bytes, /its model has 4 values, this run's has 5/, { runId: 'run-1', round: 7, weights: 5 });
+    expectBad(bytes, /its server state m has 4 values, this run trains 3/, { runId: 'run-1', round: 7, weights: 4, trainable: 3 });
+    expectBad(bytes, new RegExp(`is truncated or was changed: ${bytes.length} bytes, the store recorded 12`), {
+      runId: 'run-1',
+      round: 7,
+      weights: 4,
+      bytes: 12,
+    });
     expect(() => readCheckpoint(file, { runId: 'run-1', round: 7, weights: 4, sha256: sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).toThrow(
       /is not the file the store recorded for round 7/,
     );
     expect(() => readCheckpoint(join(dir, 'missing.ckpt'), { runId: 'run-1', round: 7, weights: 4 })).toThrow(/missing\.ckpt cannot be read/);
+    expect(() => readCheckpoint(dir, { runId: 'run-1', round: 7, weights: 4 })).toThrow(/is not a regular file/);
   });
 });

@@ -32,6 +32,7 @@ describe('the run store', () => {
       'checkpoints',
       'client_results',
       'federated_results',
+      'releases',
       'rounds',
       'runs',
       'searches',
@@ -112,12 +113,16 @@ describe('the run store', () => {
     store.beginRun(run('2026-a', { startedAt: '2026-01-01T00:00:00.000Z' }));
     store.beginRun(run('2026-b', { startedAt: '2026-01-02T00:00:00.000Z' }));
     store.finishRun('2026-a', { status: 'failed', finishedAt: '2026-01-01T00:00:01.000Z', error: 'boom' });
+    const db = (store as unknown as { db: Database.Database }).db;
+    // this process's own pid is never taken for a live run's (a container's coordinator is pid 1 each time): it reads interrupted
+    expect(store.getRun('2026-b')!.summary.status).toBe('interrupted');
+    // a live process holds 2026-b
+    db.prepare("UPDATE runs SET pid = ? WHERE id = '2026-b'").run(process.ppid);
     expect(store.listRuns().map((r) => [r.id, r.status])).toEqual([
       ['2026-b', 'running'],
       ['2026-a', 'failed'],
     ]);
     // pretend 2026-b's process died: a pid no process holds
-    const db = (store as unknown as { db: Database.Database }).db;
     db.prepare("UPDATE runs SET pid = 2147483646 WHERE id = '2026-b'").run();
     expect(store.getRun('2026-b')!.summary.status).toBe('interrupted');
     expect(store.getRun('2026-')).toBeUndefined();

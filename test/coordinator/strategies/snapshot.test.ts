@@ -77,7 +77,7 @@ describe('a strategy restored from its snapshot', () => {
     const ctx4: StrategyContext = { clients: 8, sampling: { fraction: 0.5, min: 1, seed: 1 } };
     const fresh = () => withDp('fedavg', ctx4, 'central:z=1,clip=1', { delta: 1e-5, samplingSecret: true });
     const resumed = fresh();
-    resumed.chargeUnrecorded!(3);
+    resumed.chargeUnrecorded!([0.5, 0.5, 0.5]);
     const account = new RdpAccountant();
     account.step(0.5, 1, 3);
     expect(resumed.privacy!.report().epsilon).toBe(account.epsilon(1e-5).epsilon);
