@@ -11,7 +11,7 @@ import { EngineTrainer } from './client/trainer.ts';
 import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
-import { loadRunConfig, resolveRunConfig, type RunConfig } from './shared/config.ts';
+import { loadRunConfig, readConfigFile, resolveRunConfig, type RunConfig } from './shared/config.ts';
 import { formatPartition, type PartitionSpec } from './shared/data/partition.ts';
 import { formatDataSpec, type RunDataSpec } from './shared/data/source.ts';
 import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
@@ -34,7 +34,11 @@ import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
  * config file; both go through the one schema in shared/config.ts, and the run-config flags of
  * coordinator, simulate and client come from the one table in cli/flags.ts.
  */
-const program = new Command().name('starling').description('Federated learning: a coordinator, client agents and local simulations.').showHelpAfterError();
+// a flag error is one line and a hint, not the whole help
+const program = new Command()
+  .name('starling')
+  .description('Federated learning: a coordinator, client agents and local simulations.')
+  .showHelpAfterError('(add --help for usage)');
 
 /** coordinator and simulate: the file their flags are layered over. */
 const CONFIG_HELP = 'run config (YAML); flags override it';
@@ -280,7 +284,9 @@ addRunFlags(
   .option('--attackers <k>', 'how many clients attack (the first k; default 0, or 1 with --attack)', int('--attackers'))
   .action(async (flags: Record<string, unknown>) => {
     const { config, resume } = runToStart(flags, 'simulate', logger(flags.logLevel as string | undefined, 'warn'));
-    const log = logger(flags.logLevel as string | undefined, flags.config || flags.logLevel ? config.output.logLevel : 'warn');
+    // warnings only, unless --log-level or the config file itself sets logLevel (the schema's default would raise it to info)
+    const fileLevel = flags.config ? (readConfigFile(String(flags.config)).logLevel as string | undefined) : undefined;
+    const log = logger((flags.logLevel as string | undefined) ?? fileLevel, 'warn');
     if (flags.workers !== undefined && (flags.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
     if (!config.output.json && !resume) {
       const { source, partition } = config.data;

@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRunConfig, readConfigFile } from '../shared/config.ts';
+import { loadRunConfig, readConfigFile, resolveRunConfig, runConfigInputSchema } from '../shared/config.ts';
 import { enumerateAssignments, gridValues } from '../shared/tuning/enumerate.ts';
 import { parseSearchSpace } from '../shared/tuning/index.ts';
 import { trialConfig } from '../simulations/tuning/apply.ts';
@@ -35,6 +35,17 @@ describe('the example model configs the README points to', () => {
 describe('examples/run.yaml, every setting with its default', () => {
   it('is a valid run config equal to the defaults', () => {
     expect(loadRunConfig(new URL('../examples/run.yaml', import.meta.url).pathname)).toEqual(loadRunConfig(undefined));
+  });
+
+  it('names every setting the schema takes (set to its default, or commented out where it has none)', () => {
+    const text = readFileSync(new URL('../examples/run.yaml', import.meta.url), 'utf8');
+    expect(Object.keys(runConfigInputSchema.shape).filter((key) => !new RegExp(`^#?\\s*${key}:`, 'm').test(text))).toEqual([]);
+  });
+
+  it('a partial train: section takes the defaults of the fields it leaves out', () => {
+    const config = resolveRunConfig('test', { train: { batchSize: 16 } });
+    expect(config.train).toEqual({ ...loadRunConfig(undefined).train, batchSize: 16 });
+    expect(() => resolveRunConfig('test', { train: { batchSize: 0 } })).toThrow(/train\.batchSize/);
   });
 });
 

@@ -11,6 +11,9 @@ import { sections } from './sections.ts';
 
 export const DEFAULT_PORT = 7070;
 
+/** The training settings of the core round, under any `train:` field a config leaves out. */
+const TRAIN_DEFAULTS = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 } as const;
+
 /**
  * The run config as it is written: one flat mapping (YAML file, command-line flags,
  * programmatic options), whose spec fields — strategy, dp, data, partition — take the
@@ -62,7 +65,11 @@ export const runConfigInputSchema = z.strictObject({
   init: z.string().min(1).optional(),
   /** Parameters (names or '/'-groups, e.g. dense0) that no client updates; only the others travel and are aggregated. */
   freeze: z.array(z.string().min(1).max(256)).max(4096).default([]),
-  train: runTrainSchema.default(runTrainSchema.parse({ epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05 })),
+  // a partial section (only batchSize, say) takes the other fields' defaults
+  train: z.preprocess(
+    (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...TRAIN_DEFAULTS, ...v } : v),
+    runTrainSchema.default(runTrainSchema.parse(TRAIN_DEFAULTS)),
+  ),
   /** The aggregation strategy: `fedavg`, `fedprox:mu=0.1`, `krum:f=1` … or `{ name: fedprox, mu: 0.1 }`. */
   strategy: strategySpecSchema.default({ name: 'fedavg' }),
   /** Plain path: an update whose L2 norm exceeds this is dropped (a failure) or clipped to it (maxUpdateNormAction) before the strategy sees it; no bound when absent. */
