@@ -20,6 +20,7 @@ import { DEFAULT_MODEL } from './shared/models/spec.ts';
 import { ConfigError, StarlingError, errorMessage } from './shared/errors.ts';
 import { createLogger, escapeControls, type LogLevel, type Logger } from './shared/log.ts';
 import { locateRun, openResumePoint, type ResumePoint } from './coordinator/resume.ts';
+import { CODE_VERSION } from './shared/version.ts';
 import { simulate } from './simulations/simulate.ts';
 import { runsCommand } from './cli/runs.ts';
 import { tuneCommand } from './cli/tune.ts';
@@ -38,6 +39,7 @@ import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
 const program = new Command()
   .name('starling')
   .description('Federated learning: a coordinator, client agents and local simulations.')
+  .version(CODE_VERSION.replace(/^starling /, ''), '-V, --version', 'print the version and exit')
   .showHelpAfterError('(add --help for usage)');
 
 /** coordinator and simulate: the file their flags are layered over. */

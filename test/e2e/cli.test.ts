@@ -42,6 +42,13 @@ describe('the starling command', () => {
     const flag = await starling(['simulate', '--rounds', 'ten']).done;
     expect(flag.code).toBe(1);
     expect(flag.stderr).toMatch(/--rounds must be an integer, got "ten"/);
+    // an unknown flag: one line and a hint, not the whole help
+    const unknown = await starling(['simulate', '--bogus']).done;
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toEqual(["error: unknown option '--bogus'", '(add --help for usage)']);
+    const version = await starling(['--version']).done;
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
     const missing = await starling(['client', '--coordinator', 'ws://127.0.0.1:1', '--data', join(dir, 'missing.csv'), '--label', 'y']).done;
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/data file .*missing.csv does not exist/);
