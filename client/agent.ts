@@ -17,6 +17,7 @@ import {
   type ToCoordinator,
 } from '../shared/protocol/messages.ts';
 import { SecAggParticipant } from './secagg-participant.ts';
+import { Heartbeat, inSeconds } from '../shared/protocol/heartbeat.ts';
 import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import { allFinite } from '../shared/weights.ts';
@@ -160,18 +161,13 @@ export class ClientAgent {
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
       const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
       let welcomeTimer: NodeJS.Timeout | undefined;
-      let heartbeat: NodeJS.Timeout | undefined;
-      /** Whether anything (a frame, a ping, a pong) came from the coordinator since the last heartbeat tick, and when it last did. */
-      let heard = true;
-      let lastHeard = performance.now();
-      const hear = () => {
-        heard = true;
-        lastHeard = performance.now();
-      };
+      /** Anything from the coordinator (a frame, a ping or pong, a byte) is heard by it. */
+      const heartbeat = new Heartbeat();
+      const hear = () => heartbeat.hear();
       // nothing of a session may outlive it: no timer keeps a finished process alive
       const stopTimers = () => {
         clearTimeout(welcomeTimer);
-        clearInterval(heartbeat);
+        heartbeat.stop();
       };
       let state: 'connecting' | 'keyExchange' | 'hello' | 'ready' | 'done' | 'failed' = 'connecting';
       this.tasks = Promise.resolve();
@@ -216,25 +212,17 @@ export class ClientAgent {
        * waiting unread, so such a tick does not count against it.
        */
       const startHeartbeat = (ms: number) => {
-        let due = performance.now() + ms;
         let silentTicks = 0;
-        heartbeat = setInterval(() => {
-          const late = performance.now() - due > ms / 2;
-          due = performance.now() + ms;
-          // judged once this turn's input has been read (timers run before it): an answer that arrived while training counts
-          setImmediate(() => {
-            if (state === 'done' || state === 'failed') return;
-            if (heard) silentTicks = 0;
-            else if (!late) silentTicks++;
-            heard = false;
-            if (silentTicks >= 2) {
-              const silent = inSeconds(performance.now() - lastHeard);
-              return fail(new StarlingError('E_TIMEOUT', `the coordinator answered no heartbeat for ${silent} s; the connection is taken as lost`), true);
-            }
-            if (socket.readyState === socket.OPEN) socket.ping();
-          });
-        }, ms);
-        heartbeat.unref();
+        heartbeat.start(ms, ({ heard, late }) => {
+          if (state === 'done' || state === 'failed') return;
+          if (heard) silentTicks = 0;
+          else if (!late) silentTicks++;
+          if (silentTicks >= 2) {
+            const silent = inSeconds(heartbeat.silentMs());
+            return fail(new StarlingError('E_TIMEOUT', `the coordinator answered no heartbeat for ${silent} s; the connection is taken as lost`), true);
+          }
+          if (socket.readyState === socket.OPEN) socket.ping();
+        });
       };
       socket.on('ping', hear);
       socket.on('pong', hear);
@@ -498,10 +486,6 @@ function sameWeights(a: Float32Array, b: Float32Array): boolean {
 }
 
 /** Milliseconds as seconds for a message: tenths below ten seconds, whole seconds above. */
-function inSeconds(ms: number): string {
-  return ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000));
-}
-
 /** A training result that must not be sent: non-finite values in the update. */
 function diverged(delta: Float32Array, loss: number): boolean {
   return !allFinite(delta) || (typeof loss === 'number' && !Number.isFinite(loss));

@@ -24,6 +24,7 @@ import { allFinite } from '../shared/weights.ts';
 import { CONTROL_ALLOWANCE, fitResultAllowance, secaggAllowance, widest, type Allowance } from './frame-limits.ts';
 import type { ReceiveBudget } from './receive-budget.ts';
 import type { ClientHandle, EvaluateRequest, FitRequest, SecAggRequest } from './transport.ts';
+import { Heartbeat, inSeconds } from '../shared/protocol/heartbeat.ts';
 
 export interface ConnectionOptions {
   readonly id: string;
@@ -152,10 +153,7 @@ export class ClientConnection implements ClientHandle {
   private frameCompleted = false;
   /** The answered tasks of this client identity (its peer's, once it has one). */
   private ledger = new TaskLedger();
-  private heartbeat: NodeJS.Timeout | undefined;
-  /** Whether anything arrived since the last ping, and when anything last did. */
-  private heard = true;
-  private lastHeard = performance.now();
+  private readonly heartbeat = new Heartbeat();
   /** Set when the peer broke the websocket protocol itself (ws refused a frame): its close is a refusal, not a lost connection. */
   private refused = false;
 
@@ -255,8 +253,7 @@ export class ClientConnection implements ClientHandle {
   }
 
   private hear(): void {
-    this.heard = true;
-    this.lastHeard = performance.now();
+    this.heartbeat.hear();
   }
 
   /**
@@ -270,26 +267,17 @@ export class ClientConnection implements ClientHandle {
    * session took the task over first. An idle session that falls silent is cut off at once.
    */
   private startHeartbeat(ms: number): void {
-    let due = performance.now() + ms;
-    this.heard = true;
-    this.heartbeat = setInterval(() => {
-      const late = performance.now() - due > ms / 2;
-      due = performance.now() + ms;
-      // judged once this turn's input has been read (timers run before it): an answer that arrived while this process was busy counts
-      setImmediate(() => {
-        if (this.state === 'closed') return;
-        if (!this.heard && !late && !this.pending) return this.dead(performance.now() - this.lastHeard);
-        this.heard = false;
-        const { socket } = this.opts;
-        if (socket.readyState === socket.OPEN) socket.ping();
-      });
-    }, ms);
-    this.heartbeat.unref();
+    this.heartbeat.start(ms, ({ heard, late }) => {
+      if (this.state === 'closed') return;
+      if (!heard && !late && !this.pending) return this.dead(this.heartbeat.silentMs());
+      const { socket } = this.opts;
+      if (socket.readyState === socket.OPEN) socket.ping();
+    });
   }
 
   /** No heartbeat answered: the peer is gone (or cannot answer). No close handshake with a dead peer: the socket is cut. */
   private dead(silentMs: number): void {
-    const silent = silentMs < 10_000 ? (silentMs / 1000).toFixed(1) : String(Math.round(silentMs / 1000));
+    const silent = inSeconds(silentMs);
     const err = new SessionLost(`client ${this.label()} answered no heartbeat for ${silent} s and was cut off`);
     this.opts.log.warn({ client: this.label(), silentMs: Math.round(silentMs) }, `closing connection ${this.label()}: no heartbeat for ${silent} s`);
     this.opts.socket.terminate();
@@ -423,7 +411,7 @@ export class ClientConnection implements ClientHandle {
         reject(new StarlingError('E_TASK', `client ${this.label()} missed the ${what} ${round} deadline`));
         // busy, it was not judged on heartbeats; at its deadline it is: one that has answered no ping for two intervals is gone
         const ms = this.opts.heartbeatIntervalMs;
-        const silent = performance.now() - this.lastHeard;
+        const silent = this.heartbeat.silentMs();
         if (ms && silent > 2 * ms) this.dead(silent);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -676,7 +664,7 @@ export class ClientConnection implements ClientHandle {
     this.closedBecause = err instanceof ProtocolError ? `client ${this.label()} was closed: ${err.message}` : err.message;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.frameTimer);
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.opts.budget?.release(this);
     const p = this.pending;
     this.pending = undefined;
