@@ -115,7 +115,7 @@ export class RunRecorder {
     for (let c = this.queued; c; c = this.queued) {
       this.queued = undefined;
       const ref = await this.writeCheckpoint(c);
-      if (ref && !this.finished) this.write(() => this.prune(this.store.addCheckpoint(this.runId, ref)));
+      if (ref) this.write(() => this.prune(this.store.addCheckpoint(this.runId, ref)));
     }
     this.writing = undefined;
   }
@@ -141,10 +141,9 @@ export class RunRecorder {
    * a stopped or failed run keeps them.
    */
   async finish(outcome: RunOutcome): Promise<void> {
-    if (this.finishing) return;
-    this.finishing = true;
-    await this.flush();
+    if (this.finished) return;
     this.finished = true;
+    await this.flush();
     this.write(() => {
       this.store.finishRun(this.runId, outcome);
       if (outcome.status !== 'complete') return;
@@ -153,8 +152,6 @@ export class RunRecorder {
     });
     this.store.close();
   }
-
-  private finishing = false;
 
   private write(commit: () => void): void {
     try {
