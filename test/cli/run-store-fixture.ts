@@ -45,6 +45,16 @@ export const roundRecord = (round: number, accuracy: number | null, extra: Parti
   ...extra,
 });
 
+/** A round's federated evaluation: one client scored the model on its held-out rows. */
+export const federatedRecord: NonNullable<RoundRecord['federated']> = {
+  clients: 1,
+  failures: 0,
+  failed: [],
+  numExamples: 5,
+  metrics: { accuracy: 0.6 },
+  perClient: [{ client: 'a', numExamples: 5, metrics: { accuracy: 0.6 } }],
+};
+
 export interface StoredRound {
   readonly record: RoundRecord;
   readonly clients?: readonly ClientRoundResult[];

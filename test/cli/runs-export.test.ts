@@ -3,18 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { csvCell } from '../../cli/runs.ts';
 import { StarlingError } from '../../shared/errors.ts';
-import { roundRecord, runStart, runs, tempDir, writeRun } from './run-store-fixture.ts';
+import { federatedRecord, roundRecord, runStart, runs, tempDir, writeRun } from './run-store-fixture.ts';
 
 const dir = tempDir('starling-runs-export-');
 const store = join(dir, 'starling.db');
-const federated = {
-  clients: 1,
-  failures: 0,
-  failed: [],
-  numExamples: 5,
-  metrics: { accuracy: 0.6 },
-  perClient: [{ client: 'a', numExamples: 5, metrics: { accuracy: 0.6 } }],
-};
+const federated = federatedRecord;
 writeRun(
   store,
   runStart('run-1', { roundsPlanned: 4 }),

@@ -64,6 +64,11 @@ async function mnistTrainer(k: number): Promise<Trainer> {
  * A run of two agents, `site-1` behind a relay. With `cut`, the relay's connections are cut as
  * site-1 starts training round 1 — its task outstanding, its answer not yet sent.
  */
+/** Client k (1-based) of the run's keys: a plain agent training on its MNIST shard, until the run ends. */
+async function honestAgent(url: string, k: number) {
+  return new ClientAgent({ url, name: `site-${k}`, trainer: await mnistTrainer(k), log: silentLogger, security: keys.client(k - 1) }).run();
+}
+
 async function run(opts: { cut: boolean; insecure?: boolean; over?: Partial<RunConfigInput> }) {
   const log = memoryLogger();
   const clientLog = memoryLogger();
@@ -135,11 +140,7 @@ describe('a client whose connection is lost mid-round', () => {
       const quitter = new SecurePeer(coordinator.url, keys.ids[2]!, keys.coordinator.identity.publicKey);
       await quitter.connect();
       quitter.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'quitter' });
-      const honest = (k: number) =>
-        mnistTrainer(k).then((trainer) =>
-          new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer, log: silentLogger, security: keys.client(k - 1) }).run(),
-        );
-      const agents = Promise.all([honest(1), honest(2)]);
+      const agents = Promise.all([honestAgent(coordinator.url, 1), honestAgent(coordinator.url, 2)]);
       await quitter.nextMessage(); // welcome
       expect((await quitter.nextMessage()).type).toBe('fit');
       quitter.socket.terminate();
@@ -197,11 +198,7 @@ describe('heartbeats', () => {
       silent.socket.on('ping', (data) => deaf || silent.socket.pong(data));
       await silent.connect();
       silent.sendSealed({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'silent' });
-      const honest = (k: number) =>
-        mnistTrainer(k).then((trainer) =>
-          new ClientAgent({ url: coordinator.url, name: `site-${k}`, trainer, log: silentLogger, security: keys.client(k - 1) }).run(),
-        );
-      const agents = Promise.all([honest(1), honest(2)]);
+      const agents = Promise.all([honestAgent(coordinator.url, 1), honestAgent(coordinator.url, 2)]);
       await silent.nextMessage(); // welcome
       expect((await silent.nextMessage()).type).toBe('fit');
       deaf = true;

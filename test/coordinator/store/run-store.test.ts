@@ -9,7 +9,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../../coordinator/store/migration
 import { RunRecorder } from '../../../coordinator/store/run-recorder.ts';
 import { type RunStart, RunStore } from '../../../coordinator/store/run-store.ts';
 import { silentLogger } from '../../../shared/log.ts';
-import { roundRecord, runStart } from '../../cli/run-store-fixture.ts';
+import { federatedRecord, roundRecord, runStart } from '../../cli/run-store-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,14 +76,7 @@ describe('the run store', () => {
   it('records a run, each round with its clients and federated evaluation in one transaction, and how it ended', () => {
     const store = RunStore.open(fresh());
     store.beginRun(run('r1', { startedAt: '2026-01-01T00:00:00.000Z' }));
-    const federated = {
-      clients: 1,
-      failures: 0,
-      failed: [],
-      numExamples: 5,
-      metrics: { accuracy: 0.6 },
-      perClient: [{ client: 'a', numExamples: 5, metrics: { accuracy: 0.6 } }],
-    };
+    const federated = federatedRecord;
     store.recordRound('r1', record(1, 0.7, { federated }), [
       { client: 'a', examples: 10, metrics: { loss: 0.3 }, partial: false },
       { client: 'b', failure: 'client b disconnected (code 1006)' },
