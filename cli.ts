@@ -12,8 +12,9 @@ import { startCoordinator } from './coordinator/coordinator.ts';
 import type { RoundRecord } from './coordinator/round-loop.ts';
 import { BACKENDS, probeAll, selectBackend } from './shared/backend.ts';
 import { loadRunConfig, readConfigFile, resolveRunConfig, type RunConfig } from './shared/config.ts';
-import { formatPartition, type PartitionSpec } from './shared/data/partition.ts';
-import { formatDataSpec, type RunDataSpec } from './shared/data/source.ts';
+import { formatPartition } from './shared/data/partition.ts';
+import { formatDataSpec, type DataSpec } from './shared/data/source.ts';
+import { loadData } from './shared/data/run-data.ts';
 import { EngineFactory, decideEngine, type EngineChoice } from './shared/engine/factory.ts';
 import { kernelsUnavailable } from './shared/engine/simd/kernels.ts';
 import { DEFAULT_MODEL } from './shared/models/spec.ts';
@@ -25,7 +26,7 @@ import { simulate } from './simulations/simulate.ts';
 import { runsCommand } from './cli/runs.ts';
 import { tuneCommand } from './cli/tune.ts';
 import { parseAttack } from './simulations/attacks.ts';
-import { inspectPartition } from './shared/data/inspect.ts';
+import { cleaningLines, dataCommand, dataSummary, parseClassNames } from './cli/data.ts';
 import { fromBase64, readIdentityFile, toBase64, writeIdentityFile } from './shared/crypto/identity-file.ts';
 import { JOIN_TOKEN_ENV, resolveJoinToken } from './shared/crypto/join-token.ts';
 import { KEY_BYTES, generateIdentity } from './shared/crypto/primitives.ts';
@@ -215,7 +216,11 @@ const client = program
     'mnist',
   )
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
-  .option('--label <column>', 'with a CSV file: the label column (integer class index)')
+  .option('--label <column>', 'with a CSV file: the label column (class indices, or class names with --classes)')
+  .option(
+    '--classes <names>',
+    "with a CSV file whose labels are names: the run's classes in index order, e.g. setosa,versicolor,virginica (the same on every client)",
+  )
   .option('--clean', 'with a CSV file: drop rows with missing values or bad labels and exact duplicates (and report them) instead of failing')
   .option('--clean-range <lo,hi>', 'with --clean: also drop rows with a feature outside [lo, hi]')
   .option('--normalize <kind>', "with CSV or IDX data: minmax or zscore, fitted on this client's rows");
@@ -245,6 +250,7 @@ addRunFlags(client, 'client')
       data: parseClientData(String(flags.data)),
       shard: flags.shard as string | undefined,
       label: flags.label as string | undefined,
+      classes: flags.classes === undefined ? undefined : parseClassNames(String(flags.classes)),
       partition: settings.data.partition,
       seed: settings.seed,
       validation: settings.data.validation,
@@ -290,13 +296,19 @@ addRunFlags(
     const fileLevel = flags.config ? (readConfigFile(String(flags.config)).logLevel as string | undefined) : undefined;
     const log = logger((flags.logLevel as string | undefined) ?? fileLevel, 'warn');
     if (flags.workers !== undefined && (flags.workers as number) < 1) throw new ConfigError('--workers must be at least 1');
-    if (!config.output.json && !resume) {
-      const { source, partition } = config.data;
+    // the data first: what cleaning dropped is shown before any round
+    const data = await loadData(config.data, config.clients, config.seed);
+    if (!config.output.json) {
+      const { source, partition, testData } = config.data;
       const devices = source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition);
-      process.stdout.write(
-        `simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} ` +
-          `(${config.model.type}, ${devices}, seed ${config.seed})\n`,
-      );
+      const model = config.modelFromData ? `${config.model.type} sized to the data` : config.model.type;
+      if (!resume) {
+        process.stdout.write(
+          `simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} ` + `(${model}, ${devices}, seed ${config.seed})\n`,
+        );
+      }
+      const summary = dataSummary(config.data, data);
+      for (const line of [...cleaningLines(source, data, testData), ...(summary ? [summary] : [])]) process.stdout.write(`${line}\n`);
     }
     const attackers = (flags.attackers as number | undefined) ?? (flags.attack ? 1 : 0);
     if (attackers < 0 || attackers > config.clients) throw new ConfigError(`--attackers must be between 0 and --clients (${config.clients}), got ${attackers}`);
@@ -311,6 +323,7 @@ addRunFlags(
       attack,
       resume,
       signal: stopping.signal,
+      data,
     });
     if (result.stopped) {
       if (!config.output.json) process.stdout.write(resumableLine('simulate', result.history.runId, result.history.rounds.length, config));
@@ -331,31 +344,7 @@ addRunFlags(
 program.addCommand(tuneCommand((level) => logger(level, 'warn')));
 program.addCommand(runsCommand());
 
-program
-  .command('data')
-  .description('look at data as a run would cut it')
-  .command('inspect')
-  .description("print each client's size and label histogram")
-  .addOption(runFlagOption('data', 'mnist, synthetic:<alpha>,<beta> or text:<window>:<path>').default({ kind: 'mnist' }, 'mnist'))
-  .addOption(runFlagOption('partition').default({ kind: 'iid' }, 'iid'))
-  .addOption(runFlagOption('clients', 'number of clients').default(10))
-  .addOption(runFlagOption('seed', 'partition seed').default(42))
-  .option('--json', 'one JSON object per client')
-  .action((flags: { data: RunDataSpec; partition: PartitionSpec; clients: number; seed: number; json?: boolean }) => {
-    const rows = inspectPartition(flags.data, flags.partition, flags.clients, flags.seed);
-    if (flags.json) {
-      for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
-      return;
-    }
-    const width = String(flags.clients).length;
-    process.stdout.write(
-      `${formatDataSpec(flags.data)}, ${formatPartition(flags.partition)}, ${flags.clients} clients, seed ${flags.seed}: size, then rows per class 0..${rows[0]!.labels.length - 1}\n`,
-    );
-    for (const r of rows)
-      process.stdout.write(
-        `client ${String(r.client).padStart(width)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(5)).join('')}\n`,
-      );
-  });
+program.addCommand(dataCommand());
 
 program
   .command('keygen')
@@ -405,8 +394,9 @@ try {
 }
 
 /** The data of a run, as the first line of `simulate` names it. */
-function describeData(data: RunDataSpec): string {
+function describeData(data: DataSpec): string {
   if (data.kind === 'mnist') return 'MNIST';
   if (data.kind === 'text') return `the text of ${data.path}`;
+  if (data.kind === 'csv') return data.path;
   return formatDataSpec(data);
 }

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS } from '../shared/backend.ts';
 import { runConfigFields, runConfigSchema, type RunConfigInput } from '../shared/config.ts';
 import { parsePartition } from '../shared/data/partition.ts';
+import { parseRange } from '../shared/data/clean.ts';
 import { parseRunData } from '../shared/data/source.ts';
 import { ENGINE_CHOICES } from '../shared/engine/factory.ts';
 import { JOIN_TOKEN_ENV } from '../shared/crypto/join-token.ts';
@@ -163,7 +164,40 @@ const RUN_FLAGS: readonly RunFlag[] = [
     flag: '--data <source>',
     path: 'data',
     parse: spec(parseRunData),
-    help: 'mnist, synthetic:<alpha>,<beta> or text:<window>:<path>: the data a simulation trains on and a run is evaluated on (default mnist)',
+    help:
+      'mnist, synthetic:<alpha>,<beta>, text:<window>:<path>, idx:<images>,<labels> or a CSV file (csv:<path> or the path): ' +
+      'the data a simulation trains on and a run is evaluated on (default mnist)',
+  },
+  { flag: '--label <column>', path: 'label', help: 'with a CSV file: the label column (class indices, or class names)' },
+  {
+    flag: '--classes <names>',
+    path: 'classes',
+    parse: commaList,
+    help: "with a CSV file: the class names in index order, e.g. setosa,versicolor,virginica (default: the file's distinct labels, sorted)",
+  },
+  {
+    flag: '--clean',
+    path: 'clean',
+    help: 'with a CSV file: drop rows with missing values, bad labels or duplicate content (each reported) instead of failing',
+  },
+  { flag: '--clean-range <lo,hi>', path: 'cleanRange', parse: spec(parseRange), help: 'with a CSV file: also drop rows with a feature outside [lo, hi]' },
+  {
+    flag: '--normalize <kind>',
+    path: 'normalize',
+    choices: ['minmax', 'zscore'],
+    help: 'with CSV or IDX data: scale each feature, fitted on the training rows',
+  },
+  {
+    flag: '--test-data <source>',
+    path: 'testData',
+    parse: spec(parseRunData),
+    help: 'with CSV or IDX data: the test split from this file (same form as --data) instead of a hold-out',
+  },
+  {
+    flag: '--test-fraction <f>',
+    path: 'testFraction',
+    parse: Number,
+    help: 'with CSV or IDX data: the fraction of rows held out (stratified, seeded) as the test split (default 0.2)',
   },
   { flag: '--host <host>', path: 'host', help: 'address to listen on (default 127.0.0.1)', commands: ['coordinator'] },
   { flag: '--port <port>', path: 'port', parse: integer, help: 'port to listen on (default 7070)', commands: ['coordinator'] },

@@ -1,10 +1,11 @@
-import { loadCsv, loadCsvCleaned } from '../shared/data/csv.ts';
+import { loadCsvCleaned, readCsv } from '../shared/data/csv.ts';
 import { formatCleanReport } from '../shared/data/clean.ts';
 import { loadIdx } from '../shared/data/idx.ts';
 import { applyNormalizer, fitNormalizer, type NormalizeKind } from '../shared/data/normalize.ts';
 import type { DatasetView } from '../shared/data/dataset.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
-import { formatDataSpec, isDataSpecText, loadData, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
+import { formatDataSpec, isDataSpecText, parseDataSpec, type DataSpec } from '../shared/data/source.ts';
+import { loadData } from '../shared/data/run-data.ts';
 import { partition, type PartitionSpec } from '../shared/data/partition.ts';
 import { ConfigError, DataError } from '../shared/errors.ts';
 import { readFile } from 'node:fs/promises';
@@ -45,6 +46,8 @@ export interface DataSourceOptions {
   readonly data: DataSpec;
   readonly shard?: string;
   readonly label?: string;
+  /** For CSV data whose labels are names: the run's classes in index order (the same list on every client). */
+  readonly classes?: readonly string[];
   readonly partition: PartitionSpec;
   readonly seed: number;
   /** The run's validation fraction: those MNIST rows are the coordinator's, not any client's. */
@@ -99,7 +102,7 @@ async function openRows(options: DataSourceOptions): Promise<DatasetView> {
     if (options.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
     if (options.normalize)
       throw new ConfigError("--normalize applies to CSV and IDX data; the embedded digits are already scaled to [0, 1] like the coordinator's test split");
-    const { train } = loadData(spec, 1, options.seed, options.validation ?? 0);
+    const { train } = await loadData({ source: spec, validation: options.validation ?? 0 }, 1, options.seed);
     if (!options.shard) return { dataset: train };
     const { index, count } = parseShard(options.shard);
     const shards = partition(options.partition, train.y, train.classes, count, options.seed);
@@ -123,8 +126,10 @@ async function openRows(options: DataSourceOptions): Promise<DatasetView> {
   }
   if (spec.kind !== 'csv') throw new ConfigError(`--data ${formatDataSpec(spec)} is not a client's data (mnist, text, idx or csv)`);
   if (!options.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
-  if (!options.clean) return { dataset: await loadCsv(spec.path, { label: options.label }) };
-  const { dataset, report } = await loadCsvCleaned(spec.path, { label: options.label, ...options.clean });
+  // one client's file cannot say the run's class order: named labels need the declared list
+  const csv = { label: options.label, namesMustBeDeclared: true, ...(options.classes ? { classNames: options.classes } : {}) };
+  if (!options.clean) return { dataset: (await readCsv(spec.path, csv)).dataset };
+  const { dataset, report } = await loadCsvCleaned(spec.path, { ...csv, ...options.clean });
   options.report?.(`${spec.path}: ${formatCleanReport(report)}`);
   return { dataset };
 }

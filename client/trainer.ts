@@ -3,6 +3,7 @@ import type { Engine, TrainResult } from '../shared/engine/engine.ts';
 import { scoreView } from '../shared/engine/score.ts';
 import { DataError } from '../shared/errors.ts';
 import { outputClasses } from '../shared/models/registry.ts';
+import { MAX_CLASSES } from '../shared/data/csv.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { FitConfig } from '../shared/protocol/fit-config.ts';
 
@@ -65,6 +66,8 @@ export function conformClasses(view: DatasetView, spec: ModelSpec): DatasetView 
   const classes = outputClasses(spec);
   // a generative model ignores labels
   if (classes === undefined || ds.classes === classes) return view;
+  // labels are one byte: a spec asking for more classes could only make the client allocate for nothing
+  if (classes > MAX_CLASSES) throw new DataError(`the model predicts ${classes} classes; a label holds at most ${MAX_CLASSES}`);
   if (ds.classes > classes) {
     throw new DataError(`the data holds labels up to ${ds.classes - 1}, but the model predicts only ${classes} classes`);
   }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../shared/config.ts';
-import { formatDataSpec, loadData } from '../shared/data/source.ts';
+import { formatDataSpec } from '../shared/data/source.ts';
+import { loadData, type LoadedData } from '../shared/data/run-data.ts';
+import { fitModelToData } from '../shared/config/model-from-data.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { CheckpointError, ConfigError, errorMessage } from '../shared/errors.ts';
@@ -11,7 +13,7 @@ import { JOIN_TOKEN_ENV, resolveJoinToken } from '../shared/crypto/join-token.ts
 import type { Identity } from '../shared/crypto/primitives.ts';
 import type { Logger } from '../shared/log.ts';
 import { initWeights, inputSize, outputClasses, paramCount } from '../shared/models/registry.ts';
-import { loadSavedModel } from '../shared/models/saved-model.ts';
+import { loadInitialModel } from '../shared/models/initial-model.ts';
 import { formatDpSpec } from '../shared/privacy/dp-spec.ts';
 import { fitConfig } from '../shared/protocol/fit-config.ts';
 import { formatStrategySpec } from '../shared/strategy-spec.ts';
@@ -22,11 +24,11 @@ import { publicConfig, writeRun, sha256, peakRssBytes, type RunHistory } from '.
 import { RunRecorder } from './store/run-recorder.ts';
 import type { ResumePoint } from './resume.ts';
 import type { Checkpoint } from './store/checkpoint-file.ts';
-import type { Strategy } from './strategies/strategy.ts';
+import type { Strategy, StrategyContext } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
-import { createAggregation } from './strategies/index.ts';
+import { createAggregation, type RunAggregation } from './strategies/index.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { secretRng } from './strategies/sampling.ts';
 import type { NoiseSource } from '../shared/privacy/index.ts';
@@ -52,8 +54,37 @@ export interface CoordinatorOptions {
    * amplification by sampling does not hold: rounds and history.json add each client's unamplified ε.
    */
   readonly replayableSampling?: boolean;
+  /** The run's data, already loaded (loadData of config.data): a simulation reads it once for its clients and the coordinator. */
+  readonly data?: LoadedData;
   /** Continue this run from its last good checkpoint (coordinator/resume.ts openResumePoint) instead of starting a new one. */
   readonly resume?: ResumePoint;
+  /**
+   * A strategy of the program's own, run instead of the one `config.strategy` names. Its
+   * snapshot and restore carry its state through checkpoints, so a resumed run must be given
+   * the same strategy again.
+   */
+  readonly strategy?: StrategyChoice;
+  /**
+   * The initial global model in `config.model`'s flat layout (a tfjs model object's own
+   * weights, from tfjsModelSpec); `init:` and a checkpoint take precedence. Seeded weights when absent.
+   */
+  readonly initialWeights?: Float32Array;
+}
+
+/** A strategy object, or a factory given the run's client-sampling context (to build on createStrategy). */
+export type StrategyChoice = Strategy | ((ctx: StrategyContext) => Strategy);
+
+/**
+ * The aggregation of a strategy the program passed. Differential privacy replaces a
+ * strategy's combiner with its noised release, which would silently drop the program's:
+ * refused. So is a combiner that needs every update under secure aggregation, which hides them.
+ */
+function programAggregation(choice: StrategyChoice, ctx: StrategyContext, config: RunConfig): RunAggregation {
+  if (config.privacy.dp) throw new ConfigError('dp cannot be combined with a strategy passed in the options: the DP release replaces its combiner');
+  const strategy = typeof choice === 'function' ? choice(ctx) : choice;
+  if (config.secagg && strategy.combiner.needsEveryUpdate)
+    throw new ConfigError(`strategy ${strategy.name} needs every individual update, which secure aggregation hides`);
+  return { strategy };
 }
 
 /**
@@ -165,7 +196,18 @@ export interface CoordinatorResult {
  * `localValidation`, on the clients' held-out rows), writes the history,
  * tells the clients the run is over.
  */
-export async function startCoordinator(config: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
+export async function startCoordinator(given: RunConfig, opts: CoordinatorOptions): Promise<RunningCoordinator> {
+  // the run's data: central evaluation scores on it, and a run that names no model sizes the default MLP to it
+  const wanted = given.data.evaluate === 'test' || (given.modelFromData && given.data.source.kind !== 'mnist');
+  const loaded = wanted ? (opts.data ?? (await loadData(given.data, given.clients, given.seed))) : undefined;
+  const config = loaded ? fitModelToData(given, loaded.train, given.data.source.kind === 'text') : { ...given, modelFromData: false };
+  // a deployed run's clients each declare the class order (--classes): the coordinator's must be declared too, to be the same
+  if (loaded?.classNames && !given.data.classes && !opts.replayableSampling) {
+    throw new ConfigError(
+      `classes: the labels of ${formatDataSpec(given.data.source)} are names (${loaded.classNames.join(', ')}): declare their order ` +
+        'with classes: [a, b, c] (--classes a,b,c), the list every client gives with --classes, so each name is the same class everywhere',
+    );
+  }
   const { dp } = config.privacy;
   // central DP's ε is amplified by sampling only if nobody can know the sample: it is drawn from the OS's CSPRNG,
   // never from the run seed, and recorded nowhere (simulations keep the seeded sample, and say what that means)
@@ -181,14 +223,24 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
     evaluateSampling: { fraction: config.strategy.fractionEvaluate, min: 1, seed: config.seed },
   };
   // the strategy, and with DP its release and privacy ledger; robust strategies are refused under secagg or DP (they need every update)
-  const { strategy, privacy, chargeUnrecorded, releaseRate } = createAggregation(config.strategy.spec, dp, {
-    ctx: strategyContext,
-    secagg: config.secagg !== undefined,
-    delta: config.privacy.delta,
-    noise: opts.noise,
-    samplingSecret,
-  });
+  const { strategy, privacy, chargeUnrecorded, releaseRate } = opts.strategy
+    ? programAggregation(opts.strategy, strategyContext, config)
+    : createAggregation(config.strategy.spec, dp, {
+        ctx: strategyContext,
+        secagg: config.secagg !== undefined,
+        delta: config.privacy.delta,
+        noise: opts.noise,
+        samplingSecret,
+      });
   const resume = opts.resume;
+  const strategyName = opts.strategy ? strategy.name : formatStrategySpec(config.strategy.spec);
+  // a program's own strategy is not in the config: a resume must be handed the same one again
+  if (resume && resume.strategy !== strategyName) {
+    throw new ConfigError(
+      `run ${resume.runId} ran strategy ${resume.strategy}; it cannot continue with ${strategyName} ` +
+        "(a strategy the run's program passed in its options must be passed again to resume it)",
+    );
+  }
   if (resume?.checkpoint) restoreStrategy(strategy, resume.checkpoint);
   // rounds after the checkpoint that released noised updates release again when run again with fresh noise: the account
   // charges them once more. Only seeded noise (a simulation's: opts.noise with a position) repeats itself exactly.
@@ -222,8 +274,10 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
         "each round also reports epsilonUnamplifiedMax, and history.json each client's unamplified ε",
     );
   }
-  // transfer learning: the initial model from a saved one, checked in full before listening
-  const initial = config.init && !resume?.checkpoint ? loadSavedModel(config.init) : undefined;
+  // transfer learning: the initial model from a saved one (Starling's, or a tfjs model.json), checked in full before listening
+  const initial = config.init && !resume?.checkpoint ? loadInitialModel(config.init) : undefined;
+  if (opts.initialWeights && opts.initialWeights.length !== paramCount(config.model))
+    throw new ConfigError(`initialWeights holds ${opts.initialWeights.length} values; the model has ${paramCount(config.model)} parameters`);
   const layout = trainableLayout(config.model, config.freeze);
   if (initial) log.info({ init: initial.file }, `starting from the saved model ${initial.file}`);
   if (!layout.all)
@@ -231,7 +285,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const runId = resume?.runId ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   const runDir = resume?.dir ?? join(config.output.out, runId);
   // with a validation split, rounds are scored on it and the test split only once, at the end
-  const data = config.data.evaluate === 'test' ? loadData(config.data.source, config.clients, config.seed, config.data.validation) : undefined;
+  const data = config.data.evaluate === 'test' ? loaded : undefined;
   const evaluation = data ? (data.validation ?? data.test) : undefined;
   const classes = outputClasses(config.model) ?? evaluation?.classes;
   if (evaluation && (inputSize(config.model) !== evaluation.features || classes !== evaluation.classes)) {
@@ -262,7 +316,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
               roundsPlanned: config.rounds,
               data: formatDataSpec(config.data.source),
               model: config.model.type,
-              strategy: formatStrategySpec(config.strategy.spec),
+              strategy: strategyName,
               codeVersion: CODE_VERSION,
               kind: opts.replayableSampling ? 'simulation' : 'coordinator',
               // absolute, so a run resumed from another working directory finds its files
@@ -297,7 +351,7 @@ export async function startCoordinator(config: RunConfig, opts: CoordinatorOptio
   const stopping = new AbortController();
 
   const done = (async (): Promise<CoordinatorResult> => {
-    const initialWeights = resume?.checkpoint?.weights ?? initial?.weights ?? initWeights(config.model, config.seed);
+    const initialWeights = resume?.checkpoint?.weights ?? initial?.weights ?? opts.initialWeights ?? initWeights(config.model, config.seed);
     const { weights, history, bestRound, stopped } = await runRounds({
       transport: server,
       strategy,

@@ -27,6 +27,8 @@ export interface ResumePoint {
    * stopped, or run by an earlier resume that died before its first checkpoint.
    */
   readonly unchargedReleases: readonly number[];
+  /** The strategy the run recorded: its spec's short form, or the name of a program's own (CoordinatorOptions.strategy). */
+  readonly strategy: string;
 }
 
 /**
@@ -141,6 +143,7 @@ export function openResumePoint(storePath: string, id: string, flags: Record<str
       ...(checkpoint ? { checkpoint } : {}),
       history,
       unchargedReleases: store.unchargedReleases(summary.id, from),
+      strategy: summary.strategy,
     };
   } finally {
     store.close();

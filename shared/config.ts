@@ -3,7 +3,10 @@ import { parse as parseYaml } from 'yaml';
 import { runConfigSchema, type RunConfig, type RunConfigInput } from './config/schema.ts';
 import { runConfigFields } from './config/fields.ts';
 import { ConfigError } from './errors.ts';
-import { readManifest, sameSpec } from './models/saved-model.ts';
+import { readInitialSpec } from './models/initial-model.ts';
+import { describeSpec } from './models/registry.ts';
+import { sameSpec } from './models/saved-model.ts';
+import { expandTfjsModelRef } from './models/tfjs-layers-config.ts';
 
 /**
  * The run config: one schema, one merge. Defaults ← YAML file ← command-line
@@ -38,16 +41,16 @@ export function resolveRunConfig(source: string, ...layers: Record<string, unkno
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v;
   }
-  // a saved model brings its spec; a `model:` given as well must be the same one
-  const saved = typeof merged.init === 'string' && merged.init !== '' ? readManifest(merged.init) : undefined;
-  if (saved && merged.model === undefined) merged.model = saved.manifest.spec;
+  // model: {type: tfjs, path} becomes the file's spec (and the file init:, unless one is set)
+  expandTfjsModelRef(merged);
+  // a saved model (Starling's, or a tfjs model.json) brings its spec; a `model:` given as well must be the same one
+  const saved = typeof merged.init === 'string' && merged.init !== '' ? readInitialSpec(merged.init) : undefined;
+  if (saved && merged.model === undefined) merged.model = saved.spec;
   const invalid = (lines: string[]) => new ConfigError(`invalid run config (${source}):\n${lines.join('\n')}`);
   const parsed = runConfigSchema.safeParse(merged);
   if (!parsed.success) throw invalid(parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
-  if (saved && !sameSpec(parsed.data.model, saved.manifest.spec)) {
-    throw invalid([
-      `  model: differs from the spec of the saved model ${saved.file} (${JSON.stringify(saved.manifest.spec)}); leave model unset to use the saved one`,
-    ]);
+  if (saved && !sameSpec(parsed.data.model, saved.spec)) {
+    throw invalid([`  model: differs from the spec of the saved model ${saved.file} (${describeSpec(saved.spec)}); leave model unset to use the saved one`]);
   }
   return parsed.data;
 }

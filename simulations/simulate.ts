@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { AgentOutcome } from '../client/agent.ts';
 import type { Trainer } from '../client/trainer.ts';
-import { startCoordinator, type CoordinatorResult } from '../coordinator/coordinator.ts';
+import { startCoordinator, type CoordinatorResult, type StrategyChoice } from '../coordinator/coordinator.ts';
 import type { ResumePoint } from '../coordinator/resume.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
-import { loadData } from '../shared/data/source.ts';
+import { loadData, type LoadedData } from '../shared/data/run-data.ts';
 import { partition } from '../shared/data/partition.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import type { Logger } from '../shared/log.ts';
@@ -35,8 +35,14 @@ export interface SimulateOptions {
   readonly shouldStop?: () => boolean;
   /** Continue a stopped or crashed run from its last good checkpoint (coordinator/resume.ts); `config` is then the point's. */
   readonly resume?: ResumePoint;
+  /** The run's data already loaded (loadData of config.data), e.g. to show its cleaning report first; loaded here when absent. */
+  readonly data?: LoadedData;
   /** Aborting stops the run cleanly (RunningCoordinator.stop): resumable later with `resume`. */
   readonly signal?: AbortSignal;
+  /** A strategy of the program's own instead of `config.strategy` (CoordinatorOptions.strategy). */
+  readonly strategy?: StrategyChoice;
+  /** The initial global model (CoordinatorOptions.initialWeights): e.g. a tfjs model object's own weights, from tfjsModelSpec. */
+  readonly initialWeights?: Float32Array;
 }
 
 export interface SimulationResult extends CoordinatorResult {
@@ -48,13 +54,13 @@ export interface SimulationResult extends CoordinatorResult {
 
 /**
  * A whole federated run on one machine: the real coordinator and `clients` real
- * client agents talking over loopback WebSockets, on shards of the embedded
- * MNIST training digits. The agents are cheap; their training runs on a
+ * client agents talking over loopback WebSockets, on shards of the run's data
+ * (the embedded MNIST training digits by default). The agents are cheap; their training runs on a
  * worker pool sized to the cores.
  */
 export async function simulate(config: RunConfig, opts: SimulateOptions): Promise<SimulationResult> {
   const { log } = opts;
-  const data = loadData(config.data.source, config.clients, config.seed, config.data.validation);
+  const data = opts.data ?? (await loadData(config.data, config.clients, config.seed));
   const { train } = data;
   // synthetic data comes partitioned by device; MNIST is cut by `partition`
   const shards = data.shards ?? partition(config.data.partition, train.y, train.classes, config.clients, config.seed);
@@ -92,6 +98,10 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         // and its client sample follows the run seed too: ε then reports the unamplified figures beside the amplified one
         replayableSampling: true,
         resume: opts.resume,
+        // the data read once: the clients' shards and the coordinator's evaluation come from the same rows
+        data,
+        strategy: opts.strategy,
+        initialWeights: opts.initialWeights,
       },
     );
     const running = coordinator;

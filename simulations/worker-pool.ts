@@ -10,7 +10,11 @@ import type { EngineChoice } from '../shared/engine/factory.ts';
 import type { Scores } from '../shared/engine/score.ts';
 import type { JobReply, WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 
-const WORKER_ENTRY = new URL('./train-worker.mjs', import.meta.url);
+/**
+ * From the sources (tsx, vitest) a worker starts at the .mjs shim that registers tsx before the
+ * TypeScript worker loads; the compiled library (dist/) starts the compiled worker, without tsx.
+ */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './train-worker.mjs' : './train-worker.js', import.meta.url);
 
 export interface PoolOptions {
   /** Worker threads; default: the number of cores. */

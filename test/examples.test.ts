@@ -5,7 +5,7 @@ import { loadRunConfig, readConfigFile, resolveRunConfig, runConfigInputSchema }
 import { enumerateAssignments, gridValues } from '../shared/tuning/enumerate.ts';
 import { parseSearchSpace } from '../shared/tuning/index.ts';
 import { trialConfig } from '../simulations/tuning/apply.ts';
-import { loadData } from '../shared/data/source.ts';
+import { loadData } from '../shared/data/run-data.ts';
 import { initWeights, inputSize, outputClasses, paramCount } from '../shared/models/registry.ts';
 
 const dir = new URL('../examples/models/', import.meta.url).pathname;
@@ -20,12 +20,12 @@ describe('the example model configs the README points to', () => {
   });
 
   for (const file of files) {
-    it(`${file} is a valid run config whose model fits its data`, () => {
+    it(`${file} is a valid run config whose model fits its data`, async () => {
       const config = loadRunConfig(join(dir, file));
       const count = paramCount(config.model);
       if (expectedParams[file] !== undefined) expect(count).toBe(expectedParams[file]);
       expect(initWeights(config.model, 1)).toHaveLength(count);
-      const { test } = loadData(config.data.source, 2, config.seed);
+      const { test } = await loadData(config.data, 2, config.seed);
       expect(inputSize(config.model)).toBe(test.features);
       expect(outputClasses(config.model) ?? test.classes).toBe(test.classes);
     });

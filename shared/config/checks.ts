@@ -2,6 +2,7 @@ import { fixedPoint } from '../secagg/fixed-point.ts';
 import { encodingRange } from '../secagg/weighting.ts';
 import { aggregationProblems, clientsPerRound, perRoundProblem } from '../strategy-spec.ts';
 import { trainableLayout } from '../trainable.ts';
+import { DEFAULT_MODEL } from '../models/spec.ts';
 import type { RunConfigFields } from './schema.ts';
 
 export interface ConfigProblem {
@@ -17,7 +18,8 @@ export function configProblems(f: RunConfigFields): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const problem = (field: string, message: string) => problems.push({ field, message });
   if (f.minFitClients > f.clients) problem('minFitClients', `${f.minFitClients} is more than clients (${f.clients})`);
-  if (f.model.type === 'gan' && (f.patience !== undefined || f.targetAccuracy !== undefined)) {
+  const model = f.model ?? DEFAULT_MODEL;
+  if (model.type === 'gan' && (f.patience !== undefined || f.targetAccuracy !== undefined)) {
     // a gan's round accuracy is its discriminator's: neither higher nor lower means a better model
     problem(
       f.patience !== undefined ? 'patience' : 'targetAccuracy',
@@ -28,8 +30,9 @@ export function configProblems(f: RunConfigFields): ConfigProblem[] {
   if (perRound) problem('strategy', perRound);
   for (const p of aggregationProblems(f.strategy, { dp: f.dp !== undefined, secagg: f.secagg })) problem(p.field, p.message);
   secaggProblems(f, problem);
+  dataProblems(f, problem);
   try {
-    trainableLayout(f.model, f.freeze);
+    trainableLayout(model, f.freeze);
   } catch (e) {
     problem('freeze', (e as Error).message.replace(/^freeze: /, ''));
   }
@@ -54,4 +57,20 @@ function secaggProblems(f: RunConfigFields, problem: (field: string, message: st
   } catch (e) {
     problem('secaggClip', (e as Error).message);
   }
+}
+
+/** The data settings that apply only to some sources: each given where it means nothing is refused, not ignored. */
+function dataProblems(f: RunConfigFields, problem: (field: string, message: string) => void): void {
+  const kind = f.data.kind;
+  const csv = kind === 'csv' || f.testData?.kind === 'csv';
+  const file = kind === 'csv' || kind === 'idx';
+  if (csv && f.label === undefined) problem('label', 'a CSV file needs the name of its label column (--label COLUMN)');
+  for (const key of ['label', 'classes'] as const) if (f[key] !== undefined && !csv) problem(key, `applies to CSV data, not ${kind}`);
+  if (f.clean && !csv) problem('clean', `applies to CSV data, not ${kind}`);
+  if (f.cleanRange !== undefined && !csv) problem('cleanRange', `applies to CSV data, not ${kind}`);
+  for (const key of ['normalize', 'testData', 'testFraction'] as const) {
+    if (f[key] !== undefined && !file) problem(key, `applies to CSV and IDX data, not ${kind}`);
+  }
+  if (f.testData !== undefined && f.testFraction !== undefined) problem('testFraction', 'the test split is testData; a hold-out fraction would take no rows');
+  if (f.testData && f.testData.kind !== 'csv' && f.testData.kind !== 'idx') problem('testData', `must be a CSV or IDX file, got ${f.testData.kind}`);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { partitionSpecSchema } from '../data/partition.ts';
 import { runDataSpecSchema } from '../data/source.ts';
 import { runTrainSchema } from '../protocol/fit-config.ts';
-import { DEFAULT_MODEL, modelSpecSchema } from '../models/spec.ts';
+import { modelSpecSchema } from '../models/spec.ts';
 import { scheduleSchema } from '../optimizers/schedule.ts';
 import { dpSpecSchema } from '../privacy/dp-spec.ts';
 import { strategySpecSchema } from '../strategy-spec.ts';
@@ -60,7 +60,8 @@ export const runConfigInputSchema = z.strictObject({
   /** SecAgg+: each client masks and shares with this many neighbours (even); all pairs when absent. */
   secaggNeighbours: z.number().int().min(2).multipleOf(2).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
-  model: modelSpecSchema.default(DEFAULT_MODEL),
+  /** The model; when absent, the default MLP (784-128-10), its inputs and outputs sized to a CSV, IDX or synthetic run's data. */
+  model: modelSpecSchema.optional(),
   /** Start from a saved model (its model.json, or a run directory): its weights are the initial global model, its spec the model. */
   init: z.string().min(1).optional(),
   /** Parameters (names or '/'-groups, e.g. dense0) that no client updates; only the others travel and are aggregated. */
@@ -77,8 +78,39 @@ export const runConfigInputSchema = z.strictObject({
   maxUpdateNormAction: z.enum(['drop', 'clip']).default('drop'),
   /** How train.lr changes from round to round (constant unless set). */
   schedule: scheduleSchema.default({ type: 'constant', warmupRounds: 0 }),
-  /** The data: mnist (the embedded digits), synthetic:<alpha>,<beta> (the FedProx generator, one device per client) or text:<window>:<path>. */
+  /**
+   * The data: mnist (the embedded digits), synthetic:<alpha>,<beta> (the FedProx generator, one device per
+   * client), text:<window>:<path>, idx:<images>,<labels>, or a CSV file (csv:<path> or the bare path).
+   */
   data: runDataSpecSchema.default({ kind: 'mnist' }),
+  /** CSV data: the label column (class indices, or class names). */
+  label: z.string().min(1).max(256).optional(),
+  /** CSV data: the class names in index order, the model's outputs (a list, or `a,b,c`); by default the file's distinct labels, sorted. */
+  classes: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((c) => c.trim()) : v),
+      z
+        .array(z.string().min(1).max(256))
+        .min(2)
+        .max(256)
+        .refine((names) => new Set(names).size === names.length, 'each class name once'),
+    )
+    .optional(),
+  /** CSV data: drop rows with missing values, bad labels or duplicate content (and report each) instead of failing. */
+  clean: z.boolean().default(false),
+  /** CSV data with clean: also drop rows with a feature outside [lo, hi] (a pair, or `lo,hi`). */
+  cleanRange: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((c) => (c.trim() === '' ? Number.NaN : Number(c))) : v),
+      z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo <= hi, 'lo must be ≤ hi'),
+    )
+    .optional(),
+  /** CSV or IDX data: scale each feature (minmax or zscore) with statistics fitted on the training rows. */
+  normalize: z.enum(['minmax', 'zscore']).optional(),
+  /** CSV or IDX data: the test split from this file (same form as data) instead of a hold-out of the data's rows. */
+  testData: runDataSpecSchema.optional(),
+  /** CSV or IDX data without testData: the fraction of rows held out (stratified, seeded) as the test split; 0.2 when absent. */
+  testFraction: z.number().gt(0).max(0.5).optional(),
   /** Central evaluation after each round: on the data's test split (the 2,000 MNIST test digits), or none. */
   evaluate: z.enum(['test', 'none']).default('test'),
   /** How simulate and the MNIST client split the training digits: iid, dirichlet:<alpha>, shards:<k>, quantity:<sigma>. */

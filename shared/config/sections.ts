@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DEFAULT_MODEL } from '../models/spec.ts';
 import type { RunConfigFields } from './schema.ts';
 
 /**
@@ -14,7 +15,9 @@ export function sections(f: RunConfigFields) {
     seed: f.seed,
     targetAccuracy: f.targetAccuracy,
     patience: f.patience,
-    model: f.model,
+    model: f.model ?? DEFAULT_MODEL,
+    /** No model was given: the default MLP is sized to the data when it is loaded (config/model-from-data.ts). */
+    modelFromData: f.model === undefined,
     init: f.init,
     freeze: f.freeze,
     engine: f.engine,
@@ -33,6 +36,12 @@ export function sections(f: RunConfigFields) {
     secagg: f.secagg ? { clip: f.secaggClip, threshold: f.secaggThreshold, maxExamples: f.secaggMaxExamples, neighbours: f.secaggNeighbours } : undefined,
     data: {
       source: f.data,
+      label: f.label,
+      classes: f.classes,
+      clean: f.clean || f.cleanRange ? { range: f.cleanRange } : undefined,
+      normalize: f.normalize,
+      testData: f.testData,
+      testFraction: f.testFraction,
       partition: f.partition,
       validation: f.validation,
       localValidation: f.localValidation,

@@ -12,15 +12,33 @@ export interface CleanOptions {
 
 export type DropReason = 'malformed' | 'missing' | 'outOfRange' | 'badLabel' | 'duplicate';
 
-/** What cleaning did: counts per reason and the first few dropped lines of each, to look at. */
+/** One dropped row: its line in the file, why, and the detail (which column, which value, which earlier line). */
+export interface Drop {
+  readonly line: number;
+  readonly reason: DropReason;
+  readonly detail: string;
+}
+
+/** What cleaning did: counts per reason, the first few dropped lines of each, and each dropped row (up to DROPS_KEPT). */
 export interface CleanReport {
   readonly rows: number;
   readonly kept: number;
   readonly dropped: Record<DropReason, number>;
   readonly examples: Record<DropReason, number[]>;
+  /** Every dropped row in file order, the first DROPS_KEPT of them (a report is for people to read). */
+  readonly drops: readonly Drop[];
 }
 
 const EXAMPLES = 5;
+export const DROPS_KEPT = 1000;
+
+/** What the cleaner is told of a row it judges: names for its messages. */
+export interface RowContext {
+  /** The feature columns' names, in the row's order. */
+  readonly columns?: readonly string[];
+  /** The label as written, when it could not become a class (e.g. a name outside the declared classes). */
+  readonly labelText?: string;
+}
 
 /**
  * Decides, row by row as a file streams past, which rows a dataset keeps: a row with a
@@ -29,50 +47,65 @@ const EXAMPLES = 5;
  * counted under its first reason.
  */
 export class RowCleaner {
-  private readonly seen = new Set<string>();
+  /** Content hash → the line that first held it. */
+  private readonly seen = new Map<string, number>();
   private rows = 0;
   private kept = 0;
   private readonly dropped: Record<DropReason, number> = { malformed: 0, missing: 0, outOfRange: 0, badLabel: 0, duplicate: 0 };
   private readonly examples: Record<DropReason, number[]> = { malformed: [], missing: [], outOfRange: [], badLabel: [], duplicate: [] };
+  private readonly drops: Drop[] = [];
 
   constructor(private readonly opts: CleanOptions = {}) {}
 
   /** Counts a row that could not even be split into the header's columns. */
-  malformed(line: number): void {
+  malformed(line: number, detail = 'wrong number of columns'): void {
     this.rows++;
-    this.drop('malformed', line);
+    this.drop('malformed', line, detail);
   }
 
-  /** True when the row is kept; `features` may hold NaN for missing cells. */
-  offer(line: number, features: readonly number[], label: number): boolean {
+  /** True when the row is kept; `features` may hold NaN for missing cells, `label` NaN for a label that is no class. */
+  offer(line: number, features: readonly number[] | Float32Array, label: number, context: RowContext = {}): boolean {
     this.rows++;
-    const reason = this.reason(features, label);
-    if (reason) return this.drop(reason, line);
+    const why = this.reason(line, features, label, context);
+    if (why) return this.drop(why.reason, line, why.detail);
     this.kept++;
     return true;
   }
 
   report(): CleanReport {
-    return { rows: this.rows, kept: this.kept, dropped: { ...this.dropped }, examples: structuredClone(this.examples) };
+    return { rows: this.rows, kept: this.kept, dropped: { ...this.dropped }, examples: structuredClone(this.examples), drops: [...this.drops] };
   }
 
-  private reason(features: readonly number[], label: number): DropReason | undefined {
-    if (!Number.isFinite(label) || features.some((v) => !Number.isFinite(v))) return 'missing';
+  private reason(
+    line: number,
+    features: readonly number[] | Float32Array,
+    label: number,
+    context: RowContext,
+  ): { reason: DropReason; detail: string } | undefined {
+    const column = (k: number) => context.columns?.[k] ?? `feature ${k + 1}`;
+    if (context.labelText !== undefined) return { reason: 'badLabel', detail: `label "${context.labelText}" is not one of the classes` };
+    if (!Number.isFinite(label)) return { reason: 'missing', detail: 'no label' };
+    const bad = features.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) return { reason: 'missing', detail: `column "${column(bad)}" is empty or not a number` };
     const classes = this.opts.classes ?? 256;
-    if (!Number.isInteger(label) || label < 0 || label >= classes) return 'badLabel';
+    if (!Number.isInteger(label) || label < 0 || label >= classes)
+      return { reason: 'badLabel', detail: `label ${label} is not a class index in 0..${classes - 1}` };
     const range = this.opts.range;
-    if (range && features.some((v) => v < range[0] || v > range[1])) return 'outOfRange';
+    const out = range ? features.findIndex((v) => v < range[0] || v > range[1]) : -1;
+    if (range && out >= 0) return { reason: 'outOfRange', detail: `column "${column(out)}" = ${features[out]} is outside [${range[0]}, ${range[1]}]` };
     if (this.opts.dropDuplicates === false) return undefined;
     const bytes = Float64Array.from([...features, label]);
     const key = createHash('sha256').update(new Uint8Array(bytes.buffer)).digest('base64');
-    if (this.seen.has(key)) return 'duplicate';
-    this.seen.add(key);
+    const first = this.seen.get(key);
+    if (first !== undefined) return { reason: 'duplicate', detail: `same as line ${first}` };
+    this.seen.set(key, line);
     return undefined;
   }
 
-  private drop(reason: DropReason, line: number): false {
+  private drop(reason: DropReason, line: number, detail: string): false {
     this.dropped[reason]++;
     if (this.examples[reason].length < EXAMPLES) this.examples[reason].push(line);
+    if (this.drops.length < DROPS_KEPT) this.drops.push({ line, reason, detail });
     return false;
   }
 }
@@ -85,6 +118,14 @@ export function formatCleanReport(r: CleanReport): string {
       (k) => `${r.dropped[k]} ${k} (line${r.examples[k].length > 1 ? 's' : ''} ${r.examples[k].join(', ')}${r.dropped[k] > r.examples[k].length ? ', …' : ''})`,
     );
   return parts.length === 0 ? `kept all ${r.rows} rows` : `dropped ${r.rows - r.kept} of ${r.rows} rows: ${parts.join(', ')}`;
+}
+
+/** The summary line, then one line per dropped row ("  line 7  missing  column "b" is empty or not a number"). */
+export function formatDrops(r: CleanReport): string[] {
+  const width = String(r.drops.at(-1)?.line ?? 0).length;
+  const lines = r.drops.map((d) => `  line ${String(d.line).padStart(width)}  ${d.reason.padEnd(10)}  ${d.detail}`);
+  const more = r.rows - r.kept - r.drops.length;
+  return [formatCleanReport(r), ...lines, ...(more > 0 ? [`  … and ${more} more dropped rows`] : [])];
 }
 
 /** `lo,hi` → [lo, hi], for `--clean-range`. */

@@ -1,6 +1,7 @@
+import type { CleanReport } from './clean.ts';
 import { labelCounts } from './dataset.ts';
 import { partition, type PartitionSpec } from './partition.ts';
-import { loadData, type RunDataSpec } from './source.ts';
+import { loadData, type LoadedData, type RunDataOptions } from './run-data.ts';
 
 export interface ClientSummary {
   readonly client: number;
@@ -9,9 +10,29 @@ export interface ClientSummary {
   readonly labels: number[];
 }
 
-/** Each client's size and label histogram for a data source cut as a run would cut it. */
-export function inspectPartition(data: RunDataSpec, spec: PartitionSpec, clients: number, seed: number, validation = 0): ClientSummary[] {
-  const d = loadData(data, clients, seed, validation);
+/** The data as a run would cut it: what cleaning dropped, the splits' sizes, and each client's rows. */
+export interface DataInspection {
+  readonly features: number;
+  readonly classes: number;
+  /** With named labels: the class names, in index order. */
+  readonly classNames?: readonly string[];
+  readonly report?: CleanReport;
+  readonly testReport?: CleanReport;
+  readonly splits: { readonly train: number; readonly validation?: number; readonly test: number };
+  readonly clients: ClientSummary[];
+}
+
+/** Each client's size and label histogram for a run's data cut as the run would cut it (the data loaded here unless given). */
+export async function inspectData(options: RunDataOptions, spec: PartitionSpec, clients: number, seed: number, given?: LoadedData): Promise<DataInspection> {
+  const d = given ?? (await loadData(options, clients, seed));
   const shards = d.shards ?? partition(spec, d.train.y, d.train.classes, clients, seed);
-  return shards.map((indices, i) => ({ client: i + 1, size: indices.length, labels: labelCounts({ dataset: d.train, indices }) }));
+  return {
+    features: d.train.features,
+    classes: d.train.classes,
+    ...(d.classNames ? { classNames: d.classNames } : {}),
+    ...(d.report ? { report: d.report } : {}),
+    ...(d.testReport ? { testReport: d.testReport } : {}),
+    splits: { train: d.train.size, ...(d.validation ? { validation: d.validation.size } : {}), test: d.test.size },
+    clients: shards.map((indices, i) => ({ client: i + 1, size: indices.length, labels: labelCounts({ dataset: d.train, indices }) })),
+  };
 }

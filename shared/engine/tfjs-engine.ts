@@ -101,6 +101,7 @@ function checkedRows(spec: ModelSpec, data: DatasetView, empty: string): number 
 /** Runs `use` on the weights as constant tensors, disposed after. */
 async function withParams<S extends ModelSpec, T>(net: TfjsNet<S>, spec: S, weights: Float32Array, use: (params: readonly tf.Tensor[]) => T): Promise<T> {
   if (net.autodiff) await prepareGradients();
+  await net.prepare?.(spec);
   const params = tensorsFrom(weights, paramShapes(spec));
   try {
     return use(params);

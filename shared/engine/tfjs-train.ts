@@ -33,6 +33,8 @@ export async function trainNet<S extends ModelSpec>(
   const shapes = paramShapes(spec);
   // names checked before any tensor exists, so a bad one leaks nothing
   const { trainable } = trainableLayout(spec, config.frozen ?? []);
+  // the last await: from here the loop runs to its end without yielding
+  await net.prepare?.(spec);
   const mu = config.mu ?? 0;
   const vars = variablesFrom(weights, shapes);
   const anchors = anchorsFor(weights, shapes, mu, trainable);

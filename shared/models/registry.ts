@@ -6,12 +6,13 @@ import { mlp } from './mlp.ts';
 import type { ModelEntry } from './model.ts';
 import { rnn } from './rnn.ts';
 import type { ModelSpec, ModelType } from './spec.ts';
+import { describeTfjsSpec, tfjsLayers } from './tfjs-layers.ts';
 import { transformer } from './transformer.ts';
 
 export type SpecOf<T extends ModelType> = Extract<ModelSpec, { type: T }>;
 
 /** Every architecture by its spec's type; adding a member to the spec union fails to compile until it has an entry here. */
-export const MODELS: { readonly [T in ModelType]: ModelEntry<SpecOf<T>> } = { mlp, cnn, rnn, transformer, gan };
+export const MODELS: { readonly [T in ModelType]: ModelEntry<SpecOf<T>> } = { mlp, cnn, rnn, transformer, gan, tfjs: tfjsLayers };
 
 /** The registry entry of `spec`'s architecture. */
 function modelEntry<S extends ModelSpec>(spec: S): ModelEntry<S> {
@@ -55,4 +56,9 @@ export function outputClasses(spec: ModelSpec): number | undefined {
 /** With token inputs: the vocabulary size (every feature an id below it); undefined for real-valued inputs. */
 export function vocabulary(spec: ModelSpec): number | undefined {
   return modelEntry(spec).vocabulary?.(spec);
+}
+
+/** A spec in words for messages: its JSON, or for a tfjs model (whose topology is too long to quote) a summary. */
+export function describeSpec(spec: ModelSpec): string {
+  return spec.type === 'tfjs' ? describeTfjsSpec(spec) : JSON.stringify(spec);
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import type { RunConfig } from '../../shared/config.ts';
-import { loadData } from '../../shared/data/source.ts';
+import { loadData } from '../../shared/data/run-data.ts';
 import { EngineFactory } from '../../shared/engine/factory.ts';
 import { ConfigError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -91,7 +91,9 @@ interface Job {
  */
 export async function tune(options: TuneOptions): Promise<TuneResult> {
   const log = options.log ?? silentLogger;
-  const { rungs, asha } = checkSearch(options);
+  const { rungs, asha, baseConfig } = checkSearch(options);
+  // the data must allow a validation split (synthetic data does not): one load says so before any trial
+  await loadData(baseConfig.data, baseConfig.clients, baseConfig.seed);
   const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), availableParallelism(), options.trials));
   const workers = Math.max(1, Math.floor(availableParallelism() / parallel));
   const identity = JSON.stringify({
@@ -280,7 +282,7 @@ const RESERVED_PATHS = ['rounds', 'validation', 'evaluate', 'seed', 'patience', 
  * must hold one and nothing may end a run early or change how it is scored; every
  * parameter's path must be a run-config field (tried with a value of its range).
  */
-function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { rungs: readonly number[]; eta: number } } {
+function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { rungs: readonly number[]; eta: number }; baseConfig: RunConfig } {
   const baseConfig = trialConfig(options.base, [], {});
   assertScoredOnValidation(baseConfig);
   if (baseConfig.patience !== undefined || baseConfig.targetAccuracy !== undefined) {
@@ -288,8 +290,6 @@ function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { 
       'trials are scored after a fixed number of rounds: drop patience and targetAccuracy from the base settings (ASHA stops bad trials early)',
     );
   }
-  // the data must allow a validation split (synthetic data does not): one load says so before any trial
-  loadData(baseConfig.data.source, baseConfig.clients, baseConfig.seed, baseConfig.data.validation);
   const problems: string[] = [];
   for (const p of options.space.params) {
     const root = p.path.split('.')[0]!;
@@ -311,7 +311,7 @@ function checkSearch(options: TuneOptions): { rungs: readonly number[]; asha: { 
   } catch (e) {
     throw new ConfigError(`--rungs/--eta: ${errorMessage(e)}`);
   }
-  return { rungs, asha };
+  return { rungs, asha, baseConfig };
 }
 
 function assertScoredOnValidation(config: RunConfig): void {
@@ -408,7 +408,7 @@ function writeBestConfig(options: TuneOptions, assignment: Assignment, rounds: n
 /** The kept best model on the test split: the one look at it, at the end. */
 async function scoreTestOnce(config: RunConfig, modelDir: string): Promise<{ accuracy: number; loss: number }> {
   const saved = loadSavedModel(modelDir);
-  const { test } = loadData(config.data.source, config.clients, config.seed, config.data.validation);
+  const { test } = await loadData(config.data, config.clients, config.seed);
   const engine = await new EngineFactory({ engine: config.engine, backend: config.backend }).forSpec(saved.spec);
   const r = await engine.evaluate(saved.spec, saved.weights, { dataset: test });
   return { accuracy: r.accuracy, loss: r.loss };

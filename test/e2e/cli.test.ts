@@ -18,13 +18,11 @@ describe('the starling command', () => {
   it("data inspect prints each client's size and label histogram", async () => {
     const r = await starling(['data', 'inspect', '--partition', 'shards:2', '--clients', '4', '--json']).done;
     expect(r.code).toBe(0);
-    const rows = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { client: number; size: number; labels: number[] });
-    expect(rows.map((x) => x.client)).toEqual([1, 2, 3, 4]);
-    expect(rows.reduce((s, x) => s + x.size, 0)).toBe(8000);
-    for (const x of rows) expect(x.labels.reduce((a, b) => a + b, 0)).toBe(x.size);
+    const seen = JSON.parse(r.stdout) as { splits: { train: number; test: number }; clients: { client: number; size: number; labels: number[] }[] };
+    expect(seen.splits).toEqual({ train: 8000, test: 2000 });
+    expect(seen.clients.map((x) => x.client)).toEqual([1, 2, 3, 4]);
+    expect(seen.clients.reduce((s, x) => s + x.size, 0)).toBe(8000);
+    for (const x of seen.clients) expect(x.labels.reduce((a, b) => a + b, 0)).toBe(x.size);
     const bad = await starling(['data', 'inspect', '--partition', 'wat']).done;
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/unknown partition "wat"/);

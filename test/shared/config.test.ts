@@ -116,7 +116,19 @@ describe('run config', () => {
     expect(() => loadRunConfig(undefined, { strategy: { name: 'fedavgm', speed: 3 } })).toThrow(/strategy: strategy fedavgm: .*speed/);
     expect(() => loadRunConfig(undefined, { strategy: 7 })).toThrow(/strategy: expected a string or a mapping/);
     expect(() => loadRunConfig(undefined, { partition: { kind: 'shards', perClient: 0 } })).toThrow(/partition: perClient: /);
-    expect(() => loadRunConfig(undefined, { data: 'idx:a,b' })).toThrow(/data: idx:a,b is one client's data/);
+    // a data setting where it means nothing is refused, not ignored
+    expect(() => loadRunConfig(undefined, { data: 'iris.csv' })).toThrow(/label: a CSV file needs the name of its label column/);
+    expect(() => loadRunConfig(undefined, { label: 'species' })).toThrow(/label: applies to CSV data, not mnist/);
+    expect(() => loadRunConfig(undefined, { data: 'idx:a,b', clean: true })).toThrow(/clean: applies to CSV data, not idx/);
+    expect(() => loadRunConfig(undefined, { data: 'synthetic:1,1', testFraction: 0.3 })).toThrow(/testFraction: applies to CSV and IDX data/);
+    expect(() => loadRunConfig(undefined, { data: 'a.csv', label: 'y', classes: 'x,y,x' })).toThrow(/classes: each class name once/);
+    expect(() => loadRunConfig(undefined, { data: 'a.csv', label: 'y', testData: 'b.csv', testFraction: 0.3 })).toThrow(
+      /testFraction: the test split is testData/,
+    );
+    expect(() => loadRunConfig(undefined, { data: 'a.csv', label: 'y', cleanRange: '5,1' })).toThrow(/cleanRange: lo must be ≤ hi/);
+    const csv = loadRunConfig(undefined, { data: 'a.csv', label: 'y', classes: 'b, a', cleanRange: '0,9', testData: 'idx:t,l' });
+    expect(csv.data).toMatchObject({ source: { kind: 'csv', path: 'a.csv' }, label: 'y', classes: ['b', 'a'], clean: { range: [0, 9] } });
+    expect(csv.data.testData).toEqual({ kind: 'idx', images: 't', labels: 'l' });
   });
 
   it('checks contradictions between fields in one place, every one listed', () => {

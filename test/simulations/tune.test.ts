@@ -226,7 +226,7 @@ describe('tune', () => {
       });
     await expect(go({ clients: 2, rounds: 1 })).rejects.toThrow(/validation split/);
     await expect(go({ ...base, patience: 2 })).rejects.toThrow(/drop patience and targetAccuracy/);
-    await expect(go({ ...base, data: 'synthetic:1,1' })).rejects.toThrow(/validation: a held-out validation split applies to mnist data/);
+    await expect(go({ ...base, data: 'synthetic:1,1' })).rejects.toThrow(/validation: synthetic devices keep their own test rows/);
     await expect(
       go(base, [
         { name: 'v', path: 'validation', type: 'choice', values: [0, 0.1] },

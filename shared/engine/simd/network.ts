@@ -33,6 +33,7 @@ const SIMD_LAYERS: { readonly [T in ModelType]: ((spec: SpecOf<T>) => ResolvedLa
   rnn: undefined,
   transformer: undefined,
   gan: undefined,
+  tfjs: undefined,
 };
 
 /** `spec` as SIMD layers, or undefined when the kernels do not cover its architecture. */

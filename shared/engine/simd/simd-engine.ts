@@ -20,6 +20,8 @@ const EVAL_CHUNK = 256;
 
 /** Why the simd engine cannot run `spec`, or undefined when it can (it runs every mlp and cnn spec). */
 export function simdUnsupported(spec: ModelSpec): string | undefined {
+  // a user's tfjs model may hold any tfjs layer: only tfjs runs it, whatever its layers are
+  if (spec.type === 'tfjs') return 'a tfjs layers model (model type "tfjs") runs on the tfjs engine only';
   return kernelsUnavailable() ?? (simdNetwork(spec) ? undefined : `the simd engine has no kernels for model type "${spec.type}"`);
 }
 

@@ -42,6 +42,11 @@ export interface TfjsNet<S> {
   readonly chunk: number;
   /** Statistics a training epoch sums (loss and correct calls first). */
   readonly stats: number;
+  /**
+   * Work that must finish before the net's synchronous step, score or logits run on
+   * `spec` (a user's tfjs model is built from its topology, asynchronously); none when absent.
+   */
+  prepare?(spec: S): Promise<void>;
   step(spec: S, setup: StepSetup): Step;
   /** [loss sum, correct calls] on rows x (one-hot labels y) starting at row `start`. */
   score(spec: S, params: readonly tf.Tensor[], x: tf.Tensor2D, y: tf.Tensor2D, start: number): tf.Tensor1D;

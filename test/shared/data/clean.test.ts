@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDataSource, parseClientData } from '../../../client/data-source.ts';
-import { formatCleanReport, parseRange, RowCleaner } from '../../../shared/data/clean.ts';
+import { formatCleanReport, formatDrops, parseRange, RowCleaner } from '../../../shared/data/clean.ts';
 import { loadCsv, loadCsvCleaned } from '../../../shared/data/csv.ts';
 import { ConfigError, DataError } from '../../../shared/errors.ts';
 
@@ -22,12 +22,23 @@ describe('cleaning', () => {
   it('drops each kind of bad row under its reason, keeps the first of duplicates, and says which lines', async () => {
     const path = file('dirty.csv', DIRTY);
     const { dataset, report } = await loadCsvCleaned(path, { label: 'label', classes: 2, range: [0, 255] });
-    expect(report).toEqual({
+    expect(report).toMatchObject({
       rows: 9,
       kept: 2,
       dropped: { malformed: 1, missing: 2, outOfRange: 1, badLabel: 1, duplicate: 2 },
       examples: { malformed: [6], missing: [4, 7], outOfRange: [9], badLabel: [5], duplicate: [3, 10] },
     });
+    // each dropped row, in file order, with what was wrong with it
+    expect(formatDrops(report)).toEqual([
+      formatCleanReport(report),
+      '  line  3  duplicate   same as line 2',
+      '  line  4  missing     column "b" is empty or not a number',
+      '  line  5  badLabel    label 7 is not a class index in 0..1',
+      '  line  6  malformed   3 columns expected',
+      '  line  7  missing     column "b" is empty or not a number',
+      '  line  9  outOfRange  column "a" = 300 is outside [0, 255]',
+      '  line 10  duplicate   same as line 2',
+    ]);
     expect([...dataset.x]).toEqual([1, 2, 1, 2]);
     expect([...dataset.y]).toEqual([0, 1]); // same features, another label: not a duplicate
     expect(formatCleanReport(report)).toBe(

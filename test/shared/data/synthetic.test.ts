@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labelCounts } from '../../../shared/data/dataset.ts';
-import { loadData, parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
+import { parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
+import { loadData } from '../../../shared/data/run-data.ts';
 import { generateSynthetic } from '../../../shared/data/synthetic.ts';
 
 describe('synthetic(α, β) data', () => {
@@ -25,14 +26,15 @@ describe('synthetic(α, β) data', () => {
     expect(skew(1)).toBeGreaterThan(0.4);
   });
 
-  it('data specs parse, and bad ones are named', () => {
+  it('data specs parse, and bad ones are named', async () => {
     expect(parseDataSpec('mnist')).toEqual({ kind: 'mnist' });
     expect(parseDataSpec('synthetic:0.5,1')).toEqual({ kind: 'synthetic', alpha: 0.5, beta: 1 });
     expect(() => parseDataSpec('cifar')).toThrow(/unknown data "cifar"/);
     expect(() => parseDataSpec('synthetic:x,1')).toThrow(/synthetic:α,β needs two numbers/);
     expect(parseDataSpec('idx:a.idx,b.idx')).toEqual({ kind: 'idx', images: 'a.idx', labels: 'b.idx' });
     expect(parseDataSpec('csv:rows.csv')).toEqual({ kind: 'csv', path: 'rows.csv' });
-    expect(() => parseRunData('csv:rows.csv')).toThrow(/csv:rows.csv is one client's data/);
-    expect(loadData(parseRunData('synthetic:1,1'), 5, 1).shards).toHaveLength(5);
+    // a run reads a bare path as a CSV file, as a client does
+    expect(parseRunData('rows.csv')).toEqual({ kind: 'csv', path: 'rows.csv' });
+    expect((await loadData({ source: parseRunData('synthetic:1,1') }, 5, 1)).shards).toHaveLength(5);
   });
 });

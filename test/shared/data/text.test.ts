@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDataSource, parseClientData } from '../../../client/data-source.ts';
-import { loadData, parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
+import { parseDataSpec, parseRunData } from '../../../shared/data/source.ts';
+import { loadData } from '../../../shared/data/run-data.ts';
 import { charToken, tokenChar } from '../../../shared/data/text.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-text-'));
@@ -21,17 +22,18 @@ describe('text data', () => {
     expect(charToken('é'.charCodeAt(0))).toBe(0);
   });
 
-  it('splits a file into train (first nine tenths) and test (last tenth) with no shared window', () => {
+  it('splits a file into train (first nine tenths) and test (last tenth) with no shared window', async () => {
     const file = join(dir, 'corpus.txt');
     writeFileSync(file, 'abcdefghij'.repeat(20));
-    const { train, test } = loadData(parseRunData(`text:5:${file}`), 2, 1);
+    const text = (path: string, validation = 0) => loadData({ source: parseRunData(`text:5:${path}`), validation }, 2, 1);
+    const { train, test } = await text(file);
     expect(train.size).toBe(180 - 5);
     expect(test.size).toBe(20 - 5);
     expect(train.features).toBe(5);
-    expect(() => loadData(parseRunData(`text:5:${join(dir, 'missing.txt')}`), 2, 1)).toThrow(/cannot read text file .*missing\.txt: ENOENT/);
+    await expect(text(join(dir, 'missing.txt'))).rejects.toThrow(/cannot read text file .*missing\.txt: ENOENT/);
     writeFileSync(join(dir, 'short.txt'), 'abcdefgh');
-    expect(() => loadData(parseRunData(`text:5:${join(dir, 'short.txt')}`), 2, 1)).toThrow(/too short/);
-    expect(() => loadData(parseRunData(`text:5:${file}`), 2, 1, 0.1)).toThrow(/validation/);
+    await expect(text(join(dir, 'short.txt'))).rejects.toThrow(/too short/);
+    await expect(text(file, 0.1)).rejects.toThrow(/validation/);
   });
 
   it('a client reads its own text file whole, and names a missing one', async () => {
