@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { addRunFlags, int, runFlagOption, runFlags } from './cli/flags.ts';
 import { ClientAgent } from './client/agent.ts';
 import { reconnectFromFlags } from './client/reconnect.ts';
@@ -95,6 +95,9 @@ const JSON_ROUND_FIELDS = [
   'partial',
   'trainLoss',
   'trainAccuracy',
+  'mae',
+  'r2',
+  'trainMae',
   'federated',
   'epsilon',
   'delta',
@@ -107,6 +110,18 @@ const JSON_ROUND_FIELDS = [
   'skipReason',
 ] as const satisfies readonly (keyof RoundRecord)[];
 
+/** A metric for a person: four decimals, or six significant digits for a large error in the targets' own units. */
+function formatValue(v: number): string {
+  return Math.abs(v) >= 1e4 ? v.toPrecision(6) : v.toFixed(4);
+}
+
+/** The last round's score (MAE for regression, else accuracy), then the test split's when a validation split was scored per round. */
+function finalScore(last: RoundRecord | null, test: { accuracy?: number; mae?: number } | undefined): string {
+  if (last?.mae !== undefined) return `mae ${formatValue(last.mae)}${test?.mae !== undefined ? `, test mae ${formatValue(test.mae)}` : ''}`;
+  const testPart = test?.accuracy !== undefined ? `, test accuracy ${test.accuracy.toFixed(4)}` : '';
+  return `accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'}${testPart}`;
+}
+
 /** The per-round line a person reads, or one JSON object per round with --json. */
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
@@ -116,20 +131,25 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
       process.stdout.write(`${JSON.stringify(line)}\n`);
       return;
     }
-    const acc = r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4);
-    const loss = r.loss === null ? '   n/a' : r.loss.toFixed(4);
+    const regression = config.data.task === 'regression';
+    // a regression round is read by its error (in the targets' units) and R², a classifier's by its accuracy
+    const score = regression
+      ? `mae ${r.mae === undefined ? '   n/a' : formatValue(r.mae)}  r2 ${r.r2 === undefined ? 'n/a' : r.r2.toFixed(4)}`
+      : `accuracy ${r.accuracy === null ? '   n/a' : r.accuracy.toFixed(4)}`;
+    const loss = r.loss === null ? '   n/a' : formatValue(r.loss);
     const fail = (r.failures ? `  ${r.failures} failed` : '') + (r.partial ? `  ${r.partial} partial` : '');
     const fed = r.federated;
-    const fedAcc = fed?.metrics.accuracy;
+    const fedName = regression ? 'mae' : 'accuracy';
+    const fedScore = fed?.metrics[fedName];
     const federated = fed
-      ? `  fed accuracy ${fedAcc === undefined ? 'n/a' : fedAcc.toFixed(4)} (${fed.clients} clients${fed.failures ? `, ${fed.failures} failed` : ''})`
+      ? `  fed ${fedName} ${fedScore === undefined ? 'n/a' : formatValue(fedScore)} (${fed.clients} clients${fed.failures ? `, ${fed.failures} failed` : ''})`
       : '';
     // a replayable sample: the amplified ε assumes a secrecy the run lacks, so the worst client's unamplified ε stands beside it
     const unamplified = r.epsilonUnamplifiedMax !== undefined ? `; without amplification up to ε ${r.epsilonUnamplifiedMax.toFixed(2)}` : '';
     const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)}${unamplified})` : '';
     const skipNote = r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : '';
     process.stdout.write(
-      `round ${String(r.round).padStart(width)}/${config.rounds}  accuracy ${acc}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
+      `round ${String(r.round).padStart(width)}/${config.rounds}  ${score}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
         `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${skipNote}\n`,
     );
   };
@@ -217,6 +237,12 @@ const client = program
   )
   .option('--shard <k/N>', 'with --data mnist: train on shard k of N')
   .option('--label <column>', 'with a CSV file: the label column (class indices, or class names with --classes)')
+  .addOption(
+    new Option(
+      '--task <task>',
+      "with a CSV file: regression reads the label column as a real-valued target (the run's task: the same as the coordinator's)",
+    ).choices(['classification', 'regression']),
+  )
   .option(
     '--classes <names>',
     "with a CSV file whose labels are names: the run's classes in index order, e.g. setosa,versicolor,virginica (the same on every client)",
@@ -250,6 +276,7 @@ addRunFlags(client, 'client')
       data: parseClientData(String(flags.data)),
       shard: flags.shard as string | undefined,
       label: flags.label as string | undefined,
+      task: flags.task as 'classification' | 'regression' | undefined,
       classes: flags.classes === undefined ? undefined : parseClassNames(String(flags.classes)),
       partition: settings.data.partition,
       seed: settings.seed,
@@ -334,8 +361,7 @@ addRunFlags(
     if (!config.output.json) {
       const last = result.history.rounds.at(-1);
       process.stdout.write(
-        `done: ${result.history.test ? 'validation ' : ''}accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'}` +
-          `${result.history.test ? `, test accuracy ${result.history.test.accuracy.toFixed(4)}` : ''} after ${result.history.rounds.length} rounds ` +
+        `done: ${result.history.test ? 'validation ' : ''}${finalScore(last ?? null, result.history.test)} after ${result.history.rounds.length} rounds ` +
           `(${result.workers} workers, ${result.engine} engine); history in ${result.dir ?? '(not written)'}\n`,
       );
     }

@@ -45,7 +45,7 @@ export async function cnnBench(runs: number) {
           w0.map((v, i) => v + res.delta[i]!),
           held,
         )
-      ).accuracy;
+      ).accuracy!;
     }
     results.push({ engine: name, epochSeconds: spread(epoch), accuracyOn500TestDigits: accuracy });
     process.stderr.write(`cnn: ${name}: ${spread(epoch).median.toFixed(3)} s\n`);

@@ -37,7 +37,7 @@ export async function epochBench(runs: number) {
       epoch.push((performance.now() - t) / 1000);
       const w = w0.map((v, i) => v + res.delta[i]!);
       t = performance.now();
-      accuracy = (await engine.evaluate(DEFAULT_MODEL, w, { dataset: test })).accuracy;
+      accuracy = (await engine.evaluate(DEFAULT_MODEL, w, { dataset: test })).accuracy!;
       evaluation.push((performance.now() - t) / 1000);
     }
     results.push({ engine: name, epochSeconds: spread(epoch), evaluate2000Seconds: spread(evaluation), testAccuracyAfterOneEpoch: accuracy });

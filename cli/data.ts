@@ -9,7 +9,7 @@ import { formatDataSpec, type DataSpec } from '../shared/data/source.ts';
 import { runFlagOption } from './flags.ts';
 
 /** The data settings `data inspect` takes: the run-config flags that say how a run reads and cuts its data. */
-const INSPECT_FLAGS = ['data', 'label', 'classes', 'clean', 'cleanRange', 'normalize', 'testData', 'testFraction', 'validation', 'partition'] as const;
+const INSPECT_FLAGS = ['data', 'task', 'label', 'classes', 'clean', 'cleanRange', 'normalize', 'testData', 'testFraction', 'validation', 'partition'] as const;
 
 /** `starling data inspect`: the data as a run would read and cut it, before any run. */
 export function dataCommand(): Command {
@@ -53,11 +53,15 @@ export function dataSummary(options: { source: DataSpec; testData?: DataSpec }, 
   if (source.kind !== 'csv' && source.kind !== 'idx') return undefined;
   const names = data.classNames ? ` (${data.classNames.join(', ')})` : '';
   const validation = data.validation ? `, validation ${data.validation.size}` : '';
-  const test = testData ? `test ${data.test.size} from ${formatDataSpec(testData)}` : `test ${data.test.size} (stratified hold-out)`;
-  return `data: ${data.train.features} features, ${data.train.classes} classes${names}; train ${data.train.size}${validation}, ${test}`;
+  const regression = data.train.targets !== undefined;
+  const holdout = regression ? 'seeded hold-out' : 'stratified hold-out';
+  const test = testData ? `test ${data.test.size} from ${formatDataSpec(testData)}` : `test ${data.test.size} (${holdout})`;
+  const labels = regression ? 'a real-valued target' : `${data.train.classes} classes${names}`;
+  return `data: ${data.train.features} features, ${labels}; train ${data.train.size}${validation}, ${test}`;
 }
 
 function describeInspection(config: RunConfig, seen: DataInspection): string[] {
+  if (seen.regression) return describeRegression(config, seen);
   const { source, partition, testData } = config.data;
   const names = seen.classNames ?? Array.from({ length: seen.classes }, (_, i) => String(i));
   const width = Math.max(5, ...names.map((n) => n.length + 1));
@@ -74,6 +78,22 @@ function describeInspection(config: RunConfig, seen: DataInspection): string[] {
     `${' '.repeat(7 + clientWidth)}  ${'rows'.padStart(6)}  ${names.map((n) => n.padStart(width)).join('')}`,
     ...seen.clients.map(
       (r) => `client ${String(r.client).padStart(clientWidth)}  ${String(r.size).padStart(6)}  ${r.labels.map((c) => String(c).padStart(width)).join('')}`,
+    ),
+  ];
+}
+
+/** A regression run's data as inspected: no classes to count, so each client's size and the mean of its targets. */
+function describeRegression(config: RunConfig, seen: DataInspection): string[] {
+  const { source, partition, testData } = config.data;
+  const clientWidth = String(config.clients).length;
+  const { train, validation, test } = seen.splits;
+  return [
+    ...cleaningLines(source, seen, testData),
+    `${formatDataSpec(source)}: ${seen.features} features, a real-valued target`,
+    `splits: train ${train}${validation !== undefined ? `, validation ${validation}` : ''}, test ${test}${testData ? ` (${formatDataSpec(testData)})` : ''}`,
+    `${formatPartition(partition)}, ${config.clients} clients, seed ${config.seed}: size, then the mean target`,
+    ...seen.clients.map(
+      (r) => `client ${String(r.client).padStart(clientWidth)}  ${String(r.size).padStart(6)}  ${(r.targetMean ?? 0).toPrecision(6).padStart(12)}`,
     ),
   ];
 }

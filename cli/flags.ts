@@ -168,7 +168,13 @@ const RUN_FLAGS: readonly RunFlag[] = [
       'mnist, synthetic:<alpha>,<beta>, text:<window>:<path>, idx:<images>,<labels> or a CSV file (csv:<path> or the path): ' +
       'the data a simulation trains on and a run is evaluated on (default mnist)',
   },
-  { flag: '--label <column>', path: 'label', help: 'with a CSV file: the label column (class indices, or class names)' },
+  {
+    flag: '--task <task>',
+    path: 'task',
+    choices: ['classification', 'regression'],
+    help: 'classification (default), or regression: the CSV label column is a real-valued target (an MLP with MSE loss; rounds report MSE, MAE, R²)',
+  },
+  { flag: '--label <column>', path: 'label', help: 'with a CSV file: the label column (class indices, or class names; with --task regression, the target)' },
   {
     flag: '--classes <names>',
     path: 'classes',

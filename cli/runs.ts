@@ -59,7 +59,15 @@ export function runsCommand(): Command {
           `${s.finishedAt ? `, finished ${s.finishedAt}` : ''}\n${s.data}, ${s.model}, ${s.strategy}${s.dir ? `; files in ${s.dir}` : ''}\n\n`,
       );
       for (const [key, value] of Object.entries(run.config)) process.stdout.write(`  ${key}: ${JSON.stringify(value)}\n`);
-      process.stdout.write(`\n${table(['round', 'accuracy', 'loss', 'seconds', 'clients', 'failed', 'train loss', 'note'], run.rounds.map(roundRow))}`);
+      // a regression run's rounds are read by their MAE; its accuracy is null throughout
+      const regression = run.rounds.some((r) => r.mae !== undefined);
+      const header = ['round', regression ? 'mae' : 'accuracy', 'loss', 'seconds', 'clients', 'failed', 'train loss', 'note'];
+      process.stdout.write(
+        `\n${table(
+          header,
+          run.rounds.map((r) => roundRow(r, regression)),
+        )}`,
+      );
     });
   runs
     .command('compare <ids...>')
@@ -145,9 +153,18 @@ function listRow(r: RunSummary): string[] {
   return [r.id, r.startedAt.replace('T', ' ').slice(0, 19), r.status, `${r.rounds}/${r.roundsPlanned}`, fixed(r.bestAccuracy), r.data, r.model, r.strategy];
 }
 
-function roundRow(r: RoundRecord): string[] {
+function roundRow(r: RoundRecord, regression: boolean): string[] {
   const note = r.skipped ? `skipped: ${r.skipReason ?? ''}` : r.epsilon !== undefined ? `ε ${r.epsilon.toFixed(3)}` : '';
-  return [String(r.round), fixed(r.accuracy), fixed(r.loss), r.seconds.toFixed(2), String(r.clients), String(r.failures), fixed(r.trainLoss), note];
+  return [
+    String(r.round),
+    fixed(regression ? r.mae : r.accuracy),
+    fixed(r.loss),
+    r.seconds.toFixed(2),
+    String(r.clients),
+    String(r.failures),
+    fixed(r.trainLoss),
+    note,
+  ];
 }
 
 /** Columns padded to their widest cell, the header first. */

@@ -21,6 +21,7 @@ import { Heartbeat, inSeconds } from '../shared/protocol/heartbeat.ts';
 import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
 import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
 import { allFinite } from '../shared/weights.ts';
+import type { TrainMetrics } from '../shared/engine/engine.ts';
 import type { Trainer } from './trainer.ts';
 import { DEFAULT_RECONNECT, HEALTHY_SESSION_MS, isRetriable, nextRetry, type ReconnectOptions } from './reconnect.ts';
 
@@ -350,12 +351,7 @@ export class ClientAgent {
         round: task.round,
         numExamples: result.numExamples,
         delta: this.privatized(task, layout ? gatherTrainable(result.delta, layout) : result.delta),
-        metrics: {
-          loss: result.metrics.loss,
-          accuracy: result.metrics.accuracy,
-          epochs: result.metrics.epochs,
-          ...(result.metrics.generatorLoss !== undefined ? { generatorLoss: result.metrics.generatorLoss } : {}),
-        },
+        metrics: reportedMetrics(result.metrics),
         seconds,
       };
       this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
@@ -431,7 +427,8 @@ export class ClientAgent {
       this.secagg = undefined;
       return this.reportDiverged(task, 'secagg', result.metrics.loss, send);
     }
-    const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy, epochs: result.metrics.epochs };
+    // a secure round's metrics leave out a gan's generator loss, as they always have
+    const metrics = reportedMetrics({ ...result.metrics, generatorLoss: undefined });
     // an answer lost with its session is not a round this client took part in
     if (!send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds))) return;
     this.fits++;
@@ -499,4 +496,14 @@ function plaintextRefusal(frame: Uint8Array): { code: string; message: string } 
   } catch {
     return undefined;
   }
+}
+
+/** The training metrics a result carries: those the model has (no accuracy for regression, no MAE for a classifier), never an undefined one. */
+function reportedMetrics(m: TrainMetrics): Record<string, number> {
+  const out: Record<string, number> = { loss: m.loss, epochs: m.epochs };
+  for (const key of ['accuracy', 'mae', 'generatorLoss'] as const) {
+    const v = m[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }

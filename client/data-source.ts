@@ -46,6 +46,8 @@ export interface DataSourceOptions {
   readonly data: DataSpec;
   readonly shard?: string;
   readonly label?: string;
+  /** For CSV data: `regression` reads the label column as real-valued targets (the run's task, as the coordinator's). */
+  readonly task?: 'classification' | 'regression';
   /** For CSV data whose labels are names: the run's classes in index order (the same list on every client). */
   readonly classes?: readonly string[];
   readonly partition: PartitionSpec;
@@ -98,6 +100,7 @@ export async function openDataSource(options: DataSourceOptions): Promise<Datase
 async function openRows(options: DataSourceOptions): Promise<DatasetView> {
   const spec = options.data;
   const only = (what: string) => new ConfigError(`${what}; ${formatDataSpec(spec)} is already one client's data`);
+  if (spec.kind !== 'csv' && options.task === 'regression') throw new ConfigError(`--task regression reads its targets from a CSV file, not ${spec.kind} data`);
   if (spec.kind === 'mnist') {
     if (options.clean) throw new ConfigError('--clean applies to CSV data; the embedded digits are clean');
     if (options.normalize)
@@ -126,8 +129,12 @@ async function openRows(options: DataSourceOptions): Promise<DatasetView> {
   }
   if (spec.kind !== 'csv') throw new ConfigError(`--data ${formatDataSpec(spec)} is not a client's data (mnist, text, idx or csv)`);
   if (!options.label) throw new ConfigError('--label COLUMN is required with a CSV file (--data path/to/file.csv)');
+  if (options.task === 'regression' && options.classes) throw new ConfigError('--classes: a regression target is a number, not one of a list of classes');
   // one client's file cannot say the run's class order: named labels need the declared list
-  const csv = { label: options.label, namesMustBeDeclared: true, ...(options.classes ? { classNames: options.classes } : {}) };
+  const csv =
+    options.task === 'regression'
+      ? { label: options.label, task: 'regression' as const }
+      : { label: options.label, namesMustBeDeclared: true, ...(options.classes ? { classNames: options.classes } : {}) };
   if (!options.clean) return { dataset: (await readCsv(spec.path, csv)).dataset };
   const { dataset, report } = await loadCsvCleaned(spec.path, { ...csv, ...options.clean });
   options.report?.(`${spec.path}: ${formatCleanReport(report)}`);

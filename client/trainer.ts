@@ -64,8 +64,8 @@ export class EngineTrainer implements Trainer {
 export function conformClasses(view: DatasetView, spec: ModelSpec): DatasetView {
   const ds = view.dataset;
   const classes = outputClasses(spec);
-  // a generative model ignores labels
-  if (classes === undefined || ds.classes === classes) return view;
+  // a generative model ignores labels; regression targets are checked against the model by the engine
+  if (classes === undefined || ds.classes === classes || ds.targets) return view;
   // labels are one byte: a spec asking for more classes could only make the client allocate for nothing
   if (classes > MAX_CLASSES) throw new DataError(`the model predicts ${classes} classes; a label holds at most ${MAX_CLASSES}`);
   if (ds.classes > classes) {

@@ -27,6 +27,8 @@ export interface Collected {
 export interface TrainMetrics {
   readonly loss: number | null;
   readonly accuracy: number | null;
+  /** Regression: the training MAE (`loss` is then the mean squared error). */
+  readonly mae: number | null;
   /** gan: the generator's loss (`loss` is then the discriminator's). */
   readonly generatorLoss: number | null;
 }
@@ -79,6 +81,7 @@ export async function collectPlain(
   const trainMetrics = {
     loss: weightedMetric(results, 'loss'),
     accuracy: weightedMetric(results, 'accuracy'),
+    mae: weightedMetric(results, 'mae'),
     generatorLoss: weightedMetric(results, 'generatorLoss'),
   };
   return { results, failures, slowestClientTrain, clients: results.length, trainMetrics };
@@ -137,12 +140,17 @@ export async function collectSecure(
     failures: [...r.failures],
     slowestClientTrain: r.slowestClientTrain,
     clients: r.included.length,
-    trainMetrics: { loss: r.metrics.loss ?? null, accuracy: r.metrics.accuracy ?? null, generatorLoss: r.metrics.generatorLoss ?? null },
+    trainMetrics: {
+      loss: r.metrics.loss ?? null,
+      accuracy: r.metrics.accuracy ?? null,
+      mae: r.metrics.mae ?? null,
+      generatorLoss: r.metrics.generatorLoss ?? null,
+    },
     errorBound: r.errorBound,
   };
 }
 
-const NO_METRICS: TrainMetrics = { loss: null, accuracy: null, generatorLoss: null };
+const NO_METRICS: TrainMetrics = { loss: null, accuracy: null, mae: null, generatorLoss: null };
 
 /**
  * maxUpdateNorm on one update (a pure function): kept as it is when its L2 norm is within

@@ -4,7 +4,7 @@ import type { RunConfig } from '../shared/config.ts';
 import { formatDataSpec } from '../shared/data/source.ts';
 import { loadData, type LoadedData } from '../shared/data/run-data.ts';
 import { fitModelToData } from '../shared/config/model-from-data.ts';
-import type { Engine } from '../shared/engine/engine.ts';
+import type { Engine, EvalMetrics } from '../shared/engine/engine.ts';
 import { EngineFactory } from '../shared/engine/factory.ts';
 import { CheckpointError, ConfigError, errorMessage } from '../shared/errors.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
@@ -395,8 +395,10 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
     else await server.finish('run complete', history.length);
     const finalTest =
       data?.validation && engine && opts.scoreTest !== false && !stopped ? await engine.evaluate(config.model, weights, { dataset: data.test }) : undefined;
-    if (finalTest)
-      log.info({ accuracy: finalTest.accuracy }, `test accuracy of the ${bestRound !== undefined ? 'best' : 'final'} model: ${finalTest.accuracy}`);
+    if (finalTest) {
+      const [name, value] = finalTest.mae !== undefined ? ['mae', finalTest.mae] : ['accuracy', finalTest.accuracy];
+      log.info(testScores(finalTest), `test ${name} of the ${bestRound !== undefined ? 'best' : 'final'} model: ${value}`);
+    }
     const record: RunHistory = {
       runId,
       startedAt,
@@ -409,7 +411,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
       rounds: history,
       ...(bestRound !== undefined ? { bestRound } : {}),
       evaluatedOn: data ? (data.validation ? 'validation' : 'test') : 'none',
-      ...(finalTest ? { test: { accuracy: finalTest.accuracy, loss: finalTest.loss } } : {}),
+      ...(finalTest ? { test: testScores(finalTest) } : {}),
       finalWeightsSha256: sha256(weights),
       peakRssBytes: peakRssBytes(),
       ...privacySummary(privacy),
@@ -427,4 +429,14 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
   done.catch(() => {});
 
   return { url: server.url, port: server.port, runId, done, close: () => server.close(), stop: () => stopping.abort() };
+}
+
+/** The kept model's scores on the test split, as history records them: what the model reports, nothing undefined. */
+function testScores(m: EvalMetrics): { accuracy?: number; loss: number; mae?: number; r2?: number } {
+  return {
+    ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}),
+    loss: m.loss,
+    ...(m.mae !== undefined ? { mae: m.mae } : {}),
+    ...(m.r2 !== undefined ? { r2: m.r2 } : {}),
+  };
 }

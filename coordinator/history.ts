@@ -20,7 +20,7 @@ export interface RunHistory {
   /** Which split each round's accuracy and loss come from. */
   readonly evaluatedOn: 'validation' | 'test' | 'none';
   /** With a validation split: the kept model's score on the test split, computed once at the end. */
-  readonly test?: { readonly accuracy: number; readonly loss: number };
+  readonly test?: { readonly accuracy?: number; readonly loss: number; readonly mae?: number; readonly r2?: number };
   /** With early stopping: the round whose model final-weights.f32 holds. */
   readonly bestRound?: number;
   readonly finalWeightsSha256: string;

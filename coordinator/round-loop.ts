@@ -16,9 +16,13 @@ import { collectPlain, collectSecure, type Collected } from './collect.ts';
 /** One line of the run history. */
 export interface RoundRecord {
   readonly round: number;
-  /** Central test accuracy after aggregation (null when the run has no evaluation set). */
+  /** Central test accuracy after aggregation (null when the run has no evaluation set, or trains a regression model). */
   readonly accuracy: number | null;
+  /** Central test loss: a classifier's cross-entropy, a regression model's mean squared error. */
   readonly loss: number | null;
+  /** Regression: the central mean absolute error, and R² (absent when the evaluated targets are constant). */
+  readonly mae?: number;
+  readonly r2?: number;
   /** Wall-clock seconds from sending tasks to the evaluated new model (federated evaluation included). */
   readonly seconds: number;
   readonly bytesIn: number;
@@ -30,6 +34,8 @@ export interface RoundRecord {
   /** Example-weighted mean of the clients' training metrics. */
   readonly trainLoss: number | null;
   readonly trainAccuracy: number | null;
+  /** Regression: example-weighted mean of the clients' training MAE. */
+  readonly trainMae?: number;
   /** gan: example-weighted mean of the clients' generator losses (trainLoss is then the discriminator's). */
   readonly trainGeneratorLoss?: number;
   /** With differential privacy: the (ε, δ) spent after this round (RDP accountant) and the clip norm used next. */
@@ -276,6 +282,8 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       round,
       accuracy: evaluation?.accuracy ?? null,
       loss: evaluation?.loss ?? null,
+      ...(evaluation?.mae !== undefined ? { mae: evaluation.mae } : {}),
+      ...(evaluation?.r2 !== undefined ? { r2: evaluation.r2 } : {}),
       seconds: (performance.now() - startedAt) / 1000,
       bytesIn: after.bytesIn - before.bytesIn,
       bytesOut: after.bytesOut - before.bytesOut,
@@ -284,6 +292,7 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       partial: results.filter((r) => r.partial).length,
       trainLoss: trainMetrics.loss,
       trainAccuracy: trainMetrics.accuracy,
+      ...(trainMetrics.mae !== null ? { trainMae: trainMetrics.mae } : {}),
       ...(trainMetrics.generatorLoss !== null ? { trainGeneratorLoss: trainMetrics.generatorLoss } : {}),
       ...privacyFields(options.privacy),
       ...(collected.errorBound !== undefined ? { secaggErrorBound: collected.errorBound } : {}),

@@ -13,7 +13,14 @@ import type { WorkerInit, WorkerJob, WorkerReply } from './worker-protocol.ts';
 const port = parentPort;
 if (!port) throw new Error('train-worker must run in a worker thread');
 const init = workerData as WorkerInit;
-const dataset: Dataset = { x: init.x, y: init.y, size: init.size, features: init.features, classes: init.classes };
+const dataset: Dataset = {
+  x: init.x,
+  y: init.y,
+  size: init.size,
+  features: init.features,
+  classes: init.classes,
+  ...(init.targets ? { targets: init.targets } : {}),
+};
 const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 const engines = new EngineFactory({ engine: init.engine, backend: init.backend });

@@ -59,10 +59,12 @@ export class WorkerPool {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.log = options.log;
     const ds = options.dataset;
-    if (!(ds.x.buffer instanceof SharedArrayBuffer) || !(ds.y.buffer instanceof SharedArrayBuffer)) {
+    const shared = (a: { buffer: ArrayBufferLike } | undefined) => a === undefined || a.buffer instanceof SharedArrayBuffer;
+    if (!shared(ds.x) || !shared(ds.y) || !shared(ds.targets)) {
       throw new StarlingError('E_POOL', 'the worker pool needs a dataset backed by SharedArrayBuffer (see subset())');
     }
-    this.init = { engine: options.engine ?? 'auto', backend: options.backend, x: ds.x, y: ds.y, size: ds.size, features: ds.features, classes: ds.classes };
+    const { x, y, size, features, classes, targets } = ds;
+    this.init = { engine: options.engine ?? 'auto', backend: options.backend, x, y, size, features, classes, ...(targets ? { targets } : {}) };
   }
 
   /** Starts the workers and waits until each has loaded its engine. */

@@ -13,6 +13,8 @@ export interface WorkerInit {
   readonly size: number;
   readonly features: number;
   readonly classes: number;
+  /** Regression: the shared targets (size × classes floats). */
+  readonly targets?: Float32Array;
 }
 
 export interface TrainJob {

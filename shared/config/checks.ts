@@ -31,6 +31,7 @@ export function configProblems(f: RunConfigFields): ConfigProblem[] {
   for (const p of aggregationProblems(f.strategy, { dp: f.dp !== undefined, secagg: f.secagg })) problem(p.field, p.message);
   secaggProblems(f, problem);
   dataProblems(f, problem);
+  regressionProblems(f, problem);
   try {
     trainableLayout(model, f.freeze);
   } catch (e) {
@@ -56,6 +57,30 @@ function secaggProblems(f: RunConfigFields, problem: (field: string, message: st
     fixedPoint({ clip: encodingRange(f.secaggClip, f.secaggMaxExamples !== undefined), maxClients: f.clients });
   } catch (e) {
     problem('secaggClip', (e as Error).message);
+  }
+}
+
+/**
+ * Regression reads a real-valued target from a CSV file into an MLP trained on squared error:
+ * what needs classes (a class list, label-skewed partitions, an accuracy to reach) or other
+ * data or models is refused.
+ */
+function regressionProblems(f: RunConfigFields, problem: (field: string, message: string) => void): void {
+  if (f.task !== 'regression') {
+    if (f.model?.type === 'mlp' && f.model.loss === 'mse') problem('model', 'loss: mse trains a regression model: set task: regression');
+    return;
+  }
+  if (f.data.kind !== 'csv') problem('task', `regression reads its targets from a CSV file's label column, not ${f.data.kind} data`);
+  if (f.testData !== undefined && f.testData.kind !== 'csv')
+    problem('testData', `with task regression the test data must be a CSV file, got ${f.testData.kind}`);
+  if (f.classes !== undefined) problem('classes', 'a regression target is a number, not one of a list of classes');
+  if (f.partition.kind === 'dirichlet' || f.partition.kind === 'shards') {
+    problem('partition', `${f.partition.kind} deals rows out by class; a regression run has none (use iid or quantity:<sigma>)`);
+  }
+  if (f.targetAccuracy !== undefined) problem('targetAccuracy', 'a regression run reports no accuracy (its rounds report loss, MAE and R²)');
+  if (f.patience !== undefined) problem('patience', 'early stopping watches the evaluated accuracy, which a regression run does not report');
+  if (f.model !== undefined && !(f.model.type === 'mlp' && f.model.loss === 'mse')) {
+    problem('model', 'regression trains an MLP with loss: mse (a linear output); leave model out for one sized to the data');
   }
 }
 

@@ -39,6 +39,7 @@ export function runConfigFields(c: RunConfig): Record<string, unknown> {
     maxUpdateNormAction: st.maxUpdateNormAction,
     schedule: c.schedule,
     data: formatDataSpec(data.source),
+    task: data.task,
     label: data.label,
     classes: data.classes,
     clean: data.clean !== undefined,

@@ -83,7 +83,12 @@ export const runConfigInputSchema = z.strictObject({
    * client), text:<window>:<path>, idx:<images>,<labels>, or a CSV file (csv:<path> or the bare path).
    */
   data: runDataSpecSchema.default({ kind: 'mnist' }),
-  /** CSV data: the label column (class indices, or class names). */
+  /**
+   * What the label column is: class indices or names (classification), or a real-valued target
+   * (regression: CSV data, an MLP with a linear output trained on mean squared error, rounds scored by MSE, MAE and R²).
+   */
+  task: z.enum(['classification', 'regression']).default('classification'),
+  /** CSV data: the label column (class indices, or class names; with task regression, the target). */
   label: z.string().min(1).max(256).optional(),
   /** CSV data: the class names in index order, the model's outputs (a list, or `a,b,c`); by default the file's distinct labels, sorted. */
   classes: z

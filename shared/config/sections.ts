@@ -36,6 +36,7 @@ export function sections(f: RunConfigFields) {
     secagg: f.secagg ? { clip: f.secaggClip, threshold: f.secaggThreshold, maxExamples: f.secaggMaxExamples, neighbours: f.secaggNeighbours } : undefined,
     data: {
       source: f.data,
+      task: f.task,
       label: f.label,
       classes: f.classes,
       clean: f.clean || f.cleanRange ? { range: f.cleanRange } : undefined,

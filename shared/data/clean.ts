@@ -8,6 +8,8 @@ export interface CleanOptions {
   readonly range?: readonly [number, number];
   /** Drop exact duplicates (same features and label), keeping the first. Default true. */
   readonly dropDuplicates?: boolean;
+  /** Regression: a label is a real-valued target, so any finite number is kept (no class-index check). */
+  readonly realLabels?: boolean;
 }
 
 export type DropReason = 'malformed' | 'missing' | 'outOfRange' | 'badLabel' | 'duplicate';
@@ -88,7 +90,7 @@ export class RowCleaner {
     const bad = features.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) return { reason: 'missing', detail: `column "${column(bad)}" is empty or not a number` };
     const classes = this.opts.classes ?? 256;
-    if (!Number.isInteger(label) || label < 0 || label >= classes)
+    if (!this.opts.realLabels && (!Number.isInteger(label) || label < 0 || label >= classes))
       return { reason: 'badLabel', detail: `label ${label} is not a class index in 0..${classes - 1}` };
     const range = this.opts.range;
     const out = range ? features.findIndex((v) => v < range[0] || v > range[1]) : -1;

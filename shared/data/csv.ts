@@ -29,6 +29,11 @@ export interface CsvOptions {
   readonly namesMustBeDeclared?: boolean;
   /** Expected number of feature columns (the model's input size), checked against the header. */
   readonly features?: number;
+  /**
+   * `regression`: the label column is a real-valued target (a finite number per row), read
+   * into the dataset's `targets`; classes and class names do not apply. Classification by default.
+   */
+  readonly task?: 'classification' | 'regression';
 }
 
 /** A CSV file read: its rows as a Dataset, its feature columns' names and, with named labels, the classes in index order. */
@@ -54,7 +59,7 @@ export async function loadCsv(path: string, opts: CsvOptions): Promise<Dataset> 
  * were dropped, why, and on which lines.
  */
 export async function loadCsvCleaned(path: string, opts: CsvOptions & CleanOptions): Promise<CsvData & { report: CleanReport }> {
-  const cleaner = new RowCleaner(opts);
+  const cleaner = new RowCleaner({ ...opts, realLabels: opts.task === 'regression' });
   const data = await readCsv(path, opts, cleaner);
   return { ...data, report: cleaner.report() };
 }
@@ -73,6 +78,7 @@ interface RawRows {
 export async function readCsv(path: string, opts: CsvOptions, cleaner?: RowCleaner): Promise<CsvData> {
   const raw = await readRows(path, opts, cleaner !== undefined);
   const columns = raw.header.filter((_, c) => c !== raw.labelCol);
+  if (opts.task === 'regression') return { dataset: targetRows(path, raw, opts, columns, cleaner), columns };
   const names = classNamesOf(path, raw, opts);
   const index = names ? new Map(names.map((n, i) => [n, i])) : undefined;
   const maxClasses = opts.classes ?? 256;
@@ -106,6 +112,38 @@ export async function readCsv(path: string, opts: CsvOptions, cleaner?: RowClean
   const classes = names ? names.length : (opts.classes ?? ys.reduce((m, v) => Math.max(m, v), 0) + 1);
   const dataset = { x: xs.toArray(), y: Uint8Array.from(ys), size: ys.length, features: f, classes };
   return { dataset, columns, ...(names ? { classNames: names } : {}) };
+}
+
+/**
+ * A regression read: each row's label cell is its target, a finite number, kept in `targets`
+ * (one per row); `y` is all zeros and `classes` 1, the width of a target row.
+ */
+function targetRows(path: string, raw: RawRows, opts: CsvOptions, columns: readonly string[], cleaner?: RowCleaner): Dataset {
+  const f = columns.length;
+  const xs = new GrowableFloat32(path);
+  const ts: number[] = [];
+  for (let r = 0; r < raw.lines.length; r++) {
+    const line = raw.lines[r]!;
+    const text = raw.labels[r];
+    const row = raw.features.view(r * f, (r + 1) * f);
+    if (text === undefined) {
+      cleaner?.malformed(line, `${raw.header.length} columns expected`);
+      continue;
+    }
+    const target = text === '' ? Number.NaN : Number(text);
+    if (cleaner) {
+      if (!cleaner.offer(line, row, target, { columns })) continue;
+    } else if (!Number.isFinite(target)) {
+      throw new DataError(`${path}:${line}: the target column "${opts.label}" is not a finite number: "${text}"`);
+    }
+    for (const v of row) xs.push(v);
+    ts.push(target);
+  }
+  if (ts.length === 0)
+    throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
+  const targets = new Float32Array(new SharedArrayBuffer(ts.length * 4));
+  targets.set(ts);
+  return { x: xs.toArray(), y: new Uint8Array(new SharedArrayBuffer(ts.length)), size: ts.length, features: f, classes: 1, targets };
 }
 
 async function readRows(path: string, opts: CsvOptions, lenient: boolean): Promise<RawRows> {

@@ -18,6 +18,8 @@ export const DEFAULT_TEST_FRACTION = 0.2;
 /** How a run reads its data: the source, and for a file (CSV, IDX) how its rows become a dataset and its splits. */
 export interface RunDataOptions {
   readonly source: DataSpec;
+  /** CSV: `regression` reads the label column as a real-valued target (Dataset.targets); classification by default. */
+  readonly task?: 'classification' | 'regression';
   /** CSV: the label column. */
   readonly label?: string;
   /** CSV: the class names in index order; by default the file's distinct labels, sorted (or integer labels as indices). */
@@ -85,7 +87,9 @@ async function loadFileData(options: RunDataOptions, validation: number, seed: n
     throw new DataError(`the test data ${formatDataSpec(options.testData!)} has ${test.dataset.features} features, the training data ${all.features}`);
   }
   const fraction = test ? 0 : (options.testFraction ?? DEFAULT_TEST_FRACTION);
-  const rows = splitRows(all.y, all.classes, { validation, test: fraction, stratified: true, seed: deriveSeed(seed, 0x7e57) });
+  // targets have no classes to keep in proportion: a regression split is a plain seeded shuffle
+  const stratified = all.targets === undefined;
+  const rows = splitRows(all.y, all.classes, { validation, test: fraction, stratified, seed: deriveSeed(seed, 0x7e57) });
   if (!test && rows.test.length === 0) {
     throw new DataError(
       `a test fraction of ${fraction} holds out none of the ${all.size} rows of ${formatDataSpec(options.source)} (every class rounds to 0): ` +
@@ -121,12 +125,16 @@ interface FileRows {
 async function readFile(options: RunDataOptions, spec: DataSpec, like?: FileRows): Promise<FileRows> {
   if (spec.kind === 'idx') {
     if (options.clean) throw new ConfigError('clean applies to CSV data; an IDX file is checked whole (a bad file fails with the reason)');
+    if (options.task === 'regression') throw new ConfigError('task: regression reads its targets from a CSV file; an IDX label file holds class indices');
     return { dataset: await loadIdx(spec.images, spec.labels, like ? { classes: like.dataset.classes } : {}) };
   }
   if (spec.kind !== 'csv') throw new ConfigError(`${formatDataSpec(spec)} cannot be a run's data file (a CSV file or idx:<images>,<labels>)`);
   if (!options.label) throw new ConfigError(`label: ${formatDataSpec(spec)} needs the name of its label column (--label COLUMN)`);
   const classNames = like ? like.classNames : options.classes;
-  const opts = { label: options.label, ...(classNames ? { classNames } : like ? { classes: like.dataset.classes } : {}) };
+  const regression = options.task === 'regression';
+  const opts = regression
+    ? { label: options.label, task: 'regression' as const }
+    : { label: options.label, ...(classNames ? { classNames } : like ? { classes: like.dataset.classes } : {}) };
   if (!options.clean) return readCsv(spec.path, opts);
   return loadCsvCleaned(spec.path, { ...opts, ...options.clean });
 }

@@ -1,18 +1,23 @@
 import type { Dataset } from '../data/dataset.ts';
 import { DataError } from '../errors.ts';
-import { inputSize, outputClasses, vocabulary } from '../models/registry.ts';
+import { inputSize, isRegression, outputClasses, vocabulary } from '../models/registry.ts';
 import type { ModelSpec } from '../models/spec.ts';
 
 /**
  * Refuses data that does not fit `spec`, before any engine touches it: a feature
  * count other than the model's inputs, a class count other than a classifier's
- * outputs, or token inputs that are not ids in the model's vocabulary.
+ * outputs, targets for a classifier or labels for a regression model, or token inputs that are not ids in the model's vocabulary.
  */
 export function checkData(spec: ModelSpec, ds: Dataset): void {
   const inputs = inputSize(spec);
   if (inputs !== ds.features) throw new DataError(`the model takes ${inputs} inputs but the data has ${ds.features} features`);
   const classes = outputClasses(spec);
-  if (classes !== undefined && classes !== ds.classes) throw new DataError(`the model predicts ${classes} classes but the data has ${ds.classes}`);
+  if (isRegression(spec)) {
+    if (!ds.targets) throw new DataError('the model is a regression model (loss mse) but the data has class labels, no targets');
+    if (classes !== ds.classes) throw new DataError(`the model predicts ${classes} values per row but the data has ${ds.classes} targets per row`);
+  } else if (ds.targets && classes !== undefined) {
+    throw new DataError('the data has real-valued targets (regression) but the model is a classifier: train an MLP with loss mse');
+  } else if (classes !== undefined && classes !== ds.classes) throw new DataError(`the model predicts ${classes} classes but the data has ${ds.classes}`);
   const vocab = vocabulary(spec);
   if (vocab !== undefined) checkTokens(ds, vocab);
 }

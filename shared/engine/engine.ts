@@ -19,8 +19,10 @@ export interface FitOptions {
 export interface TrainMetrics {
   /** Mean training loss over the last local epoch. */
   readonly loss: number;
-  /** Training accuracy over the last local epoch. */
-  readonly accuracy: number;
+  /** Training accuracy over the last local epoch; absent for a regression model. */
+  readonly accuracy?: number;
+  /** Regression: the mean absolute error over the last local epoch (`loss` is then the mean squared error). */
+  readonly mae?: number;
   /** Local epochs actually run (fewer than asked for partial work, e.g. a straggler). */
   readonly epochs: number;
   /** gan: the generator's mean loss (`loss` and `accuracy` are then the discriminator's). */
@@ -34,9 +36,15 @@ export interface TrainResult {
   readonly metrics: TrainMetrics;
 }
 
+/** A model's scores on some rows: a classifier's loss and accuracy, or a regression model's MSE (as `loss`), MAE and R². */
 export interface EvalMetrics {
   readonly loss: number;
-  readonly accuracy: number;
+  /** Absent for a regression model. */
+  readonly accuracy?: number;
+  /** Regression: the mean absolute error. */
+  readonly mae?: number;
+  /** Regression: the coefficient of determination; absent when the rows' targets are constant (it is then undefined). */
+  readonly r2?: number;
   readonly numExamples: number;
 }
 
@@ -49,8 +57,8 @@ export interface Engine {
   train(spec: ModelSpec, weights: Float32Array, data: DatasetView, config: TrainConfig & FitOptions, seed: number): Promise<TrainResult>;
   evaluate(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<EvalMetrics>;
   /**
-   * The model's softmax probabilities for the rows of `data`, in the view's row order:
-   * row-major n × spec.outputs. Never mutates `weights`.
+   * The model's softmax probabilities for the rows of `data` (a regression model: its raw
+   * predictions), in the view's row order: row-major n × spec.outputs. Never mutates `weights`.
    */
   predict(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<Float32Array>;
 }

@@ -15,14 +15,15 @@ export function prepareGradients(): Promise<unknown> {
   return gradientsLoaded;
 }
 
-/** Copies the rows of `view` in `order` into contiguous x and one-hot y buffers. */
+/** Copies the rows of `view` in `order` into contiguous x and y buffers: y one-hot labels, or for regression the target rows. */
 export function gatherShuffled(view: DatasetView, order: Uint32Array, xs: Float32Array, ys: Float32Array): void {
-  const { x, y, features, classes } = view.dataset;
-  ys.fill(0);
+  const { x, y, features, classes, targets } = view.dataset;
+  if (!targets) ys.fill(0);
   for (let i = 0; i < order.length; i++) {
     const row = view.indices ? view.indices[order[i]!]! : order[i]!;
     xs.set(x.subarray(row * features, (row + 1) * features), i * features);
-    ys[i * classes + y[row]!] = 1;
+    if (targets) ys.set(targets.subarray(row * classes, (row + 1) * classes), i * classes);
+    else ys[i * classes + y[row]!] = 1;
   }
 }
 
@@ -47,6 +48,16 @@ export function lossAndCorrect(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor1D
   const loss = tf.neg(tf.sum(tf.mul(y, logp)));
   const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'));
   return tf.stack([loss, correct]) as tf.Tensor1D;
+}
+
+/**
+ * [sum of squared errors, sum of absolute errors] for a regression batch, each row's errors
+ * averaged over its outputs: divided by the rows, the mean squared error (the loss) and the MAE.
+ */
+export function squaredAndAbsolute(outputs: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor1D {
+  const width = outputs.shape[1];
+  const err = tf.sub(outputs, y);
+  return tf.div(tf.stack([tf.sum(tf.square(err)), tf.sum(tf.abs(err))]), width) as tf.Tensor1D;
 }
 
 /** Constant tensors holding the flat weights, one per parameter. */

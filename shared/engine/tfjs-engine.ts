@@ -3,7 +3,7 @@ import { selectBackend, type BackendName } from '../backend.ts';
 import { viewSize, type DatasetView } from '../data/dataset.ts';
 import { DataError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { paramShapes } from '../models/registry.ts';
+import { isRegression, paramShapes } from '../models/registry.ts';
 import type { ModelSpec } from '../models/spec.ts';
 import type { TrainConfig } from '../train-config.ts';
 import { checkData } from './check.ts';
@@ -12,6 +12,7 @@ import { kernelsUnavailable } from './simd/kernels.ts';
 import { gatherAll, prepareGradients, rows, tensorsFrom } from './tfjs-common.ts';
 import { tfjsNet } from './tfjs-nets/index.ts';
 import type { TfjsNet } from './tfjs-nets/net.ts';
+import { regressionScores } from './regression-scores.ts';
 import { trainNet } from './tfjs-train.ts';
 import { registerWasmKernels } from './tfjs-wasm-kernels.ts';
 
@@ -52,12 +53,14 @@ export class TfjsEngine implements Engine {
 
   async evaluate(spec: ModelSpec, weights: Float32Array, data: DatasetView): Promise<EvalMetrics> {
     const n = checkedRows(spec, data, 'cannot evaluate on an empty dataset');
+    // in float64 on the CPU: a sum of squared targets in float32 loses R²'s precision on large targets
+    if (isRegression(spec)) return regressionScores(data, await this.predict(spec, weights, data));
     const net = tfjsNet(spec);
     const { features, classes } = data.dataset;
     const { xs, ys } = gatherAll(data, n);
     const totals = await withParams(net, spec, weights, (params) =>
       tf.tidy(() => {
-        let acc = tf.zeros([2]);
+        let acc = tf.zeros([net.stats]);
         for (let start = 0; start < n; start += net.chunk) {
           const b = Math.min(net.chunk, n - start);
           acc = tf.add(acc, net.score(spec, params, rows(xs, start, b, features), rows(ys, start, b, classes), start));
@@ -78,10 +81,15 @@ export class TfjsEngine implements Engine {
     const { features, classes } = data.dataset;
     const { xs } = gatherAll(data, n);
     const out = new Float32Array(n * classes);
+    // a regression model's linear outputs are its predictions
+    const raw = isRegression(spec);
     await withParams(net, spec, weights, (params) => {
       for (let start = 0; start < n; start += net.chunk) {
         const b = Math.min(net.chunk, n - start);
-        const probs = tf.tidy(() => tf.softmax(logits(params, rows(xs, start, b, features))));
+        const probs = tf.tidy(() => {
+          const z = logits(params, rows(xs, start, b, features));
+          return raw ? z : tf.softmax(z);
+        });
         out.set(probs.dataSync(), start * classes);
         probs.dispose();
       }

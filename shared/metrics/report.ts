@@ -1,5 +1,6 @@
 import { DataError } from '../errors.ts';
 import { accuracy, logLoss, precisionRecallF1 } from './classification.ts';
+import { mae, mse, r2 } from './regression.ts';
 
 /**
  * The metrics one client reports from federated evaluation, from a model's
@@ -60,4 +61,21 @@ export function evaluationReport(labels: ArrayLike<number>, probabilities: Array
     recallWeighted: prf.weighted.recall,
     f1Weighted: prf.weighted.f1,
   };
+}
+
+/** What a client reports from federated evaluation of a regression model; `r2` is absent when its targets are constant (undefined there). */
+export interface RegressionReport {
+  readonly mae: number;
+  readonly mse: number;
+  readonly rmse: number;
+  readonly r2?: number;
+}
+
+/** MAE, MSE, RMSE and R² of `predicted` against `truth` (both row-major, every target value counted). */
+export function regressionReport(truth: ArrayLike<number>, predicted: ArrayLike<number>): RegressionReport {
+  const squared = mse(truth, predicted);
+  const report = { mae: mae(truth, predicted), mse: squared, rmse: Math.sqrt(squared) };
+  let constant = true;
+  for (let i = 1; i < truth.length && constant; i++) constant = truth[i] === truth[0];
+  return constant ? report : { ...report, r2: r2(truth, predicted) };
 }

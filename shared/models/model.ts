@@ -14,8 +14,13 @@ export interface ModelEntry<S extends { readonly type: string }> {
   shapes(spec: S): InitShape[];
   /** Input features per example (flattened). */
   inputSize(spec: S): number;
-  /** The classes a classifier predicts; undefined for a generative model, which ignores labels. */
+  /**
+   * The classes a classifier predicts (for a regression model: the width of its target rows, the
+   * data's `classes`); undefined for a generative model, which ignores labels.
+   */
   outputClasses(spec: S): number | undefined;
+  /** Whether the model predicts real-valued targets (regression) rather than classes; false when absent. */
+  regression?(spec: S): boolean;
   /** With token inputs: the vocabulary size (every feature an id below it); undefined or absent for real-valued inputs. */
   vocabulary?(spec: S): number | undefined;
 }

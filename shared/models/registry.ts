@@ -53,6 +53,11 @@ export function outputClasses(spec: ModelSpec): number | undefined {
   return modelEntry(spec).outputClasses(spec);
 }
 
+/** Whether `spec` is a regression model: real-valued outputs against the data's targets, no classes (an MLP with loss mse). */
+export function isRegression(spec: ModelSpec): boolean {
+  return modelEntry(spec).regression?.(spec) ?? false;
+}
+
 /** With token inputs: the vocabulary size (every feature an id below it); undefined for real-valued inputs. */
 export function vocabulary(spec: ModelSpec): number | undefined {
   return modelEntry(spec).vocabulary?.(spec);

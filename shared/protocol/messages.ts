@@ -87,6 +87,11 @@ const evaluationMetricsSchema = z.strictObject({
   precisionWeighted: fraction.optional(),
   recallWeighted: fraction.optional(),
   f1Weighted: fraction.optional(),
+  /** Regression: errors in the targets' own units (finite, not negative), and R² (at most 1; a model worse than the mean goes below 0). */
+  mae: z.number().min(0).max(Number.MAX_VALUE).optional(),
+  mse: z.number().min(0).max(Number.MAX_VALUE).optional(),
+  rmse: z.number().min(0).max(Number.MAX_VALUE).optional(),
+  r2: z.number().max(1).optional(),
 });
 
 export const evaluateResultSchema = z

@@ -92,6 +92,8 @@ interface Job {
 export async function tune(options: TuneOptions): Promise<TuneResult> {
   const log = options.log ?? silentLogger;
   const { rungs, asha, baseConfig } = checkSearch(options);
+  // every objective a search ranks trials by is an accuracy, which a regression run does not report
+  if (baseConfig.data.task === 'regression') throw new ConfigError('task: tune ranks trials by accuracy; a regression run reports none');
   // the data must allow a validation split (synthetic data does not): one load says so before any trial
   await loadData(baseConfig.data, baseConfig.clients, baseConfig.seed);
   const parallel = Math.max(1, Math.min(options.parallel ?? availableParallelism(), availableParallelism(), options.trials));
@@ -411,7 +413,7 @@ async function scoreTestOnce(config: RunConfig, modelDir: string): Promise<{ acc
   const { test } = await loadData(config.data, config.clients, config.seed);
   const engine = await new EngineFactory({ engine: config.engine, backend: config.backend }).forSpec(saved.spec);
   const r = await engine.evaluate(saved.spec, saved.weights, { dataset: test });
-  return { accuracy: r.accuracy, loss: r.loss };
+  return { accuracy: r.accuracy ?? 0, loss: r.loss };
 }
 
 /** A trial is `starling simulate` with the trial's config, scored on the validation split, never looking at the test split. */

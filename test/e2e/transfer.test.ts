@@ -49,7 +49,7 @@ describe('transfer learning', () => {
     expect(bytes(body(run.weights)).equals(bytes(body(start)))).toBe(true);
     expect(bytes(gatherTrainable(run.weights, frozen)).equals(bytes(gatherTrainable(start, frozen)))).toBe(false);
     const rounds = run.history.rounds;
-    expect(rounds[0]!.accuracy!).toBeGreaterThan(before.accuracy + 0.3);
+    expect(rounds[0]!.accuracy!).toBeGreaterThan(before.accuracy! + 0.3);
     expect(rounds[1]!.loss!).toBeLessThan(rounds[0]!.loss!);
     expect(rounds[2]!.loss!).toBeLessThan(rounds[1]!.loss!);
     expect(run.history.trainableParamCount).toBe(64 * 10 + 10);

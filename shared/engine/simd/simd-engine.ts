@@ -1,6 +1,7 @@
 import { viewSize, type DatasetView, type Dataset } from '../../data/dataset.ts';
 import { DataError, StarlingError } from '../../errors.ts';
 import { outputSize } from '../../models/cnn.ts';
+import { isRegression } from '../../models/registry.ts';
 import type { ModelSpec } from '../../models/spec.ts';
 import { stateSlots } from '../../optimizers/registry.ts';
 import { isPlainSgd } from '../../optimizers/sgd.ts';
@@ -18,10 +19,12 @@ import { SIMD_UPDATES } from './optimizers.ts';
 /** Rows per forward pass when evaluating. */
 const EVAL_CHUNK = 256;
 
-/** Why the simd engine cannot run `spec`, or undefined when it can (it runs every mlp and cnn spec). */
+/** Why the simd engine cannot run `spec`, or undefined when it can (it runs every classifying mlp and cnn spec). */
 export function simdUnsupported(spec: ModelSpec): string | undefined {
   // a user's tfjs model may hold any tfjs layer: only tfjs runs it, whatever its layers are
   if (spec.type === 'tfjs') return 'a tfjs layers model (model type "tfjs") runs on the tfjs engine only';
+  // its kernels' output layer is softmax cross-entropy
+  if (isRegression(spec)) return 'a regression model (an mlp with loss mse) runs on the tfjs engine only';
   return kernelsUnavailable() ?? (simdNetwork(spec) ? undefined : `the simd engine has no kernels for model type "${spec.type}"`);
 }
 

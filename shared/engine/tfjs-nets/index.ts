@@ -2,7 +2,7 @@ import type { SpecOf } from '../../models/registry.ts';
 import type { ModelSpec, ModelType } from '../../models/spec.ts';
 import { cnnNet } from './cnn.ts';
 import { ganNet } from './gan.ts';
-import { mlpNet } from './mlp.ts';
+import { mlpNet, mlpRegressionNet } from './mlp.ts';
 import { layersModelNet } from './layers-model.ts';
 import type { TfjsNet } from './net.ts';
 import { rnnNet } from './rnn.ts';
@@ -19,6 +19,8 @@ const TFJS_NETS: { readonly [T in ModelType]: TfjsNet<SpecOf<T>> } = {
 };
 
 export function tfjsNet<S extends ModelSpec>(spec: S): TfjsNet<S> {
+  // a regression MLP scores and reports squared error instead of cross-entropy and accuracy
+  if (spec.type === 'mlp' && spec.loss === 'mse') return mlpRegressionNet as unknown as TfjsNet<S>;
   // the table is keyed by type, so the net found is the one for S
   return TFJS_NETS[spec.type] as unknown as TfjsNet<S>;
 }

@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../../models/activation.ts';
 import type { MlpSpec } from '../../models/mlp.ts';
 import { isPlainSgd } from '../../optimizers/sgd.ts';
-import { lossAndCorrect } from '../tfjs-common.ts';
+import { lossAndCorrect, squaredAndAbsolute } from '../tfjs-common.ts';
 import { activate } from './layers.ts';
-import { classifierMetrics, type TfjsNet } from './net.ts';
+import { classifierMetrics, regressionMetrics, type TfjsNet } from './net.ts';
 
 /**
  * The MLP trains without autodiff: its backward pass is written out (softmax
- * cross-entropy gradient in closed form). On the wasm backend the per-op
+ * cross-entropy gradient in closed form; for loss mse, the squared error's gradient
+ * through the linear output). On the wasm backend the per-op
  * overhead of autodiff dominates small models; this step also never uses
  * transposed matMul (wasm runs those ~10× slower than an explicit transpose +
  * plain matMul) and, for plain SGD, folds the learning rate into the output
@@ -48,6 +49,16 @@ function mlpForward(spec: MlpSpec, params: readonly tf.Tensor[], x: tf.Tensor2D,
   throw new Error('unreachable: an MLP has at least one layer');
 }
 
+/** A regression MLP's predictions in the targets' units: the network's outputs scaled back by the spec's target scale. */
+function predictions(spec: MlpSpec, z: tf.Tensor2D): tf.Tensor2D {
+  return spec.target ? (tf.add(tf.mul(z, tf.tensor1d(spec.target.std)), tf.tensor1d(spec.target.mean)) as tf.Tensor2D) : z;
+}
+
+/** Targets in the units the network learns: standardized by the spec's target scale. */
+function scaledTargets(spec: MlpSpec, y: tf.Tensor2D): tf.Tensor2D {
+  return spec.target ? (tf.div(tf.sub(y, tf.tensor1d(spec.target.mean)), tf.tensor1d(spec.target.std)) as tf.Tensor2D) : y;
+}
+
 /** d act / d z, from the pre-activation z and the activation h. */
 function activationGrad(a: Activation, z: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
   switch (a) {
@@ -77,8 +88,11 @@ function mlpGradients(
   dropoutSeed: number,
 ): (tf.Tensor | undefined)[] {
   const f = mlpForward(spec, vars, x, dropoutSeed);
-  if (stats) stats.assign(tf.add(stats, lossAndCorrect(f.logits, y)));
-  let g = tf.mul(tf.sub(tf.softmax(f.logits), y), scale) as tf.Tensor2D;
+  const mse = spec.loss === 'mse';
+  if (stats) stats.assign(tf.add(stats, mse ? squaredAndAbsolute(predictions(spec, f.logits), y) : lossAndCorrect(f.logits, y)));
+  // d loss / d output, per row: softmax − one-hot, or for the mean over outputs of (o − y)² (in the learnt scale), 2(o − y) / outputs
+  const outputGrad = mse ? tf.mul(tf.sub(f.logits, scaledTargets(spec, y)), 2 / spec.outputs) : tf.sub(tf.softmax(f.logits), y);
+  let g = tf.mul(outputGrad, scale) as tf.Tensor2D;
   const layers = vars.length / 2;
   const grads: (tf.Tensor | undefined)[] = new Array(vars.length).fill(undefined);
   let first = 0;
@@ -118,4 +132,16 @@ export const mlpNet: TfjsNet<MlpSpec> = {
   score: (spec, params, x, y) => lossAndCorrect(mlpForward(spec, params, x).logits, y),
   metrics: classifierMetrics,
   logits: (spec) => (params, x) => mlpForward(spec, params, x).logits,
+};
+
+/**
+ * An MLP with loss mse: the same step (mlpGradients follows the spec's loss), scored by
+ * squared and absolute error; its `logits` are its predictions (a linear output, scaled back
+ * to the targets' units).
+ */
+export const mlpRegressionNet: TfjsNet<MlpSpec> = {
+  ...mlpNet,
+  score: (spec, params, x, y) => squaredAndAbsolute(predictions(spec, mlpForward(spec, params, x).logits), y),
+  metrics: regressionMetrics,
+  logits: (spec) => (params, x) => predictions(spec, mlpForward(spec, params, x).logits),
 };

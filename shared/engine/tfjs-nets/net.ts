@@ -50,8 +50,8 @@ export interface TfjsNet<S> {
   step(spec: S, setup: StepSetup): Step;
   /** [loss sum, correct calls] on rows x (one-hot labels y) starting at row `start`. */
   score(spec: S, params: readonly tf.Tensor[], x: tf.Tensor2D, y: tf.Tensor2D, start: number): tf.Tensor1D;
-  /** The mean loss and accuracy (and any other metric) of summed statistics over n rows. */
-  metrics(totals: readonly number[], n: number): { loss: number; accuracy: number; generatorLoss?: number };
+  /** The mean loss and accuracy (a regression net: the MAE instead; and any other metric) of summed statistics over n rows. */
+  metrics(totals: readonly number[], n: number): { loss: number; accuracy?: number; mae?: number; generatorLoss?: number };
   /** A classifier's forward pass; absent for a generative model, which predicts no classes. */
   logits?(spec: S): Forward;
 }
@@ -59,6 +59,11 @@ export interface TfjsNet<S> {
 /** Mean loss and accuracy per row. */
 export function classifierMetrics(totals: readonly number[], n: number): { loss: number; accuracy: number } {
   return { loss: totals[0]! / n, accuracy: totals[1]! / n };
+}
+
+/** A regression net's mean squared error (its loss) and mean absolute error per row. */
+export function regressionMetrics(totals: readonly number[], n: number): { loss: number; mae: number } {
+  return { loss: totals[0]! / n, mae: totals[1]! / n };
 }
 
 /**

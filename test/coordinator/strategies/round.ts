@@ -34,7 +34,7 @@ export function aggregateFit(
     failures: [],
     slowestClientTrain: 0,
     clients: results.length,
-    trainMetrics: { loss: null, accuracy: null, generatorLoss: null },
+    trainMetrics: { loss: null, accuracy: null, mae: null, generatorLoss: null },
   };
   const next = aggregateRound(strategy, {
     round: o.round ?? 1,

@@ -80,7 +80,7 @@ describe('CNN', () => {
     const viaTfjs = await tfjs.evaluate(FEDAVG_CNN, add(w0, a.delta), held);
     expect(after.loss).toBeLessThan(before.loss);
     expect(after.accuracy).toBeGreaterThan(0.4);
-    expect(Math.abs(viaTfjs.accuracy - after.accuracy)).toBeLessThanOrEqual(0.004);
+    expect(Math.abs(viaTfjs.accuracy! - after.accuracy!)).toBeLessThanOrEqual(0.004);
   });
 
   it('dense-layer dropout in a CNN trains deterministically in both engines', async () => {

@@ -35,7 +35,7 @@ describe('engine.predict', () => {
       const labels = Uint8Array.from(rows, (r) => test.y[r]!);
       const report = evaluationReport(labels, p, 10);
       const ev = await engine.evaluate(DEFAULT_MODEL, w, view);
-      expect(report.accuracy).toBeCloseTo(ev.accuracy, 10);
+      expect(report.accuracy).toBeCloseTo(ev.accuracy!, 10);
       expect(report.loss).toBeCloseTo(ev.loss, 4);
       await expect(engine.predict(DEFAULT_MODEL, w, { dataset: test, indices: new Uint32Array(0) })).rejects.toThrow(/empty/);
     });
