@@ -328,7 +328,8 @@ addRunFlags(
     if (!config.output.json) {
       const { source, partition, testData } = config.data;
       const devices = source.kind === 'synthetic' ? 'one device per client' : formatPartition(partition);
-      const model = config.modelFromData ? `${config.model.type} sized to the data` : config.model.type;
+      // the default model already fits the digits; for other data it is resized, which the line says
+      const model = config.modelFromData && source.kind !== 'mnist' ? `${config.model.type} sized to the data` : config.model.type;
       if (!resume) {
         process.stdout.write(
           `simulating ${config.clients} clients × ${config.rounds} rounds on ${describeData(source)} ` + `(${model}, ${devices}, seed ${config.seed})\n`,

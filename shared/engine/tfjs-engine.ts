@@ -60,7 +60,8 @@ export class TfjsEngine implements Engine {
     const { xs, ys } = gatherAll(data, n);
     const totals = await withParams(net, spec, weights, (params) =>
       tf.tidy(() => {
-        let acc = tf.zeros([net.stats]);
+        // score gives [loss sum, correct calls] for every net (net.stats sizes training's statistics, a gan's three)
+        let acc = tf.zeros([2]);
         for (let start = 0; start < n; start += net.chunk) {
           const b = Math.min(net.chunk, n - start);
           acc = tf.add(acc, net.score(spec, params, rows(xs, start, b, features), rows(ys, start, b, classes), start));
