@@ -1,8 +1,5 @@
-import type { Dataset } from '../shared/data/dataset.ts';
+import { MAX_CLASSES, type Dataset } from '../shared/data/dataset.ts';
 import { DataError } from '../shared/errors.ts';
-
-/** Labels are stored one byte per row (Dataset.y), so a dataset holds at most this many classes. */
-const MAX_CLASSES = 256;
 
 export interface RowsOptions {
   /**

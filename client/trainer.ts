@@ -3,7 +3,7 @@ import type { Engine, TrainResult } from '../shared/engine/engine.ts';
 import { scoreView } from '../shared/engine/score.ts';
 import { DataError } from '../shared/errors.ts';
 import { outputClasses } from '../shared/models/registry.ts';
-import { MAX_CLASSES } from '../shared/data/csv.ts';
+import { MAX_CLASSES } from '../shared/data/dataset.ts';
 import type { ModelSpec } from '../shared/models/spec.ts';
 import type { FitConfig } from '../shared/protocol/fit-config.ts';
 

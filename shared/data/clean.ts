@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
+import { MAX_CLASSES } from './dataset.ts';
 
 export interface CleanOptions {
   /** Declared class count: a label outside 0..classes-1 drops the row. Default 256. */
@@ -89,7 +90,7 @@ export class RowCleaner {
     if (!Number.isFinite(label)) return { reason: 'missing', detail: 'no label' };
     const bad = features.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) return { reason: 'missing', detail: `column "${column(bad)}" is empty or not a number` };
-    const classes = this.opts.classes ?? 256;
+    const classes = this.opts.classes ?? MAX_CLASSES;
     if (!this.opts.realLabels && (!Number.isInteger(label) || label < 0 || label >= classes))
       return { reason: 'badLabel', detail: `label ${label} is not a class index in 0..${classes - 1}` };
     const range = this.opts.range;

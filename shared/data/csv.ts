@@ -1,12 +1,9 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DataError } from '../errors.ts';
-import type { Dataset } from './dataset.ts';
+import { MAX_CLASSES, type Dataset } from './dataset.ts';
 import { formatCleanReport, RowCleaner, type CleanOptions, type CleanReport } from './clean.ts';
 import { GrowableFloat32 } from './growable.ts';
-
-/** Labels are stored in one byte. */
-export const MAX_CLASSES = 256;
 
 export interface CsvOptions {
   /** Name of the header column that holds the label. */
@@ -78,72 +75,75 @@ interface RawRows {
 export async function readCsv(path: string, opts: CsvOptions, cleaner?: RowCleaner): Promise<CsvData> {
   const raw = await readRows(path, opts, cleaner !== undefined);
   const columns = raw.header.filter((_, c) => c !== raw.labelCol);
-  if (opts.task === 'regression') return { dataset: targetRows(path, raw, opts, columns, cleaner), columns };
+  const strict = cleaner === undefined;
+  if (opts.task === 'regression') {
+    const { x, labels } = keptRows(path, raw, columns, cleaner, (text, line) => {
+      const value = text === '' ? Number.NaN : Number(text);
+      if (strict && !Number.isFinite(value)) throw new DataError(`${path}:${line}: the target column "${opts.label}" is not a finite number: "${text}"`);
+      return { value };
+    });
+    return { dataset: targetDataset(x, labels, columns.length), columns };
+  }
   const names = classNamesOf(path, raw, opts);
   const index = names ? new Map(names.map((n, i) => [n, i])) : undefined;
-  const maxClasses = opts.classes ?? 256;
-  const f = columns.length;
-  const xs = new GrowableFloat32(path);
-  const ys: number[] = [];
-  for (let r = 0; r < raw.lines.length; r++) {
-    const line = raw.lines[r]!;
-    const text = raw.labels[r];
-    const row = raw.features.view(r * f, (r + 1) * f);
-    if (text === undefined) {
-      cleaner?.malformed(line, `${raw.header.length} columns expected`);
-      continue;
-    }
-    const label = text === '' ? Number.NaN : index ? (index.get(text) ?? Number.NaN) : Number(text);
-    const unknown = index !== undefined && text !== '' && !index.has(text);
-    if (cleaner) {
-      if (!cleaner.offer(line, row, label, { columns, labelText: unknown ? text : undefined })) continue;
-    } else {
-      if (unknown) throw new DataError(`${path}:${line}: label "${text}" is not one of the classes (${names!.join(', ')})`);
+  const maxClasses = opts.classes ?? MAX_CLASSES;
+  const { x, labels } = keptRows(path, raw, columns, cleaner, (text, line) => {
+    const value = text === '' ? Number.NaN : index ? (index.get(text) ?? Number.NaN) : Number(text);
+    const unknown = index !== undefined && text !== '' && !index.has(text) ? text : undefined;
+    if (strict) {
+      if (unknown !== undefined) throw new DataError(`${path}:${line}: label "${text}" is not one of the classes (${names!.join(', ')})`);
       if (text === '') throw new DataError(`${path}:${line}: the label column "${opts.label}" is empty`);
-      if (!index && (!Number.isInteger(label) || label < 0 || label >= maxClasses)) {
+      if (!index && (!Number.isInteger(value) || value < 0 || value >= maxClasses)) {
         throw new DataError(`${path}:${line}: label ${text} is not a class index in 0..${maxClasses - 1}`);
       }
     }
-    for (const v of row) xs.push(v);
-    ys.push(label);
-  }
-  if (ys.length === 0)
-    throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
-  const classes = names ? names.length : (opts.classes ?? ys.reduce((m, v) => Math.max(m, v), 0) + 1);
-  const dataset = { x: xs.toArray(), y: Uint8Array.from(ys), size: ys.length, features: f, classes };
+    return { value, unknown };
+  });
+  const classes = names ? names.length : (opts.classes ?? labels.reduce((m, v) => Math.max(m, v), 0) + 1);
+  const dataset = { x, y: Uint8Array.from(labels), size: labels.length, features: columns.length, classes };
   return { dataset, columns, ...(names ? { classNames: names } : {}) };
 }
 
+/** A label cell's value (NaN for none), and its text when it names no class; a strict read throws here instead. */
+type LabelOf = (text: string, line: number) => { value: number; unknown?: string };
+
 /**
- * A regression read: each row's label cell is its target, a finite number, kept in `targets`
- * (one per row); `y` is all zeros and `classes` 1, the width of a target row.
+ * The rows a dataset keeps, in file order, with their label values: a malformed row or one the
+ * cleaner refuses is dropped (and reported by it); without a cleaner, `labelOf` fails the read.
  */
-function targetRows(path: string, raw: RawRows, opts: CsvOptions, columns: readonly string[], cleaner?: RowCleaner): Dataset {
+function keptRows(
+  path: string,
+  raw: RawRows,
+  columns: readonly string[],
+  cleaner: RowCleaner | undefined,
+  labelOf: LabelOf,
+): { x: Float32Array; labels: number[] } {
   const f = columns.length;
   const xs = new GrowableFloat32(path);
-  const ts: number[] = [];
+  const labels: number[] = [];
   for (let r = 0; r < raw.lines.length; r++) {
     const line = raw.lines[r]!;
     const text = raw.labels[r];
-    const row = raw.features.view(r * f, (r + 1) * f);
     if (text === undefined) {
       cleaner?.malformed(line, `${raw.header.length} columns expected`);
       continue;
     }
-    const target = text === '' ? Number.NaN : Number(text);
-    if (cleaner) {
-      if (!cleaner.offer(line, row, target, { columns })) continue;
-    } else if (!Number.isFinite(target)) {
-      throw new DataError(`${path}:${line}: the target column "${opts.label}" is not a finite number: "${text}"`);
-    }
+    const row = raw.features.view(r * f, (r + 1) * f);
+    const { value, unknown } = labelOf(text, line);
+    if (cleaner && !cleaner.offer(line, row, value, { columns, labelText: unknown })) continue;
     for (const v of row) xs.push(v);
-    ts.push(target);
+    labels.push(value);
   }
-  if (ts.length === 0)
+  if (labels.length === 0)
     throw new DataError(cleaner ? `${path}: cleaning dropped every row (${formatCleanReport(cleaner.report())})` : `${path} has a header but no data rows`);
-  const targets = new Float32Array(new SharedArrayBuffer(ts.length * 4));
-  targets.set(ts);
-  return { x: xs.toArray(), y: new Uint8Array(new SharedArrayBuffer(ts.length)), size: ts.length, features: f, classes: 1, targets };
+  return { x: xs.toArray(), labels };
+}
+
+/** A regression dataset: each row's target in `targets` (one per row); `y` all zeros and `classes` 1, the width of a target row. */
+function targetDataset(x: Float32Array, values: readonly number[], features: number): Dataset {
+  const targets = new Float32Array(new SharedArrayBuffer(values.length * 4));
+  targets.set(values);
+  return { x, y: new Uint8Array(new SharedArrayBuffer(values.length)), size: values.length, features, classes: 1, targets };
 }
 
 async function readRows(path: string, opts: CsvOptions, lenient: boolean): Promise<RawRows> {

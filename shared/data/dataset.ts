@@ -23,6 +23,9 @@ export function isRegressionData(ds: Pick<Dataset, 'targets'>): boolean {
   return ds.targets !== undefined;
 }
 
+/** Labels are stored one byte per row (`y`): no dataset, and no model trained on one, has more classes. */
+export const MAX_CLASSES = 256;
+
 /** A view of some rows of a dataset, by index (a client's shard, a split). */
 export interface DatasetView {
   readonly dataset: Dataset;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataError } from '../errors.ts';
-import type { Dataset } from './dataset.ts';
+import { MAX_CLASSES, type Dataset } from './dataset.ts';
 
 /**
  * The IDX format of the original MNIST files: two zero bytes, a type byte, a
@@ -115,7 +115,7 @@ export async function loadIdx(imagesPath: string, labelsPath: string, opts: IdxO
       }
     },
   );
-  const maxClasses = opts.classes ?? 256;
+  const maxClasses = opts.classes ?? MAX_CLASSES;
   let y: Uint8Array = new Uint8Array(0);
   let top = 0;
   await streamIdx(

@@ -8,6 +8,7 @@
  * tfjs allocate or compute is known, and bounded, before tfjs sees it. The engine checks
  * these against the model it builds (tfjs-nets/layers-model-build.ts).
  */
+import { MAX_CLASSES } from '../data/dataset.ts';
 import { inputShapeOf, isPlainObject, type Layer, readGraph, tfjsForm } from './tfjs-layer-graph.ts';
 import { cut, show } from './tfjs-layer-rules.ts';
 import { deriveModel, type LayerNode, type WeightShape } from './tfjs-layer-shapes.ts';
@@ -103,7 +104,7 @@ export interface TopologyInfo {
 }
 
 /** The most classes a tfjs classifier may have: a label is one byte. */
-export const MAX_TFJS_CLASSES = 256;
+export const MAX_TFJS_CLASSES = MAX_CLASSES;
 
 type Obj = Record<string, unknown>;
 
