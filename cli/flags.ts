@@ -249,6 +249,12 @@ const RUN_FLAGS: readonly RunFlag[] = [
     help: 'probability that a client straggles in a round, running fewer local epochs',
     commands: ['simulate'],
   },
+  {
+    flag: '--transport <kind>',
+    path: 'transport',
+    help: 'how the virtual clients reach the coordinator: ws (client agents over loopback WebSockets), memory (in-process handles, for thousands of clients) or auto (ws up to 100 clients)',
+    commands: ['simulate'],
+  },
 ];
 
 function takes(entry: RunFlag, command: RunCommand): boolean {

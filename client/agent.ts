@@ -18,10 +18,9 @@ import {
 } from '../shared/protocol/messages.ts';
 import { SecAggParticipant } from './secagg-participant.ts';
 import { Heartbeat, inSeconds } from '../shared/protocol/heartbeat.ts';
-import { cryptoNoiseSource, localDp, type NoiseSource } from '../shared/privacy/index.ts';
-import { gatherTrainable, scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
-import { allFinite } from '../shared/weights.ts';
-import type { TrainMetrics } from '../shared/engine/engine.ts';
+import type { NoiseSource } from '../shared/privacy/index.ts';
+import { scatterTrainable, trainableLayout, type TrainableLayout } from '../shared/trainable.ts';
+import { fitResult, reportedMetrics, trainLocally } from './local-training.ts';
 import type { Trainer } from './trainer.ts';
 import { DEFAULT_RECONNECT, HEALTHY_SESSION_MS, isRetriable, nextRetry, type ReconnectOptions } from './reconnect.ts';
 
@@ -339,23 +338,13 @@ export class ClientAgent {
     const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
     const weights = this.adopt(task, layout);
     const answer = await this.remembered(taskKey(this.runId, task), weights, task.round, async () => {
-      const started = performance.now();
-      const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
-      const seconds = (performance.now() - started) / 1000;
-      if (diverged(result.delta, result.metrics.loss)) {
-        this.reportDiverged(task, 'fit', result.metrics.loss, send);
+      const update = await trainLocally(this.opts.trainer, task, weights);
+      if ('diverged' in update) {
+        this.reportDiverged(task, 'fit', update.diverged, send);
         return undefined;
       }
-      const msg: ToCoordinator = {
-        type: 'fitResult',
-        round: task.round,
-        numExamples: result.numExamples,
-        delta: this.privatized(task, layout ? gatherTrainable(result.delta, layout) : result.delta),
-        metrics: reportedMetrics(result.metrics),
-        seconds,
-      };
-      this.opts.log.debug({ round: task.round, seconds, loss: result.metrics.loss }, `round ${task.round} trained`);
-      return { msg, seconds };
+      this.opts.log.debug({ round: task.round, seconds: update.seconds, loss: update.metrics.loss }, `round ${task.round} trained`);
+      return { msg: fitResult(task, update, this.opts.noise), seconds: update.seconds };
     });
     // an answer lost with its session is not a round this client took part in; one sent again is not a second round
     if (!answer || !send(answer.msg) || answer.counted) return;
@@ -418,21 +407,18 @@ export class ClientAgent {
       send(p.unmask(task));
       return;
     }
-    const layout = task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined;
-    const weights = this.adopt(task, layout);
-    const started = performance.now();
-    const result = await this.opts.trainer.fit(task.spec, weights, task.config, task.seed);
-    const seconds = (performance.now() - started) / 1000;
-    if (diverged(result.delta, result.metrics.loss)) {
+    const weights = this.adopt(task, task.config.frozen.length ? trainableLayout(task.spec, task.config.frozen) : undefined);
+    const update = await trainLocally(this.opts.trainer, task, weights);
+    if ('diverged' in update) {
       this.secagg = undefined;
-      return this.reportDiverged(task, 'secagg', result.metrics.loss, send);
+      return this.reportDiverged(task, 'secagg', update.diverged, send);
     }
     // a secure round's metrics leave out a gan's generator loss, as they always have
-    const metrics = reportedMetrics({ ...result.metrics, generatorLoss: undefined });
+    const metrics = reportedMetrics({ ...update.metrics, generatorLoss: undefined });
     // an answer lost with its session is not a round this client took part in
-    if (!send(p.maskedInput(task, layout ? gatherTrainable(result.delta, layout) : result.delta, result.numExamples, metrics, seconds))) return;
+    if (!send(await p.maskedInput(task, update.delta, update.numExamples, metrics, update.seconds))) return;
     this.fits++;
-    this.opts.onFit?.(task.round, seconds);
+    this.opts.onFit?.(task.round, update.seconds);
   }
 
   /**
@@ -440,18 +426,9 @@ export class ClientAgent {
    * learning rate too high): tell the coordinator this task failed and stay in the run. It
    * is not a protocol error, and the next round's model may be fine.
    */
-  private reportDiverged(task: FitTask | SecAggTask, kind: 'fit' | 'secagg', loss: number, send: (m: ToCoordinator) => boolean): void {
-    const message = `training from model version ${'modelVersion' in task ? task.modelVersion : '?'} diverged: the update holds NaN or Infinity (loss ${loss})`;
+  private reportDiverged(task: FitTask | SecAggTask, kind: 'fit' | 'secagg', message: string, send: (m: ToCoordinator) => boolean): void {
     this.opts.log.warn({ round: task.round }, `round ${task.round}: ${message}; reported as a failed task`);
     send({ type: 'taskFailed', round: task.round, task: kind, code: 'E_DIVERGED', message });
-  }
-
-  /** With local differential privacy asked for: the delta clipped to S with N(0, (z·S)²) added, from this client's own noise. */
-  private privatized(task: FitTask, delta: Float32Array): Float32Array {
-    const dp = task.config.localDp;
-    if (!dp) return delta;
-    const source = this.opts.noise?.(task.round) ?? cryptoNoiseSource();
-    return localDp(delta, { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, source }).update;
   }
 
   /** Scores the task's model on this client's held-out rows (none: an empty result) and replies. */
@@ -482,12 +459,6 @@ function sameWeights(a: Float32Array, b: Float32Array): boolean {
   return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** Milliseconds as seconds for a message: tenths below ten seconds, whole seconds above. */
-/** A training result that must not be sent: non-finite values in the update. */
-function diverged(delta: Float32Array, loss: number): boolean {
-  return !allFinite(delta) || (typeof loss === 'number' && !Number.isFinite(loss));
-}
-
 /** A plaintext handshake `error` frame, or undefined. */
 function plaintextRefusal(frame: Uint8Array): { code: string; message: string } | undefined {
   try {
@@ -496,14 +467,4 @@ function plaintextRefusal(frame: Uint8Array): { code: string; message: string } 
   } catch {
     return undefined;
   }
-}
-
-/** The training metrics a result carries: those the model has (no accuracy for regression, no MAE for a classifier), never an undefined one. */
-function reportedMetrics(m: TrainMetrics): Record<string, number> {
-  const out: Record<string, number> = { loss: m.loss, epochs: m.epochs };
-  for (const key of ['accuracy', 'mae', 'generatorLoss'] as const) {
-    const v = m[key];
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
 }

@@ -1,16 +1,21 @@
 import { StarlingError } from '../shared/errors.ts';
+import type { FitResult } from '../shared/protocol/messages.ts';
 import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
 import { runSecAggRound } from './secagg-round.ts';
 import { askAll, compareClients } from './ask-all.ts';
-import type { CombinedUpdate } from './strategies/combine/combiner.ts';
-import type { FitFailure, FitInstruction, FitOutcome } from './strategies/strategy.ts';
+import type { CombinedUpdate, CombineFold } from './strategies/combine/combiner.ts';
+import type { FitFailure, FitInstruction, FitOutcome, ResultRecord } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest } from './transport.ts';
 
-/** How a round's updates are gathered: each client's delta (plain), or only their securely aggregated mean. */
+/** How a round's updates are gathered: folded or buffered for the strategy (plain), or only their securely aggregated mean. */
 export interface Collected {
-  /** Each client's result, sorted by client; none with secure aggregation (the coordinator never sees one). */
-  readonly results: FitOutcome[];
+  /** Each client's result without its update, sorted by client; none with secure aggregation (the coordinator never sees one). */
+  readonly results: ResultRecord[];
+  /** Plain path, averaging combiners: the results folded in client order as they arrived (CombineFold); finish() combines them. */
+  readonly folded?: CombineFold;
+  /** Plain path, combiners that need every update at once (median, Krum, trimmed mean): the results, sorted by client. */
+  readonly updates?: FitOutcome[];
   /** Secure aggregation: the included clients' decoded mean, already combined. */
   readonly combined?: CombinedUpdate;
   readonly failures: FitFailure[];
@@ -36,6 +41,13 @@ export interface TrainMetrics {
 /**
  * Plain fit: every chosen client's delta, until all answered or the round's deadline.
  * With maxUpdateNorm, each delta is bounded (boundUpdate) before the strategy sees it.
+ *
+ * An averaging strategy's combiner folds each update in as it arrives (Combiner.fold), so the
+ * round holds one running sum, not every client's update. The fold goes in client order, whatever
+ * the arrival order: an update that arrives before those ahead of it waits for them (a client
+ * that fails or misses the deadline is passed over), so the bytes of the aggregate are those of
+ * combining the sorted results at once. Results arriving in about client order — the in-memory
+ * transport sends tasks in that order — keep only a few waiting.
  */
 export async function collectPlain(
   options: RoundLoopOptions,
@@ -43,52 +55,101 @@ export async function collectPlain(
   instructions: readonly FitInstruction[],
   handles: Map<string, ClientHandle>,
   fitRequest: (ins: FitInstruction, h: ClientHandle) => FitRequest,
+  dimension: number,
 ): Promise<Collected> {
-  const replies = await askAll(instructions, options.roundTimeoutMs, async (ins, signal) => {
-    const handle = handles.get(ins.client.id);
-    if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${ins.client.id}`);
-    return handle.fit(fitRequest(ins, handle), signal);
+  const chosen = [...instructions].sort((a, b) => compareClients(a.client, b.client));
+  const fold = options.strategy.combiner.fold?.({ round, minResults: options.minFitClients, dimension });
+  const inOrder = inClientOrder(chosen.length, (outcome) => (fold ? fold.add(outcome) : updates.push(outcome)));
+  const updates: FitOutcome[] = [];
+  const position = new Map(chosen.map((ins, i) => [ins, i]));
+  const replies = await askAll(chosen, options.roundTimeoutMs, async (ins, signal): Promise<Accepted> => {
+    const i = position.get(ins)!;
+    let outcome: FitOutcome | undefined;
+    try {
+      const handle = handles.get(ins.client.id);
+      if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${ins.client.id}`);
+      const accepted = accept(options, round, ins, await handle.fit(fitRequest(ins, handle), signal));
+      if ('reason' in accepted) throw new StarlingError('E_TASK', accepted.reason);
+      outcome = accepted.outcome;
+      return { record: withoutUpdate(outcome), seconds: accepted.seconds };
+    } finally {
+      inOrder.settle(i, outcome);
+    }
   });
-  const results: FitOutcome[] = [];
+  const results: ResultRecord[] = [];
   let slowestClientTrain = 0;
   const failures: FitFailure[] = [];
   for (const reply of replies) {
-    const ins = reply.target;
-    const client = { id: ins.client.id, name: ins.client.name };
-    if (!('value' in reply)) {
-      failures.push({ client, reason: reply.reason });
-      continue;
+    const client = { id: reply.target.client.id, name: reply.target.client.name };
+    if (!('value' in reply)) failures.push({ client, reason: reply.reason });
+    else {
+      results.push(reply.value.record);
+      slowestClientTrain = Math.max(slowestClientTrain, reply.value.seconds);
     }
-    const r = reply.value;
-    slowestClientTrain = Math.max(slowestClientTrain, r.seconds);
-    const ran = r.metrics.epochs;
-    const partial = ran !== undefined && ran < ins.config.epochs;
-    const bounded =
-      options.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, options.maxUpdateNorm, options.maxUpdateNormAction ?? 'drop');
-    if ('reason' in bounded) {
-      failures.push({ client, reason: bounded.reason });
-      continue;
-    }
-    if (bounded.norm !== undefined)
-      options.log.warn(
-        { round, client: client.name, norm: bounded.norm },
-        `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${options.maxUpdateNorm}`,
-      );
-    results.push({ client, numExamples: r.numExamples, delta: bounded.delta, metrics: r.metrics, partial });
   }
-  // a fixed order makes the aggregate's bytes independent of arrival order
-  results.sort((a, b) => compareClients(a.client, b.client));
   const trainMetrics = {
     loss: weightedMetric(results, 'loss'),
     accuracy: weightedMetric(results, 'accuracy'),
     mae: weightedMetric(results, 'mae'),
     generatorLoss: weightedMetric(results, 'generatorLoss'),
   };
-  return { results, failures, slowestClientTrain, clients: results.length, trainMetrics };
+  return { results, ...(fold ? { folded: fold } : { updates }), failures, slowestClientTrain, clients: results.length, trainMetrics };
+}
+
+/** A result the round keeps: its record, and the seconds the client says it trained. */
+interface Accepted {
+  readonly record: ResultRecord;
+  readonly seconds: number;
+}
+
+/** A client's fit result as the round takes it (partial work marked, its update bounded by maxUpdateNorm), or why it is not taken. */
+function accept(
+  options: RoundLoopOptions,
+  round: number,
+  ins: FitInstruction,
+  r: FitResult,
+): { readonly outcome: FitOutcome; readonly seconds: number } | { readonly reason: string } {
+  const client = { id: ins.client.id, name: ins.client.name };
+  const ran = r.metrics.epochs;
+  const partial = ran !== undefined && ran < ins.config.epochs;
+  const bounded = options.maxUpdateNorm === undefined ? { delta: r.delta } : boundUpdate(r.delta, options.maxUpdateNorm, options.maxUpdateNormAction ?? 'drop');
+  if ('reason' in bounded) return bounded;
+  if (bounded.norm !== undefined)
+    options.log.warn(
+      { round, client: client.name, norm: bounded.norm },
+      `round ${round}: ${client.name}'s update norm ${formatNorm(bounded.norm)} clipped to maxUpdateNorm ${options.maxUpdateNorm}`,
+    );
+  return { outcome: { client, numExamples: r.numExamples, delta: bounded.delta, metrics: r.metrics, partial }, seconds: r.seconds };
+}
+
+function withoutUpdate({ delta: _delta, ...record }: FitOutcome): ResultRecord {
+  return record;
+}
+
+/**
+ * Hands results to `take` in position order 0..n−1 as they settle in any order: a position
+ * settles with its outcome, or with none (a failure, which is passed over). Only outcomes
+ * that arrived ahead of an unsettled position are held.
+ */
+export function inClientOrder(n: number, take: (outcome: FitOutcome) => void): { settle(position: number, outcome: FitOutcome | undefined): void } {
+  const waiting = new Map<number, FitOutcome | undefined>();
+  let next = 0;
+  return {
+    settle(position, outcome) {
+      if (position < next || waiting.has(position)) return;
+      waiting.set(position, outcome);
+      while (next < n && waiting.has(next)) {
+        const o = waiting.get(next);
+        waiting.delete(next);
+        next++;
+        if (o) take(o);
+      }
+    },
+  };
 }
 
 /** Σ n_k m_k / Σ n_k over the results that report metric `key` as a finite number; null when none does. */
-function weightedMetric(results: readonly FitOutcome[], key: string): number | null {
+function weightedMetric(results: readonly ResultRecord[], key: string): number | null {
   let sum = 0;
   let n = 0;
   for (const r of results) {

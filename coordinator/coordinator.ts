@@ -27,6 +27,7 @@ import type { Checkpoint } from './store/checkpoint-file.ts';
 import type { Strategy, StrategyContext } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
+import type { ServedTransport } from './transport.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
 import { createAggregation, type RunAggregation } from './strategies/index.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
@@ -69,6 +70,12 @@ export interface CoordinatorOptions {
    * weights, from tfjsModelSpec); `init:` and a checkpoint take precedence. Seeded weights when absent.
    */
   readonly initialWeights?: Float32Array;
+  /**
+   * Serve the run over this transport, made for the run's id, instead of listening for
+   * WebSocket clients: a simulation's in-memory transport (simulations/memory-transport.ts).
+   * Nothing crosses a process boundary then, so no identity or channel is set up.
+   */
+  readonly transport?: (runId: string) => ServedTransport;
 }
 
 /** A strategy object, or a factory given the run's client-sampling context (to build on createStrategy). */
@@ -254,7 +261,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         'that its account does not hold; they are charged now, so the ε reported covers them',
     );
   }
-  const security = coordinatorSecurity(config, opts.security);
+  const security = opts.transport ? undefined : coordinatorSecurity(config, opts.security);
   const log = opts.log;
   const { secagg } = config;
   if (secagg) {
@@ -325,29 +332,34 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
             log,
           );
   const net = config.server;
-  const listening = CoordinatorServer.listen({
-    host: net.host,
-    port: net.port,
-    runId,
-    ...limits,
-    handshakeTimeoutMs: net.handshakeTimeoutMs,
-    frameTimeoutMs: net.frameTimeoutMs,
-    heartbeatIntervalMs: net.heartbeatIntervalMs,
-    maxUnauthenticated: net.maxUnauthenticated,
-    maxUnauthenticatedPerAddress: net.maxUnauthenticatedPerAddress,
-    statusEndpoint: net.statusEndpoint,
-    log,
-    security,
-    status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
-  });
   const failed = (e: unknown) => recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) });
-  const server = await listening.catch(async (e: unknown) => {
+  const served = opts.transport
+    ? Promise.resolve().then(() => opts.transport!(runId))
+    : CoordinatorServer.listen({
+        host: net.host,
+        port: net.port,
+        runId,
+        ...limits,
+        handshakeTimeoutMs: net.handshakeTimeoutMs,
+        frameTimeoutMs: net.frameTimeoutMs,
+        heartbeatIntervalMs: net.heartbeatIntervalMs,
+        maxUnauthenticated: net.maxUnauthenticated,
+        maxUnauthenticatedPerAddress: net.maxUnauthenticatedPerAddress,
+        statusEndpoint: net.statusEndpoint,
+        log,
+        security,
+        status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
+      });
+  const server = await served.catch(async (e: unknown) => {
     await failed(e);
     throw e;
   });
-  log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
-  if (security) log.info({ key: toBase64(security.identity.publicKey) }, `coordinator public key ${toBase64(security.identity.publicKey)}`);
-  else log.warn('insecure mode: frames travel in the clear and anyone may join');
+  if (opts.transport) log.info({ runId }, `coordinator serving ${config.clients} in-memory clients`);
+  else {
+    log.info({ url: server.url, runId }, `coordinator listening on ${server.url}, waiting for ${config.clients} clients`);
+    if (security) log.info({ key: toBase64(security.identity.publicKey) }, `coordinator public key ${toBase64(security.identity.publicKey)}`);
+    else log.warn('insecure mode: frames travel in the clear and anyone may join');
+  }
   const stopping = new AbortController();
 
   const done = (async (): Promise<CoordinatorResult> => {

@@ -9,7 +9,7 @@ import { evaluateFederated, type FederatedRecord } from './federated-evaluation.
 import { secureSum, type RoundSkip } from './strategies/combine/combiner.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { takeStep } from './strategies/step/server-step.ts';
-import type { FitFailure, FitInstruction, FitOutcome, Strategy } from './strategies/strategy.ts';
+import type { FitFailure, FitInstruction, ResultRecord, Strategy } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, Transport } from './transport.ts';
 import { collectPlain, collectSecure, type Collected } from './collect.ts';
 
@@ -113,7 +113,7 @@ export interface RoundLoopOptions {
   /** After the round's clients are drawn, before any task goes out. */
   readonly onRoundStart?: (round: number) => void;
   /** Each round's results and failures by client, as they are collected (before onRound reports the round). */
-  readonly onClients?: (round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]) => void;
+  readonly onClients?: (round: number, results: readonly ResultRecord[], failures: readonly FitFailure[]) => void;
   /** Asked after each round: true ends the run there (a tuning budget that ran out). */
   readonly shouldStop?: () => boolean;
   readonly log: Logger;
@@ -238,7 +238,7 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
     const collected = await unlessStopped(
       options.secagg
         ? collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
-        : collectPlain(options, round, instructions, handles, fitRequest),
+        : collectPlain(options, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length),
       signal,
     );
     const { results, failures, slowestClientTrain, trainMetrics } = collected;
@@ -360,9 +360,12 @@ export function aggregateRound(
   const base = trainable && trainableWeights ? trainableWeights : global;
   if (r.collected.aborted !== undefined) return { skip: { code: 'E_SECAGG_ABORTED', reason: r.collected.aborted } };
   try {
-    const combination = r.collected.combined
-      ? secureSum(r.collected.combined, r.minResults)
-      : strategy.combiner.combine({ round: r.round, results: r.collected.results, minResults: r.minResults, dimension: base.length });
+    const { combined, folded, updates } = r.collected;
+    const combination = combined
+      ? secureSum(combined, r.minResults)
+      : folded
+        ? folded.finish()
+        : strategy.combiner.combine({ round: r.round, results: updates ?? [], minResults: r.minResults, dimension: base.length });
     if (combination.kind === 'skipped') return { skip: combination.skip };
     if (combination.kind === 'nothing') return { weights: global };
     const next = takeStep(strategy.step, base, combination.update, strategy.name);

@@ -90,3 +90,13 @@ export interface Transport {
   /** Tells every client the run is over and closes their connections. */
   finish(reason: string, rounds: number): Promise<void>;
 }
+
+/** A transport a coordinator serves its run over: the WebSocket server, or a simulation's in-memory transport. */
+export interface ServedTransport extends Transport {
+  /** Where clients reach it (ws://host:port/, or memory: for the in-memory transport). */
+  readonly url: string;
+  /** The TCP port listened on; 0 for a transport without one. */
+  readonly port: number;
+  /** Stops serving: connections close, tasks still waiting for a client fail. */
+  close(): Promise<void>;
+}

@@ -29,3 +29,15 @@ export class PoolTrainer implements Trainer {
     return this.pool.train(spec, weights, this.indices, config, seed);
   }
 }
+
+/** A PoolTrainer whose rows are found when a task needs them (a virtual client of the in-memory transport holds none in between). */
+export function lazyTrainer(pool: WorkerPool, rows: () => { readonly train: Uint32Array; readonly holdout?: Uint32Array }): Trainer {
+  const now = () => {
+    const r = rows();
+    return new PoolTrainer(pool, r.train, r.holdout);
+  };
+  return {
+    fit: (spec, weights, config, seed) => now().fit(spec, weights, config, seed),
+    evaluate: (spec, weights) => now().evaluate(spec, weights),
+  };
+}

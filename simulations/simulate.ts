@@ -1,15 +1,17 @@
 import { availableParallelism } from 'node:os';
 import type { AgentOutcome } from '../client/agent.ts';
 import type { Trainer } from '../client/trainer.ts';
-import { startCoordinator, type CoordinatorResult, type StrategyChoice } from '../coordinator/coordinator.ts';
+import { startCoordinator, type CoordinatorOptions, type CoordinatorResult, type RunningCoordinator, type StrategyChoice } from '../coordinator/coordinator.ts';
 import type { ResumePoint } from '../coordinator/resume.ts';
 import type { RoundRecord } from '../coordinator/round-loop.ts';
 import type { RunConfig } from '../shared/config.ts';
 import { loadData, type LoadedData } from '../shared/data/run-data.ts';
-import { partition } from '../shared/data/partition.ts';
+import { shardSource } from '../shared/data/partition.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import type { Logger } from '../shared/log.ts';
-import { runVirtualClients, virtualClientName } from './virtual-clients.ts';
+import { runVirtualClients, virtualClientName, type VirtualClientsOptions } from './virtual-clients.ts';
+import { MemoryTransport } from './memory-transport.ts';
+import { lazyTrainer } from './pool-trainer.ts';
 import { makeSimulationKeys } from './keys.ts';
 import { attacker, type Attack } from './attacks.ts';
 import { straggling } from './stragglers.ts';
@@ -52,28 +54,117 @@ export interface SimulationResult extends CoordinatorResult {
   readonly engine: string;
 }
 
+/** Above this many clients a simulation's `transport: auto` is the in-memory transport; up to it, loopback WebSockets. */
+export const WS_TRANSPORT_MAX_CLIENTS = 100;
+
+/** The transport a simulation runs over: the one asked for, or with `auto` WebSockets up to WS_TRANSPORT_MAX_CLIENTS clients. */
+export function simulationTransport(config: RunConfig): 'ws' | 'memory' {
+  if (config.transport !== 'auto') return config.transport;
+  return config.clients <= WS_TRANSPORT_MAX_CLIENTS ? 'ws' : 'memory';
+}
+
 /**
- * A whole federated run on one machine: the real coordinator and `clients` real
- * client agents talking over loopback WebSockets, on shards of the run's data
- * (the embedded MNIST training digits by default). The agents are cheap; their training runs on a
- * worker pool sized to the cores.
+ * A whole federated run on one machine: the real coordinator and `clients` virtual clients on
+ * shards of the run's data (the embedded MNIST training digits by default), their training on a
+ * worker pool sized to the cores. Over the `ws` transport each client is a real client agent
+ * talking to the coordinator over loopback WebSockets, with the secure channel; over `memory`
+ * (simulations/memory-transport.ts) it is a handle the coordinator calls directly, running the
+ * same client code without a socket — what lets one machine simulate 100,000 clients. Both give
+ * the same model bytes for the same seed.
  */
 export async function simulate(config: RunConfig, opts: SimulateOptions): Promise<SimulationResult> {
   const { log } = opts;
   const data = opts.data ?? (await loadData(config.data, config.clients, config.seed));
   const { train } = data;
-  // synthetic data comes partitioned by device; MNIST is cut by `partition`
-  const shards = data.shards ?? partition(config.data.partition, train.y, train.classes, config.clients, config.seed);
+  // synthetic data comes partitioned by device; MNIST is cut by `partition` (sample:<rows> draws a client's rows when it is asked)
+  const shardOf = data.shards ? (i: number) => data.shards![i]! : shardSource(config.data.partition, train.y, train.classes, config.clients, config.seed);
   // with federated evaluation each client holds out part of its shard, as `client --shard k/N --local-validation f` does
   const fraction = config.data.localValidation;
-  const splits =
-    fraction === undefined
-      ? undefined
-      : shards.map((rows, i) => localHoldout({ dataset: train, indices: rows }, fraction, localHoldoutSeed(config.seed, i + 1)));
+  const rowsOf = (i: number): { train: Uint32Array; holdout?: Uint32Array } => {
+    if (fraction === undefined) return { train: shardOf(i) };
+    const split = localHoldout({ dataset: train, indices: shardOf(i) }, fraction, localHoldoutSeed(config.seed, i + 1));
+    return { train: split.train.indices!, holdout: split.holdout.indices! };
+  };
   const workers = opts.workers ?? Math.min(availableParallelism(), config.clients);
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: config.engine, backend: config.backend, log });
-  log.info({ workers }, `worker pool: ${workers} workers`);
-  let coordinator: Awaited<ReturnType<typeof startCoordinator>> | undefined;
+  const transport = simulationTransport(config);
+  log.info({ workers, transport }, `worker pool: ${workers} workers; ${transport === 'ws' ? 'loopback WebSockets' : 'in-memory transport'}`);
+  const trainerOf = (i: number, honest: Trainer): Trainer => {
+    const own = straggling(opts.trainerFor ? opts.trainerFor(i, honest) : honest, config.data.stragglers);
+    return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
+  };
+  const noiseFor = (i: number) => (round: number) => seededNoiseSource(config.seed, `starling simulation: local dp, client ${i}, round ${round}`);
+  const dropAtFor = opts.dropAt ? (i: number) => (round: number, phase: SecAggWirePhase) => opts.dropAt!(i, round, phase) : undefined;
+  const coordinatorOptions = {
+    log,
+    onRound: opts.onRound,
+    writeHistory: opts.writeHistory,
+    scoreTest: opts.scoreTest,
+    shouldStop: opts.shouldStop,
+    // a simulation's DP noise is seeded from the run seed, so runs reproduce (and are therefore not private)
+    noise: seededNoiseSource(config.seed, 'starling simulation: central dp'),
+    // and its client sample follows the run seed too: ε then reports the unamplified figures beside the amplified one
+    replayableSampling: true,
+    resume: opts.resume,
+    // the data read once: the clients' shards and the coordinator's evaluation come from the same rows
+    data,
+    strategy: opts.strategy,
+    initialWeights: opts.initialWeights,
+  };
+  const stopOn = (running: RunningCoordinator) => {
+    if (opts.signal?.aborted) running.stop();
+    opts.signal?.addEventListener('abort', () => running.stop(), { once: true });
+  };
+  try {
+    if (transport === 'memory') {
+      let clients: MemoryTransport | undefined;
+      const names = Array.from({ length: config.clients }, (_, i) => virtualClientName(i, config.clients));
+      const running = await startCoordinator(config, {
+        ...coordinatorOptions,
+        transport: (runId) => {
+          clients = new MemoryTransport({
+            runId,
+            names,
+            client: (i) => ({
+              trainer: trainerOf(
+                i,
+                lazyTrainer(pool, () => rowsOf(i)),
+              ),
+              noise: noiseFor(i),
+              dropAt: dropAtFor?.(i),
+            }),
+          });
+          return clients;
+        },
+      });
+      stopOn(running);
+      const result = await running.done;
+      return { ...result, agents: clients!.outcomes(), workers, engine: pool.engine };
+    }
+    const rows = Array.from({ length: config.clients }, (_, i) => rowsOf(i));
+    return await overWebSockets(config, coordinatorOptions, stopOn, {
+      shards: rows.map((r) => r.train),
+      holdouts: fraction === undefined ? undefined : rows.map((r) => r.holdout!),
+      pool,
+      log,
+      maxPayloadBytes: config.server.maxPayloadBytes,
+      trainerFor: trainerOf,
+      dropAtFor,
+      noiseFor,
+    }).then((r) => ({ ...r, workers, engine: pool.engine }));
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The simulation over loopback WebSockets: a coordinator listening on an ephemeral port, and one real client agent per shard. */
+async function overWebSockets(
+  config: RunConfig,
+  coordinatorOptions: CoordinatorOptions,
+  stopOn: (running: RunningCoordinator) => void,
+  agents: Omit<VirtualClientsOptions, 'url' | 'securityFor'>,
+): Promise<Omit<SimulationResult, 'workers' | 'engine'>> {
+  let coordinator: RunningCoordinator | undefined;
   // the secure channel by default, with keys made in a temporary folder
   const keys = config.server.insecure ? undefined : makeSimulationKeys(config.clients, (i) => virtualClientName(i, config.clients));
   try {
@@ -86,48 +177,19 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
         ...config,
         server: { ...server, port: 0, maxUnauthenticated: admitAll, maxUnauthenticatedPerAddress: Math.max(server.maxUnauthenticatedPerAddress, admitAll) },
       },
-      {
-        log,
-        onRound: opts.onRound,
-        writeHistory: opts.writeHistory,
-        security: keys?.coordinator,
-        scoreTest: opts.scoreTest,
-        shouldStop: opts.shouldStop,
-        // a simulation's DP noise is seeded from the run seed, so runs reproduce (and are therefore not private)
-        noise: seededNoiseSource(config.seed, 'starling simulation: central dp'),
-        // and its client sample follows the run seed too: ε then reports the unamplified figures beside the amplified one
-        replayableSampling: true,
-        resume: opts.resume,
-        // the data read once: the clients' shards and the coordinator's evaluation come from the same rows
-        data,
-        strategy: opts.strategy,
-        initialWeights: opts.initialWeights,
-      },
+      { ...coordinatorOptions, security: keys?.coordinator },
     );
-    const running = coordinator;
-    if (opts.signal?.aborted) running.stop();
-    opts.signal?.addEventListener('abort', () => running.stop(), { once: true });
+    stopOn(coordinator);
     const coordinatorKey = keys?.coordinator.identity.publicKey;
-    const agents = runVirtualClients({
+    const settled = runVirtualClients({
+      ...agents,
       url: coordinator.url,
-      shards: splits ? splits.map((s) => s.train.indices!) : shards,
-      holdouts: splits?.map((s) => s.holdout.indices!),
-      pool,
-      log,
-      maxPayloadBytes: config.server.maxPayloadBytes,
-      trainerFor: (i, t) => {
-        const own = straggling(opts.trainerFor ? opts.trainerFor(i, t) : t, config.data.stragglers);
-        return opts.attack && i < opts.attack.attackers ? attacker(own, opts.attack.attack, i) : own;
-      },
       securityFor: keys && coordinatorKey ? (i) => ({ identity: keys.clients[i]!, coordinatorKey }) : undefined,
-      dropAtFor: opts.dropAt ? (i) => (round, phase) => opts.dropAt!(i, round, phase) : undefined,
-      noiseFor: (i) => (round) => seededNoiseSource(config.seed, `starling simulation: local dp, client ${i}, round ${round}`),
     });
-    const [result, settled] = await Promise.all([coordinator.done, agents]);
-    return { ...result, agents: settled, workers, engine: pool.engine };
+    const [result, outcomes] = await Promise.all([coordinator.done, settled]);
+    return { ...result, agents: outcomes };
   } finally {
     await coordinator?.close();
-    await pool.close();
     keys?.dispose();
   }
 }

@@ -36,6 +36,8 @@ interface Task {
 interface Slot {
   worker: Worker;
   busy?: Task;
+  /** The weights the worker holds (WorkerJob.weightsId): a job about the same array goes without them. */
+  holds?: number;
 }
 
 /**
@@ -79,14 +81,34 @@ export class WorkerPool {
     return pool;
   }
 
+  /**
+   * Trains `weights` on the rows `indices`. The array must not change while its jobs run (the
+   * round loop never changes a model once made): a worker is sent it once, and later jobs about
+   * the same array — a round's other clients — reuse the worker's copy.
+   */
   train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: FitConfig, seed: number): Promise<TrainResult> {
-    return this.run({ kind: 'train', id: this.nextId++, spec, weights, indices, config, seed }, (r) => (r.kind === 'result' ? r.result : undefined));
+    const job = { kind: 'train', id: this.nextId++, spec, weights, weightsId: this.idOf(weights), indices, config, seed } as const;
+    return this.run(job, (r) => (r.kind === 'result' ? r.result : undefined));
   }
 
-  /** Scores a model on the rows `indices` of the pool's dataset (predict + metrics, on a worker). */
+  /** Scores a model on the rows `indices` of the pool's dataset (predict + metrics, on a worker); `weights` as for train. */
   evaluate(spec: ModelSpec, weights: Float32Array, indices: Uint32Array): Promise<Scores> {
-    return this.run({ kind: 'evaluate', id: this.nextId++, spec, weights, indices }, (r) => (r.kind === 'scores' ? r.scores : undefined));
+    const job = { kind: 'evaluate', id: this.nextId++, spec, weights, weightsId: this.idOf(weights), indices } as const;
+    return this.run(job, (r) => (r.kind === 'scores' ? r.scores : undefined));
   }
+
+  /** A number for each weights array the pool is given (by identity). */
+  private idOf(weights: Float32Array): number {
+    let id = this.weightIds.get(weights);
+    if (id === undefined) {
+      id = this.nextWeightsId++;
+      this.weightIds.set(weights, id);
+    }
+    return id;
+  }
+
+  private readonly weightIds = new WeakMap<Float32Array, number>();
+  private nextWeightsId = 1;
 
   /** Queues a job; `pick` takes its answer from the worker's reply (undefined: a reply of the wrong kind). */
   private run<T>(job: WorkerJob, pick: (r: JobReply) => T | undefined): Promise<T> {
@@ -169,7 +191,10 @@ export class WorkerPool {
       const next = this.queue.shift();
       if (!next) return;
       slot.busy = next;
-      slot.worker.postMessage(next.job);
+      const { job } = next;
+      // the worker keeps the last weights it was sent: a job about the same array goes without them
+      slot.worker.postMessage(slot.holds === job.weightsId ? { ...job, weights: undefined } : job);
+      slot.holds = job.weightsId;
     }
   }
 }

@@ -21,7 +21,10 @@ export interface TrainJob {
   readonly kind: 'train';
   readonly id: number;
   readonly spec: ModelSpec;
-  readonly weights: Float32Array;
+  /** The model; left out when this worker's previous job had the same array (`weightsId`): it keeps the last one it was sent. */
+  readonly weights?: Float32Array;
+  /** Which weights array the job is about (the pool numbers each array it sees once). */
+  readonly weightsId: number;
   readonly indices: Uint32Array;
   readonly config: FitConfig;
   readonly seed: number;
@@ -32,7 +35,8 @@ export interface EvaluateJob {
   readonly kind: 'evaluate';
   readonly id: number;
   readonly spec: ModelSpec;
-  readonly weights: Float32Array;
+  readonly weights?: Float32Array;
+  readonly weightsId: number;
   readonly indices: Uint32Array;
 }
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { RoundRecord } from '../round-loop.ts';
-import type { FitFailure, FitOutcome } from '../strategies/strategy.ts';
+import type { FitFailure, ResultRecord } from '../strategies/strategy.ts';
 import { type Checkpoint, writeCheckpoint } from './checkpoint-file.ts';
 import { type CheckpointRef, type ClientRoundResult, type RunOutcome, type RunStart, RunStore } from './run-store.ts';
 
@@ -76,7 +76,7 @@ export class RunRecorder {
   }
 
   /** A round's results and failures by client, kept until the round's record commits with them. */
-  onClients(round: number, results: readonly FitOutcome[], failures: readonly FitFailure[]): void {
+  onClients(round: number, results: readonly ResultRecord[], failures: readonly FitFailure[]): void {
     const rows = [
       ...results.map((r) => ({ who: r.client, row: { examples: r.numExamples, metrics: r.metrics, partial: r.partial ?? false } })),
       ...failures.map((f) => ({ who: f.client, row: { failure: f.reason } })),

@@ -8,7 +8,7 @@ import { krumOf, multiKrumOf } from './combine/krum.ts';
 import { medianOf } from './combine/median.ts';
 import type { PrivacyLedger } from './combine/privacy-ledger.ts';
 import { trimmedMeanOf } from './combine/trimmed-mean.ts';
-import { weightedMean } from './combine/weighted-mean.ts';
+import { meanFold, weightedMean } from './combine/weighted-mean.ts';
 import { evaluateClients, weightedMetrics } from './evaluate.ts';
 import { fullRound, sampleClients } from './sampling.ts';
 import { adaptiveStep } from './step/adaptive.ts';
@@ -35,7 +35,12 @@ export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strate
       const config = client.configure(base);
       return sampleClients(available, round, ctx.sampling).map((c) => ({ client: c, config }));
     },
-    combiner: plainCombiner(rule, { needsEveryUpdate: needsEveryUpdate(spec), acceptsPartialWork: client.acceptsPartialWork }),
+    combiner: plainCombiner(rule, {
+      needsEveryUpdate: needsEveryUpdate(spec),
+      acceptsPartialWork: client.acceptsPartialWork,
+      // the averaging strategies fold each result as it arrives; the robust rules need every update at once
+      ...(rule === weightedMean ? { foldRule: meanFold } : {}),
+    }),
     step,
     configureEvaluate: (round, available) => evaluateClients(ctx, round, available),
     aggregateEvaluate: (_round, results) => weightedMetrics(results),

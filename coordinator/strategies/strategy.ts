@@ -32,6 +32,9 @@ export interface FitOutcome {
   readonly partial?: boolean;
 }
 
+/** What a round keeps of a result once its update is combined: who, how many examples, its metrics (the history and the run store record these). */
+export type ResultRecord = Omit<FitOutcome, 'delta'>;
+
 export interface FitFailure {
   readonly client: ClientInfo;
   readonly reason: string;

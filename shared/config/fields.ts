@@ -52,6 +52,7 @@ export function runConfigFields(c: RunConfig): Record<string, unknown> {
     engine: c.engine,
     backend: c.backend,
     stragglers: data.stragglers,
+    transport: c.transport,
     ...output,
   };
   // in the order a config file lists them (the input schema's), fields without a value left out

@@ -133,6 +133,12 @@ export const runConfigInputSchema = z.strictObject({
   joinTokenFile: z.string().min(1).optional(),
   /** simulate: the probability that a client is a straggler in a round (fewer local epochs). */
   stragglers: z.number().min(0).lt(1).default(0),
+  /**
+   * simulate: how the virtual clients reach the coordinator — ws (a real client agent per client over
+   * loopback WebSockets, with the secure channel), memory (handles the coordinator calls directly,
+   * training on the worker pool: 100,000 clients in bounded memory), or auto (ws up to 100 clients).
+   */
+  transport: z.enum(['auto', 'ws', 'memory']).default('auto'),
   /** Plaintext frames, no identities: loopback only. */
   insecure: z.boolean().default(false),
   /** Directory the history JSON is written to. */

@@ -21,6 +21,8 @@ export function sections(f: RunConfigFields) {
     init: f.init,
     freeze: f.freeze,
     engine: f.engine,
+    /** simulate only: the virtual clients' transport (simulations/simulate.ts simulationTransport). */
+    transport: f.transport,
     backend: f.backend,
     train: f.train,
     schedule: f.schedule,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseMapping, specField } from '../config/spec-field.ts';
 import { ConfigError, InvalidArgumentError } from '../errors.ts';
-import { mulberry32, permutation, dirichlet, normal } from '../rng.ts';
+import { deriveSeed, mulberry32, permutation, dirichlet, normal } from '../rng.ts';
 
 /**
  * Partitioners split the row indices 0..n-1 of a training set among clients.
@@ -12,7 +12,9 @@ export type PartitionSpec =
   | { kind: 'iid' }
   | { kind: 'dirichlet'; alpha: number }
   | { kind: 'shards'; perClient: number }
-  | { kind: 'quantity'; sigma: number };
+  | { kind: 'quantity'; sigma: number }
+  /** Each client draws `rows` rows of its own (seeded per client), so any number of clients get data; rows repeat across clients. */
+  | { kind: 'sample'; rows: number };
 
 /** The object form of a partition in a config file, e.g. `{ kind: dirichlet, alpha: 0.5 }`. */
 const partitionObject = z.discriminatedUnion(
@@ -22,19 +24,21 @@ const partitionObject = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive() }),
     z.strictObject({ kind: z.literal('shards'), perClient: z.number().int().min(1) }),
     z.strictObject({ kind: z.literal('quantity'), sigma: z.number().positive() }),
+    z.strictObject({ kind: z.literal('sample'), rows: z.number().int().min(1) }),
   ],
-  { error: 'kind must be iid, dirichlet, shards or quantity' },
+  { error: 'kind must be iid, dirichlet, shards, quantity or sample' },
 );
 
-/** Parses `iid`, `dirichlet:<alpha>`, `shards:<k>` or `quantity:<sigma>`; throws a ConfigError naming what is wrong. */
+/** Parses `iid`, `dirichlet:<alpha>`, `shards:<k>`, `quantity:<sigma>` or `sample:<rows>`; throws a ConfigError naming what is wrong. */
 export function parsePartition(text: string): PartitionSpec {
   if (text === 'iid') return { kind: 'iid' };
-  const m = /^(dirichlet|shards|quantity):(.+)$/.exec(text);
-  if (!m) throw new ConfigError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k> or quantity:<sigma>)`);
+  const m = /^(dirichlet|shards|quantity|sample):(.+)$/.exec(text);
+  if (!m) throw new ConfigError(`unknown partition "${text}" (expected iid, dirichlet:<alpha>, shards:<k>, quantity:<sigma> or sample:<rows>)`);
   const value = Number(m[2]);
-  if (m[1] === 'shards') {
-    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`shards per client must be a positive integer, got "${m[2]}"`);
-    return { kind: 'shards', perClient: value };
+  if (m[1] === 'shards' || m[1] === 'sample') {
+    const what = m[1] === 'shards' ? 'shards per client' : 'rows per client';
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${what} must be a positive integer, got "${m[2]}"`);
+    return m[1] === 'shards' ? { kind: 'shards', perClient: value } : { kind: 'sample', rows: value };
   }
   const what = m[1] === 'quantity' ? 'quantity skew sigma' : 'dirichlet alpha';
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${what} must be a positive number, got "${m[2]}"`);
@@ -46,6 +50,7 @@ export function formatPartition(spec: PartitionSpec): string {
   if (spec.kind === 'iid') return 'iid';
   if (spec.kind === 'dirichlet') return `dirichlet:${spec.alpha}`;
   if (spec.kind === 'shards') return `shards:${spec.perClient}`;
+  if (spec.kind === 'sample') return `sample:${spec.rows}`;
   return `quantity:${spec.sigma}`;
 }
 
@@ -56,10 +61,48 @@ export const partitionSpecSchema = specField<PartitionSpec>({
 });
 
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): Uint32Array[] {
+  if (spec.kind === 'sample') return Array.from({ length: clients }, (_, c) => sampleShard(labels.length, spec.rows, seed, c));
   if (spec.kind === 'iid') return partitionIid(labels.length, clients, seed);
   if (spec.kind === 'dirichlet') return partitionDirichlet(labels, classes, clients, spec.alpha, seed);
   if (spec.kind === 'quantity') return partitionQuantity(labels.length, clients, spec.sigma, seed);
   return partitionShards(labels, clients, spec.perClient, seed);
+}
+
+/**
+ * Client `c`'s rows under `partition`, without cutting the others': `sample` draws them on demand
+ * (a simulation of 100,000 clients holds only the sampled clients' rows, each round), the other
+ * partitioners cut every shard once and hand out the one asked for.
+ */
+export function shardSource(spec: PartitionSpec, labels: ArrayLike<number>, classes: number, clients: number, seed: number): (client: number) => Uint32Array {
+  if (spec.kind === 'sample') {
+    if (!Number.isInteger(clients) || clients < 1) throw new InvalidArgumentError(`client count must be a positive integer, got ${clients}`);
+    const n = labels.length;
+    sampleShard(n, spec.rows, seed, 0);
+    return (c) => sampleShard(n, spec.rows, seed, c);
+  }
+  const shards = partition(spec, labels, classes, clients, seed);
+  return (c) => shards[c]!;
+}
+
+/**
+ * `rows` distinct rows of 0..n−1 for client `c` (0-based), drawn uniformly by Floyd's algorithm
+ * from a stream seeded by (seed, c): a pure function of its arguments, O(rows) time and memory.
+ * Different clients' draws are independent, so a row can be in several clients' shards.
+ */
+export function sampleShard(n: number, rows: number, seed: number, c: number): Uint32Array {
+  if (!Number.isInteger(rows) || rows < 1) throw new InvalidArgumentError(`rows per client must be a positive integer, got ${rows}`);
+  if (rows > n) throw new InvalidArgumentError(`cannot draw ${rows} rows per client from ${n} rows`);
+  const rng = mulberry32(deriveSeed(seed, c, 0x53414d));
+  const chosen = new Set<number>();
+  const out = new Uint32Array(rows);
+  let k = 0;
+  for (let j = n - rows; j < n; j++) {
+    const t = Math.floor(rng() * (j + 1));
+    const pick = chosen.has(t) ? j : t;
+    chosen.add(pick);
+    out[k++] = pick;
+  }
+  return out;
 }
 
 /** Shuffles the rows and deals them into `clients` shards whose sizes differ by at most one. */

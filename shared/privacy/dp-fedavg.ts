@@ -54,28 +54,50 @@ function checkMultiplier(z: number): void {
 
 /** The central DP-FedAvg aggregate of one round. */
 export function dpFedAvg(deltas: readonly Float32Array[], options: CentralDpOptions): CentralDpResult {
+  const fold = dpFedAvgFold(options);
+  for (const delta of deltas) fold.add(delta);
+  return fold.finish();
+}
+
+/** The same aggregate built one update at a time, in the order given (a round's results as they are collected). */
+export interface CentralDpFold {
+  add(delta: Float32Array): void;
+  /** Σ clip(Δ_k)/(qN) + N(0, σ²·I) over the updates added; the noise is drawn here, once. */
+  finish(): CentralDpResult;
+}
+
+export function dpFedAvgFold(options: CentralDpOptions): CentralDpFold {
   checkPositive('clip norm', options.clip);
   checkPositive('expected clients per round', options.expectedClients);
   checkMultiplier(options.noiseMultiplier);
-  const dim = deltas[0]?.length ?? options.dimension;
-  if (dim === undefined)
-    throw new InvalidArgumentError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
-  if (options.dimension !== undefined && options.dimension !== dim)
-    throw new InvalidArgumentError(`update length ${dim} does not match dimension ${options.dimension}`);
-  const sum = new Float64Array(dim);
+  let sum: Float64Array | undefined;
   const norms: number[] = [];
   let clippedCount = 0;
-  deltas.forEach((delta, k) => {
-    if (delta.length !== dim) throw new InvalidArgumentError(`client update ${k} has length ${delta.length}, expected ${dim}`);
-    const c = clipToNorm(delta, options.clip);
-    norms.push(c.norm);
-    if (c.scale < 1) clippedCount++;
-    for (let i = 0; i < dim; i++) sum[i]! += c.clipped[i]!;
-  });
-  const sigma = (options.noiseMultiplier * options.clip) / options.expectedClients;
-  const update = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) update[i] = sum[i]! / options.expectedClients + (sigma === 0 ? 0 : sigma * options.source.normal());
-  return { update, sigma, norms, clippedCount };
+  return {
+    add(delta) {
+      if (!sum) {
+        if (options.dimension !== undefined && options.dimension !== delta.length)
+          throw new InvalidArgumentError(`update length ${delta.length} does not match dimension ${options.dimension}`);
+        sum = new Float64Array(delta.length);
+      }
+      if (delta.length !== sum.length) throw new InvalidArgumentError(`client update ${norms.length} has length ${delta.length}, expected ${sum.length}`);
+      const c = clipToNorm(delta, options.clip);
+      norms.push(c.norm);
+      if (c.scale < 1) clippedCount++;
+      for (let i = 0; i < sum.length; i++) sum[i]! += c.clipped[i]!;
+    },
+    finish() {
+      if (!sum) {
+        if (options.dimension === undefined)
+          throw new InvalidArgumentError('dpFedAvg got no client updates and no dimension: pass `dimension` so an empty round still releases noise');
+        sum = new Float64Array(options.dimension);
+      }
+      const sigma = (options.noiseMultiplier * options.clip) / options.expectedClients;
+      const update = new Float32Array(sum.length);
+      for (let i = 0; i < sum.length; i++) update[i] = sum[i]! / options.expectedClients + (sigma === 0 ? 0 : sigma * options.source.normal());
+      return { update, sigma, norms, clippedCount };
+    },
+  };
 }
 
 export interface LocalDpOptions {

@@ -47,7 +47,7 @@ describe('federated evaluation in a simulation', () => {
       expect(n / (n + trained.get(i)!)).toBeCloseTo(0.2, 2);
     }
     expect(held.reduce((s, n, i) => s + n + trained.get(i)!, 0)).toBe(8000);
-    const b = await simulate(config, { log: silentLogger, writeHistory: false, workers: 1 });
+    const b = await simulate(withFields(config, { transport: 'memory' }), { log: silentLogger, writeHistory: false, workers: 1 });
     expect(b.history.finalWeightsSha256).toBe(a.history.finalWeightsSha256);
     expect(b.history.rounds.map((r) => r.federated)).toEqual(a.history.rounds.map((r) => r.federated));
     const off = await simulate(withFields(config, { localValidation: undefined }), { log: silentLogger, writeHistory: false });

@@ -6,10 +6,10 @@ import { simulate } from '../../simulations/simulate.ts';
 import { testConfig } from '../e2e/helpers.ts';
 
 describe('simulate', () => {
-  it('is deterministic: the same seed gives byte-identical final weights, another seed does not', async () => {
+  it('is deterministic: the same seed gives byte-identical final weights on either transport, another seed does not', async () => {
     const config = testConfig({ clients: 4, rounds: 2, partition: 'dirichlet:0.5', seed: 7 });
     const a = await simulate(config, { log: silentLogger, writeHistory: false, workers: 2 });
-    const b = await simulate(config, { log: silentLogger, writeHistory: false, workers: 1 });
+    const b = await simulate(withFields(config, { transport: 'memory' }), { log: silentLogger, writeHistory: false, workers: 1 });
     const c = await simulate(withFields(config, { seed: 8 }), { log: silentLogger, writeHistory: false, workers: 2 });
     expect(Buffer.from(a.weights.buffer).equals(Buffer.from(b.weights.buffer))).toBe(true);
     expect(a.history.finalWeightsSha256).toBe(b.history.finalWeightsSha256);

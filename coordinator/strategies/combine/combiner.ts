@@ -15,15 +15,31 @@ export interface RoundSkip {
   readonly reason: string;
 }
 
-/** One round's results as a combiner sees them. */
-export interface RoundResults {
+/** What a combiner knows of a round before its results. */
+export interface RoundInfo {
   readonly round: number;
-  /** Every result that arrived, sorted by client. */
-  readonly results: readonly FitOutcome[];
   /** minFitClients: a round with fewer results is short, and the combiner decides what that means. */
   readonly minResults: number;
   /** Values in an update (the trainable ones): what a release of no results still has. */
   readonly dimension: number;
+}
+
+/** One round's results as a combiner sees them. */
+export interface RoundResults extends RoundInfo {
+  /** Every result that arrived, sorted by client. */
+  readonly results: readonly FitOutcome[];
+}
+
+/**
+ * A round's results folded in one at a time, in client order (coordinator/collect.ts keeps
+ * that order whatever order they arrive in), so the round holds one running sum instead of
+ * every update: memory O(model), not O(clients × model). Gives combine's result to the byte.
+ */
+export interface CombineFold {
+  /** Adds one result; its delta is neither kept nor mutated. */
+  add(result: FitOutcome): void;
+  /** What the round's results combine to, once every one has been added. */
+  finish(): Combination;
 }
 
 /** What a combiner made of a round. */
@@ -42,6 +58,11 @@ export interface Combiner {
   /** True when combining needs every individual update at once (median, Krum), which secure aggregation and DP do not give. */
   readonly needsEveryUpdate: boolean;
   combine(round: RoundResults): Combination;
+  /**
+   * Starts folding a round's results one at a time (CombineFold). Absent for a combiner that
+   * needs every update at once (median, Krum, trimmed mean): the round then buffers them.
+   */
+  fold?(round: RoundInfo): CombineFold;
 }
 
 /**
@@ -67,11 +88,40 @@ export function combineUsable(rule: CombineRule, acceptsPartialWork: boolean, re
   return usable.length > 0 ? { kind: 'combined', update: rule(usable) } : { kind: 'nothing' };
 }
 
-/** The plain path's combiner: a short round is skipped, the rest go through `rule` (combineUsable). */
-export function plainCombiner(rule: CombineRule, options: { readonly needsEveryUpdate: boolean; readonly acceptsPartialWork: boolean }): Combiner {
+/** A rule's running form: the same update built one result at a time, in the order given (meanFold for the weighted mean). */
+export interface RuleFold {
+  fold(result: FitOutcome): void;
+  finish(): CombinedUpdate;
+}
+
+/**
+ * The plain path's combiner: a short round is skipped, the rest go through `rule`
+ * (combineUsable). With `foldRule` (the rule's running form) results are folded as they come.
+ */
+export function plainCombiner(
+  rule: CombineRule,
+  options: { readonly needsEveryUpdate: boolean; readonly acceptsPartialWork: boolean; readonly foldRule?: () => RuleFold },
+): Combiner {
+  const { foldRule, acceptsPartialWork } = options;
   return {
     needsEveryUpdate: options.needsEveryUpdate,
-    combine: (r) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, options.acceptsPartialWork, r.results),
+    combine: (r) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, acceptsPartialWork, r.results),
+    ...(foldRule ? { fold: (r: RoundInfo) => usableFold(r, acceptsPartialWork, foldRule()) } : {}),
+  };
+}
+
+/** combineUsable's running form: every result counts toward a short round, only the usable ones go into `rule`. */
+export function usableFold(r: RoundInfo, acceptsPartialWork: boolean, rule: RuleFold): CombineFold {
+  let results = 0;
+  let usable = 0;
+  return {
+    add(result) {
+      results++;
+      if (!acceptsPartialWork && result.partial) return;
+      rule.fold(result);
+      usable++;
+    },
+    finish: () => shortRound(results, r.minResults) ?? (usable > 0 ? { kind: 'combined', update: rule.finish() } : { kind: 'nothing' }),
   };
 }
 

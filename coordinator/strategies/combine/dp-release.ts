@@ -2,17 +2,17 @@ import type { FitConfig } from '../../../shared/protocol/fit-config.ts';
 import {
   adaptClip,
   defaultBitNoise,
-  dpFedAvg,
+  dpFedAvgFold,
   updateNoiseMultiplier,
   type DpSpec,
   type NoisePosition,
   type NoiseSource,
 } from '../../../shared/privacy/index.ts';
 import { fullRound } from '../sampling.ts';
-import type { StrategyContext } from '../strategy.ts';
-import { combineUsable, shortRound, type Combiner } from './combiner.ts';
+import type { ClientInfo, StrategyContext } from '../strategy.ts';
+import { combineUsable, shortRound, usableFold, type CombineFold, type Combiner, type RoundInfo } from './combiner.ts';
 import { type LedgerState, privacyLedger, type PrivacyLedger } from './privacy-ledger.ts';
-import { weightedMean } from './weighted-mean.ts';
+import { meanFold, weightedMean } from './weighted-mean.ts';
 
 export interface DpOptions {
   readonly spec: DpSpec;
@@ -104,36 +104,64 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
       if (r.results.length > 0) ledger.charge(1, r.results);
       return shortRound(r.results.length, r.minResults) ?? combineUsable(weightedMean, options.acceptsPartialWork, r.results);
     },
+    fold(r) {
+      const included: { client: ClientInfo }[] = [];
+      const mean = usableFold(r, options.acceptsPartialWork, meanFold());
+      return {
+        add(result) {
+          included.push({ client: result.client });
+          mean.add(result);
+        },
+        finish() {
+          if (included.length > 0) ledger.charge(1, included);
+          return mean.finish();
+        },
+      };
+    },
+  };
+  /** Central DP's release of a round: its updates clipped and summed as they come, noised once at the end. */
+  const centralFold = (r: RoundInfo): CombineFold => {
+    const rate = rates.get(r.round) ?? q;
+    rates.delete(r.round);
+    const included: { client: ClientInfo }[] = [];
+    const release = dpFedAvgFold({ clip, noiseMultiplier: updateZ, expectedClients: expected, source: options.source, dimension: r.dimension });
+    return {
+      add(result) {
+        included.push({ client: result.client });
+        release.add(result.delta);
+      },
+      finish() {
+        // counted before anything can fail: a skipped round spends privacy too
+        ledger.charge(rate, included);
+        const released = release.finish();
+        const nextClip =
+          spec.adaptive && bitNoise !== undefined
+            ? adaptClip(clip, released.norms, {
+                targetQuantile: spec.adaptive.targetQuantile,
+                learningRate: spec.adaptive.learningRate,
+                bitNoise,
+                expectedClients: expected,
+                source: options.source,
+              }).clip
+            : clip;
+        return {
+          kind: 'combined',
+          update: { delta: released.update, clients: included.length },
+          accept: () => {
+            clip = nextClip;
+          },
+        };
+      },
+    };
   };
   const central: Combiner = {
     needsEveryUpdate: false,
     combine(r) {
-      const rate = rates.get(r.round) ?? q;
-      rates.delete(r.round);
-      // counted before anything can fail: a skipped round spends privacy too
-      ledger.charge(rate, r.results);
-      const released = dpFedAvg(
-        r.results.map((x) => x.delta),
-        { clip, noiseMultiplier: updateZ, expectedClients: expected, source: options.source, dimension: r.dimension },
-      );
-      const nextClip =
-        spec.adaptive && bitNoise !== undefined
-          ? adaptClip(clip, released.norms, {
-              targetQuantile: spec.adaptive.targetQuantile,
-              learningRate: spec.adaptive.learningRate,
-              bitNoise,
-              expectedClients: expected,
-              source: options.source,
-            }).clip
-          : clip;
-      return {
-        kind: 'combined',
-        update: { delta: released.update, clients: r.results.length },
-        accept: () => {
-          clip = nextClip;
-        },
-      };
+      const fold = centralFold(r);
+      for (const result of r.results) fold.add(result);
+      return fold.finish();
     },
+    fold: centralFold,
   };
   return {
     configure: (base) => (spec.mode === 'local' ? { ...base, localDp: { clip, noiseMultiplier: spec.noiseMultiplier } } : base),

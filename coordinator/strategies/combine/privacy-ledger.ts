@@ -1,6 +1,6 @@
 import { CheckpointError } from '../../../shared/errors.ts';
 import { type AccountantSnapshot, RdpAccountant, type DpSpec } from '../../../shared/privacy/index.ts';
-import type { FitOutcome } from '../strategy.ts';
+import type { ClientInfo } from '../strategy.ts';
 
 /** The privacy a run has spent so far, as the round records report it. */
 export interface PrivacyReport {
@@ -47,7 +47,8 @@ export interface LedgerState {
 
 /** A ledger the DP release charges, and a checkpoint saves and restores. */
 export interface ChargedLedger extends PrivacyLedger {
-  charge(rate: number, included: readonly FitOutcome[]): void;
+  /** Charges a round at `rate`; `included`: the clients whose updates it released. */
+  charge(rate: number, included: readonly { readonly client: ClientInfo }[]): void;
   snapshot(): LedgerState;
   restore(state: LedgerState): void;
 }

@@ -6,18 +6,15 @@ type Weighted = Pick<FitOutcome, 'client' | 'numExamples' | 'delta'>;
 
 /**
  * Federated averaging's combiner (McMahan et al. 2017): Σ n_k Δ_k / Σ n_k over `results`,
- * accumulated in float64 as Σ (n_k / Σ n) · Δ_k in the order given (so the result does not
- * depend on float32 rounding of partial sums) and returned as float32.
+ * accumulated in float64 in the order given and divided once at the end (meanFold), returned
+ * as float32. Folding the same results one at a time in the same order gives the same bytes,
+ * which is how a round combines its results as they arrive.
  */
 export function weightedMean(results: readonly Weighted[]): CombinedUpdate {
   if (results.length === 0) throw new InvalidArgumentError('weighted mean: no results');
-  const length = results[0]!.delta.length;
-  let numExamples = 0;
-  for (const r of results) numExamples += checked(r, length);
-  if (numExamples <= 0) throw new InvalidArgumentError('weighted mean: the example counts sum to zero');
-  const sum = new Float64Array(length);
-  for (const r of results) addScaled(sum, r.delta, r.numExamples / numExamples);
-  return { delta: Float32Array.from(sum), clients: results.length, numExamples };
+  const fold = meanFold();
+  for (const r of results) fold.fold(r);
+  return fold.finish();
 }
 
 /** The same mean built one result at a time, so results can be folded in as they arrive. */
@@ -30,8 +27,9 @@ export interface MeanFold {
 
 /**
  * A weighted mean folded as results arrive: Σ n_k Δ_k kept in float64 and divided by Σ n_k at
- * `finish` (the total is not known before then). Any order gives weightedMean's result up to
- * the rounding of the float64 sums, which a float32 result almost never shows.
+ * `finish` (the total is not known before then). The float64 sum is exact to far below float32's
+ * precision but not associative, so the bytes are fixed by the order: the round loop folds in
+ * client order (coordinator/collect.ts), never arrival order. Memory: one float64 vector.
  */
 export function meanFold(): MeanFold {
   let sum: Float64Array | undefined;

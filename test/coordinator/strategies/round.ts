@@ -31,6 +31,7 @@ export function aggregateFit(
 ): Float32Array {
   const collected = {
     results: [...results],
+    updates: [...results],
     failures: [],
     slowestClientTrain: 0,
     clients: results.length,
