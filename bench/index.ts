@@ -5,6 +5,7 @@
  *
  *   npm run bench                 # full: engine epochs (MLP, CNN), rounds for both engines
  *   npm run bench -- --quick      # one run each, for a smoke test
+ *   npm run bench -- --scale      # only how simulations scale: 10 … 100,000 clients (bench/scale-bench.ts)
  */
 import { parseArgs } from 'node:util';
 import { cnnBench } from './cnn-bench.ts';
@@ -14,9 +15,14 @@ import { roundBench } from './round-bench.ts';
 import { secaggWireBench } from './secagg-wire-bench.ts';
 import { hostileBench } from './hostile-bench.ts';
 import { storeBench } from './store-bench.ts';
+import { scaleBench } from './scale-bench.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, scale: { type: 'boolean', default: false } } });
 const runs = values.quick ? 1 : 3;
+if (values.scale) {
+  process.stdout.write(`${JSON.stringify(await scaleBench(runs), null, 2)}\n`);
+  process.exit(0);
+}
 
 const report: unknown[] = [];
 report.push(await epochBench(values.quick ? 2 : 7));

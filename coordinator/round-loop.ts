@@ -218,7 +218,7 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
     const startedAt = performance.now();
     const before = options.transport.traffic();
     const available = options.transport.connected();
-    const handles = new Map(available.map((h) => [h.id, h]));
+    const handles = handlesById(available);
     const instructions = options.strategy.configureFit(
       round,
       available,
@@ -376,6 +376,18 @@ export function aggregateRound(
     throw err;
   }
 }
+
+/** The clients by id; made once for a population the transport hands over again unchanged (the same array). */
+function handlesById(available: ClientHandle[]): Map<string, ClientHandle> {
+  let map = byId.get(available);
+  if (!map) {
+    map = new Map(available.map((h) => [h.id, h]));
+    byId.set(available, map);
+  }
+  return map;
+}
+
+const byId = new WeakMap<readonly ClientHandle[], Map<string, ClientHandle>>();
 
 /** A stable 32-bit hash of a client name (FNV-1a), so per-client seeds do not depend on connection order. */
 export function nameHash(name: string): number {

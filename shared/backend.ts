@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, errorMessage } from './errors.ts';
 import { silentLogger, type Logger } from './log.ts';
 
@@ -82,6 +81,8 @@ export async function selectBackend(forced?: string, log: Logger = silentLogger)
   if (active && (forced === undefined || forced === active)) return active;
   const candidates = forced ? [forced] : [...BACKENDS];
   const tried: string[] = [];
+  // loaded here, not on import: a thread that never trains with tfjs (a simd run's coordinator and workers) never holds it
+  const tf = await import('@tensorflow/tfjs-core');
   for (const name of candidates) {
     const probe = probeBackend(name);
     if (!probe.usable) {

@@ -31,8 +31,19 @@ export function fullRound(ctx: StrategyContext): number {
 export const secretRng: Rng = () => randomInt(2 ** 47) / 2 ** 47;
 
 export function sampleClients(available: readonly ClientInfo[], round: number, options: SamplingOptions): ClientInfo[] {
-  const sorted = [...available].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+  // a population handed over in order already (the in-memory transport's) is not sorted again each round
+  const sorted = inOrder(available) ? [...available] : [...available].sort(byNameThenId);
   const k = clientsPerRound({ clients: sorted.length, fraction: options.fraction, min: options.min });
   if (k >= sorted.length) return sorted;
   return shuffleInPlace(sorted, options.random ?? mulberry32(deriveSeed(options.seed, round, 0x53414d50))).slice(0, k);
+}
+
+function byNameThenId(a: ClientInfo, b: ClientInfo): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1;
+}
+
+/** Whether `clients` are already sorted by name, then id: one pass instead of a sort of 100,000 names. */
+function inOrder(clients: readonly ClientInfo[]): boolean {
+  for (let i = 1; i < clients.length; i++) if (byNameThenId(clients[i - 1]!, clients[i]!) > 0) return false;
+  return true;
 }

@@ -5,7 +5,7 @@ import { silentLogger } from '../log.ts';
 import type { ModelSpec } from '../models/spec.ts';
 import type { Engine } from './engine.ts';
 import { SimdEngine, simdUnsupported } from './simd/simd-engine.ts';
-import { TfjsEngine } from './tfjs-engine.ts';
+import type { TfjsEngine } from './tfjs-engine.ts';
 
 export const ENGINE_CHOICES = ['auto', 'simd', 'tfjs'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
@@ -65,7 +65,8 @@ export class EngineFactory {
     }
     if (!this.tfjs) {
       this.log.info({ engine: 'tfjs', reason: d.reason }, `engine: tfjs (${d.reason})`);
-      this.tfjs = TfjsEngine.create(this.backend, this.log);
+      // tfjs is loaded only by a thread that trains with it: a simd run's coordinator and workers never hold its ≈ 40 MB
+      this.tfjs = import('./tfjs-engine.ts').then(({ TfjsEngine }) => TfjsEngine.create(this.backend, this.log));
     }
     return this.tfjs;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labelCounts } from '../../../shared/data/dataset.ts';
 import { loadMnist } from '../../../shared/data/mnist.ts';
-import { parsePartition, partitionDirichlet, partitionIid } from '../../../shared/data/partition.ts';
+import { parsePartition, partition, partitionDirichlet, partitionIid, sampleShard, shardSource } from '../../../shared/data/partition.ts';
 
 const { train } = loadMnist();
 
@@ -96,5 +96,39 @@ describe('quantity skew', () => {
     expect(partitionQuantity(train.size, 20, 1.5, 4)).toEqual(shards);
     expect(parsePartition('quantity:1.5')).toEqual({ kind: 'quantity', sigma: 1.5 });
     expect(() => parsePartition('quantity:-1')).toThrow(/positive number/);
+  });
+});
+
+describe('sample: a draw of rows per client', () => {
+  it('gives each client `rows` distinct rows in range, a pure function of (seed, client), the same lazily and eagerly', () => {
+    const labels = new Uint8Array(1000);
+    const lazy = shardSource({ kind: 'sample', rows: 40 }, labels, 10, 100_000, 3);
+    const eager = partition({ kind: 'sample', rows: 40 }, labels, 10, 5, 3);
+    for (let c = 0; c < 5; c++) expect(lazy(c)).toEqual(eager[c]);
+    for (const c of [0, 1, 99_999]) {
+      const rows = lazy(c);
+      expect(rows).toHaveLength(40);
+      expect(new Set(rows).size).toBe(40);
+      expect(rows.every((r) => r < 1000)).toBe(true);
+      expect(lazy(c)).toEqual(rows);
+    }
+    expect(lazy(0)).not.toEqual(lazy(1));
+    expect(sampleShard(1000, 40, 4, 0)).not.toEqual(lazy(0));
+    // all rows of a tiny set: a permutation of it
+    expect([...sampleShard(5, 5, 1, 2)].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('draws every row about equally often over many clients', () => {
+    const counts = new Array(50).fill(0);
+    for (let c = 0; c < 2000; c++) for (const r of sampleShard(50, 5, 9, c)) counts[r]++;
+    // 2,000 × 5 / 50 = 200 per row
+    for (const n of counts) expect(Math.abs(n - 200)).toBeLessThan(60);
+  });
+
+  it('parses sample:<rows> and refuses what it cannot draw', () => {
+    expect(parsePartition('sample:32')).toEqual({ kind: 'sample', rows: 32 });
+    expect(() => parsePartition('sample:0')).toThrow(/rows per client must be a positive integer, got "0"/);
+    expect(() => parsePartition('sample:1.5')).toThrow(/rows per client/);
+    expect(() => shardSource({ kind: 'sample', rows: 11 }, new Uint8Array(10), 10, 3, 1)).toThrow(/cannot draw 11 rows per client from 10 rows/);
   });
 });
