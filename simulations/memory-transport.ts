@@ -206,12 +206,12 @@ class VirtualClient implements ClientHandle {
   private task<T>(what: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
     if (this.left) return Promise.reject(new StarlingError('E_TASK', `client ${this.name} left the run: ${this.left.message}`));
     if (this.transport.over !== undefined) return Promise.reject(new StarlingError('E_TASK', `client ${this.name}: ${this.transport.over}`));
+    if (signal.aborted) return Promise.reject(deadline(this.name, what));
     const running = work().catch((err: unknown) => {
       if (err instanceof StarlingError && err.code === 'E_TASK') throw err;
       this.leave(err);
       throw new StarlingError('E_TASK', `client ${this.name} failed: ${errorMessage(err)}`);
     });
-    if (signal.aborted) return Promise.reject(deadline(this.name, what));
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(deadline(this.name, what));
       signal.addEventListener('abort', onAbort, { once: true });

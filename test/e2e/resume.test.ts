@@ -88,6 +88,7 @@ describe('kill -9 and --resume', () => {
     ['fedavg', ['--insecure']],
     ['fedadam with central DP', ['--insecure', '--strategy', 'fedadam:lr=0.02', '--dp', 'central:z=0.8,clip=1']],
     ['secure aggregation', ['--secagg']],
+    ['secure aggregation over the in-memory transport', ['--secagg', '--transport', 'memory']],
   ];
   it.each(cases)(
     '%s: killed at random rounds twice in one run and resumed each time, the final weights are byte-identical to a run never interrupted',

@@ -93,6 +93,25 @@ describe('the in-memory transport', () => {
     expect(log.entries.some((e) => /client-1 failed: disk on fire/.test(e.msg ?? ''))).toBe(true);
   });
 
+  it('a client that misses the deadline fails its task and stays in the run; its late answer is dropped', async () => {
+    const slow = (t: Trainer): Trainer => ({
+      evaluate: (spec, weights) => t.evaluate(spec, weights),
+      async fit(spec, weights, cfg, seed) {
+        await new Promise((r) => setTimeout(r, 2500));
+        return t.fit(spec, weights, cfg, seed);
+      },
+    });
+    const log = memoryLogger();
+    const config = testConfig({ clients: 3, rounds: 2, roundTimeoutMs: 1000, transport: 'memory' });
+    const r = await simulate(config, { log, writeHistory: false, trainerFor: (i, t) => (i === 2 ? slow(t) : t) });
+    expect(r.history.rounds.map((x) => [x.clients, x.failures])).toEqual([
+      [2, 1],
+      [2, 1],
+    ]);
+    expect(log.entries.some((e) => /client-3 did not answer the round 1 task before the deadline/.test(e.msg ?? ''))).toBe(true);
+    expect(r.agents.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+  });
+
   it('auto picks WebSockets up to 100 clients and memory above', () => {
     expect(simulationTransport(testConfig({ clients: 100 }))).toBe('ws');
     expect(simulationTransport(testConfig({ clients: 101 }))).toBe('memory');
