@@ -10,7 +10,7 @@ import { shardSource } from '../shared/data/partition.ts';
 import { localHoldout, localHoldoutSeed } from '../shared/data/holdout.ts';
 import type { Logger } from '../shared/log.ts';
 import { runVirtualClients, virtualClientName, type VirtualClientsOptions } from './virtual-clients.ts';
-import { MemoryTransport } from './memory-transport.ts';
+import { MemoryTransport, type MemoryClient } from './memory-transport.ts';
 import { lazyTrainer } from './pool-trainer.ts';
 import { makeSimulationKeys } from './keys.ts';
 import { attacker, type Attack } from './attacks.ts';
@@ -117,29 +117,15 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   };
   try {
     if (transport === 'memory') {
-      let clients: MemoryTransport | undefined;
-      const names = Array.from({ length: config.clients }, (_, i) => virtualClientName(i, config.clients));
-      const running = await startCoordinator(config, {
-        ...coordinatorOptions,
-        transport: (runId) => {
-          clients = new MemoryTransport({
-            runId,
-            names,
-            client: (i) => ({
-              trainer: trainerOf(
-                i,
-                lazyTrainer(pool, () => rowsOf(i)),
-              ),
-              noise: noiseFor(i),
-              dropAt: dropAtFor?.(i),
-            }),
-          });
-          return clients;
-        },
+      const client = (i: number): MemoryClient => ({
+        trainer: trainerOf(
+          i,
+          lazyTrainer(pool, () => rowsOf(i)),
+        ),
+        noise: noiseFor(i),
+        dropAt: dropAtFor?.(i),
       });
-      stopOn(running);
-      const result = await running.done;
-      return { ...result, agents: clients!.outcomes(), workers, engine: pool.engine };
+      return { ...(await inMemory(config, coordinatorOptions, stopOn, client)), workers, engine: pool.engine };
     }
     const rows = Array.from({ length: config.clients }, (_, i) => rowsOf(i));
     return await overWebSockets(config, coordinatorOptions, stopOn, {
@@ -154,6 +140,31 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
     }).then((r) => ({ ...r, workers, engine: pool.engine }));
   } finally {
     await pool.close();
+  }
+}
+
+/** The simulation over the in-memory transport: the coordinator calls `client(i)`'s parts for each task client i gets. */
+async function inMemory(
+  config: RunConfig,
+  coordinatorOptions: CoordinatorOptions,
+  stopOn: (running: RunningCoordinator) => void,
+  client: (index: number) => MemoryClient,
+): Promise<Omit<SimulationResult, 'workers' | 'engine'>> {
+  let clients: MemoryTransport | undefined;
+  const names = Array.from({ length: config.clients }, (_, i) => virtualClientName(i, config.clients));
+  const running = await startCoordinator(config, {
+    ...coordinatorOptions,
+    transport: (runId) => {
+      clients = new MemoryTransport({ runId, names, client });
+      return clients;
+    },
+  });
+  try {
+    stopOn(running);
+    const result = await running.done;
+    return { ...result, agents: clients!.outcomes() };
+  } finally {
+    await running.close();
   }
 }
 
