@@ -5,7 +5,8 @@
  *
  *   npm run bench                 # full: engine epochs (MLP, CNN), rounds for both engines
  *   npm run bench -- --quick      # one run each, for a smoke test
- *   npm run bench -- --scale      # only how simulations scale: 10 … 100,000 clients (bench/scale-bench.ts)
+ *   npm run bench -- --scale      # only scale: simulations of 10 … 100,000 clients (bench/scale-bench.ts) and a
+ *                                 # coordinator with 10 and 1,000 real WebSocket clients (bench/ws-scale-bench.ts)
  */
 import { parseArgs } from 'node:util';
 import { cnnBench } from './cnn-bench.ts';
@@ -16,11 +17,15 @@ import { secaggWireBench } from './secagg-wire-bench.ts';
 import { hostileBench } from './hostile-bench.ts';
 import { storeBench } from './store-bench.ts';
 import { scaleBench } from './scale-bench.ts';
+import { wsScaleBench } from './ws-scale-bench.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, scale: { type: 'boolean', default: false } } });
 const runs = values.quick ? 1 : 3;
 if (values.scale) {
-  process.stdout.write(`${JSON.stringify(await scaleBench(runs), null, 2)}\n`);
+  const scale = await scaleBench(runs);
+  // and a deployed coordinator's memory with 10 and 1,000 real WebSocket clients (4 client processes × 250 agents)
+  const sockets = await wsScaleBench({ clients: [10, 1000], runs, perHost: 250, rounds: 2 });
+  process.stdout.write(`${JSON.stringify([...scale, ...sockets], null, 2)}\n`);
   process.exit(0);
 }
 

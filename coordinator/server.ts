@@ -84,7 +84,8 @@ export class CoordinatorServer implements Transport {
     // every socket starts at the handshake's size (the control size without the secure channel): nothing bigger is buffered unauthenticated
     const firstFrame = opts.security ? MAX_HANDSHAKE_FRAME_BYTES : CONTROL_ALLOWANCE.bytes;
     this.wss = new WebSocketServer({ server: this.http, maxPayload: firstFrame, perMessageDeflate: false });
-    this.wss.on('connection', (socket, req) => this.onConnection(socket, req));
+    // only the TCP socket under the upgrade is kept: the request (its headers) is garbage once upgraded
+    this.wss.on('connection', (socket, req) => this.onConnection(socket, req.socket));
     // an accept failure (EMFILE under a connection flood, say) is logged, never a crash
     this.wss.on('error', (err) => opts.log.error({ err: err.message }, `websocket server error: ${err.message}`));
   }
@@ -170,15 +171,15 @@ export class CoordinatorServer implements Transport {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  private onConnection(socket: WebSocket, req: IncomingMessage): void {
+  private onConnection(socket: WebSocket, raw: Socket): void {
     const id = `c${this.nextId++}`;
     const log = this.opts.log;
-    log.debug({ id, remote: req.socket.remoteAddress }, 'connection opened');
+    log.debug({ id, remote: raw.remoteAddress }, 'connection opened');
     const conn = new ClientConnection({
       id,
       runId: this.opts.runId,
       socket,
-      rawSocket: req.socket,
+      rawSocket: raw,
       security: this.opts.security,
       maxPayloadBytes: this.opts.maxPayloadBytes,
       budget: this.budget,
@@ -188,12 +189,12 @@ export class CoordinatorServer implements Transport {
       log,
       onReady: (c) => {
         // without the secure channel, the hello is as authenticated as it gets
-        this.gate.authenticated(req.socket);
+        this.gate.authenticated(raw);
         this.join(c);
         for (const w of [...this.waiters]) w();
       },
       onAuthenticated: (c) => {
-        this.gate.authenticated(req.socket);
+        this.gate.authenticated(raw);
         const previous = this.sessions.get(c.peerKey!);
         this.sessions.set(c.peerKey!, c);
         if (previous && previous !== c) {
