@@ -141,7 +141,12 @@ const RUN_FLAGS: readonly RunFlag[] = [
     path: 'secagg',
     help: 'secure aggregation: the coordinator only learns the sum of the clipped deltas (averaging strategies only; unweighted unless --secagg-max-examples)',
   },
-  { flag: '--secagg-threshold <t>', path: 'secaggThreshold', parse: integer, help: 'secure aggregation: shares needed to unmask (default ⌈2n/3⌉)' },
+  {
+    flag: '--secagg-threshold <t>',
+    path: 'secaggThreshold',
+    parse: integer,
+    help: 'secure aggregation: shares needed to unmask (default ⌈2n/3⌉, or ⌈2(k+1)/3⌉ with SecAgg+ neighbourhoods)',
+  },
   { flag: '--secagg-clip <C>', path: 'secaggClip', parse: Number, help: 'secure aggregation: each client clips its delta to this L2 norm (default 10)' },
   {
     flag: '--secagg-max-examples <W>',
@@ -149,7 +154,12 @@ const RUN_FLAGS: readonly RunFlag[] = [
     parse: integer,
     help: 'secure aggregation: weight the mean by examples, capped at W per client (default: unweighted)',
   },
-  { flag: '--secagg-neighbours <k>', path: 'secaggNeighbours', parse: integer, help: 'SecAgg+: mask with k neighbours (even) instead of all pairs' },
+  {
+    flag: '--secagg-neighbours <k>',
+    path: 'secaggNeighbours',
+    parse: integer,
+    help: 'SecAgg+: mask with k neighbours (even); default all pairs up to 64 clients a round, 2⌈log2 n⌉ above',
+  },
   { flag: '--engine <name>', path: 'engine', choices: ENGINE_CHOICES, help: 'training engine: simd, tfjs, or auto' },
   { flag: '--backend <name>', path: 'backend', choices: BACKENDS, help: 'force a tfjs backend (implies --engine tfjs unless --engine simd)' },
   { flag: '--log-level <level>', path: 'logLevel', choices: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log verbosity on stderr' },

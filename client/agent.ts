@@ -399,7 +399,7 @@ export class ClientAgent {
     const p = this.secagg;
     if (!p || p.round !== task.round) throw protocolError.unexpected(`secagg ${task.phase} task for round ${task.round} without its advertise phase`);
     if (task.phase === 'shareKeys') {
-      send(p.shareKeys(task));
+      send(await p.shareKeysOffThread(task));
       return;
     }
     if (task.phase === 'unmask') {

@@ -1,7 +1,7 @@
 import { protocolError } from '../shared/errors.ts';
 import type { SecAggResultMessage, SecAggTask } from '../shared/protocol/messages.ts';
 import { clipToNorm } from '../shared/privacy/clip.ts';
-import { encode, encodingRange, fixedPoint, SecAggClient, weightedInput, type FixedPoint } from '../shared/secagg/index.ts';
+import { encode, encodingRange, fixedPoint, maskWorkers, SecAggClient, weightedInput, type FixedPoint, type ShareKeys } from '../shared/secagg/index.ts';
 
 type Task<P extends SecAggTask['phase']> = Extract<SecAggTask, { phase: P }>;
 type Reply<P extends SecAggResultMessage['phase']> = Extract<SecAggResultMessage, { phase: P }>;
@@ -31,6 +31,9 @@ export class SecAggParticipant {
       { runId, round: task.round, clients: task.clients, threshold: task.threshold, dimension: task.dimension, ...(task.graph ? { graph: task.graph } : {}) },
       task.index,
     );
+    // the workers start while the client trains, not when its masks are due (a self-mask and one per neighbour)
+    const masks = 1 + Math.min(task.graph?.degree ?? task.clients, task.clients - 1);
+    maskWorkers().warm(task.dimension * masks);
   }
 
   advertise(): Reply<'advertise'> {
@@ -39,16 +42,38 @@ export class SecAggParticipant {
   }
 
   shareKeys(task: Task<'shareKeys'>): Reply<'shareKeys'> {
-    const { shares } = this.client.shareKeys({ keys: task.keys });
+    return this.shareKeysReply(this.client.shareKeys({ keys: task.keys }));
+  }
+
+  /**
+   * shareKeys(), with the two X25519 agreements per neighbour computed on the process's
+   * workers: the same reply, and in a simulation the one thread every client shares stays free.
+   */
+  async shareKeysOffThread(task: Task<'shareKeys'>): Promise<Reply<'shareKeys'>> {
+    return this.shareKeysReply(await this.client.shareKeysOffThread({ keys: task.keys }));
+  }
+
+  private shareKeysReply({ shares }: ShareKeys): Reply<'shareKeys'> {
     return { type: 'secaggResult', phase: 'shareKeys', round: this.round, shares: shares.map((s) => ({ ...s })) };
   }
 
-  /** Clips the delta to L2 norm C (so every coordinate is in [−C, C]), weights it when asked, encodes it and masks it. */
-  maskedInput(task: Task<'maskedInput'>, delta: Float32Array, numExamples: number, metrics: Record<string, number>, seconds: number): Reply<'maskedInput'> {
+  /**
+   * Clips the delta to L2 norm C (so every coordinate is in [−C, C]), weights it when asked,
+   * encodes it and masks it; the masks are expanded on the process's mask workers
+   * (shared/secagg/mask-workers.ts), so the thread that serves the connection, and in a
+   * simulation every other client, is not held up by them.
+   */
+  async maskedInput(
+    task: Task<'maskedInput'>,
+    delta: Float32Array,
+    numExamples: number,
+    metrics: Record<string, number>,
+    seconds: number,
+  ): Promise<Reply<'maskedInput'>> {
     if (delta.length !== this.dimension) throw protocolError.invalid(`the delta has ${delta.length} values, the round's vectors have ${this.dimension}`);
     const { clipped } = clipToNorm(delta, this.clip);
     const { encoded } = encode(this.weightCap !== undefined ? weightedInput(clipped, numExamples, this.weightCap) : clipped, this.fp);
-    const { masked, complaints } = this.client.maskedInput({ to: this.client.index, senders: task.senders, shares: task.shares }, encoded);
+    const { masked, complaints } = await this.client.maskedInputOffThread({ to: this.client.index, senders: task.senders, shares: task.shares }, encoded);
     return {
       type: 'secaggResult',
       phase: 'maskedInput',

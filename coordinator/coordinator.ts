@@ -27,6 +27,8 @@ import type { Checkpoint } from './store/checkpoint-file.ts';
 import type { Strategy, StrategyContext } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorServer } from './server.ts';
+import { SECAGG_PLUS_ABOVE } from './secagg-round.ts';
+import { maskWorkers } from '../shared/secagg/index.ts';
 import type { ServedTransport } from './transport.ts';
 import { defaultMaxPayloadBytes, defaultReceiveBudgetBytes, largestAnswerBytes } from './frame-limits.ts';
 import { createAggregation, type RunAggregation } from './strategies/index.ts';
@@ -265,11 +267,16 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
   const log = opts.log;
   const { secagg } = config;
   if (secagg) {
-    const secaggPlus = secagg.neighbours !== undefined ? `, SecAgg+ with ${secagg.neighbours} neighbours` : '';
+    const secaggPlus =
+      secagg.neighbours !== undefined
+        ? `, SecAgg+ with ${secagg.neighbours} neighbours`
+        : `, all pairs up to ${SECAGG_PLUS_ABOVE} clients a round and SecAgg+ with 2⌈log₂ n⌉ neighbours above`;
+    // the mask workers start now, not during round 1's phases (they never keep the process alive)
+    maskWorkers().warm();
     const mean = secagg.maxExamples !== undefined ? `an example-weighted mean, weights capped at ${secagg.maxExamples} examples` : 'an unweighted mean';
     log.info(
       { secagg: true, threshold: secagg.threshold, clip: secagg.clip, neighbours: secagg.neighbours },
-      `secure aggregation: t = ${secagg.threshold ?? '⌈2n/3⌉'}, clip C = ${secagg.clip}${secaggPlus} (${mean} of the clients' clipped deltas)`,
+      `secure aggregation: t = ${secagg.threshold ?? '⌈2n/3⌉ (⌈2(k+1)/3⌉ of a neighbourhood)'}, clip C = ${secagg.clip}${secaggPlus} (${mean} of the clients' clipped deltas)`,
     );
   }
   if (dp) log.info({ dp: formatDpSpec(dp) }, `differential privacy: ${formatDpSpec(dp)} (ε reported at δ = ${config.privacy.delta})`);

@@ -2,13 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { SecAggError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { SecAggResultMessage } from '../shared/protocol/messages.ts';
-import { decodeSum, encodingRange, fixedPoint, SecAggServer, sumErrorBound, weightedMean, type SecAggConfig, type Verdict } from '../shared/secagg/index.ts';
+import {
+  decodeSum,
+  encodingRange,
+  fixedPoint,
+  maskWorkers,
+  SecAggServer,
+  sumErrorBound,
+  weightedMean,
+  type SecAggConfig,
+  type Verdict,
+} from '../shared/secagg/index.ts';
 import type { ClientInfo, FitFailure } from './strategies/strategy.ts';
 import type { ClientHandle, FitRequest, SecAggRequest } from './transport.ts';
 import { askAll } from './ask-all.ts';
 
 /**
- * The coordinator's side of one securely aggregated round (issue 7), over the real
+ * The coordinator's side of one securely aggregated round, over the real
  * connections: advertise keys → share keys → masked input → unmask, each phase a task to
  * every client still in the round, with its own deadline. A client that fails, disconnects
  * or misses a phase's deadline is a dropout; the SecAggServer decides what that means.
@@ -32,9 +42,9 @@ export interface SecAggRoundOptions {
   readonly clip: number;
   /** W: example-weighted mean with weights min(n_k, W)/W (shared/secagg/weighting.ts); unweighted when absent. */
   readonly weightCap?: number;
-  /** t; when absent ⌈2n/3⌉, or with SecAgg+ ⌈2(k+1)/3⌉ of a neighbourhood of k+1 (at least 2 either way). */
+  /** t; when absent defaultThreshold(n, k) for the round's k: ⌈2n/3⌉ for all pairs, ⌈2(k+1)/3⌉ with SecAgg+ (at least 2 either way). */
   readonly threshold?: number;
-  /** SecAgg+: each client pairs with this many neighbours (even); all pairs when absent. */
+  /** SecAgg+: each client pairs with this many neighbours (even); when absent, defaultNeighbours(n, threshold) for the round's n. */
   readonly neighbours?: number;
   readonly phaseTimeoutMs: number;
   readonly log: Logger;
@@ -58,7 +68,46 @@ export interface SecAggRoundAborted {
   readonly failures: readonly FitFailure[];
 }
 
-/** The default threshold for n clients: ⌈2n/3⌉; with SecAgg+ neighbourhoods of k + 1 < n clients, ⌈2(k+1)/3⌉ (secrets are shared within a neighbourhood); at least 2. */
+/**
+ * Rounds of at most this many clients mask every pair (SecAgg); larger ones default to SecAgg+
+ * neighbourhoods. Up to here the full graph is cheap — a client expands at most 64 masks of
+ * the model's size (~25 ms for the 101,770-parameter MLP) and a dropout costs the server
+ * n − 1 of them — and it gives the protocol's deterministic guarantee, where a sparse
+ * graph's holds only with high probability, a probability Bell et al. bound well only as n
+ * grows (at n = 64 a log-degree ring would still connect each client to a fifth of the round).
+ * Above it the n² masks dominate the round: 100 clients expand 10,000 masks (self-masks
+ * included) where 14 neighbours each need 1,500.
+ */
+export const SECAGG_PLUS_ABOVE = 64;
+
+/**
+ * The neighbours k each client masks and shares with when the run does not say: none (all
+ * pairs) for n ≤ SECAGG_PLUS_ABOVE, else k = 2⌈log₂ n⌉ — the logarithmic degree of SecAgg+
+ * (Bell et al. 2020), ⌈log₂ n⌉ on each side of the ring (14 for 100 clients, 20 for 1,000) —
+ * raised to the smallest even k with k + 1 ≥ t when the run fixed a threshold t, so a
+ * neighbourhood can always reconstruct; all pairs again when that reaches n − 1.
+ */
+export function defaultNeighbours(n: number, threshold?: number): number | undefined {
+  if (n <= SECAGG_PLUS_ABOVE) return undefined;
+  // ⌈log₂ n⌉ in integers: the bits of n − 1
+  let k = 2 * (32 - Math.clz32(n - 1));
+  if (threshold !== undefined && k + 1 < threshold) k = threshold - 1 + ((threshold - 1) % 2);
+  return k >= n - 1 ? undefined : k;
+}
+
+/**
+ * The default threshold for n clients: ⌈2n/3⌉; with SecAgg+ neighbourhoods of k + 1 < n
+ * clients, ⌈2(k+1)/3⌉ (secrets are shared within a neighbourhood); at least 2.
+ *
+ * The trade-off with neighbourhoods: the threshold keeps the full graph's two-thirds ratio,
+ * but of a neighbourhood, not of the round. A client's secrets are then safe from the server
+ * plus up to t − 1 of its k neighbours colluding (9 of 14 at n = 100, where the full graph
+ * allows 66 of 99), and its neighbourhood survives up to k + 1 − t dropouts (5 of 15, where
+ * the full graph survives 33 of 100): more dropouts in one neighbourhood abort the round. A
+ * lower ratio would tolerate more dropouts but take fewer colluders to expose a client; more
+ * than half is the floor that keeps a server that lies about who dropped from collecting both
+ * shares of one client from two disjoint halves of its neighbourhood.
+ */
 export function defaultThreshold(n: number, neighbours?: number): number {
   const group = neighbours !== undefined && neighbours + 1 < n ? neighbours + 1 : n;
   return Math.max(2, Math.ceil((2 * group) / 3));
@@ -70,7 +119,9 @@ export function defaultThreshold(n: number, neighbours?: number): number {
  */
 export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAggRoundOutcome | SecAggRoundAborted> {
   const n = options.participants.length;
-  const threshold = options.threshold ?? defaultThreshold(n, options.neighbours);
+  // the round's n decides: the run's config cannot know how many clients each round samples
+  const neighbours = options.neighbours ?? defaultNeighbours(n, options.threshold);
+  const threshold = options.threshold ?? defaultThreshold(n, neighbours);
   if (n < 2 || threshold > n) {
     return {
       aborted: `secure aggregation aborted in round ${options.round}: ${n} ${n === 1 ? 'client was' : 'clients were'} chosen, the threshold needs t = ${threshold} (and at least 2)`,
@@ -85,13 +136,30 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
     clients: n,
     threshold,
     dimension: words,
-    ...(options.neighbours !== undefined ? { graph: { degree: options.neighbours, seed: new Uint8Array(randomBytes(32)) } } : {}),
+    ...(neighbours !== undefined ? { graph: { degree: neighbours, seed: new Uint8Array(randomBytes(32)) } } : {}),
+  };
+  const shape = `${neighbours !== undefined ? `SecAgg+ with ${neighbours} neighbours` : 'all pairs'}, t = ${threshold}`;
+  options.log.debug(
+    { round: options.round, clients: n, threshold, neighbours: neighbours ?? null },
+    `round ${options.round}: secure aggregation of ${n} clients, ${shape}`,
+  );
+  // each phase's wall time, for the debug log: where a slow secure round spends it
+  const started = performance.now();
+  const phaseMs: Record<string, number> = {};
+  let mark = started;
+  const lap = (name: string) => {
+    const now = performance.now();
+    phaseMs[name] = Math.round(now - mark);
+    mark = now;
   };
   const server = new SecAggServer(config);
+  // the unmasking expands at least a self-mask per client: the mask workers start now, not then
+  maskWorkers().warm(words * n);
   const fp = fixedPoint({ clip: encodingRange(options.clip, options.weightCap !== undefined), maxClients: n });
   const byIndex = new Map(options.participants.map((p, i) => [i + 1, p]));
   const reasons = new Map<number, string>();
-  const metrics: Record<string, number>[] = [];
+  /** Each client's training metrics, by index: averaged in index order, so the mean's bits never depend on arrival order. */
+  const metrics = new Map<number, Record<string, number>>();
   let slowestClientTrain = 0;
 
   /**
@@ -142,6 +210,7 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
         msg.phase === 'advertise' ? server.receiveAdvertisement({ from, cPk: msg.cPk, sPk: msg.sPk }) : { accepted: false, reason: 'wrong phase' },
     );
     const roster = server.closeAdvertising();
+    lap('advertise');
     const keys = roster.keys.map((k) => ({ from: k.from, cPk: k.cPk, sPk: k.sPk }));
     await phase(
       keys.map((k) => k.from),
@@ -149,6 +218,7 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
       (from, msg) => (msg.phase === 'shareKeys' ? server.receiveShareKeys({ from, shares: msg.shares }) : { accepted: false, reason: 'wrong phase' }),
     );
     const deliveries = new Map(server.closeShareKeys().map((d) => [d.to, d]));
+    lap('shareKeys');
     await phase(
       [...deliveries.keys()],
       (index) => {
@@ -163,13 +233,14 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
           return { accepted: false, reason: `complained about ${msg.complaints.length} peers; at most one complaint a round is honoured` };
         const verdict = server.receiveMaskedInput({ from, masked: msg.masked, complaints: msg.complaints });
         if (verdict.accepted) {
-          metrics.push({ ...msg.metrics });
+          metrics.set(from, { ...msg.metrics });
           slowestClientTrain = Math.max(slowestClientTrain, msg.seconds);
         }
         return verdict;
       },
     );
     const request = server.closeMaskedInput();
+    lap('maskedInput');
     const unmask = {
       type: 'secagg' as const,
       phase: 'unmask' as const,
@@ -185,7 +256,16 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
           ? server.receiveUnmask({ from, selfMaskShares: msg.selfMaskShares, keyShares: msg.keyShares })
           : { accepted: false, reason: 'wrong phase' },
     );
-    const result = server.finish();
+    lap('unmask');
+    // the unmasking's mask expansion runs on the mask workers; the connections stay served meanwhile
+    const result = await server.finishOffThread();
+    lap('finish');
+    options.log.debug(
+      { round: options.round, phaseMs },
+      `round ${options.round}: secure aggregation took ${Math.round(performance.now() - started)} ms (${Object.entries(phaseMs)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    );
 
     // the only vector decoded on the coordinator: the sum over U3
     const sum = decodeSum(result.sum, fp, result.included.length);
@@ -204,7 +284,21 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
           { round: options.round, client: info(d.index).name },
           `round ${options.round}: ${info(d.index).name} left while unmasking; its input stays in the sum`,
         );
-    return { mean, included: result.included.map(info), failures, metrics: meanMetrics(metrics), slowestClientTrain, errorBound: bound };
+    return {
+      mean,
+      included: result.included.map(info),
+      failures,
+      metrics: meanMetrics(
+        [...result.included]
+          .sort((a, b) => a - b)
+          .flatMap((i) => {
+            const m = metrics.get(i);
+            return m ? [m] : [];
+          }),
+      ),
+      slowestClientTrain,
+      errorBound: bound,
+    };
   } catch (err) {
     // an aborted round still says who dropped out and why (the round record counts them as failures)
     if (!(err instanceof SecAggError)) throw err;

@@ -174,7 +174,7 @@ class VirtualClient implements ClientHandle {
       if (!p || p.round !== round) throw new StarlingError('E_UNEXPECTED_MESSAGE', `secagg ${req.phase} task for round ${round} without its advertise phase`);
       if (req.phase !== 'maskedInput') {
         const { task } = req;
-        if (task.phase === 'shareKeys') return p.shareKeys(task);
+        if (task.phase === 'shareKeys') return p.shareKeysOffThread(task);
         if (task.phase === 'unmask') {
           this.participant = undefined;
           return p.unmask(task);

@@ -51,13 +51,19 @@ export const runConfigInputSchema = z.strictObject({
   dpDelta: z.number().gt(0).lt(1).default(1e-5),
   /** Secure aggregation: the coordinator learns only the sum of the clients' clipped deltas (README, "Secure aggregation"). */
   secagg: z.boolean().default(false),
-  /** t: shares needed to unmask, and the fewest clients any phase may end with; ⌈2n/3⌉ of the round's n when absent. */
+  /**
+   * t: shares needed to unmask, and the fewest clients any phase may end with; when absent ⌈2n/3⌉ of the
+   * round's n, or ⌈2(k+1)/3⌉ of a SecAgg+ neighbourhood of k + 1 (coordinator/secagg-round.ts).
+   */
   secaggThreshold: z.number().int().min(2).optional(),
   /** C: each client clips its delta to this L2 norm before fixed-point encoding (coordinates in [−C, C]). */
   secaggClip: z.number().gt(0).max(1e6).default(10),
   /** W: weight the secure mean by examples, min(n_k, W)/W per client (a client with more counts as W); unweighted when absent. */
   secaggMaxExamples: z.number().int().min(1).max(1e9).optional(),
-  /** SecAgg+: each client masks and shares with this many neighbours (even); all pairs when absent. */
+  /**
+   * SecAgg+: each client masks and shares with this many neighbours (even); when absent, all pairs for rounds
+   * of at most 64 clients and 2⌈log₂ n⌉ neighbours above (widened to k + 1 ≥ secaggThreshold); n − 1 or more means all pairs.
+   */
   secaggNeighbours: z.number().int().min(2).multipleOf(2).optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(42),
   /** The model; when absent, the default MLP (784-128-10), its inputs and outputs sized to a CSV, IDX or synthetic run's data. */

@@ -3,8 +3,7 @@ import { closeSync, constants, existsSync, fsyncSync, linkSync, lstatSync, openS
 import { basename, dirname, join } from 'node:path';
 import { writeAll } from '../atomic-file.ts';
 import { ConfigError, StarlingError } from '../errors.ts';
-import nacl from 'tweetnacl';
-import { KEY_BYTES, generateIdentity, type Identity } from './primitives.ts';
+import { KEY_BYTES, ed25519PublicKeyOf, generateIdentity, type Identity } from './primitives.ts';
 
 /**
  * Identity key files: JSON with a format version, the Ed25519 public key and
@@ -128,7 +127,7 @@ export function readIdentityFile(path: string): Identity {
   if (typeof d.publicKey !== 'string' || typeof d.seed !== 'string') throw new ConfigError(`key file ${path} lacks publicKey or seed`);
   const publicKey = fromBase64(d.publicKey, KEY_BYTES, `publicKey in ${path}`);
   const seed = fromBase64(d.seed, KEY_BYTES, `seed in ${path}`);
-  const derived = nacl.sign.keyPair.fromSeed(seed).publicKey;
+  const derived = ed25519PublicKeyOf(seed);
   if (!Buffer.from(derived).equals(Buffer.from(publicKey))) throw new ConfigError(`key file ${path}: the public key does not belong to the seed`);
   return { publicKey, seed };
 }

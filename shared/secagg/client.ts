@@ -1,7 +1,10 @@
 import { SecAggError } from '../errors.ts';
 import { agree, equalBytes, KEY_BYTES, x25519FromSecret, type EphemeralKeyPair } from '../crypto/primitives.ts';
 import { aborted, ascending, checkConfig, duplicates, isIndex, type SecAggConfig } from './common.ts';
-import { maskInput, neighbourhoods, roundSalt } from './masking.ts';
+import { applyMasks, type MaskTerm } from './mask-kernel.ts';
+import type { AgreementRequest } from './mask-job.ts';
+import { maskWorkers, type MaskWorkers } from './mask-workers.ts';
+import { maskTerms, neighboursOf, roundSalt } from './masking.ts';
 import type {
   AdvertiseKeys,
   Complaint,
@@ -28,8 +31,10 @@ export class SecAggClient {
   private readonly sSecret: Uint8Array;
   private readonly sKeys: EphemeralKeyPair;
   private readonly selfSeed: Uint8Array;
-  private phase: SecAggPhase | 'done' = 'advertise';
+  /** 'sharing': phase 1's agreements are being computed off the thread. */
+  private phase: SecAggPhase | 'sharing' | 'done' = 'advertise';
   private neighbours: readonly number[] = [];
+  private neighbourKeys = new Map<number, AdvertiseKeys>();
   private readonly cAgreements = new Map<number, Uint8Array>();
   private readonly pairSeeds = new Map<number, Uint8Array>();
   /** Shares held for each client (own included): of b and of s^SK. */
@@ -65,6 +70,21 @@ export class SecAggClient {
 
   /** Phase 1: from U1, the encrypted shares of b_u and s_u^SK for each neighbour. */
   shareKeys(roster: KeyRoster): ShareKeys {
+    const requests = this.openRoster(roster);
+    return this.sealForNeighbours(requests.map((r) => agree(r.ours, r.theirs)));
+  }
+
+  /** shareKeys(), with the X25519 agreements computed by `workers` (the process's shared pool by default): the same shares, off this thread. */
+  async shareKeysOffThread(roster: KeyRoster, workers: MaskWorkers = maskWorkers()): Promise<ShareKeys> {
+    const requests = this.openRoster(roster);
+    return this.sealForNeighbours(await workers.agreeAll(requests));
+  }
+
+  /**
+   * Phase 1's checks of the roster; learns U1 and this client's neighbours, and returns the
+   * agreements to compute: for each neighbour in order, its c-key with ours, then its s-key.
+   */
+  private openRoster(roster: KeyRoster): AgreementRequest[] {
     this.expect('shareKeys');
     const { config } = this;
     const indices = roster.keys.map((k) => k.from);
@@ -84,20 +104,34 @@ export class SecAggClient {
       throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: the roster does not carry client ${this.index}'s own keys`);
     }
     if (roster.keys.length < config.threshold) throw aborted(config, roster.keys.length, 'advertised keys');
-    const keyOf = new Map(roster.keys.map((k) => [k.from, k]));
     this.roster = new Set(indices);
-    this.neighbours = neighbourhoods(indices, this.salt, config.graph).get(this.index) ?? [];
-    const holders = [this.index, ...this.neighbours];
-    if (holders.length < config.threshold) throw aborted(config, holders.length, `are in client ${this.index}'s neighbourhood`);
-    for (const v of this.neighbours) {
-      const keys = keyOf.get(v)!;
-      const c = agree(this.cKeys.privateKey, keys.cPk);
-      const s = agree(this.sKeys.privateKey, keys.sPk);
+    this.neighbours = neighboursOf(this.index, indices, this.salt, config.graph);
+    if (this.neighbours.length + 1 < config.threshold) throw aborted(config, this.neighbours.length + 1, `are in client ${this.index}'s neighbourhood`);
+    this.neighbourKeys = new Map(roster.keys.filter((k) => this.neighbours.includes(k.from)).map((k) => [k.from, k]));
+    // until the agreements are back: neither phase 1 again nor phase 2 yet
+    this.phase = 'sharing';
+    return this.neighbours.flatMap((v) => {
+      const keys = this.neighbourKeys.get(v)!;
+      return [
+        { ours: this.cKeys.privateKey, theirs: keys.cPk },
+        { ours: this.sKeys.privateKey, theirs: keys.sPk },
+      ];
+    });
+  }
+
+  /** The rest of phase 1, from the agreements openRoster() asked for: checks them, then splits and seals the shares. */
+  private sealForNeighbours(agreements: readonly (Uint8Array | null)[]): ShareKeys {
+    const { config } = this;
+    this.neighbours.forEach((v, i) => {
+      const keys = this.neighbourKeys.get(v)!;
+      const c = agreements[2 * i];
+      const s = agreements[2 * i + 1];
       if (!c || !s || equalBytes(keys.cPk, keys.sPk))
         throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${v}'s keys in the roster fail X25519 agreement (or are equal)`);
       this.cAgreements.set(v, c);
       this.pairSeeds.set(v, s);
-    }
+    });
+    const holders = [this.index, ...this.neighbours];
     const selfShares = split(this.selfSeed, config.threshold, holders, this.random);
     const keyShares = split(this.sSecret, config.threshold, holders, this.random);
     const shares: EncryptedShare[] = [];
@@ -121,6 +155,25 @@ export class SecAggClient {
    * neighbour in U2.
    */
   maskedInput(delivery: ShareDelivery, encoded: Uint32Array): MaskedInput {
+    const { terms, complaints } = this.openDelivery(delivery, encoded);
+    const masked = encoded.slice();
+    applyMasks(masked, terms);
+    return { from: this.index, masked, complaints };
+  }
+
+  /**
+   * maskedInput(), with the masks expanded by `workers` (the process's shared pool by default)
+   * instead of on this thread: the same bytes, and the thread stays free for the connection
+   * (and, in a simulation, for the other clients).
+   */
+  async maskedInputOffThread(delivery: ShareDelivery, encoded: Uint32Array, workers: MaskWorkers = maskWorkers()): Promise<MaskedInput> {
+    const { terms, complaints } = this.openDelivery(delivery, encoded);
+    const masked = await workers.apply(encoded.slice(), terms);
+    return { from: this.index, masked, complaints };
+  }
+
+  /** Phase 2's checks and share decryption; moves to the unmask phase and returns the masks to apply and the complaints to send. */
+  private openDelivery(delivery: ShareDelivery, encoded: Uint32Array): { terms: MaskTerm[]; complaints: Complaint[] } {
     this.expect('maskedInput');
     const { config } = this;
     if (!(encoded instanceof Uint32Array) || encoded.length !== config.dimension) {
@@ -162,9 +215,9 @@ export class SecAggClient {
         complaints.push({ about: v, reason: `no share from client ${v} reached client ${this.index}` });
     }
     const live = new Map([...this.pairSeeds].filter(([v]) => this.senders.has(v)));
-    const masked = maskInput(this.index, encoded, this.selfSeed, live, this.salt);
+    const terms = maskTerms(this.index, this.selfSeed, live, this.salt);
     this.phase = 'unmask';
-    return { from: this.index, masked, complaints };
+    return { terms, complaints };
   }
 
   /**

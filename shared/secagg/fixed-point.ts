@@ -62,23 +62,36 @@ export function sumErrorBound(fp: FixedPoint, clients: number): number {
   return clients / (2 * fp.scale);
 }
 
-/** x as uint32 words; `clipped` counts the coordinates clamped to ±R. Non-finite values are refused. */
+/**
+ * x as uint32 words; `clipped` counts the coordinates clamped to ±R. Non-finite values are refused.
+ *
+ * Each word is Math.round(v·s) mod 2^32, computed as ⌊q + 1/2⌋ with its one float pitfall
+ * corrected, and stored through an Int32Array: Math.round and a store of a negative double
+ * into a Uint32Array each cost V8 a slow path, which made encoding 2–3× slower than this.
+ * |q| ≤ R·s < 2^31 (fixedPoint() guarantees it), so the int32 store is exact.
+ */
 export function encode(x: ArrayLike<number>, fp: FixedPoint): { encoded: Uint32Array; clipped: number } {
-  const encoded = new Uint32Array(x.length);
+  const { clip, scale } = fp;
+  const words = new Int32Array(x.length);
   let clipped = 0;
   for (let i = 0; i < x.length; i++) {
     let v = x[i]!;
-    if (!Number.isFinite(v)) throw new SecAggError('E_SECAGG_INVALID', `coordinate ${i} is ${v}: only finite values can be encoded`);
-    if (v > fp.clip) {
-      v = fp.clip;
+    // v − v is 0 for every finite v, NaN for NaN and ±Infinity
+    if (v - v !== 0) throw new SecAggError('E_SECAGG_INVALID', `coordinate ${i} is ${v}: only finite values can be encoded`);
+    if (v > clip) {
+      v = clip;
       clipped++;
-    } else if (v < -fp.clip) {
-      v = -fp.clip;
+    } else if (v < -clip) {
+      v = -clip;
       clipped++;
     }
-    encoded[i] = Math.round(v * fp.scale) >>> 0;
+    const q = v * scale;
+    let r = Math.floor(q + 0.5);
+    // q + 1/2 rounded up to an integer it does not reach (q just below k − 1/2, e.g. 0.49999999999999994): Math.round(q) is one less
+    if (r - 0.5 > q) r -= 1;
+    words[i] = r;
   }
-  return { encoded, clipped };
+  return { encoded: new Uint32Array(words.buffer), clipped };
 }
 
 /** The float sum from the mod-2^32 sum of `clients` encodings. */

@@ -1,6 +1,7 @@
 import { SecAggError } from '../errors.ts';
 import { KEY_BYTES } from '../crypto/primitives.ts';
-import { addMask, chacha20Keystream, maskKey, PAIRWISE_MASK_LABEL, SELF_MASK_LABEL } from './prg.ts';
+import { applyMasks, type MaskTerm } from './mask-kernel.ts';
+import { chacha20Keystream, maskKey, maskTerm, PAIRWISE_MASK_LABEL, SELF_MASK_LABEL } from './prg.ts';
 
 /**
  * The masking arithmetic (Bonawitz et al. 2017, §4): client u sends
@@ -32,25 +33,44 @@ export function pairSign(u: number, v: number): 1 | -1 {
   return v > u ? 1 : -1;
 }
 
+/**
+ * The masks client u adds to its input: +PRG(b_u), and ±PRG(s_uv) for each neighbour v
+ * (keyed by index) in the direction pairSign() gives.
+ */
+export function maskTerms(u: number, selfSeed: Uint8Array, pairSeeds: ReadonlyMap<number, Uint8Array>, salt: Uint8Array): MaskTerm[] {
+  const terms = [maskTerm(selfSeed, salt, SELF_MASK_LABEL, 1)];
+  for (const [v, seed] of pairSeeds) {
+    if (v === u) throw new SecAggError('E_SECAGG_INVALID', `client ${u} cannot hold a pairwise mask with itself`);
+    terms.push(maskTerm(seed, salt, pairwiseLabel(u, v), pairSign(u, v)));
+  }
+  return terms;
+}
+
 /** y_u from u's encoded input, its self-mask seed and the agreements with its neighbours (keyed by index). */
 export function maskInput(u: number, encoded: Uint32Array, selfSeed: Uint8Array, pairSeeds: ReadonlyMap<number, Uint8Array>, salt: Uint8Array): Uint32Array {
   const y = encoded.slice();
-  addMask(y, selfSeed, salt, SELF_MASK_LABEL, 1);
-  for (const [v, seed] of pairSeeds) {
-    if (v === u) throw new SecAggError('E_SECAGG_INVALID', `client ${u} cannot hold a pairwise mask with itself`);
-    addMask(y, seed, salt, pairwiseLabel(u, v), pairSign(u, v));
-  }
+  applyMasks(y, maskTerms(u, selfSeed, pairSeeds, salt));
   return y;
+}
+
+/** The term that removes a survivor's self-mask from the sum: −PRG(b_u). */
+export function selfMaskRemoval(selfSeed: Uint8Array, salt: Uint8Array): MaskTerm {
+  return maskTerm(selfSeed, salt, SELF_MASK_LABEL, -1);
+}
+
+/** The term that cancels survivor u's pairwise mask with dropped client v: −sign_u(v)·PRG(s_uv). */
+export function pairwiseMaskRemoval(u: number, v: number, pairSeed: Uint8Array, salt: Uint8Array): MaskTerm {
+  return maskTerm(pairSeed, salt, pairwiseLabel(u, v), pairSign(u, v) === 1 ? -1 : 1);
 }
 
 /** sum ← sum − PRG(b_u), removing a survivor's self-mask. */
 export function removeSelfMask(sum: Uint32Array, selfSeed: Uint8Array, salt: Uint8Array): void {
-  addMask(sum, selfSeed, salt, SELF_MASK_LABEL, -1);
+  applyMasks(sum, [selfMaskRemoval(selfSeed, salt)]);
 }
 
 /** sum ← sum − sign_u(v)·PRG(s_uv): cancels survivor u's mask with dropped client v. */
 export function removePairwiseMask(sum: Uint32Array, u: number, v: number, pairSeed: Uint8Array, salt: Uint8Array): void {
-  addMask(sum, pairSeed, salt, pairwiseLabel(u, v), pairSign(u, v) === 1 ? -1 : 1);
+  applyMasks(sum, [pairwiseMaskRemoval(u, v, pairSeed, salt)]);
 }
 
 /** SecAgg+ parameters: each client is paired with `degree` others (degree/2 each side on a seeded ring). */
@@ -89,6 +109,22 @@ function seededShuffle(items: readonly number[], seed: Uint8Array, salt: Uint8Ar
   return out;
 }
 
+/** The SecAgg+ ring (a seeded permutation of the sorted roster), or null where every pair is neighbours. */
+function ringOf(sorted: readonly number[], salt: Uint8Array, graph: NeighbourGraph | undefined): number[] | null {
+  return !graph || graph.degree >= sorted.length - 1 ? null : seededShuffle(sorted, graph.seed, salt);
+}
+
+/** The neighbours of the client at position p of the ring: degree/2 on each side, ascending. */
+function ringNeighbours(ring: readonly number[], p: number, degree: number): number[] {
+  const mine = new Set<number>();
+  for (let d = 1; d <= degree / 2; d++) {
+    mine.add(ring[(p + d) % ring.length]!);
+    mine.add(ring[(p - d + ring.length) % ring.length]!);
+  }
+  mine.delete(ring[p]!);
+  return [...mine].sort((a, b) => a - b);
+}
+
 /**
  * Each client's neighbours among `roster`: every other client without a graph (SecAgg);
  * with one (SecAgg+), the degree/2 clients on each side of it on a ring laid out by a seeded
@@ -98,7 +134,8 @@ function seededShuffle(items: readonly number[], seed: Uint8Array, salt: Uint8Ar
 export function neighbourhoods(roster: readonly number[], salt: Uint8Array, graph?: NeighbourGraph): Map<number, number[]> {
   const sorted = [...roster].sort((a, b) => a - b);
   const result = new Map<number, number[]>();
-  if (!graph || graph.degree >= sorted.length - 1) {
+  const ring = ringOf(sorted, salt, graph);
+  if (!ring) {
     for (const u of sorted)
       result.set(
         u,
@@ -106,21 +143,18 @@ export function neighbourhoods(roster: readonly number[], salt: Uint8Array, grap
       );
     return result;
   }
-  const ring = seededShuffle(sorted, graph.seed, salt);
-  const half = graph.degree / 2;
   ring.forEach((u, p) => {
-    const mine = new Set<number>();
-    for (let d = 1; d <= half; d++) {
-      mine.add(ring[(p + d) % ring.length]!);
-      mine.add(ring[(p - d + ring.length) % ring.length]!);
-    }
-    mine.delete(u);
-    result.set(
-      u,
-      [...mine].sort((a, b) => a - b),
-    );
+    result.set(u, ringNeighbours(ring, p, graph!.degree));
   });
   return result;
+}
+
+/** neighbourhoods(roster, salt, graph).get(u), without the n − 1 lists a client does not need ([] when u is not in the roster). */
+export function neighboursOf(u: number, roster: readonly number[], salt: Uint8Array, graph?: NeighbourGraph): number[] {
+  const sorted = [...roster].sort((a, b) => a - b);
+  if (!sorted.includes(u)) return [];
+  const ring = ringOf(sorted, salt, graph);
+  return ring ? ringNeighbours(ring, ring.indexOf(u), graph!.degree) : sorted.filter((v) => v !== u);
 }
 
 export function checkGraph(graph: NeighbourGraph | undefined): void {

@@ -1,6 +1,7 @@
 import { SecAggError } from '../errors.ts';
 import { chacha20Keystream } from '../crypto/keystream.ts';
 import { hkdf, KEY_BYTES } from '../crypto/primitives.ts';
+import { applyMasks, type MaskTerm } from './mask-kernel.ts';
 
 /**
  * The PRG that expands a 32-byte seed into a mask of m words mod 2^32: the ChaCha20
@@ -35,9 +36,12 @@ export function expandMask(seed: Uint8Array, salt: Uint8Array, label: string, le
   return out;
 }
 
-/** target ← target + sign · PRG(seed) mod 2^32, in place (sign +1 or −1). */
+/** target ← target + sign · PRG(seed) mod 2^32, in place (sign +1 or −1), without materializing the mask. */
 export function addMask(target: Uint32Array, seed: Uint8Array, salt: Uint8Array, label: string, sign: 1 | -1): void {
-  const mask = expandMask(seed, salt, label, target.length);
-  if (sign === 1) for (let i = 0; i < target.length; i++) target[i] = (target[i]! + mask[i]!) >>> 0;
-  else for (let i = 0; i < target.length; i++) target[i] = (target[i]! - mask[i]!) >>> 0;
+  applyMasks(target, [maskTerm(seed, salt, label, sign)]);
+}
+
+/** The term applyMasks() adds (sign +1) or subtracts (sign −1) for PRG(seed) under (salt, label). */
+export function maskTerm(seed: Uint8Array, salt: Uint8Array, label: string, sign: 1 | -1): MaskTerm {
+  return { key: maskKey(seed, salt, label), sign };
 }

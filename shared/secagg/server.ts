@@ -1,7 +1,9 @@
 import { SecAggError } from '../errors.ts';
 import { agree, equalBytes, generateEphemeral, KEY_BYTES, x25519FromSecret } from '../crypto/primitives.ts';
 import { aborted, ascending, checkConfig, duplicates, isIndex, type SecAggConfig } from './common.ts';
-import { neighbourhoods, removePairwiseMask, removeSelfMask, roundSalt } from './masking.ts';
+import { addVector, applyMasks, type MaskTerm } from './mask-kernel.ts';
+import { maskWorkers, type MaskWorkers } from './mask-workers.ts';
+import { neighbourhoods, pairwiseMaskRemoval, roundSalt, selfMaskRemoval } from './masking.ts';
 import type {
   AdvertiseKeys,
   Complaint,
@@ -29,6 +31,9 @@ function validShare(y: unknown): y is Uint32Array {
   return y instanceof Uint32Array && y.length === SHARE_LIMBS && y.every((v) => v < FIELD_PRIME);
 }
 
+/** A public key as a map key: keys are compared as values, and a 32-byte hex string is one. */
+const keyId = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+
 /** The coordinator's side of a round: validates, relays and finally unmasks only the sum. */
 export class SecAggServer {
   private readonly config: SecAggConfig;
@@ -36,6 +41,8 @@ export class SecAggServer {
   private readonly probe = generateEphemeral();
   private phase: SecAggPhase | 'done' = 'advertise';
   private readonly keys = new Map<number, AdvertiseKeys>();
+  /** Every accepted public key (hex) → the client that advertised it, and when (its place among the accepted). */
+  private readonly keyOwners = new Map<string, { from: number; order: number }>();
   private neighbours = new Map<number, number[]>();
   private readonly shares = new Map<number, readonly EncryptedShare[]>();
   private readonly masked = new Map<number, { masked: Uint32Array; complaints: readonly Complaint[] }>();
@@ -84,12 +91,17 @@ export class SecAggServer {
       return this.refuse(from, 'advertise', `client ${from}'s public keys are not two ${KEY_BYTES}-byte X25519 keys`);
     }
     if (equalBytes(cPk, sPk)) return this.refuse(from, 'advertise', `client ${from} advertised the same key twice (c and s keys must differ)`);
-    for (const other of this.keys.values()) {
-      if ([other.cPk, other.sPk].some((k) => equalBytes(k, cPk) || equalBytes(k, sPk)))
-        return this.refuse(from, 'advertise', `client ${from} advertised a key client ${other.from} already uses`);
+    // the first accepted client (in arrival order) holding either key, found by lookup rather than a scan of every earlier client
+    const holders = [this.keyOwners.get(keyId(cPk)), this.keyOwners.get(keyId(sPk))].filter((h) => h !== undefined);
+    if (holders.length > 0) {
+      const first = holders.reduce((a, b) => (b.order < a.order ? b : a));
+      return this.refuse(from, 'advertise', `client ${from} advertised a key client ${first.from} already uses`);
     }
     if (!agree(this.probe.privateKey, cPk) || !agree(this.probe.privateKey, sPk))
       return this.refuse(from, 'advertise', `client ${from}'s public keys fail X25519 agreement (a low-order or malformed point)`);
+    const owner = { from, order: this.keys.size };
+    this.keyOwners.set(keyId(cPk), owner);
+    this.keyOwners.set(keyId(sPk), owner);
     this.keys.set(from, { from, cPk: cPk.slice(), sPk: sPk.slice() });
     return ACCEPTED;
   }
@@ -147,7 +159,10 @@ export class SecAggServer {
     for (const v of this.keys.keys()) if (!this.shares.has(v)) this.drop(v, 'shareKeys', `client ${v} did not send its shares`);
     if (this.shares.size < this.config.threshold) throw aborted(this.config, this.shares.size, 'shared their keys');
     const senders = [...this.shares.keys()].sort(ascending);
-    const deliveries = senders.map((to) => ({ to, senders, shares: senders.flatMap((from) => this.shares.get(from)!.filter((s) => s.to === to)) }));
+    // each recipient's ciphertexts in the senders' order, filed in one pass (not n scans of every sender's list)
+    const inbox = new Map<number, EncryptedShare[]>(senders.map((to) => [to, []]));
+    for (const from of senders) for (const s of this.shares.get(from)!) inbox.get(s.to)?.push(s);
+    const deliveries = senders.map((to) => ({ to, senders, shares: inbox.get(to)! }));
     this.phase = 'maskedInput';
     return deliveries;
   }
@@ -190,10 +205,7 @@ export class SecAggServer {
     this.dropped = [...this.shares.keys()].filter((v) => !this.survivors.includes(v)).sort(ascending);
     if (this.survivors.length < this.config.threshold) throw aborted(this.config, this.survivors.length, 'sent masked inputs');
     const sum = new Uint32Array(this.config.dimension);
-    for (const u of this.survivors) {
-      const y = this.masked.get(u)!.masked;
-      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + y[i]!) >>> 0;
-    }
+    for (const u of this.survivors) addVector(sum, this.masked.get(u)!.masked);
     this.masked.clear();
     this.sum = sum;
     this.phase = 'unmask';
@@ -233,16 +245,43 @@ export class SecAggServer {
    * with a surviving neighbour, removes their masks from the sum and returns Σ_{u ∈ U3} x_u.
    */
   finish(): SecAggResult {
+    const { sum, terms } = this.unmasking();
+    applyMasks(sum, terms);
+    return this.result(sum);
+  }
+
+  /** finish(), with the masks expanded by `workers` (the process's shared pool by default): the same sum, off this thread. */
+  async finishOffThread(workers: MaskWorkers = maskWorkers()): Promise<SecAggResult> {
+    const { sum, terms } = this.unmasking();
+    await workers.apply(sum, terms);
+    return this.result(sum);
+  }
+
+  private result(sum: Uint32Array): SecAggResult {
+    return { sum, included: [...this.survivors], dropouts: [...this.dropoutList] };
+  }
+
+  /** The unmasking's checks and reconstructions: the sum and the masks to take out of it. Closes the round (a second call throws). */
+  private unmasking(): { sum: Uint32Array; terms: MaskTerm[] } {
     this.expect('unmask');
     const { config } = this;
     const sum = this.sum!;
     for (const u of this.survivors)
       if (!this.responses.has(u)) this.drop(u, 'unmask', `client ${u} did not send its unmasking shares; its input stays in the sum`);
     if (this.responses.size < config.threshold) throw aborted(config, this.responses.size, 'sent unmasking shares');
-    const sharesOf = (v: number, kind: 'selfMaskShares' | 'keyShares'): Share[] =>
-      [...this.responses.values()].flatMap((r) => r[kind].filter((s) => s.of === v).map((s) => ({ x: r.from, y: s.share }))).sort((a, b) => a.x - b.x);
+    // every revealed share, filed once by whose secret it is (x ascending, as reconstruct() takes the first t)
+    const filed = { selfMaskShares: new Map<number, Share[]>(), keyShares: new Map<number, Share[]>() };
+    for (const r of this.responses.values()) {
+      for (const kind of ['selfMaskShares', 'keyShares'] as const) {
+        for (const s of r[kind]) {
+          const list = filed[kind].get(s.of) ?? [];
+          list.push({ x: r.from, y: s.share });
+          filed[kind].set(s.of, list);
+        }
+      }
+    }
     const rebuild = (v: number, kind: 'selfMaskShares' | 'keyShares', what: string): Uint8Array => {
-      const shares = sharesOf(v, kind);
+      const shares = (filed[kind].get(v) ?? []).sort((a, b) => a.x - b.x);
       if (shares.length < config.threshold) {
         throw new SecAggError(
           'E_SECAGG_ABORTED',
@@ -260,8 +299,9 @@ export class SecAggServer {
         );
       }
     };
+    const terms: MaskTerm[] = [];
     const survivors = new Set(this.survivors);
-    for (const u of this.survivors) removeSelfMask(sum, rebuild(u, 'selfMaskShares', 'self-mask seed'), this.salt);
+    for (const u of this.survivors) terms.push(selfMaskRemoval(rebuild(u, 'selfMaskShares', 'self-mask seed'), this.salt));
     for (const v of this.dropped) {
       const live = (this.neighbours.get(v) ?? []).filter((u) => survivors.has(u));
       if (live.length === 0) continue;
@@ -277,11 +317,11 @@ export class SecAggServer {
         const seed = agree(privateKey, this.keys.get(u)!.sPk);
         if (!seed)
           throw new SecAggError('E_SECAGG_ABORTED', `secure aggregation aborted in round ${config.round}: clients ${u} and ${v} fail X25519 agreement`);
-        removePairwiseMask(sum, u, v, seed, this.salt);
+        terms.push(pairwiseMaskRemoval(u, v, seed, this.salt));
       }
     }
     this.sum = null;
     this.phase = 'done';
-    return { sum, included: [...this.survivors], dropouts: [...this.dropoutList] };
+    return { sum, terms };
   }
 }

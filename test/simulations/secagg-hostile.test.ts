@@ -25,8 +25,8 @@ function hostile(index: number, act: (self: SecAggParticipant, args: Args) => Re
 
 describe('secure aggregation against a hostile client', () => {
   it('false complaints about several peers drop the complainer, not them: the round completes with the honest clients', async () => {
-    hostile(1, (self, args) => {
-      const reply = original.apply(self, args);
+    hostile(1, async (self, args) => {
+      const reply = await original.apply(self, args);
       return { ...reply, complaints: [2, 3].map((about) => ({ about, reason: 'share did not decrypt' })) };
     });
     const log = memoryLogger();

@@ -57,4 +57,22 @@ describe('fixed-point encoding mod 2^32', () => {
       { numRuns: 300 },
     );
   });
+
+  it('each word is Math.round(v·s) mod 2^32 exactly, at the halves and just below them included', () => {
+    const fp = fixedPoint({ clip: 4, maxClients: 3 });
+    const s = fp.scale;
+    const hard = [0.49999999999999994, 0.5, 1.5, 2.5, 1.4999999999999998, 1e-300, 0, 3 * s + 0.5].flatMap((q) => [q / s, -q / s]);
+    const random = Float64Array.from({ length: 20_000 }, (_, i) => Math.sin(i * 12.9898) * (i % 2 ? 4.5 : 4.5e-6));
+    for (const x of [Float64Array.from(hard), random, Float32Array.from(random)]) {
+      const { encoded, clipped } = encode(x, fp);
+      let outside = 0;
+      for (let i = 0; i < x.length; i++) {
+        const v = Math.max(-fp.clip, Math.min(fp.clip, x[i]!));
+        if (v !== x[i]) outside++;
+        expect(encoded[i]).toBe(Math.round(v * s) >>> 0);
+      }
+      expect(clipped).toBe(outside);
+    }
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) expect(() => encode([0, 0, bad], fp)).toThrow(/coordinate 2 is -?Infinity/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskInput, neighbourhoods, roundSalt } from '../../../shared/secagg/masking.ts';
+import { maskInput, neighbourhoods, neighboursOf, roundSalt } from '../../../shared/secagg/masking.ts';
 import { seededRandom } from './harness.ts';
 
 const salt = roundSalt({ runId: 'graph-run', round: 1 });
@@ -19,6 +19,16 @@ describe('SecAgg+ neighbour graph', () => {
     expect(other).not.toEqual(graph);
     // not simply index order: a seeded permutation
     expect(graph.get(1)).not.toEqual([2, 3, 4, 28, 29, 30]);
+  });
+
+  it('one client’s neighbours, computed alone, are its entry in the whole graph', () => {
+    const seed = seededRandom('ring alone')(32);
+    const shuffled = [...roster].reverse();
+    for (const graph of [undefined, { degree: 6, seed }, { degree: 30, seed }]) {
+      const all = neighbourhoods(roster, salt, graph);
+      for (const u of roster) expect(neighboursOf(u, shuffled, salt, graph)).toEqual(all.get(u));
+    }
+    expect(neighboursOf(99, roster, salt, { degree: 6, seed })).toEqual([]);
   });
 
   it('is the complete graph without SecAgg+ or when the degree reaches n − 1', () => {
