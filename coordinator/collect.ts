@@ -58,7 +58,7 @@ export async function collectPlain(
   dimension: number,
 ): Promise<Collected> {
   const chosen = [...instructions].sort((a, b) => compareClients(a.client, b.client));
-  const fold = options.strategy.combiner.fold?.({ round, minResults: options.minFitClients, dimension });
+  const fold = guarded(options.strategy.combiner.fold?.({ round, minResults: options.minFitClients, dimension }));
   const inOrder = inClientOrder(chosen.length, (outcome) => (fold ? fold.add(outcome) : updates.push(outcome)));
   const updates: FitOutcome[] = [];
   const position = new Map(chosen.map((ins, i) => [ins, i]));
@@ -94,6 +94,30 @@ export async function collectPlain(
     generatorLoss: weightedMetric(results, 'generatorLoss'),
   };
   return { results, ...(fold ? { folded: fold } : { updates }), failures, slowestClientTrain, clients: results.length, trainMetrics };
+}
+
+/**
+ * A fold whose add never throws into the collection (where the error would land on whichever
+ * client's answer happened to drain the queue, and stop the draining): the first error is kept
+ * and thrown by finish(), where the round loop meets a combiner's errors as it meets combine's.
+ */
+function guarded(fold: CombineFold | undefined): CombineFold | undefined {
+  if (!fold) return undefined;
+  let failed: { error: unknown } | undefined;
+  return {
+    add(result) {
+      if (failed) return;
+      try {
+        fold.add(result);
+      } catch (error) {
+        failed = { error };
+      }
+    },
+    finish() {
+      if (failed) throw failed.error;
+      return fold.finish();
+    },
+  };
 }
 
 /** A result the round keeps: its record, and the seconds the client says it trained. */

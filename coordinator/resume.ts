@@ -33,9 +33,11 @@ export interface ResumePoint {
 
 /**
  * The run settings a resumed run may take anew: where it listens, its secrets and key files,
- * its timeouts and limits, and how it reports. Anything else would change what the run computes.
+ * its timeouts and limits, how a simulation's clients reach it (both transports give the same
+ * bytes), and how it reports. Anything else would change what the run computes.
  */
 const RESUMABLE_OVERRIDES = new Set([
+  'transport',
   'host',
   'port',
   'insecure',

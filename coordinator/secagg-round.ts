@@ -84,14 +84,19 @@ export const SECAGG_PLUS_ABOVE = 64;
  * The neighbours k each client masks and shares with when the run does not say: none (all
  * pairs) for n ≤ SECAGG_PLUS_ABOVE, else k = 2⌈log₂ n⌉ — the logarithmic degree of SecAgg+
  * (Bell et al. 2020), ⌈log₂ n⌉ on each side of the ring (14 for 100 clients, 20 for 1,000) —
- * raised to the smallest even k with k + 1 ≥ t when the run fixed a threshold t, so a
- * neighbourhood can always reconstruct; all pairs again when that reaches n − 1.
+ * raised to the smallest even k with k + 1 ≥ ⌈3t/2⌉ when the run fixed a threshold t, so a
+ * neighbourhood keeps the default's ratio (t of it reconstruct, a third may drop); all pairs
+ * again when that reaches n − 1 (t = 67 of 100 clients: all pairs, as before neighbourhoods).
  */
 export function defaultNeighbours(n: number, threshold?: number): number | undefined {
   if (n <= SECAGG_PLUS_ABOVE) return undefined;
   // ⌈log₂ n⌉ in integers: the bits of n − 1
   let k = 2 * (32 - Math.clz32(n - 1));
-  if (threshold !== undefined && k + 1 < threshold) k = threshold - 1 + ((threshold - 1) % 2);
+  // a fixed t gets neighbourhoods of at least ⌈3t/2⌉, the default's two-thirds ratio: t of exactly k + 1 would abort on one dropout
+  if (threshold !== undefined) {
+    const group = Math.ceil((3 * threshold) / 2);
+    if (k + 1 < group) k = group - 1 + ((group - 1) % 2);
+  }
   return k >= n - 1 ? undefined : k;
 }
 

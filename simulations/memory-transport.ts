@@ -124,6 +124,8 @@ class VirtualClient implements ClientHandle {
   left: Error | undefined;
   fits = 0;
   private participant: SecAggParticipant | undefined;
+  /** The last task given: the next starts when it has settled. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly transport: MemoryTransport,
@@ -199,19 +201,30 @@ class VirtualClient implements ClientHandle {
   }
 
   /**
-   * Runs a task unless the client has left the run; settles at the deadline (`signal`) if the
-   * work has not (a pool job cannot be cut short: its late answer is dropped). A failure other
+   * Runs a task after the client's previous one, unless the client has left the run; settles at
+   * the deadline (`signal`) if the work has not (a pool job cannot be cut short: its late answer
+   * is dropped, and the next task waits for it, as an agent's would). A failure other
    * than a reported one (E_TASK: a diverged training) makes the client leave the run.
    */
   private task<T>(what: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
     if (this.left) return Promise.reject(new StarlingError('E_TASK', `client ${this.name} left the run: ${this.left.message}`));
     if (this.transport.over !== undefined) return Promise.reject(new StarlingError('E_TASK', `client ${this.name}: ${this.transport.over}`));
     if (signal.aborted) return Promise.reject(deadline(this.name, what));
-    const running = work().catch((err: unknown) => {
-      if (err instanceof StarlingError && err.code === 'E_TASK') throw err;
-      this.leave(err);
-      throw new StarlingError('E_TASK', `client ${this.name} failed: ${errorMessage(err)}`);
-    });
+    // one task at a time, in order, as an agent handles them: a task the deadline passed while it waited is not started
+    const running = this.tail
+      .then(() => {
+        if (signal.aborted) throw deadline(this.name, what);
+        return work();
+      })
+      .catch((err: unknown) => {
+        if (err instanceof StarlingError && err.code === 'E_TASK') throw err;
+        this.leave(err);
+        throw new StarlingError('E_TASK', `client ${this.name} failed: ${errorMessage(err)}`);
+      });
+    this.tail = running.then(
+      () => undefined,
+      () => undefined,
+    );
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(deadline(this.name, what));
       signal.addEventListener('abort', onAbort, { once: true });

@@ -47,11 +47,12 @@ export function ed25519PublicKeyOf(seed: Uint8Array): Uint8Array {
 }
 
 /**
- * Private keys already imported, by seed array: a coordinator signs every handshake with its one
- * identity, and importing the key cost ~12× the signature (DER through OpenSSL 3's decoders).
- * Weak: a seed nobody holds any more takes its key with it.
+ * Private keys already imported, by seed array, each with a copy of the seed it was made from: a
+ * coordinator signs every handshake with its one identity, and importing the key cost ~12× the
+ * signature (DER through OpenSSL 3's decoders). A seed array changed in place (zeroised, say)
+ * no longer matches its copy and is imported afresh. Weak: a seed nobody holds takes its key along.
  */
-const ed25519Keys = new WeakMap<Uint8Array, KeyObject>();
+const ed25519Keys = new WeakMap<Uint8Array, { readonly seed: Buffer; readonly key: KeyObject }>();
 
 /**
  * The private KeyObject of a seed, imported as JWK (d = the seed; OpenSSL derives the public
@@ -59,14 +60,15 @@ const ed25519Keys = new WeakMap<Uint8Array, KeyObject>();
  * PKCS#8 import, slower and the same key, behind it.
  */
 function ed25519Private(seed: Uint8Array): KeyObject {
-  let key = ed25519Keys.get(seed);
-  if (key) return key;
+  const held = ed25519Keys.get(seed);
+  if (held?.seed.equals(seed)) return held.key;
+  let key: KeyObject;
   try {
     key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: JWK_PLACEHOLDER_X }, format: 'jwk' });
   } catch {
     key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
   }
-  ed25519Keys.set(seed, key);
+  ed25519Keys.set(seed, { seed: Buffer.from(seed), key });
   return key;
 }
 

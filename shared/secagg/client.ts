@@ -189,6 +189,10 @@ export class SecAggClient {
     if (!delivery.senders.includes(this.index))
       throw new SecAggError('E_SECAGG_ABORTED', `round ${config.round}: client ${this.index} is not in U2 although it sent its shares`);
     if (delivery.senders.length < config.threshold) throw aborted(config, delivery.senders.length, 'shared their keys');
+    // SecAgg+: t senders in the round is not enough, t must be in this client's neighbourhood — else a coordinator could list
+    // none of its neighbours, so that it masks with its self-mask alone, and then ask them for that mask's shares (Bell et al.)
+    const near = delivery.senders.filter((v) => v === this.index || neighbours.has(v)).length;
+    if (near < config.threshold) throw aborted(config, near, `shared their keys in client ${this.index}'s neighbourhood`);
     this.senders = new Set(delivery.senders);
     const complaints: Complaint[] = [];
     const got = new Set<number>();

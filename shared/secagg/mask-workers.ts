@@ -20,12 +20,16 @@ import { type AgreementRequest, type MaskReply, packAgreements, packTerms, type 
  * cost of a round, for the same reason: in a simulation every client's share-keys phase
  * otherwise runs on the one main thread.
  *
- * Workers start on first use (or warm()), at most availableParallelism() of them, and are
+ * Workers start on first use (or warm()), at most availableParallelism() of them and at most
+ * MAX_MASK_WORKERS (each costs ~30 MiB: a 64-core coordinator needs no 64 of them), and are
  * unref'd whenever they hold no job, so an idle pool never keeps a process alive; close() ends them.
  */
 
+/** The most mask workers a process starts: masking a round's vectors saturates memory bandwidth long before 8 cores. */
+export const MAX_MASK_WORKERS = 8;
+
 export interface MaskWorkersOptions {
-  /** Worker threads; default and cap availableParallelism(). */
+  /** Worker threads; default and cap min(availableParallelism(), MAX_MASK_WORKERS). */
   readonly size?: number;
   /**
    * Jobs smaller than this many keystream words (vector words × masks) run on the calling
@@ -79,7 +83,7 @@ export class MaskWorkers {
   private closed = false;
 
   constructor(options: MaskWorkersOptions = {}) {
-    const cores = availableParallelism();
+    const cores = Math.min(availableParallelism(), MAX_MASK_WORKERS);
     this.size = Math.max(1, Math.min(cores, Math.floor(options.size ?? cores)));
     this.syncBelow = Math.max(0, options.syncBelow ?? DEFAULT_SYNC_BELOW);
     this.entry = options.entry ?? WORKER_ENTRY;

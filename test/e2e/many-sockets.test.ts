@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ClientAgent, type AgentOutcome } from '../../client/agent.ts';
 import type { Trainer } from '../../client/trainer.ts';
@@ -6,7 +5,7 @@ import { connectionsWithinFdLimit } from '../../coordinator/connection-gate.ts';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/coordinator.ts';
 import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { toBase64 } from '../../shared/crypto/identity-file.ts';
-import type { Identity } from '../../shared/crypto/primitives.ts';
+import { generateIdentity } from '../../shared/crypto/primitives.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { virtualClientName } from '../../simulations/virtual-clients.ts';
 import { testConfig } from './helpers.ts';
@@ -26,12 +25,6 @@ const ROUNDS = 2;
 /** Both ends of every loopback socket live in this process, beside the coordinator's own descriptors (connectionsWithinFdLimit keeps a reserve). */
 const DESCRIPTORS_NEEDED = 2 * CLIENTS + 64;
 const descriptors = connectionsWithinFdLimit();
-
-/** An Ed25519 identity from node:crypto: a thousand at tweetnacl's speed would be seconds of the test's budget. */
-function fastIdentity(): Identity {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-  return { seed: new Uint8Array(Buffer.from(jwk.d!, 'base64url')), publicKey: new Uint8Array(Buffer.from(jwk.x!, 'base64url')) };
-}
 
 /** Answers every fit with a zero delta of the model's size, once `held` lets it (round 1 waits while the test looks). */
 function zeroTrainer(held: Promise<void>): Trainer {
@@ -67,8 +60,8 @@ describe('1,000 concurrent WebSocket clients on loopback', () => {
   it.skipIf(descriptors !== undefined && descriptors < DESCRIPTORS_NEEDED)(
     `the coordinator admits and holds ${CLIENTS} authenticated sessions at once, and rounds with C = ${FRACTION} complete`,
     async () => {
-      const coordinatorIdentity = fastIdentity();
-      const identities = Array.from({ length: CLIENTS }, fastIdentity);
+      const coordinatorIdentity = generateIdentity();
+      const identities = Array.from({ length: CLIENTS }, () => generateIdentity());
       const names = identities.map((_, i) => virtualClientName(i, CLIENTS));
       const allowlist = new Map(identities.map((id, i) => [toBase64(id.publicKey), names[i]!]));
       const rounds: RoundRecord[] = [];

@@ -60,7 +60,9 @@ export interface Combiner {
   combine(round: RoundResults): Combination;
   /**
    * Starts folding a round's results one at a time (CombineFold). Absent for a combiner that
-   * needs every update at once (median, Krum, trimmed mean): the round then buffers them.
+   * needs every update at once (median, Krum, trimmed mean): the round then buffers them. When
+   * present the round uses it, not `combine`: a combiner made from a built-in one by replacing
+   * `combine` must drop `fold` too (or replace both).
    */
   fold?(round: RoundInfo): CombineFold;
 }

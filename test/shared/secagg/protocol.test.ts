@@ -201,6 +201,25 @@ describe('secure aggregation: a client protects its input', () => {
     expect(() => clients[2]!.unmask({ survivors: [1, 2, 3, 5], dropped: [4] })).toThrow(/phase done, not unmask/);
   });
 
+  it('SecAgg+: refuses to mask when fewer than t of its own neighbourhood shared keys, however many others did', () => {
+    // a coordinator that lists none of u's neighbours would have u mask with its self-mask alone, then ask them for its shares
+    const c = config(10, 3, 3, { graph: { degree: 2, seed: seededRandom('ring')(32) } });
+    const server = new SecAggServer(c);
+    const clients = [...Array(10).keys()].map((i) => new SecAggClient(c, i + 1));
+    for (const cl of clients) server.receiveAdvertisement(cl.advertiseKeys());
+    const roster = server.closeAdvertising();
+    const shares = clients.map((cl) => cl.shareKeys(roster));
+    for (const msg of shares) server.receiveShareKeys(msg);
+    const deliveries = server.closeShareKeys();
+    const neighbours = new Set(shares[0]!.shares.map((x) => x.to));
+    expect(neighbours.size).toBe(2);
+    const lying = { ...deliveries[0]!, senders: deliveries[0]!.senders.filter((v) => !neighbours.has(v)) };
+    expect(lying.senders.length).toBeGreaterThanOrEqual(3);
+    expect(() => clients[0]!.maskedInput(lying, new Uint32Array(3))).toThrow(/shared their keys in client 1's neighbourhood/);
+    // the honest delivery goes through
+    expect(clients[1]!.maskedInput(deliveries[1]!, new Uint32Array(3)).masked).toHaveLength(3);
+  });
+
   it('a tampered share ciphertext gets its sender dropped with a reason, and the sum of the others is still right', () => {
     const inputs = randomInputs(7, 4, 'tamper');
     const { result } = runRound(config(7, 4, 4), inputs, {

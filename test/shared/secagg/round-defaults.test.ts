@@ -24,11 +24,14 @@ describe('a round’s default SecAgg+ neighbourhoods and threshold', () => {
     ]);
   });
 
-  it('a threshold the run fixed widens the neighbourhoods until they can reconstruct it (k + 1 ≥ t), and all pairs once k reaches n − 1', () => {
+  it('a threshold the run fixed widens the neighbourhoods to keep the ratio (k + 1 ≥ 3t/2), and all pairs once k reaches n − 1', () => {
     expect(defaultNeighbours(100, 10)).toBe(14);
-    expect(defaultNeighbours(100, 16)).toBe(16);
-    expect(defaultNeighbours(100, 67)).toBe(66);
-    expect(defaultNeighbours(100, 68)).toBe(68);
+    // ⌈3·16/2⌉ = 24: 24 neighbours, so 8 of a neighbourhood of 25 may drop, not 0 of 17
+    expect(defaultNeighbours(100, 16)).toBe(24);
+    expect(defaultNeighbours(100, 40)).toBe(60);
+    // t = 67 of 100, the old default: all pairs again, surviving 33 dropouts as it always did
+    expect(defaultNeighbours(100, 67)).toBeUndefined();
+    expect(defaultNeighbours(1000, 100)).toBe(150);
     expect(defaultNeighbours(100, 100)).toBeUndefined();
     expect(defaultNeighbours(80, 80)).toBeUndefined();
     for (const n of [65, 100, 500]) {

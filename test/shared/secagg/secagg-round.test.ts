@@ -81,7 +81,7 @@ describe('a secure round’s parameters come from its n', () => {
     const explicit = await round(70, { neighbours: 4, threshold: 3 });
     expect(explicit.seen[0]).toMatchObject({ threshold: 3, graph: { degree: 4 } });
     const widened = await round(70, { threshold: 20 });
-    expect(widened.seen[0]).toMatchObject({ threshold: 20, graph: { degree: 20 } });
+    expect(widened.seen[0]).toMatchObject({ threshold: 20, graph: { degree: 30 } });
     const allPairs = await round(70, { threshold: 70 });
     expect(allPairs.seen[0]!.graph).toBeUndefined();
     for (const r of [explicit, widened, allPairs]) expect('mean' in r.outcome).toBe(true);
