@@ -75,7 +75,7 @@ export function scalePlot(rows: readonly Row[]): string {
   const legend = [
     ['#2471a3', 'Starling simulate, peak RSS (whole process)'],
     ['#27ae60', 'Starling simulate --secagg'],
-    ['#c0392b', 'Flower: ≈ 280 MiB per client process training at once (≤ 100 a round)'],
+    ['#c0392b', "Flower: 280 MiB per client process × a round's clients (a lower bound)"],
   ];
   legend.forEach(([color, text], i) => {
     parts.push(`<rect x="${M.left + 10}" y="${M.top + 6 + i * 18}" width="14" height="4" fill="${color}"/>`);
