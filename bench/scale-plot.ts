@@ -81,7 +81,8 @@ export function scalePlot(rows: readonly Row[]): string {
     parts.push(`<rect x="${M.left + 10}" y="${M.top + 6 + i * 18}" width="14" height="4" fill="${color}"/>`);
     parts.push(`<text x="${M.left + 30}" y="${M.top + 12 + i * 18}">${text}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12" role="img">
+<title>Peak RSS of a Starling simulation against its number of clients, plain and secure, beside Flower's memory</title>
 <rect width="${W}" height="${H}" fill="white"/>
 ${parts.join('\n')}
 </svg>
