@@ -412,8 +412,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // the message may carry text a peer sent (a refusal, a close reason): escaped like every log line
-  process.stderr.write(`starling: ${escapeControls(errorMessage(err))}\n`);
+  // the message may carry text a peer sent (a refusal, a close reason): escaped like every log line; a config
+  // error is this process's own text about the user's own settings, one problem a line, and keeps its lines
+  const message = errorMessage(err);
+  const shown = err instanceof ConfigError ? message.split('\n').map(escapeControls).join('\n') : escapeControls(message);
+  process.stderr.write(`starling: ${shown}\n`);
   // a StarlingError's code is listed in docs/errors.md; anything else is a bug, whose stack STARLING_DEBUG shows
   if (err instanceof StarlingError) process.stderr.write(`  (${err.code}: docs/errors.md)\n`);
   else if (err instanceof Error && process.env.STARLING_DEBUG) process.stderr.write(`${err.stack}\n`);

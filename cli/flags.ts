@@ -262,6 +262,7 @@ const RUN_FLAGS: readonly RunFlag[] = [
   {
     flag: '--transport <kind>',
     path: 'transport',
+    choices: ['auto', 'ws', 'memory'],
     help: 'how the virtual clients reach the coordinator: ws (client agents over loopback WebSockets), memory (in-process handles, for thousands of clients) or auto (ws up to 100 clients)',
     commands: ['simulate'],
   },

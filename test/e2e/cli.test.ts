@@ -35,7 +35,8 @@ describe('the starling command', () => {
     writeFileSync(bad, 'rounds: zero\nclients: 2\n');
     const r = await starling(['coordinator', '--config', bad]).done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`invalid run config (${bad})`);
+    // one problem a line, as the README shows it (not an escaped \n)
+    expect(r.stderr).toContain(`invalid run config (${bad}):\n  rounds: `);
     expect(r.stderr).toMatch(/rounds: .*number/);
     const flag = await starling(['simulate', '--rounds', 'ten']).done;
     expect(flag.code).toBe(1);
