@@ -28,6 +28,7 @@ import { runVirtualClients, virtualClientName } from '../simulations/virtual-cli
 import { makeSimulationKeys } from '../simulations/keys.ts';
 import { WorkerPool } from '../simulations/worker-pool.ts';
 import { runDirectories } from '../coordinator/history.ts';
+import { machineLimit } from './machine-limit.ts';
 
 /**
  * Flower 1.5 (PyTorch 1.13 + OpenBLAS, gRPC, separate processes) on the same workload and a
@@ -121,7 +122,8 @@ async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerP
 
 /**
  * One object per client count: seconds per round (median over rounds 2..R of every
- * run, and per run), accuracy by round, wire bytes, coordinator peak RSS, Flower's
+ * run, and per run), accuracy by round, wire bytes, coordinator peak RSS, the machine's
+ * limit for a round (bench/machine-limit.ts) and how many times it a round takes, Flower's
  * numbers beside them.
  */
 export async function roundBench(options: RoundBenchOptions) {
@@ -129,6 +131,8 @@ export async function roundBench(options: RoundBenchOptions) {
   const workers = availableParallelism();
   const pool = await WorkerPool.create({ size: workers, dataset: train, engine: options.engine, backend: options.backend, log: silentLogger });
   const report = [];
+  // what no round can beat on this machine, measured now beside the rounds
+  const limit = await machineLimit(options.engine, workers);
   try {
     for (const clients of options.clients) {
       const shards = partitionIid(train.size, clients, 42);
@@ -162,6 +166,8 @@ export async function roundBench(options: RoundBenchOptions) {
             median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.timings[key]))),
           ]),
         ),
+        machineLimit: limit,
+        timesMachineLimit: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))) / limit.roundSeconds,
         coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
         backend: first.backend,
         workers: `${workers} × ${pool.engine}`,
