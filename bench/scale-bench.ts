@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunHistory } from '../coordinator/history.ts';
-import { median } from './stats.ts';
+import { spread } from './stats.ts';
 
 /**
  * Flower 1.5 (PyTorch 1.13): each simulated or deployed client is its own Python process of
@@ -95,7 +95,6 @@ async function runOnce(c: ScaleCase): Promise<Run> {
   }
 }
 
-const spread = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
@@ -107,21 +106,21 @@ export async function scaleBench(runs = 3, cases: readonly ScaleCase[] = SCALE_C
       process.stderr.write(`scale: ${c.clients} clients, ${c.transport}${c.secure ? ', secagg' : ''}, run ${i + 1}/${runs}\n`);
       done.push(await runOnce(c));
     }
-    const rss = done.map((r) => r.peakRssBytes);
-    const toRound2 = done.map((r) => r.secondsToRound2);
+    const rss = spread(done.map((r) => r.peakRssBytes));
+    const toRound2 = spread(done.map((r) => r.secondsToRound2));
     // a round's seconds: round 2 (round 1 also warms the engines up)
-    const perRound = done.map((r) => r.secondsPerRound[1]!);
+    const perRound = spread(done.map((r) => r.secondsPerRound[1]!));
     rows.push({
       bench: 'scale',
       ...c,
       clientsPerRound: Math.max(1, Math.round(c.clients * c.fraction)),
       runs,
-      peakRssMiB: mib(median(rss)),
-      peakRssMiBSpread: spread(rss).map(mib),
-      secondsToRound2: round3(median(toRound2)),
-      secondsToRound2Spread: spread(toRound2).map(round3),
-      secondsPerRound: round3(median(perRound)),
-      secondsPerRoundSpread: spread(perRound).map(round3),
+      peakRssMiB: mib(rss.median),
+      peakRssMiBSpread: [rss.min, rss.max].map(mib),
+      secondsToRound2: round3(toRound2.median),
+      secondsToRound2Spread: [toRound2.min, toRound2.max].map(round3),
+      secondsPerRound: round3(perRound.median),
+      secondsPerRoundSpread: [perRound.min, perRound.max].map(round3),
       bytesPerRound: done[0]!.bytesPerRound,
       peer: {
         flowerClientProcessMiB: mib(FLOWER_CLIENT_PROCESS_BYTES),

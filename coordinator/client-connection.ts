@@ -20,7 +20,7 @@ import {
   type ToCoordinator,
 } from '../shared/protocol/messages.ts';
 import { CONTROL_LIMITS } from '../shared/protocol/bounds.ts';
-import { allFinite } from '../shared/weights.ts';
+import { examplesProblem, fitResultProblem, maskedInputProblem } from './result-checks.ts';
 import { CONTROL_ALLOWANCE, fitResultAllowance, secaggAllowance, widest, type Allowance } from './frame-limits.ts';
 import type { ReceiveBudget } from './receive-budget.ts';
 import type { ClientHandle, EvaluateRequest, FitRequest, SecAggRequest } from './transport.ts';
@@ -114,7 +114,6 @@ export function taskKey(kind: TaskResult['type'], round: number): string {
 }
 
 const LEDGER_SIZE = 8;
-const MAX_EXAMPLES_PER_RESULT = 1e9;
 /** Late answers still awaited per connection (tasks whose deadline passed). */
 const MAX_ABANDONED = 2;
 const TASK_NAMES: Record<TaskResult['type'], string> = { fitResult: 'training', evaluateResult: 'evaluation', secaggResult: 'secure aggregation' };
@@ -550,19 +549,16 @@ export class ClientConnection implements ClientHandle {
       case 'fitResult': {
         const p = this.awaited(msg);
         if (!p) return;
-        if (msg.delta.length !== p.expectedLength) {
-          const what = p.expectedLength === p.modelLength ? '' : ` trainable (of ${p.modelLength}; frozen parameters are left out)`;
-          throw protocolError.invalid(`delta has ${msg.delta.length} values, the model has ${p.expectedLength}${what}`);
-        }
-        if (!allFinite(msg.delta)) throw protocolError.invalid('delta contains NaN or Infinity');
-        if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
+        const problem = fitResultProblem(msg, p.expectedLength, p.modelLength);
+        if (problem) throw protocolError.invalid(problem);
         this.settlePending(p, msg);
         return;
       }
       case 'evaluateResult': {
         const p = this.awaited(msg);
         if (!p) return;
-        if (msg.numExamples > MAX_EXAMPLES_PER_RESULT) throw protocolError.invalid(`numExamples ${msg.numExamples} is absurd`);
+        const problem = examplesProblem(msg.numExamples);
+        if (problem) throw protocolError.invalid(problem);
         this.settlePending(p, msg);
         return;
       }
@@ -581,8 +577,8 @@ export class ClientConnection implements ClientHandle {
         const p = this.awaited(msg);
         if (!p) return;
         if (msg.phase !== p.phase) throw protocolError.invalid(`secaggResult answers the ${msg.phase} phase, the task was for the ${p.phase} phase`);
-        if (msg.phase === 'maskedInput' && msg.masked.length !== p.expectedLength)
-          throw protocolError.invalid(`masked input has ${msg.masked.length} words, the round's vectors have ${p.expectedLength}`);
+        const problem = msg.phase === 'maskedInput' ? maskedInputProblem(msg, p.expectedLength) : undefined;
+        if (problem) throw protocolError.invalid(problem);
         this.settlePending(p, msg);
         return;
       }

@@ -14,7 +14,7 @@ import {
   type SecAggTask,
   type SecAggWirePhase,
 } from '../shared/protocol/messages.ts';
-import { allFinite } from '../shared/weights.ts';
+import { fitResultProblem, maskedInputProblem } from '../coordinator/result-checks.ts';
 
 /** What a virtual client is made of: how it trains, its local-DP noise and its injected faults. */
 export interface MemoryClient {
@@ -143,9 +143,7 @@ class VirtualClient implements ClientHandle {
       const msg = fitResult(req, update, parts.noise);
       this.transport.count(req.weights.byteLength, msg.delta.byteLength);
       const expected = req.trainableWeights?.length ?? req.weights.length;
-      this.check(fitResultSchema.safeParse(msg).success, 'its fit result does not match the protocol');
-      this.check(msg.delta.length === expected, `its delta has ${msg.delta.length} values, the model has ${expected}`);
-      this.check(allFinite(msg.delta), 'its delta contains NaN or Infinity');
+      this.check(fitResultSchema.safeParse(msg).success ? fitResultProblem(msg, expected, req.weights.length) : 'its fit result does not match the protocol');
       this.fits++;
       return msg;
     });
@@ -156,7 +154,7 @@ class VirtualClient implements ClientHandle {
       const result = await this.transport.parts(this.index).trainer.evaluate(req.spec, req.weights);
       const msg: EvaluateResult = { type: 'evaluateResult', round: req.round, numExamples: result.numExamples, metrics: { ...result.metrics } };
       this.transport.count(req.weights.byteLength, 0);
-      this.check(evaluateResultSchema.safeParse(msg).success, 'its evaluation result does not match the protocol');
+      this.check(evaluateResultSchema.safeParse(msg).success ? undefined : 'its evaluation result does not match the protocol');
       return msg;
     });
   }
@@ -194,7 +192,7 @@ class VirtualClient implements ClientHandle {
       const task: MaskedInputTask = { type: 'secagg', phase: 'maskedInput', senders: [...req.senders], shares: [...req.shares], ...trainingFields(fit) };
       const reply = await p.maskedInput(task, update.delta, update.numExamples, metrics, update.seconds);
       this.transport.count(fit.weights.byteLength, reply.masked.byteLength);
-      this.check(reply.masked.length === req.dimension, `its masked input has ${reply.masked.length} words, the round's vectors have ${req.dimension}`);
+      this.check(maskedInputProblem(reply, req.dimension));
       this.fits++;
       return reply;
     });
@@ -238,8 +236,8 @@ class VirtualClient implements ClientHandle {
   }
 
   /** A result the wire boundary would refuse: the client breaks the protocol, and leaves the run. */
-  private check(ok: boolean, problem: string): void {
-    if (!ok) throw new StarlingError('E_INVALID_MESSAGE', `client ${this.name}'s answer is invalid: ${problem}`);
+  private check(problem: string | undefined): void {
+    if (problem !== undefined) throw new StarlingError('E_INVALID_MESSAGE', `client ${this.name}'s answer is invalid: ${problem}`);
   }
 
   private leave(err: unknown): void {

@@ -116,28 +116,30 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
     opts.signal?.addEventListener('abort', () => running.stop(), { once: true });
   };
   try {
+    let run: Omit<SimulationResult, 'workers' | 'engine'>;
     if (transport === 'memory') {
-      const client = (i: number): MemoryClient => ({
+      run = await inMemory(config, coordinatorOptions, stopOn, (i) => ({
         trainer: trainerOf(
           i,
           lazyTrainer(pool, () => rowsOf(i)),
         ),
         noise: noiseFor(i),
         dropAt: dropAtFor?.(i),
+      }));
+    } else {
+      const rows = Array.from({ length: config.clients }, (_, i) => rowsOf(i));
+      run = await overWebSockets(config, coordinatorOptions, stopOn, {
+        shards: rows.map((r) => r.train),
+        holdouts: fraction === undefined ? undefined : rows.map((r) => r.holdout!),
+        pool,
+        log,
+        maxPayloadBytes: config.server.maxPayloadBytes,
+        trainerFor: trainerOf,
+        dropAtFor,
+        noiseFor,
       });
-      return { ...(await inMemory(config, coordinatorOptions, stopOn, client)), workers, engine: pool.engine };
     }
-    const rows = Array.from({ length: config.clients }, (_, i) => rowsOf(i));
-    return await overWebSockets(config, coordinatorOptions, stopOn, {
-      shards: rows.map((r) => r.train),
-      holdouts: fraction === undefined ? undefined : rows.map((r) => r.holdout!),
-      pool,
-      log,
-      maxPayloadBytes: config.server.maxPayloadBytes,
-      trainerFor: trainerOf,
-      dropAtFor,
-      noiseFor,
-    }).then((r) => ({ ...r, workers, engine: pool.engine }));
+    return { ...run, workers, engine: pool.engine };
   } finally {
     await pool.close();
   }

@@ -107,9 +107,20 @@ export function plainCombiner(
   const { foldRule, acceptsPartialWork } = options;
   return {
     needsEveryUpdate: options.needsEveryUpdate,
-    combine: (r) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, acceptsPartialWork, r.results),
-    ...(foldRule ? { fold: (r: RoundInfo) => usableFold(r, acceptsPartialWork, foldRule()) } : {}),
+    ...(foldRule
+      ? {
+          // one computation for both: a whole round is its results folded in order
+          combine: (r: RoundResults) => foldAll(usableFold(r, acceptsPartialWork, foldRule()), r.results),
+          fold: (r: RoundInfo) => usableFold(r, acceptsPartialWork, foldRule()),
+        }
+      : { combine: (r: RoundResults) => shortRound(r.results.length, r.minResults) ?? combineUsable(rule, acceptsPartialWork, r.results) }),
   };
+}
+
+/** `results` through `fold` in the order given: a round combined at once by a combiner whose fold is its running form. */
+export function foldAll(fold: CombineFold, results: readonly FitOutcome[]): Combination {
+  for (const result of results) fold.add(result);
+  return fold.finish();
 }
 
 /** combineUsable's running form: every result counts toward a short round, only the usable ones go into `rule`. */

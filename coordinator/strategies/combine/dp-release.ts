@@ -10,9 +10,9 @@ import {
 } from '../../../shared/privacy/index.ts';
 import { fullRound } from '../sampling.ts';
 import type { ClientInfo, StrategyContext } from '../strategy.ts';
-import { combineUsable, shortRound, usableFold, type CombineFold, type Combiner, type RoundInfo } from './combiner.ts';
+import { foldAll, usableFold, type CombineFold, type Combiner, type RoundInfo } from './combiner.ts';
 import { type LedgerState, privacyLedger, type PrivacyLedger } from './privacy-ledger.ts';
-import { meanFold, weightedMean } from './weighted-mean.ts';
+import { meanFold } from './weighted-mean.ts';
 
 export interface DpOptions {
   readonly spec: DpSpec;
@@ -99,11 +99,7 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
 
   const local: Combiner = {
     needsEveryUpdate: false,
-    combine(r) {
-      // counted before anything can fail: the noised updates that arrived were released to the coordinator, whatever happens next
-      if (r.results.length > 0) ledger.charge(1, r.results);
-      return shortRound(r.results.length, r.minResults) ?? combineUsable(weightedMean, options.acceptsPartialWork, r.results);
-    },
+    combine: (r) => foldAll(local.fold!(r), r.results),
     fold(r) {
       const included: { client: ClientInfo }[] = [];
       const mean = usableFold(r, options.acceptsPartialWork, meanFold());
@@ -113,6 +109,7 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
           mean.add(result);
         },
         finish() {
+          // counted before anything can fail: the noised updates that arrived were released to the coordinator, whatever happens next
           if (included.length > 0) ledger.charge(1, included);
           return mean.finish();
         },
@@ -156,11 +153,7 @@ export function dpRelease(options: DpOptions, ctx: StrategyContext): DpRelease {
   };
   const central: Combiner = {
     needsEveryUpdate: false,
-    combine(r) {
-      const fold = centralFold(r);
-      for (const result of r.results) fold.add(result);
-      return fold.finish();
-    },
+    combine: (r) => foldAll(centralFold(r), r.results),
     fold: centralFold,
   };
   return {
