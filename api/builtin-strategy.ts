@@ -1,6 +1,6 @@
 import type { Strategy, StrategyContext } from '../coordinator/strategies/strategy.ts';
 import { createStrategy } from '../coordinator/strategies/index.ts';
-import { ConfigError } from '../shared/errors.ts';
+import { parseMapping } from '../shared/config/spec-field.ts';
 import { parseStrategySpec, strategySpecSchema, type StrategySpec } from '../shared/strategy-spec.ts';
 
 /** What startCoordinator and simulate call to build a strategy for a run (CoordinatorOptions.strategy). */
@@ -15,12 +15,6 @@ export type StrategyFactory = (ctx: StrategyContext) => Strategy;
  * a bad one is a ConfigError now, not when the run starts.
  */
 export function builtinStrategy(spec: string | StrategySpec): StrategyFactory {
-  const parsed = typeof spec === 'string' ? parseStrategySpec(spec) : checked(spec);
+  const parsed = typeof spec === 'string' ? parseStrategySpec(spec) : parseMapping(strategySpecSchema, spec);
   return (ctx) => createStrategy(parsed, ctx);
-}
-
-function checked(spec: StrategySpec): StrategySpec {
-  const result = strategySpecSchema.safeParse(spec);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => i.message).join('; '));
-  return result.data;
 }

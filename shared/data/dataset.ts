@@ -18,11 +18,6 @@ export interface Dataset {
   readonly targets?: Float32Array;
 }
 
-/** Whether the dataset's labels are real-valued targets (regression) rather than class indices. */
-export function isRegressionData(ds: Pick<Dataset, 'targets'>): boolean {
-  return ds.targets !== undefined;
-}
-
 /** Labels are stored one byte per row (`y`): no dataset, and no model trained on one, has more classes. */
 export const MAX_CLASSES = 256;
 

@@ -11,9 +11,11 @@
  * RepeatVector, ZeroPadding2D, Permute, the transposed, separable and depthwise
  * convolutions, TimeDistributed, Bidirectional, nested models, …).
  */
+import { sizeOf } from '../weights.ts';
 
 /** tfjs' toCamelCase, which it applies to every key and string value of a topology. */
 export const tfjsCamelCase = (s: string) => (s.length <= 1 || !s.includes('_') ? s : s.replace(/[_]+(\w|$)/g, (_, c: string) => c.toUpperCase()));
+
 export type Shape = readonly number[];
 type Config = Record<string, unknown>;
 export interface Derived {
@@ -30,7 +32,6 @@ const refuse = (message: string): never => {
   throw new Refusal(message);
 };
 
-export const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
 /** A string for a message, cut short: a topology's strings may be long. */
 export const cut = (s: string) => (s.length > 80 ? `${s.slice(0, 77)}...` : s);
 /** A value for a message, as JSON, cut short. */

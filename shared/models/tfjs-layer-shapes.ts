@@ -8,7 +8,8 @@
  * declares. The configs read are in the form tfjs reads them (camelCase keys and string
  * values: tfjs-layer-graph.ts tfjsForm); the rules, class by class: tfjs-layer-rules.ts.
  */
-import { cut, type Derived, Refusal, RULES, type Shape, show, sizeOf } from './tfjs-layer-rules.ts';
+import { sizeOf } from '../weights.ts';
+import { cut, type Derived, Refusal, RULES, type Shape, show } from './tfjs-layer-rules.ts';
 
 /** Caps on a topology's layers, its layers' outputs and its cost per example. */
 export const LAYER_LIMITS = {

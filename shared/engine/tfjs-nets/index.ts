@@ -1,4 +1,4 @@
-import type { SpecOf } from '../../models/registry.ts';
+import { isRegression, type SpecOf } from '../../models/registry.ts';
 import type { ModelSpec, ModelType } from '../../models/spec.ts';
 import { cnnNet } from './cnn.ts';
 import { ganNet } from './gan.ts';
@@ -20,7 +20,7 @@ const TFJS_NETS: { readonly [T in ModelType]: TfjsNet<SpecOf<T>> } = {
 
 export function tfjsNet<S extends ModelSpec>(spec: S): TfjsNet<S> {
   // a regression MLP scores and reports squared error instead of cross-entropy and accuracy
-  if (spec.type === 'mlp' && spec.loss === 'mse') return mlpRegressionNet as unknown as TfjsNet<S>;
+  if (isRegression(spec)) return mlpRegressionNet as unknown as TfjsNet<S>;
   // the table is keyed by type, so the net found is the one for S
   return TFJS_NETS[spec.type] as unknown as TfjsNet<S>;
 }
