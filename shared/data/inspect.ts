@@ -1,7 +1,7 @@
 import type { CleanReport } from './clean.ts';
 import { labelCounts } from './dataset.ts';
 import { partition, type PartitionSpec } from './partition.ts';
-import { loadData, type LoadedData, type RunDataOptions } from './run-data.ts';
+import { loadData, type RunDataOptions } from './run-data.ts';
 
 export interface ClientSummary {
   readonly client: number;
@@ -26,9 +26,9 @@ export interface DataInspection {
   readonly clients: ClientSummary[];
 }
 
-/** Each client's size and label histogram for a run's data cut as the run would cut it (the data loaded here unless given). */
-export async function inspectData(options: RunDataOptions, spec: PartitionSpec, clients: number, seed: number, given?: LoadedData): Promise<DataInspection> {
-  const d = given ?? (await loadData(options, clients, seed));
+/** Each client's size and label histogram for a run's data cut as the run would cut it. */
+export async function inspectData(options: RunDataOptions, spec: PartitionSpec, clients: number, seed: number): Promise<DataInspection> {
+  const d = await loadData(options, clients, seed);
   const shards = d.shards ?? partition(spec, d.train.y, d.train.classes, clients, seed);
   return {
     features: d.train.features,

@@ -1,7 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
 import { loadSavedModel, modelFileOf, readManifest } from './saved-model.ts';
 import type { ModelSpec } from './spec.ts';
-import { isTfjsModelDocument, MAX_MODEL_JSON_BYTES, readModelJson, tfjsModelFromDocument } from './tfjs-layers-file.ts';
+import { isTfjsModelDocument, readModelJson, tfjsModelFromDocument } from './tfjs-layers-file.ts';
 
 /**
  * What `init:` may name: a Starling saved model (a run directory, or its model.json) or
@@ -19,12 +18,9 @@ export interface InitialModel {
 
 /** The parsed model.json at `path` when it is a tfjs model's; undefined for anything else (a Starling saved model, or no file). */
 function tfjsDocument(path: string): { doc: unknown; file: string } | undefined {
-  const file = modelFileOf(path);
-  // a missing or oversized file is left to the saved-model reader, whose errors say what init: takes
-  const stat = existsSync(file) ? statSync(file) : undefined;
-  if (!stat?.isFile() || stat.size > MAX_MODEL_JSON_BYTES) return undefined;
+  // a missing, oversized or unreadable file is left to the saved-model reader, whose errors say what init: takes
   try {
-    const read = readModelJson(file);
+    const read = readModelJson(modelFileOf(path));
     return isTfjsModelDocument(read.doc) ? read : undefined;
   } catch {
     return undefined;
