@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/round-bench.ts                 # 2, 5, 10 clients, 10 rounds, 3 runs each
  *   npx tsx bench/round-bench.ts --clients 10 --runs 5 --engine tfjs
+ *   npx tsx bench/round-bench.ts --clients 10 --runs 1 --cpu-prof /tmp/prof   # V8 profile of the coordinator
  *
  * Prints a JSON array on stdout (one object per client count); progress on stderr.
  * `npm run bench` runs it for both engines with the other benchmarks (bench/index.ts).
@@ -18,6 +19,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunHistory } from '../coordinator/history.ts';
+import type { RoundRecord } from '../coordinator/round-loop.ts';
 import { loadMnist } from '../shared/data/mnist.ts';
 import { partitionIid } from '../shared/data/partition.ts';
 import { silentLogger } from '../shared/log.ts';
@@ -69,9 +71,20 @@ export interface RoundBenchOptions {
   readonly backend?: string;
   /** Plaintext frames (to measure what the secure channel costs). */
   readonly insecure?: boolean;
+  /** Write a V8 CPU profile of the coordinator process (`--cpu-prof`) into this folder. */
+  readonly cpuProf?: string;
 }
 
-async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<RunHistory> {
+/** One run: the coordinator's history, and the CPU seconds this process (the client agents and their training workers) spent in it. */
+interface Run {
+  readonly history: RunHistory;
+  readonly clientsCpuSeconds: number;
+}
+
+/** A round's pace: from the round before's new model to its own (RoundRecord.interval); `seconds` in histories written before it. */
+const pace = (r: RoundRecord): number => r.interval ?? r.seconds;
+
+async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerPool, shards: Uint32Array[]): Promise<Run> {
   const out = mkdtempSync(join(tmpdir(), 'starling-bench-'));
   const port = await freePort();
   const args = [
@@ -94,10 +107,12 @@ async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerP
   const keys = options.insecure ? undefined : makeSimulationKeys(clients, (i) => virtualClientName(i, clients));
   if (keys) args.push('--key', join(keys.dir, 'coordinator.key'), '--allow', join(keys.dir, 'allow.txt'));
   else args.push('--insecure');
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const profile = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : [];
+  const child = spawn(process.execPath, [...profile, BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
     await waitForHealth(port);
+    const cpuBefore = process.cpuUsage();
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const agents = await runVirtualClients({
       url: `ws://127.0.0.1:${port}`,
@@ -108,10 +123,11 @@ async function oneRun(options: RoundBenchOptions, clients: number, pool: WorkerP
     });
     const failed = agents.filter((a) => a.status === 'rejected');
     if (failed.length) throw new Error(`${failed.length} client agents failed: ${String((failed[0] as PromiseRejectedResult).reason)}`);
+    const cpu = process.cpuUsage(cpuBefore);
     const code = await exited;
     if (code !== 0) throw new Error(`the coordinator exited with ${code}`);
     const [dir] = runDirectories(out);
-    return JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory;
+    return { history: JSON.parse(readFileSync(join(out, dir!, 'history.json'), 'utf8')) as RunHistory, clientsCpuSeconds: (cpu.user + cpu.system) / 1e6 };
   } finally {
     // SIGKILL: a SIGTERM'd coordinator would stop cleanly and write its run files into the folder removed next
     child.kill('SIGKILL');
@@ -136,18 +152,22 @@ export async function roundBench(options: RoundBenchOptions) {
   try {
     for (const clients of options.clients) {
       const shards = partitionIid(train.size, clients, 42);
-      const histories: RunHistory[] = [];
+      const runs: Run[] = [];
       for (let r = 0; r < options.runs; r++) {
-        const h = await oneRun(options, clients, pool, shards);
-        histories.push(h);
-        const spr = median(h.rounds.slice(1).map((x) => x.seconds));
+        const run = await oneRun(options, clients, pool, shards);
+        runs.push(run);
+        const h = run.history;
         const setup = `${options.engine}${options.insecure ? ', insecure' : ''}`;
         process.stderr.write(
           `rounds: engine ${setup}, ${clients} clients, run ${r + 1}/${options.runs}: ` +
-            `${spr.toFixed(3)} s/round, accuracy r${options.rounds} ${h.rounds.at(-1)!.accuracy}\n`,
+            `${median(h.rounds.slice(1).map(pace)).toFixed(3)} s/round, accuracy r${options.rounds} ${h.rounds.at(-1)!.accuracy}\n`,
         );
       }
+      const histories = runs.map((r) => r.history);
       const first = histories[0]!;
+      // rounds 2..R of every run (round 1 includes connecting and warming up)
+      const later = histories.flatMap((h) => h.rounds.slice(1));
+      const secondsPerRound = median(later.map(pace));
       report.push({
         bench: 'round',
         secure: !options.insecure,
@@ -155,19 +175,23 @@ export async function roundBench(options: RoundBenchOptions) {
         rounds: options.rounds,
         runs: options.runs,
         engine: pool.engine,
-        secondsPerRoundMedian: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))),
-        secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map((x) => x.seconds))),
+        secondsPerRoundMedian: secondsPerRound,
+        secondsPerRoundByRun: histories.map((h) => median(h.rounds.slice(1).map(pace))),
         accuracyByRound: first.rounds.map((x) => x.accuracy),
         wireBytesPerRound: median(histories.flatMap((h) => h.rounds.map((x) => x.bytesIn + x.bytesOut))),
-        // medians over rounds 2..R of every run: where a round's time goes
+        // medians over rounds 2..R of every run: where a round's time goes (evaluation overlaps the next round's training)
         timingsMedian: Object.fromEntries(
-          (['collect', 'slowestClientTrain', 'aggregate', 'evaluate'] as const).map((key) => [
-            key,
-            median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.timings[key]))),
-          ]),
+          (['collect', 'slowestClientTrain', 'aggregate', 'evaluate'] as const).map((key) => [key, median(later.map((x) => x.timings[key]))]),
         ),
+        // CPU seconds a round costs: the coordinator process (its history, every thread), and this process's client agents
+        // with their training workers (a run's whole CPU over its rounds, connecting included)
+        cpuSecondsPerRound: {
+          coordinator: median(later.map((x) => x.cpuSeconds ?? Number.NaN)),
+          clients: median(runs.map((r) => r.clientsCpuSeconds / options.rounds)),
+          cores: workers,
+        },
         machineLimit: limit,
-        timesMachineLimit: median(histories.flatMap((h) => h.rounds.slice(1).map((x) => x.seconds))) / limit.roundSeconds,
+        timesMachineLimit: secondsPerRound / limit.roundSeconds,
         coordinatorPeakRssBytes: median(histories.map((h) => h.peakRssBytes)),
         backend: first.backend,
         workers: `${workers} × ${pool.engine}`,
@@ -191,14 +215,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       engine: { type: 'string', default: 'auto' },
       backend: { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
     },
   });
   const clients = values.clients.split(',').map(Number);
   const rounds = Number(values.rounds);
   const runs = Number(values.runs);
   if (clients.some((n) => !Number.isInteger(n) || n < 1) || !(rounds >= 2) || !(runs >= 1) || !isEngineChoice(values.engine)) {
-    throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1) --engine auto|simd|tfjs [--backend NAME]');
+    throw new Error('usage: --clients 2,5,10 --rounds R (≥ 2) --runs K (≥ 1) --engine auto|simd|tfjs [--backend NAME] [--insecure] [--cpu-prof DIR]');
   }
-  const report = await roundBench({ clients, rounds, runs, engine: values.engine, backend: values.backend, insecure: values.insecure });
+  const report = await roundBench({
+    clients,
+    rounds,
+    runs,
+    engine: values.engine,
+    backend: values.backend,
+    insecure: values.insecure,
+    cpuProf: values['cpu-prof'],
+  });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

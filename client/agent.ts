@@ -1,3 +1,4 @@
+import { sameWeights } from '../shared/weights.ts';
 import { WebSocket } from 'ws';
 import { CloseCode, ConnectionClosedError, ProtocolError, RemoteError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -65,6 +66,11 @@ export interface AgentOptions {
    */
   readonly heartbeatIntervalMs?: number;
 }
+
+/** ws's masking key, filled with zeros (see connect). */
+const unmasked = (mask: Uint8Array): void => {
+  mask.fill(0);
+};
 
 /** An answer this client computed, kept until the next task: see ClientAgent.remembered. */
 interface Answer {
@@ -159,7 +165,9 @@ export class ClientAgent {
       : undefined;
     return new Promise<AgentOutcome>((resolve, reject) => {
       const connectTimeoutMs = this.opts.connectTimeoutMs ?? 10_000;
-      const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs });
+      // an all-zero masking key, which ws skips: masking guards proxies against a browser's untrusted
+      // script (RFC 6455 §10.3), not this process's frames, and would copy every model-sized frame
+      const socket = new WebSocket(url, { maxPayload, perMessageDeflate: false, handshakeTimeout: connectTimeoutMs, generateMask: unmasked });
       let welcomeTimer: NodeJS.Timeout | undefined;
       /** Anything from the coordinator (a frame, a ping or pong, a byte) is heard by it. */
       const heartbeat = new Heartbeat();
@@ -452,11 +460,6 @@ export class ClientAgent {
 function taskKey(runId: string, task: FitTask | EvaluateTask): string {
   const settings = task.type === 'fit' ? [task.spec, task.config, task.seed] : [task.spec, task.frozen ?? []];
   return JSON.stringify([runId, task.type, task.round, task.modelVersion, settings]);
-}
-
-/** Whether two weight vectors hold the same bytes. */
-function sameWeights(a: Float32Array, b: Float32Array): boolean {
-  return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 /** A plaintext handshake `error` frame, or undefined. */

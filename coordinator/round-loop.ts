@@ -10,7 +10,7 @@ import { secureSum, type RoundSkip } from './strategies/combine/combiner.ts';
 import type { PrivacyLedger } from './strategies/combine/privacy-ledger.ts';
 import { takeStep } from './strategies/step/server-step.ts';
 import type { FitFailure, FitInstruction, ResultRecord, Strategy } from './strategies/strategy.ts';
-import type { ClientHandle, FitRequest, Transport } from './transport.ts';
+import type { ClientHandle, FitRequest, Traffic, Transport } from './transport.ts';
 import { collectPlain, collectSecure, type Collected } from './collect.ts';
 
 /** One line of the run history. */
@@ -25,6 +25,19 @@ export interface RoundRecord {
   readonly r2?: number;
   /** Wall-clock seconds from sending tasks to the evaluated new model (federated evaluation included). */
   readonly seconds: number;
+  /**
+   * Seconds from the round before's new model to this round's (for a process's first round,
+   * from its tasks going out): the run's pace. Central evaluation may overlap the next round
+   * (overlapsEvaluation), so rounds follow each other sooner than each one's `seconds`.
+   * Absent in records written before it existed.
+   */
+  readonly interval?: number;
+  /**
+   * CPU seconds this process spent over `interval`, every thread (event loop, garbage
+   * collection, worker threads): a deployed coordinator's own cost; a simulation's includes its
+   * clients and their training. Absent in records written before it existed.
+   */
+  readonly cpuSeconds?: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly clients: number;
@@ -64,7 +77,8 @@ export interface RoundRecord {
   /**
    * Where the round's seconds went: until the last result arrived (of which the
    * slowest client spent `slowestClientTrain` training, as it reports), aggregation,
-   * central evaluation, federated evaluation.
+   * central evaluation (its own time: overlapped with the next round, it starts once that
+   * round's tasks are out), federated evaluation.
    */
   readonly timings: {
     readonly collect: number;
@@ -95,6 +109,11 @@ export interface RoundLoopOptions {
   readonly evaluate?: (weights: Float32Array) => Promise<EvalMetrics>;
   /** After central evaluation, have the strategy's chosen clients score the new model on their held-out rows. */
   readonly federatedEvaluation?: boolean;
+  /**
+   * Evaluate a round's model while the next round's clients train, where that changes no result
+   * (overlapsEvaluation); default true. False evaluates each round before the next one starts.
+   */
+  readonly overlapEvaluation?: boolean;
   /** Stop after the first round whose evaluated accuracy reaches this. */
   readonly targetAccuracy?: number;
   /** Stop after this many rounds without a better evaluated accuracy; the result is then the best model. */
@@ -209,56 +228,106 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       'maxUpdateNorm does not apply under secure aggregation: the coordinator never sees an individual update (each client clips its own to secaggClip)',
     );
   }
+  const overlap = overlapsEvaluation(options);
+  /** A round aggregated but not yet evaluated and recorded: with `overlap`, it is finished once the next round's tasks are out. */
+  let pending: (() => Promise<boolean>) | undefined;
+  let previousModelAt: number | undefined;
+  let previousCpu: number | undefined;
   const first = history.length + 1;
-  for (let round = first; !over && round <= options.rounds; round++) {
-    if (signal?.aborted) throw new Stopped();
-    const wanted = round === first ? Math.max(options.minFitClients, options.firstRoundClients ?? 0) : options.minFitClients;
-    // the wait itself ends on the signal (its timer must not hold a stopping process open)
-    await unlessStopped(options.transport.waitForClients(wanted, options.waitForClientsTimeoutMs, signal), signal);
-    const startedAt = performance.now();
-    const before = options.transport.traffic();
-    const available = options.transport.connected();
-    const handles = handlesById(available);
-    const instructions = options.strategy.configureFit(
-      round,
-      available,
-      options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
-    );
-    options.onRoundStart?.(round);
-    const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
-    const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
-      round,
-      modelVersion: round - 1,
-      spec: options.spec,
-      weights: global,
-      trainableWeights,
-      config: ins.config,
-      seed: deriveSeed(options.seed, round, nameHash(handle.name)),
-    });
-    const collected = await unlessStopped(
-      options.secagg
-        ? collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
-        : collectPlain(options, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length),
-      signal,
-    );
-    const { results, failures, slowestClientTrain, trainMetrics } = collected;
-    options.onClients?.(round, results, failures);
-    const collectedAt = performance.now();
-    for (const f of failures) options.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
+  try {
+    for (let round = first; !over && round <= options.rounds; round++) {
+      if (signal?.aborted) throw new Stopped();
+      const wanted = round === first ? Math.max(options.minFitClients, options.firstRoundClients ?? 0) : options.minFitClients;
+      // a round still to record is recorded now if this one cannot start at once (its record must not wait on clients)
+      if (pending && options.transport.connected().length < wanted && (await takePending())) break;
+      // the wait itself ends on the signal (its timer must not hold a stopping process open)
+      await unlessStopped(options.transport.waitForClients(wanted, options.waitForClientsTimeoutMs, signal), signal);
+      const startedAt = performance.now();
+      previousCpu ??= cpuSeconds();
+      const before = options.transport.traffic();
+      const available = options.transport.connected();
+      const handles = handlesById(available);
+      const instructions = options.strategy.configureFit(
+        round,
+        available,
+        options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
+      );
+      options.onRoundStart?.(round);
+      const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
+      const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
+        round,
+        modelVersion: round - 1,
+        spec: options.spec,
+        weights: global,
+        trainableWeights,
+        config: ins.config,
+        seed: deriveSeed(options.seed, round, nameHash(handle.name)),
+      });
+      // the tasks go out here, before the first await
+      const collecting = unlessStopped(
+        options.secagg
+          ? collectSecure(options, options.secagg, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length)
+          : collectPlain(options, round, instructions, handles, fitRequest, trainableWeights?.length ?? global.length),
+        signal,
+      );
+      // settled or not, it is awaited below: a rejection while the round before is evaluated is not unhandled
+      collecting.catch(() => {});
+      // the round before is evaluated while this round's clients train (overlapsEvaluation: it cannot end the run)
+      if (pending) await takePending();
+      const collected = await collecting;
+      const { results, failures } = collected;
+      options.onClients?.(round, results, failures);
+      const collectedAt = performance.now();
+      for (const f of failures) options.log.warn({ round, client: f.client.name, reason: f.reason }, `round ${round}: ${f.reason}`);
 
-    const next = aggregateRound(options.strategy, {
-      round,
-      collected,
-      minResults: options.minFitClients,
-      global,
-      trainable: options.trainable,
-      trainableWeights,
-    });
-    const skip = 'skip' in next ? next.skip : undefined;
-    if ('weights' in next) global = next.weights;
-    if (skip) options.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
-    const aggregatedAt = performance.now();
-    const evaluation = options.evaluate ? await unlessStopped(options.evaluate(global), signal) : undefined;
+      const next = aggregateRound(options.strategy, {
+        round,
+        collected,
+        minResults: options.minFitClients,
+        global,
+        trainable: options.trainable,
+        trainableWeights,
+      });
+      const skip = 'skip' in next ? next.skip : undefined;
+      if ('weights' in next) global = next.weights;
+      if (skip) options.log.error({ round, code: skip.code, reason: skip.reason }, `round ${round} skipped, model unchanged: ${skip.reason}`);
+      const aggregatedAt = performance.now();
+      const cpuAt = cpuSeconds();
+      const aggregated: Aggregated = {
+        round,
+        weights: global,
+        collected,
+        skip,
+        trafficBefore: before,
+        trafficAfter: options.transport.traffic(),
+        at: { startedAt, collectedAt, aggregatedAt },
+        interval: (aggregatedAt - (previousModelAt ?? startedAt)) / 1000,
+        cpuSeconds: cpuAt - previousCpu,
+      };
+      previousModelAt = aggregatedAt;
+      previousCpu = cpuAt;
+      pending = () => finishRound(aggregated);
+      if (!overlap || round === options.rounds) {
+        if (await takePending()) break;
+      }
+    }
+  } finally {
+    // a round aggregated when the run stopped or failed is not reported (the round under way is abandoned)
+    pending = undefined;
+  }
+  return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+
+  async function takePending(): Promise<boolean> {
+    const finish = pending;
+    pending = undefined;
+    return finish ? finish() : false;
+  }
+
+  /** Evaluates the round's model, records the round; true when the run ends with it. */
+  async function finishRound(a: Aggregated): Promise<boolean> {
+    const { round, weights, collected, skip } = a;
+    const evaluateStartedAt = performance.now();
+    const evaluation = options.evaluate ? await unlessStopped(options.evaluate(weights), signal) : undefined;
     const evaluatedAt = performance.now();
     const federated = options.federatedEvaluation
       ? await unlessStopped(
@@ -267,8 +336,8 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
             strategy: options.strategy,
             available: options.transport.connected(),
             spec: options.spec,
-            weights: global,
-            trainableWeights: options.trainable ? gatherTrainable(global, options.trainable) : undefined,
+            weights,
+            trainableWeights: options.trainable ? gatherTrainable(weights, options.trainable) : undefined,
             frozen: options.train.frozen,
             timeoutMs: options.roundTimeoutMs,
             log: options.log,
@@ -277,7 +346,10 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
         )
       : null;
     const federatedAt = performance.now();
-    const after = options.transport.traffic();
+    // federated evaluation's traffic is the round's too (no round overlaps one that has it); otherwise the count stops at aggregation
+    const after = options.federatedEvaluation ? options.transport.traffic() : a.trafficAfter;
+    const { results, trainMetrics, slowestClientTrain } = collected;
+    const { startedAt, collectedAt, aggregatedAt } = a.at;
     const record: RoundRecord = {
       round,
       accuracy: evaluation?.accuracy ?? null,
@@ -285,10 +357,12 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       ...(evaluation?.mae !== undefined ? { mae: evaluation.mae } : {}),
       ...(evaluation?.r2 !== undefined ? { r2: evaluation.r2 } : {}),
       seconds: (performance.now() - startedAt) / 1000,
-      bytesIn: after.bytesIn - before.bytesIn,
-      bytesOut: after.bytesOut - before.bytesOut,
+      interval: a.interval,
+      cpuSeconds: a.cpuSeconds,
+      bytesIn: after.bytesIn - a.trafficBefore.bytesIn,
+      bytesOut: after.bytesOut - a.trafficBefore.bytesOut,
       clients: collected.clients,
-      failures: failures.length,
+      failures: collected.failures.length,
       partial: results.filter((r) => r.partial).length,
       trainLoss: trainMetrics.loss,
       trainAccuracy: trainMetrics.accuracy,
@@ -302,22 +376,63 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
         collect: (collectedAt - startedAt) / 1000,
         slowestClientTrain,
         aggregate: (aggregatedAt - collectedAt) / 1000,
-        evaluate: (evaluatedAt - aggregatedAt) / 1000,
+        evaluate: (evaluatedAt - evaluateStartedAt) / 1000,
         federatedEvaluate: (federatedAt - evaluatedAt) / 1000,
       },
     };
     history.push(record);
     if (options.patience !== undefined && record.accuracy !== null && (!best || record.accuracy > best.accuracy))
-      best = { round, accuracy: record.accuracy, weights: global };
-    completed({ weights: global, best });
-    options.onRound?.(record, { weights: global, best });
-    if (endsRun(options, record, best)) break;
+      best = { round, accuracy: record.accuracy, weights };
+    completed({ weights, best });
+    options.onRound?.(record, { weights, best });
+    if (endsRun(options, record, best)) return true;
     if (round < options.rounds && options.shouldStop?.()) {
       options.log.info({ round }, `stopping after round ${round} as asked`);
-      break;
+      return true;
     }
+    return false;
   }
-  return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+}
+
+/** A round's new model and what its record needs, between aggregation and evaluation. */
+interface Aggregated {
+  readonly round: number;
+  readonly weights: Float32Array;
+  readonly collected: Collected;
+  readonly skip: RoundSkip | undefined;
+  readonly trafficBefore: Traffic;
+  readonly trafficAfter: Traffic;
+  readonly at: { readonly startedAt: number; readonly collectedAt: number; readonly aggregatedAt: number };
+  readonly interval: number;
+  readonly cpuSeconds: number;
+}
+
+/** CPU seconds this process has used so far (user and system, all threads). */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/**
+ * Whether a round's central evaluation may run while the next round's clients train: only
+ * where nothing the evaluation or the round's record decides can change what the next round
+ * sends or how the run ends — no target accuracy, patience or stop check (they decide after
+ * evaluation whether there is a next round), no federated evaluation (its tasks would queue
+ * behind the next fit), no secure aggregation or differential privacy (their state moves while
+ * a round is dispatched). The model bytes and every record are the same either way; the
+ * rounds follow each other sooner.
+ */
+export function overlapsEvaluation(options: RoundLoopOptions): boolean {
+  return (
+    options.overlapEvaluation !== false &&
+    options.evaluate !== undefined &&
+    !options.federatedEvaluation &&
+    options.targetAccuracy === undefined &&
+    options.patience === undefined &&
+    options.shouldStop === undefined &&
+    options.secagg === undefined &&
+    options.privacy === undefined
+  );
 }
 
 /** Whether `record`'s round ends the run early: it reached the target accuracy, or `patience` rounds passed without a better one. */

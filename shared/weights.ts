@@ -63,6 +63,11 @@ export function add(global: Float32Array, delta: Float32Array): Float32Array {
   return out;
 }
 
+/** Whether two weight vectors hold the same bytes (one memcmp). */
+export function sameWeights(a: Float32Array, b: Float32Array): boolean {
+  return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 /** True when every value is finite (no NaN, no ±Inf). */
 export function allFinite(a: Float32Array): boolean {
   return firstNonFinite(a) < 0;
@@ -70,6 +75,12 @@ export function allFinite(a: Float32Array): boolean {
 
 /** The index of the first NaN or ±Infinity in `v`, or −1 when every value is finite. */
 export function firstNonFinite(v: Float32Array | Float64Array): number {
+  if (v instanceof Float32Array) {
+    // all exponent bits set is ±Infinity or NaN: one integer test on the raw bits (every result is checked, on the coordinator's thread)
+    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
+    for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return i;
+    return -1;
+  }
   for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
   return -1;
 }

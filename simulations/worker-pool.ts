@@ -1,3 +1,4 @@
+import { sameWeights } from '../shared/weights.ts';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../shared/data/dataset.ts';
@@ -36,8 +37,9 @@ interface Task {
 interface Slot {
   worker: Worker;
   busy?: Task;
-  /** The weights the worker holds (WorkerJob.weightsId): a job about the same array goes without them. */
+  /** The weights the worker holds (WorkerJob.weightsId), and the array they were sent from: a job about the same weights goes without them. */
   holds?: number;
+  held?: Float32Array;
 }
 
 /**
@@ -192,9 +194,14 @@ export class WorkerPool {
       if (!next) return;
       slot.busy = next;
       const { job } = next;
-      // the worker keeps the last weights it was sent: a job about the same array goes without them
-      slot.worker.postMessage(slot.holds === job.weightsId ? { ...job, weights: undefined } : job);
-      slot.holds = job.weightsId;
+      // the worker keeps the last weights it was sent: a job about the same array, or another with the same
+      // bytes (each WebSocket agent of a simulation decodes its own copy of the round's model), goes without them
+      const holds = slot.holds === job.weightsId || (slot.held !== undefined && job.weights !== undefined && sameWeights(slot.held, job.weights));
+      slot.worker.postMessage(holds ? { ...job, weights: undefined, weightsId: slot.holds } : job);
+      if (!holds) {
+        slot.holds = job.weightsId;
+        slot.held = job.weights;
+      }
     }
   }
 }

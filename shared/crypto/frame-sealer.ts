@@ -6,6 +6,7 @@
  * crypto/ implements it without importing the protocol it sits beneath.
  */
 export interface FrameSealer {
+  /** The frame for `plain`, in a buffer of its own: `plain` may be a view of a buffer its caller reuses at once. */
   seal(plain: Uint8Array): Uint8Array;
   open(sealed: Uint8Array): Uint8Array | null;
 }

@@ -17,7 +17,16 @@ const packr = new Packr({ moreTypes: true, useRecords: false, bundleStrings: fal
 
 /** Encodes a message. The result is a copy: msgpackr's own output is a view of a reused buffer. */
 export function encodeMessage(msg: Encodable): Uint8Array {
-  return new Uint8Array(packr.pack(msg)); // typed-array constructor: one memcpy
+  return new Uint8Array(encodeTransient(msg)); // typed-array constructor: one memcpy
+}
+
+/**
+ * Encodes a message into msgpackr's reused buffer: the view is valid only until the next
+ * encoding, for a caller that copies it at once (sealing writes the ciphertext elsewhere), which
+ * saves a model-sized allocation and copy per frame.
+ */
+export function encodeTransient(msg: Encodable): Uint8Array {
+  return packr.pack(msg);
 }
 
 /**

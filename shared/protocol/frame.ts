@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { protocolError } from '../errors.ts';
-import { decodeMessage, encodeMessage } from './codec.ts';
+import { decodeMessage, encodeTransient } from './codec.ts';
 import type { DecodeLimits } from './bounds.ts';
 import type { Encodable } from './codec.ts';
 import type { FrameSealer } from '../crypto/frame-sealer.ts';
@@ -14,12 +14,13 @@ export type { FrameSealer };
  * handshake yields a session sealer and for connections without security.
  */
 export const plaintextSealer: FrameSealer = {
-  seal: (plain) => plain,
+  seal: (plain) => new Uint8Array(plain),
   open: (sealed) => sealed,
 };
 
 export function toFrame(msg: Encodable, sealer: FrameSealer): Uint8Array {
-  return sealer.seal(encodeMessage(msg));
+  // the encoding is the codec's reused buffer: every sealer writes its frame elsewhere
+  return sealer.seal(encodeTransient(msg));
 }
 
 /** Opens, decodes and validates one frame; throws a ProtocolError saying what is wrong. */

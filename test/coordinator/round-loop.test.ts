@@ -55,6 +55,49 @@ describe('the round loop with scripted clients', () => {
     expect(Array.from(r.weights)).toEqual([3]);
   });
 
+  it("overlap: a round's evaluation runs after the next round's tasks went out; the model, accuracies and traffic are those of evaluating first", async () => {
+    const events: string[] = [];
+    const run = async (overlapEvaluation: boolean) => {
+      events.length = 0;
+      const evaluate = async (w: Float32Array) => {
+        events.push(`evaluate ${w[0]}`);
+        return { accuracy: w[0]! / 100, loss: 1, numExamples: 1 };
+      };
+      const transport = fakeTransport({
+        a: (n) => {
+          events.push(`fit ${n}`);
+          return update(n);
+        },
+      });
+      return loop(transport, { rounds: 3, evaluate, overlapEvaluation }).run;
+    };
+    const overlapped = await run(true);
+    expect(events).toEqual(['fit 1', 'fit 2', 'evaluate 1', 'fit 3', 'evaluate 3', 'evaluate 6']);
+    const sequential = await run(false);
+    expect(events).toEqual(['fit 1', 'evaluate 1', 'fit 2', 'evaluate 3', 'fit 3', 'evaluate 6']);
+    expect(Array.from(overlapped.weights)).toEqual(Array.from(sequential.weights));
+    const same = (h: typeof overlapped.history) =>
+      h.map(({ round, accuracy, bytesIn, bytesOut, clients }) => ({ round, accuracy, bytesIn, bytesOut, clients }));
+    expect(same(overlapped.history)).toEqual(same(sequential.history));
+    expect(overlapped.history.every((h) => h.interval !== undefined && h.interval >= 0)).toBe(true);
+  });
+
+  it('no overlap where the evaluation decides whether there is a next round (target accuracy, patience)', async () => {
+    const events: string[] = [];
+    const evaluate = async () => {
+      events.push('evaluate');
+      return { accuracy: 0.5, loss: 1, numExamples: 1 };
+    };
+    const transport = fakeTransport({
+      a: (n) => {
+        events.push(`fit ${n}`);
+        return update(n);
+      },
+    });
+    await loop(transport, { rounds: 2, evaluate, targetAccuracy: 0.9 }).run;
+    expect(events).toEqual(['fit 1', 'evaluate', 'fit 2', 'evaluate']);
+  });
+
   it('target accuracy: stops after the first round that reaches it', async () => {
     let round = 0;
     const evaluate = async () => ({ accuracy: [0.4, 0.86, 0.9][round++]!, loss: 1, numExamples: 1 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initWeights, paramCount, paramShapes } from '../../shared/models/registry.ts';
 import { DEFAULT_MODEL, type ModelSpec } from '../../shared/models/spec.ts';
-import { add, allFinite, flatten, subtract, unflatten } from '../../shared/weights.ts';
+import { add, allFinite, firstNonFinite, flatten, subtract, unflatten } from '../../shared/weights.ts';
 
 describe('flat weights', () => {
   it('lays the MLP out as kernel, bias per layer with the expected sizes', () => {
@@ -49,5 +49,16 @@ describe('flat weights', () => {
     expect(allFinite(d)).toBe(true);
     expect(allFinite(Float32Array.of(1, NaN))).toBe(false);
     expect(allFinite(Float32Array.of(Infinity))).toBe(false);
+  });
+
+  it('finds the first NaN or ±Infinity by its bits, in a view at any offset, and agrees with Number.isFinite on every float32 class', () => {
+    const specials = [0, -0, 1, -1, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, Infinity, -Infinity, NaN];
+    for (const v of specials) expect(firstNonFinite(Float32Array.of(1, 2, v))).toBe(Number.isFinite(v) ? -1 : 2);
+    // a NaN with payload bits, and the largest finite value's neighbour
+    const raw = new Uint32Array([0x3f800000, 0x7fc00001, 0xff800000, 0x7f7fffff]);
+    expect(firstNonFinite(new Float32Array(raw.buffer))).toBe(1);
+    expect(firstNonFinite(new Float32Array(raw.buffer, 8, 2))).toBe(0);
+    expect(firstNonFinite(new Float32Array(raw.buffer, 12, 1))).toBe(-1);
+    expect(firstNonFinite(Float64Array.of(1, Number.MAX_VALUE, -Infinity))).toBe(2);
   });
 });

@@ -35,6 +35,38 @@ describe('worker pool', () => {
     }
   });
 
+  it('a job whose model has the bytes a worker holds goes without them; one with other bytes, even one bit, gets its own', async () => {
+    const { train } = loadMnist();
+    const pool = await WorkerPool.create({ size: 1, dataset: train, engine: 'simd', log: memoryLogger() });
+    try {
+      const rows = Uint32Array.from({ length: 200 }, (_, i) => i * 7);
+      const a = initWeights(DEFAULT_MODEL, 5);
+      const copy = new Float32Array(a); // another array, the same bytes: as each WebSocket agent decodes the round's model
+      const flipped = new Float32Array(a);
+      const bits = new Uint32Array(flipped.buffer);
+      bits[77] = bits[77]! ^ 1;
+      const posted: { weights?: Float32Array }[] = [];
+      const worker = (pool as unknown as { slots: { worker: { postMessage(m: unknown): void } }[] }).slots[0]!.worker;
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (m: { weights?: Float32Array }) => {
+        posted.push(m);
+        post(m);
+      };
+      const [first, again, other] = [
+        await pool.train(DEFAULT_MODEL, a, rows, cfg, 9),
+        await pool.train(DEFAULT_MODEL, copy, rows, cfg, 9),
+        await pool.train(DEFAULT_MODEL, flipped, rows, cfg, 9),
+      ];
+      expect(posted.map((m) => m.weights !== undefined)).toEqual([true, false, true]);
+      expect(Buffer.from(again.delta.buffer).equals(Buffer.from(first.delta.buffer))).toBe(true);
+      const engine = SimdEngine.create();
+      const fresh = await engine.train(DEFAULT_MODEL, flipped, { dataset: train, indices: rows }, cfg, 9);
+      expect(Buffer.from(other.delta.buffer).equals(Buffer.from(fresh.delta.buffer))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('evaluate jobs score a model on rows of the shared dataset on a worker, as the main thread would', async () => {
     const { train } = loadMnist();
     const pool = await WorkerPool.create({ size: 1, dataset: train, engine: 'simd', log: memoryLogger() });

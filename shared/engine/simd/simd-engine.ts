@@ -151,8 +151,12 @@ export class SimdEngine implements Engine {
       lossSum = stats[0]!;
       correct = stats[1]!;
     }
-    const local = arena.f32(workspace.params, workspace.paramCount).slice(); // one memcpy out of the kernel memory
-    return { delta: subtract(local, weights), numExamples: n, metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs } };
+    // the delta straight from the kernel memory's view: one pass, one model-sized allocation
+    return {
+      delta: subtract(arena.f32(workspace.params, workspace.paramCount), weights),
+      numExamples: n,
+      metrics: { loss: lossSum / n, accuracy: correct / n, epochs: config.epochs },
+    };
   }
 
   /** One optimizer step on the trainable runs of the flat parameters from the mean gradient in workspace.grad (t counts steps from 1). */
