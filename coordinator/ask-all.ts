@@ -16,7 +16,9 @@ export async function askAll<K, T>(targets: readonly K[], timeoutMs: number, ask
   const deadline = new AbortController();
   // one listener per target: a round of more than 10 clients is normal, not a leak
   setMaxListeners(0, deadline.signal);
-  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  // the deadline takes effect once the event loop has read what already arrived: an answer that
+  // came while the loop was busy (evaluating a model, say) is not counted late for that
+  const timer = setTimeout(() => setImmediate(() => deadline.abort()), timeoutMs);
   try {
     const settled = await Promise.allSettled(targets.map((t) => ask(t, deadline.signal)));
     return settled.map((s, i) =>

@@ -240,20 +240,12 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       const wanted = round === first ? Math.max(options.minFitClients, options.firstRoundClients ?? 0) : options.minFitClients;
       // a round still to record is recorded now if this one cannot start at once (its record must not wait on clients)
       if (pending && options.transport.connected().length < wanted && (await takePending())) break;
-      // the wait itself ends on the signal (its timer must not hold a stopping process open)
-      await unlessStopped(options.transport.waitForClients(wanted, options.waitForClientsTimeoutMs, signal), signal);
-      const startedAt = performance.now();
-      previousCpu ??= cpuSeconds();
-      const before = options.transport.traffic();
-      const available = options.transport.connected();
-      const handles = handlesById(available);
-      const instructions = options.strategy.configureFit(
-        round,
-        available,
-        options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
-      );
-      options.onRoundStart?.(round);
-      const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
+      const started = await unlessStopped(startRound(round, wanted), signal).catch(async (e: unknown) => {
+        // a round held for evaluation is recorded before an error in starting the next ends the run
+        if (pending && !(e instanceof Stopped)) await takePending().catch(() => false);
+        throw e;
+      });
+      const { startedAt, cpuFrom, before, handles, instructions, trainableWeights } = started;
       const fitRequest = (ins: FitInstruction, handle: ClientHandle): FitRequest => ({
         round,
         modelVersion: round - 1,
@@ -272,8 +264,12 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       );
       // settled or not, it is awaited below: a rejection while the round before is evaluated is not unhandled
       collecting.catch(() => {});
-      // the round before is evaluated while this round's clients train (overlapsEvaluation: it cannot end the run)
-      if (pending) await takePending();
+      if (pending) {
+        // the round before is evaluated while this round's clients train (overlapsEvaluation: it cannot end the run);
+        // one turn of the event loop first lets the sockets take the frames just sent
+        await new Promise((resolve) => setImmediate(resolve));
+        await takePending();
+      }
       const collected = await collecting;
       const { results, failures } = collected;
       options.onClients?.(round, results, failures);
@@ -296,26 +292,52 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
       const aggregated: Aggregated = {
         round,
         weights: global,
-        collected,
+        // what the record needs, not the updates (a robust combiner's are every client's delta)
+        collected: {
+          results,
+          failures,
+          clients: collected.clients,
+          trainMetrics: collected.trainMetrics,
+          slowestClientTrain: collected.slowestClientTrain,
+          errorBound: collected.errorBound,
+        },
         skip,
         trafficBefore: before,
         trafficAfter: options.transport.traffic(),
+        overlapped: overlap && round < options.rounds,
         at: { startedAt, collectedAt, aggregatedAt },
         interval: (aggregatedAt - (previousModelAt ?? startedAt)) / 1000,
-        cpuSeconds: cpuAt - previousCpu,
+        cpuSeconds: cpuAt - cpuFrom,
       };
       previousModelAt = aggregatedAt;
       previousCpu = cpuAt;
       pending = () => finishRound(aggregated);
-      if (!overlap || round === options.rounds) {
-        if (await takePending()) break;
-      }
+      if (!aggregated.overlapped && (await takePending())) break;
     }
   } finally {
     // a round aggregated when the run stopped or failed is not reported (the round under way is abandoned)
     pending = undefined;
   }
   return best ? { weights: best.weights, history, bestRound: best.round } : { weights: global, history };
+
+  /** Waits for the round's clients (the wait ends on the signal: its timer must not hold a stopping process open), then draws them. */
+  async function startRound(round: number, wanted: number) {
+    await options.transport.waitForClients(wanted, options.waitForClientsTimeoutMs, signal);
+    const startedAt = performance.now();
+    // CPU is counted from the round before's new model (the first round: from its start)
+    const cpuFrom = previousCpu ?? cpuSeconds();
+    const before = options.transport.traffic();
+    const available = options.transport.connected();
+    const handles = handlesById(available);
+    const instructions = options.strategy.configureFit(
+      round,
+      available,
+      options.learningRate ? { ...options.train, lr: options.learningRate(round) } : options.train,
+    );
+    options.onRoundStart?.(round);
+    const trainableWeights = options.trainable ? gatherTrainable(global, options.trainable) : undefined;
+    return { startedAt, cpuFrom, before, handles, instructions, trainableWeights };
+  }
 
   async function takePending(): Promise<boolean> {
     const finish = pending;
@@ -346,8 +368,8 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
         )
       : null;
     const federatedAt = performance.now();
-    // federated evaluation's traffic is the round's too (no round overlaps one that has it); otherwise the count stops at aggregation
-    const after = options.federatedEvaluation ? options.transport.traffic() : a.trafficAfter;
+    // overlapped, the count stops at aggregation (the next round's tasks went out since); otherwise at the round's end, as it did
+    const after = a.overlapped ? a.trafficAfter : options.transport.traffic();
     const { results, trainMetrics, slowestClientTrain } = collected;
     const { startedAt, collectedAt, aggregatedAt } = a.at;
     const record: RoundRecord = {
@@ -398,10 +420,12 @@ async function rounds(options: RoundLoopOptions, history: RoundRecord[], complet
 interface Aggregated {
   readonly round: number;
   readonly weights: Float32Array;
-  readonly collected: Collected;
+  readonly collected: Pick<Collected, 'results' | 'failures' | 'clients' | 'trainMetrics' | 'slowestClientTrain' | 'errorBound'>;
   readonly skip: RoundSkip | undefined;
   readonly trafficBefore: Traffic;
   readonly trafficAfter: Traffic;
+  /** Whether the next round's tasks go out before this round is evaluated and recorded. */
+  readonly overlapped: boolean;
   readonly at: { readonly startedAt: number; readonly collectedAt: number; readonly aggregatedAt: number };
   readonly interval: number;
   readonly cpuSeconds: number;

@@ -84,9 +84,10 @@ export class WorkerPool {
   }
 
   /**
-   * Trains `weights` on the rows `indices`. The array must not change while its jobs run (the
-   * round loop never changes a model once made): a worker is sent it once, and later jobs about
-   * the same array — a round's other clients — reuse the worker's copy.
+   * Trains `weights` on the rows `indices`. The array must never change once handed to the pool
+   * (the round loop never changes a model once made): a worker is sent it once, and later jobs
+   * about the same array or another with the same bytes — a round's other clients — reuse the
+   * worker's copy, found by comparing against the array it was sent from.
    */
   train(spec: ModelSpec, weights: Float32Array, indices: Uint32Array, config: FitConfig, seed: number): Promise<TrainResult> {
     const job = { kind: 'train', id: this.nextId++, spec, weights, weightsId: this.idOf(weights), indices, config, seed } as const;

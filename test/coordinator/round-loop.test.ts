@@ -82,6 +82,18 @@ describe('the round loop with scripted clients', () => {
     expect(overlapped.history.every((h) => h.interval !== undefined && h.interval >= 0)).toBe(true);
   });
 
+  it('a round held for evaluation is still recorded when starting the next round fails', async () => {
+    const recorded: number[] = [];
+    const learningRate = (round: number) => {
+      if (round === 2) throw new Error('no schedule for round 2');
+      return 0.1;
+    };
+    const evaluate = async () => ({ accuracy: 0.5, loss: 1, numExamples: 1 });
+    const run = loop(fakeTransport({ a: () => update(1) }), { rounds: 3, evaluate, learningRate, onRound: (r) => recorded.push(r.round) }).run;
+    await expect(run).rejects.toThrow(/no schedule for round 2/);
+    expect(recorded).toEqual([1]);
+  });
+
   it('no overlap where the evaluation decides whether there is a next round (target accuracy, patience)', async () => {
     const events: string[] = [];
     const evaluate = async () => {
