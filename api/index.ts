@@ -102,5 +102,7 @@ export {
   RemoteError,
   SecAggError,
   StarlingError,
+  TaskError,
   type ErrorCode,
+  type TaskFailureKind,
 } from '../shared/errors.ts';

@@ -245,6 +245,12 @@ const RUN_FLAGS: readonly RunFlag[] = [
     commands: ['coordinator'],
   },
   {
+    flag: '--metrics-endpoint',
+    path: 'metricsEndpoint',
+    help: 'serve GET /metrics (Prometheus: rounds, durations, clients, failures by kind, bytes, ε, process) to anyone who can reach the port',
+    commands: ['coordinator'],
+  },
+  {
     flag: '--heartbeat-interval <ms>',
     path: 'heartbeatIntervalMs',
     parse: integer,

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { errorMessage } from '../shared/errors.ts';
+import { errorMessage, type TaskFailureKind, taskFailureKind } from '../shared/errors.ts';
 
 /** What one target of `askAll` came to: its answer, or why there is none (failed, disconnected, deadline, refused). */
-export type Reply<K, T> = { readonly target: K; readonly value: T } | { readonly target: K; readonly reason: string };
+export type Reply<K, T> = { readonly target: K; readonly value: T } | { readonly target: K; readonly reason: string; readonly kind: TaskFailureKind };
 
 /**
  * Sends a task to every target and collects until all have answered or the deadline
@@ -22,7 +22,9 @@ export async function askAll<K, T>(targets: readonly K[], timeoutMs: number, ask
   try {
     const settled = await Promise.allSettled(targets.map((t) => ask(t, deadline.signal)));
     return settled.map((s, i) =>
-      s.status === 'fulfilled' ? { target: targets[i]!, value: s.value } : { target: targets[i]!, reason: errorMessage(s.reason) },
+      s.status === 'fulfilled'
+        ? { target: targets[i]!, value: s.value }
+        : { target: targets[i]!, reason: errorMessage(s.reason), kind: taskFailureKind(s.reason) },
     );
   } finally {
     clearTimeout(timer);

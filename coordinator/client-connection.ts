@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CloseCode, ProtocolError, StarlingError, errorMessage, protocolError } from '../shared/errors.ts';
+import { CloseCode, ProtocolError, TaskError, errorMessage, protocolError } from '../shared/errors.ts';
 import { peerText, type Logger } from '../shared/log.ts';
 import { fromFrame, plaintextSealer, toFrame, type FrameSealer } from '../shared/protocol/frame.ts';
 import { decodeMessage } from '../shared/protocol/codec.ts';
@@ -81,9 +81,9 @@ interface Pending {
  * heartbeats — as opposed to a client that failed the task or broke the protocol. The client
  * may come back: the identity's peer (client-peer.ts) then gives the task to its new session.
  */
-export class SessionLost extends StarlingError {
+export class SessionLost extends TaskError {
   constructor(message: string) {
-    super('E_TASK', message);
+    super('disconnected', message);
     this.name = 'SessionLost';
   }
 }
@@ -391,11 +391,9 @@ export class ClientConnection implements ClientHandle {
     send: (heldVersion: number) => void,
     phase?: SecAggWirePhase,
   ): Promise<R> {
-    if (this.state !== 'ready') return Promise.reject(new StarlingError('E_TASK', `client ${this.label()} is not connected`));
+    if (this.state !== 'ready') return Promise.reject(new TaskError('disconnected', `client ${this.label()} is not connected`));
     if (this.pending)
-      return Promise.reject(
-        new StarlingError('E_TASK', `client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`),
-      );
+      return Promise.reject(new TaskError('other', `client ${this.label()} is still busy with round ${this.pending.round}'s ${TASK_NAMES[this.pending.kind]}`));
     const what = kind === 'fitResult' ? 'round' : kind === 'evaluateResult' ? 'evaluation of round' : `secure aggregation ${phase} phase of round`;
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => {
@@ -407,7 +405,7 @@ export class ClientConnection implements ClientHandle {
         // (it would then be unexpected), so a silent session holds at most two stale allowances
         if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
         this.refreshAllowance();
-        reject(new StarlingError('E_TASK', `client ${this.label()} missed the ${what} ${round} deadline`));
+        reject(new TaskError('deadline', `client ${this.label()} missed the ${what} ${round} deadline`));
         // busy, it was not judged on heartbeats; at its deadline it is: one that has answered no ping for two intervals is gone
         const ms = this.opts.heartbeatIntervalMs;
         const silent = this.heartbeat.silentMs();
@@ -435,8 +433,8 @@ export class ClientConnection implements ClientHandle {
         signal.removeEventListener('abort', onAbort);
         const budget = this.opts.budget!;
         reject(
-          new StarlingError(
-            'E_TASK',
+          new TaskError(
+            'other',
             `the coordinator's receive budget (${budget.capacity} bytes) is exhausted (${budget.reserved} reserved by outstanding tasks); ` +
               `client ${this.label()} was not sent the ${what} ${round} task`,
           ),
@@ -454,7 +452,7 @@ export class ClientConnection implements ClientHandle {
     // a peer still in the handshake holds no session to read `done` in
     if (this.state !== 'keyExchange' && this.state !== 'auth') this.send({ type: 'done', reason, rounds });
     this.close(CloseCode.normal, 'run complete');
-    this.settleClosed(new StarlingError('E_TASK', 'the run is complete'));
+    this.settleClosed(new TaskError('other', 'the run is complete'));
   }
 
   /** Closes this session because the same identity opened a newer one: its outstanding task, if any, goes to that one (SessionLost). */
@@ -569,7 +567,10 @@ export class ClientConnection implements ClientHandle {
         if (!p) return;
         this.settlePending(
           p,
-          new StarlingError('E_TASK', `client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`),
+          new TaskError(
+            msg.code === 'E_DIVERGED' ? 'diverged' : 'refused',
+            `client ${this.label()} could not do round ${msg.round}'s ${TASK_NAMES[kind]} (${msg.code}): ${msg.message}`,
+          ),
         );
         return;
       }
@@ -585,7 +586,7 @@ export class ClientConnection implements ClientHandle {
       case 'error': {
         this.opts.log.warn({ client: this.label(), code: msg.code }, `client ${this.label()} reported an error: ${peerText(msg.message)}`);
         this.close(CloseCode.normal, 'client error');
-        this.settleClosed(new StarlingError('E_TASK', `client ${this.label()} failed: ${peerText(msg.message)}`));
+        this.settleClosed(new TaskError('client_error', `client ${this.label()} failed: ${peerText(msg.message)}`));
         return;
       }
     }
@@ -650,7 +651,7 @@ export class ClientConnection implements ClientHandle {
     const message = `client ${this.label()} disconnected (code ${code}${reason ? `, ${reason}` : ''})`;
     if (this.state === 'ready' || this.pending) this.opts.log.warn({ client: this.label(), code }, message);
     // a frame ws refused closed it: the client broke the protocol; otherwise the connection was lost, and the client may come back
-    this.settleClosed(this.refused ? new StarlingError('E_TASK', message) : new SessionLost(message));
+    this.settleClosed(this.refused ? new TaskError('protocol', message) : new SessionLost(message));
   }
 
   private settleClosed(err: Error): void {

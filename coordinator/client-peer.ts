@@ -1,4 +1,4 @@
-import { StarlingError, errorMessage } from '../shared/errors.ts';
+import { TaskError, errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { EvaluateResult, FitResult, SecAggResultMessage } from '../shared/protocol/messages.ts';
 import { type ClientConnection, SessionLost, TaskLedger, taskKey } from './client-connection.ts';
@@ -109,7 +109,7 @@ export class ClientPeer implements ClientHandle {
     if (req.phase === 'advertise') this.secaggSession = session;
     if (!session || session !== this.secaggSession) {
       const why = session ? `client ${this.name} (${this.id}) is on a new session since the round began` : this.lostReason;
-      return Promise.reject(new StarlingError('E_TASK', `${why}: it cannot continue round ${roundOf(req)}'s secure aggregation`));
+      return Promise.reject(new TaskError('disconnected', `${why}: it cannot continue round ${roundOf(req)}'s secure aggregation`));
     }
     return session.secagg(req, signal);
   }
@@ -161,7 +161,7 @@ export class ClientPeer implements ClientHandle {
           done();
           // an answer to it that still turns up (on a later session) is a repeat, not a result
           this.ledger.settled(key);
-          return reject(new StarlingError('E_TASK', failure));
+          return reject(new TaskError(signal.aborted ? 'deadline' : 'disconnected', failure));
         }
         const session = this.session;
         if (!session) return;

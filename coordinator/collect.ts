@@ -1,4 +1,4 @@
-import { StarlingError } from '../shared/errors.ts';
+import { TaskError } from '../shared/errors.ts';
 import type { FitResult } from '../shared/protocol/messages.ts';
 import { clipToNorm, l2Norm } from '../shared/privacy/clip.ts';
 import type { RoundLoopOptions, SecAggLoopOptions } from './round-loop.ts';
@@ -67,9 +67,9 @@ export async function collectPlain(
     let outcome: FitOutcome | undefined;
     try {
       const handle = handles.get(ins.client.id);
-      if (!handle) throw new StarlingError('E_TASK', `strategy chose unknown client ${ins.client.id}`);
+      if (!handle) throw new TaskError('other', `strategy chose unknown client ${ins.client.id}`);
       const accepted = accept(options, round, ins, await handle.fit(fitRequest(ins, handle), signal));
-      if ('reason' in accepted) throw new StarlingError('E_TASK', accepted.reason);
+      if ('reason' in accepted) throw new TaskError('rejected', accepted.reason);
       outcome = accepted.outcome;
       return { record: withoutUpdate(outcome), seconds: accepted.seconds };
     } finally {
@@ -81,7 +81,7 @@ export async function collectPlain(
   const failures: FitFailure[] = [];
   for (const reply of replies) {
     const client = { id: reply.target.client.id, name: reply.target.client.name };
-    if (!('value' in reply)) failures.push({ client, reason: reply.reason });
+    if (!('value' in reply)) failures.push({ client, reason: reply.reason, kind: reply.kind });
     else {
       results.push(reply.value.record);
       slowestClientTrain = Math.max(slowestClientTrain, reply.value.seconds);

@@ -24,8 +24,9 @@ import { publicConfig, writeRun, sha256, peakRssBytes, type RunHistory } from '.
 import { RunRecorder } from './store/run-recorder.ts';
 import type { ResumePoint } from './resume.ts';
 import type { Checkpoint } from './store/checkpoint-file.ts';
-import type { Strategy, StrategyContext } from './strategies/strategy.ts';
+import type { FitFailure, ResultRecord, Strategy, StrategyContext } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
+import { CoordinatorMetrics } from './metrics.ts';
 import { CoordinatorServer } from './server.ts';
 import { SECAGG_PLUS_ABOVE } from './secagg-round.ts';
 import { maskWorkers } from '../shared/secagg/index.ts';
@@ -39,6 +40,8 @@ import type { NoiseSource } from '../shared/privacy/index.ts';
 export interface CoordinatorOptions {
   readonly log: Logger;
   readonly onRound?: (record: RoundRecord) => void;
+  /** Each round's results and failures by client (a failure's `kind` says why in a word), as they are collected, before onRound. */
+  readonly onClients?: (round: number, results: readonly ResultRecord[], failures: readonly FitFailure[]) => void;
   /** Engine for central evaluation; chosen by `config.engine` / `config.backend` when absent. */
   readonly engine?: Engine & { backend?: string };
   /** Write history.json and final weights under `config.out` (default true). */
@@ -340,6 +343,16 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
           );
   const net = config.server;
   const failed = (e: unknown) => recorder?.finish({ status: 'failed', finishedAt: new Date().toISOString(), error: errorMessage(e) });
+  // GET /metrics reads the server it is served by (sessions, traffic) when scraped
+  let listening: CoordinatorServer | undefined;
+  const metrics =
+    net.metricsEndpoint && !opts.transport
+      ? new CoordinatorMetrics(
+          { sessions: () => listening?.sessionCounts() ?? { open: 0, ready: 0 }, traffic: () => listening?.traffic() ?? { bytesIn: 0, bytesOut: 0 } },
+          { runId, strategy: strategyName, roundsPlanned: config.rounds },
+        )
+      : undefined;
+  if (net.metricsEndpoint && opts.transport) log.warn('metricsEndpoint: the in-memory transport serves no HTTP, so there is no GET /metrics');
   const served = opts.transport
     ? Promise.resolve().then(() => opts.transport!(runId))
     : CoordinatorServer.listen({
@@ -356,6 +369,10 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         log,
         security,
         status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
+        metrics,
+      }).then((s) => {
+        listening = s;
+        return s;
       });
   const server = await served.catch(async (e: unknown) => {
     await failed(e);
@@ -392,12 +409,20 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
       waitForClientsTimeoutMs: net.waitForClientsTimeoutMs,
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
       federatedEvaluation: config.data.localValidation !== undefined,
-      onClients: recorder && ((n, results, failures) => recorder.onClients(n, results, failures)),
+      onClients:
+        recorder || metrics || opts.onClients
+          ? (n, results, failures) => {
+              recorder?.onClients(n, results, failures);
+              metrics?.onClients(results, failures);
+              opts.onClients?.(n, results, failures);
+            }
+          : undefined,
       // with DP, each round's release is noted before its tasks go out: a resume charges any no checkpoint holds
       onRoundStart: recorder && releaseRate ? (n) => recorder.onRelease(n, releaseRate(n)) : undefined,
       onRound: (r, model) => {
         round = r.round;
         recorder?.onRound(r, { runId, round: r.round, weights: model.weights, best: model.best, strategy: strategy.snapshot() });
+        metrics?.onRound(r);
         opts.onRound?.(r);
       },
       firstRoundClients: config.clients,

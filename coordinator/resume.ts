@@ -55,6 +55,7 @@ const RESUMABLE_OVERRIDES = new Set([
   'maxUnauthenticated',
   'maxUnauthenticatedPerAddress',
   'statusEndpoint',
+  'metricsEndpoint',
   'json',
   'logLevel',
   'out',

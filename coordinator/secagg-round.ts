@@ -191,6 +191,11 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
   };
 
   const info = (index: number): ClientInfo => ({ id: byIndex.get(index)!.handle.id, name: byIndex.get(index)!.handle.name });
+  const dropout = (d: { readonly index: number; readonly phase: string; readonly reason: string }): FitFailure => ({
+    client: info(d.index),
+    reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}`,
+    kind: 'dropout',
+  });
   try {
     const all = [...byIndex.keys()];
     await phase(
@@ -280,9 +285,7 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
         : unweightedMean(sum, result.included.length, sumErrorBound(fp, result.included.length));
     checkMean(mean, options.clip, bound, options.round);
     const included = new Set(result.included);
-    const failures = result.dropouts
-      .filter((d) => !included.has(d.index))
-      .map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` }));
+    const failures = result.dropouts.filter((d) => !included.has(d.index)).map(dropout);
     for (const d of result.dropouts)
       if (included.has(d.index))
         options.log.info(
@@ -309,7 +312,7 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
     if (!(err instanceof SecAggError)) throw err;
     return {
       aborted: err.message,
-      failures: server.dropouts.map((d) => ({ client: info(d.index), reason: `secure aggregation, ${d.phase} phase: ${reasons.get(d.index) ?? d.reason}` })),
+      failures: server.dropouts.map(dropout),
     };
   }
 }

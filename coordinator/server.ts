@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, StarlingError } from '../shared/errors.ts';
+import { CloseCode, StarlingError, errorMessage } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
@@ -40,10 +40,12 @@ export interface ServerOptions {
   readonly security?: { readonly identity: Identity; readonly admission: Admission };
   /** Extra fields for GET /status. */
   readonly status?: () => Record<string, unknown>;
+  /** GET /metrics's text and content type (coordinator/metrics.ts); absent: the endpoint is off. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
 
 /**
- * The coordinator's network face: HTTP (GET /health, GET /status) and a
+ * The coordinator's network face: HTTP (GET /health, GET /status, GET /metrics) and a
  * WebSocket endpoint on one port. It owns the connections and implements the
  * round loop's Transport; it never advances rounds itself. The round loop's
  * handles are client identities (ClientPeer), each forwarding to its current
@@ -268,6 +270,23 @@ export class CoordinatorServer implements Transport {
         return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
       return reply(200, { runId: this.opts.runId, clients: this.connected().map((c) => ({ id: c.id, name: c.name })), ...this.opts.status?.() });
     }
+    if (req.method === 'GET' && req.url === '/metrics') {
+      const { metrics } = this.opts;
+      if (!metrics) return reply(404, { error: 'GET /metrics is off; start the coordinator with --metrics-endpoint (metricsEndpoint: true) to serve it' });
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (err: unknown) => reply(500, { error: `metrics: ${errorMessage(err)}` }),
+      );
+      return;
+    }
     reply(404, { error: `no route for ${req.method} ${String(req.url).slice(0, 200)}` });
+  }
+
+  /** WebSocket connections open (authenticated or not), and clients ready for tasks: what GET /metrics reports. */
+  sessionCounts(): { open: number; ready: number } {
+    return { open: this.all.size, ready: this.connected().length };
   }
 }

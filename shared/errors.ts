@@ -88,6 +88,30 @@ export class InvalidArgumentError extends StarlingError {
   }
 }
 
+/**
+ * Why a task sent to a client came back without a result, in a word a monitor can count by:
+ * it missed its deadline; its session was lost (it may come back); it broke the protocol; it
+ * answered that it could not do the task, or that its training diverged; it reported an error
+ * and left; the coordinator rejected its result (an update norm over the bound); it dropped out
+ * of a secure round; or anything else (busy, the run ended).
+ */
+export type TaskFailureKind = 'deadline' | 'disconnected' | 'protocol' | 'refused' | 'diverged' | 'client_error' | 'rejected' | 'dropout' | 'other';
+
+/** A task that came back without a result (`E_TASK`); `kind` says why in a word, the message in full. */
+export class TaskError extends StarlingError {
+  readonly kind: TaskFailureKind;
+  constructor(kind: TaskFailureKind, message: string, options?: { cause?: unknown }) {
+    super('E_TASK', message, options);
+    this.name = 'TaskError';
+    this.kind = kind;
+  }
+}
+
+/** The kind of a task's failure: a TaskError's own, 'other' for any other error. */
+export function taskFailureKind(err: unknown): TaskFailureKind {
+  return err instanceof TaskError ? err.kind : 'other';
+}
+
 /** The other side reported an error (`E_REMOTE`) and closed: `remoteCode` is the code it sent, the message says what it said. */
 export class RemoteError extends StarlingError {
   readonly remoteCode: string;

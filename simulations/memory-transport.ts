@@ -3,7 +3,7 @@ import { fitResult, reportedMetrics, trainLocally, type TrainingTask } from '../
 import { SecAggParticipant } from '../client/secagg-participant.ts';
 import type { Trainer } from '../client/trainer.ts';
 import type { ClientHandle, EvaluateRequest, FitRequest, SecAggRequest, ServedTransport, Traffic } from '../coordinator/transport.ts';
-import { StarlingError, errorMessage } from '../shared/errors.ts';
+import { StarlingError, TaskError, errorMessage } from '../shared/errors.ts';
 import type { NoiseSource } from '../shared/privacy/index.ts';
 import {
   evaluateResultSchema,
@@ -205,8 +205,8 @@ class VirtualClient implements ClientHandle {
    * than a reported one (E_TASK: a diverged training) makes the client leave the run.
    */
   private task<T>(what: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-    if (this.left) return Promise.reject(new StarlingError('E_TASK', `client ${this.name} left the run: ${this.left.message}`));
-    if (this.transport.over !== undefined) return Promise.reject(new StarlingError('E_TASK', `client ${this.name}: ${this.transport.over}`));
+    if (this.left) return Promise.reject(new TaskError('disconnected', `client ${this.name} left the run: ${this.left.message}`));
+    if (this.transport.over !== undefined) return Promise.reject(new TaskError('other', `client ${this.name}: ${this.transport.over}`));
     if (signal.aborted) return Promise.reject(deadline(this.name, what));
     // one task at a time, in order, as an agent handles them: a task the deadline passed while it waited is not started
     const running = this.tail
@@ -215,9 +215,11 @@ class VirtualClient implements ClientHandle {
         return work();
       })
       .catch((err: unknown) => {
-        if (err instanceof StarlingError && err.code === 'E_TASK') throw err;
+        if (err instanceof TaskError) throw err;
         this.leave(err);
-        throw new StarlingError('E_TASK', `client ${this.name} failed: ${errorMessage(err)}`);
+        // an answer the wire would refuse is a broken protocol, as over a WebSocket; anything else the client's own failure
+        const kind = err instanceof StarlingError && err.code === 'E_INVALID_MESSAGE' ? 'protocol' : 'client_error';
+        throw new TaskError(kind, `client ${this.name} failed: ${errorMessage(err)}`);
       });
     this.tail = running.then(
       () => undefined,
@@ -231,8 +233,8 @@ class VirtualClient implements ClientHandle {
   }
 
   /** A task the client reports it could not do (it stays in the run), worded as the coordinator words an agent's taskFailed. */
-  private couldNot(round: number, what: string, message: string): StarlingError {
-    return new StarlingError('E_TASK', `client ${this.name} could not do round ${round}'s ${what} (E_DIVERGED): ${message}`);
+  private couldNot(round: number, what: string, message: string): TaskError {
+    return new TaskError('diverged', `client ${this.name} could not do round ${round}'s ${what} (E_DIVERGED): ${message}`);
   }
 
   /** A result the wire boundary would refuse: the client breaks the protocol, and leaves the run. */
@@ -254,6 +256,6 @@ function trainingFields(fit: FitRequest): TrainingTask & { readonly weights: Flo
   return { round: fit.round, modelVersion: fit.modelVersion, spec: fit.spec, weights: fit.weights, config: fit.config, seed: fit.seed };
 }
 
-function deadline(name: string, what: string): StarlingError {
-  return new StarlingError('E_TASK', `client ${name} did not answer the ${what} task before the deadline`);
+function deadline(name: string, what: string): TaskError {
+  return new TaskError('deadline', `client ${name} did not answer the ${what} task before the deadline`);
 }

@@ -22,6 +22,8 @@ import type { SecAggWirePhase } from '../shared/protocol/messages.ts';
 export interface SimulateOptions {
   readonly log: Logger;
   readonly onRound?: (record: RoundRecord) => void;
+  /** Each round's results and failures by client, as they are collected (CoordinatorOptions.onClients). */
+  readonly onClients?: CoordinatorOptions['onClients'];
   /** Training workers; default min(cores, clients). */
   readonly workers?: number;
   /** Per-client trainer override (tests use it to inject faulty clients). */
@@ -98,6 +100,7 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
   const coordinatorOptions = {
     log,
     onRound: opts.onRound,
+    onClients: opts.onClients,
     writeHistory: opts.writeHistory,
     scoreTest: opts.scoreTest,
     shouldStop: opts.shouldStop,

@@ -1,3 +1,4 @@
+import type { TaskFailureKind } from '../../shared/errors.ts';
 import type { FitConfig } from '../../shared/protocol/fit-config.ts';
 import type { Combiner } from './combine/combiner.ts';
 import type { SamplingOptions } from './sampling.ts';
@@ -38,6 +39,8 @@ export type ResultRecord = Omit<FitOutcome, 'delta'>;
 export interface FitFailure {
   readonly client: ClientInfo;
   readonly reason: string;
+  /** Why, in a word (TaskFailureKind): what metrics count failures by. */
+  readonly kind: TaskFailureKind;
 }
 
 /** One client's scores of the new global model on its held-out rows. */

@@ -188,6 +188,8 @@ export const runConfigInputSchema = z.strictObject({
   maxUnauthenticatedPerAddress: z.number().int().min(1).default(32),
   /** Serve GET /status (progress and the connected clients' names) without authentication. */
   statusEndpoint: z.boolean().default(false),
+  /** Serve GET /metrics (Prometheus text format: rounds, durations, clients, failures by kind, bytes, ε, process) without authentication. */
+  metricsEndpoint: z.boolean().default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type RunConfigInput = z.input<typeof runConfigInputSchema>;

@@ -69,6 +69,7 @@ export function sections(f: RunConfigFields) {
       maxUnauthenticated: f.maxUnauthenticated,
       maxUnauthenticatedPerAddress: f.maxUnauthenticatedPerAddress,
       statusEndpoint: f.statusEndpoint,
+      metricsEndpoint: f.metricsEndpoint,
     },
     output: { out: f.out, store: f.store === undefined ? join(f.out, 'starling.db') : f.store, json: f.json, logLevel: f.logLevel },
   };

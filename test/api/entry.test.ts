@@ -24,6 +24,7 @@ const EXPORTED = [
   'STRATEGY_NAMES',
   'SecAggError',
   'StarlingError',
+  'TaskError',
   'builtinStrategy',
   'createLogger',
   'createStrategy',

@@ -83,8 +83,13 @@ describe('the in-memory transport', () => {
     });
     const trainerFor = (i: number, t: Trainer) => (i === 0 ? broken(t, 'throw') : i === 1 ? broken(t, 'nan') : t);
     const log = memoryLogger();
-    const { ws, memory } = await both({ clients: 4, rounds: 2 }, { trainerFor, log });
+    const kinds: string[][] = [];
+    const onClients: SimulateOptions['onClients'] = (_round, _results, failures) => kinds.push(failures.map((f) => `${f.client.name} ${f.kind}`));
+    const { ws, memory } = await both({ clients: 4, rounds: 2 }, { trainerFor, log, onClients });
     sameRun(ws, memory);
+    // why each failed, in a word, the same over both transports: the thrower's own error, then the diverged training
+    const expected = [['client-1 client_error', 'client-2 diverged'], ['client-2 diverged']];
+    expect(kinds).toEqual([...expected, ...expected]);
     expect(memory.history.rounds.map((r) => [r.clients, r.failures])).toEqual([
       [2, 2],
       [2, 1],

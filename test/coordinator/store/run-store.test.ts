@@ -130,7 +130,7 @@ describe('the run recorder', () => {
     const path = fresh();
     const recorder = RunRecorder.start(path, { ...run('rec'), dir: join(dirname(path), 'rec') }, silentLogger);
     const same = (id: string) => ({ id, name: 'site' });
-    recorder.onClients(1, [{ client: same('c1'), numExamples: 5, metrics: { loss: 1 } }], [{ client: same('c2'), reason: 'gone' }]);
+    recorder.onClients(1, [{ client: same('c1'), numExamples: 5, metrics: { loss: 1 } }], [{ client: same('c2'), reason: 'gone', kind: 'disconnected' }]);
     recorder.onRound(record(1, 0.5));
     await recorder.finish({ status: 'complete', finishedAt: 't' });
     const store = RunStore.open(path, { readonly: true });
