@@ -5,6 +5,7 @@ import { type RunSummary, RunStore, type StoredRun } from '../coordinator/store/
 import { atomicWrite } from '../shared/atomic-file.ts';
 import { errorMessage, StarlingError } from '../shared/errors.ts';
 import { curveChart } from './curve-chart.ts';
+import { svgChart } from './svg-chart.ts';
 
 const DEFAULT_STORE = 'runs/starling.db';
 
@@ -19,7 +20,7 @@ const LABELS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** `starling runs`: what the run store holds, read-only (it works on a store a crashed run left). */
 export function runsCommand(): Command {
-  const runs = new Command('runs').description('list, show, compare and export the runs in a run store');
+  const runs = new Command('runs').description('list, show, compare, plot and export the runs in a run store');
   runs
     .command('list')
     .description('every run, newest first: id, started, status, rounds, best accuracy, data, model, strategy')
@@ -88,6 +89,24 @@ export function runsCommand(): Command {
           );
       });
       process.stdout.write(flags.json ? `${JSON.stringify(comparison(found, flags.metric))}\n` : compareText(found, flags.metric));
+    });
+  runs
+    .command('plot <ids...>')
+    .description('learning curves of one or more runs as an SVG file: a panel per metric (default accuracy and loss), a line per run')
+    .option('--store <file>', `the run store (default ${DEFAULT_STORE})`, DEFAULT_STORE)
+    .requiredOption('--out <file>', 'the SVG file to write (atomically)')
+    .addOption(new Option('--metric <names...>', 'the metrics to draw, a panel each').choices(METRICS).default(['accuracy', 'loss']))
+    .action((ids: string[], flags: { store: string; out: string; metric: Metric[] }) => {
+      if (!flags.out.toLowerCase().endsWith('.svg'))
+        throw new StarlingError('E_CONFIG', `runs plot writes SVG: --out must end in .svg, got ${JSON.stringify(flags.out)}`);
+      const found = withStore(flags.store, (store) => ids.map((id) => findRun(store, id)));
+      const svg = plotRuns(found, [...new Set(flags.metric)]);
+      try {
+        atomicWrite(flags.out, svg, 0o644);
+      } catch (e) {
+        throw new StarlingError('E_CONFIG', `cannot write ${flags.out}: ${errorMessage(e)}`, { cause: e });
+      }
+      process.stderr.write(`wrote ${flags.out}: ${found.length} run${found.length === 1 ? '' : 's'}, ${flags.metric.join(' and ')} by round\n`);
     });
   runs
     .command('export <id>')
@@ -179,6 +198,30 @@ function table(header: readonly string[], rows: readonly string[][]): string {
           .trimEnd()}\n`,
     )
     .join('');
+}
+
+/** What each metric is called on a chart's axis. */
+const AXIS: Record<Metric, string> = {
+  accuracy: 'central test accuracy',
+  loss: 'central test loss',
+  trainLoss: "clients' training loss",
+  trainAccuracy: "clients' training accuracy",
+  epsilon: 'ε spent',
+  seconds: 'seconds per round',
+};
+
+/** `runs plot`'s SVG: a panel per metric, a line per run (labelled by id), by round. */
+export function plotRuns(found: readonly StoredRun[], metrics: readonly Metric[]): string {
+  const panels = metrics.map((metric) => ({
+    title: AXIS[metric],
+    xLabel: 'round',
+    yLabel: metric,
+    series: found.map((run) => ({
+      label: `${run.summary.id} (${run.summary.strategy})`,
+      points: run.rounds.map((r) => ({ x: r.round, y: metricOf(r, metric) })),
+    })),
+  }));
+  return svgChart(panels, `${metrics.join(' and ')} by round of ${found.map((r) => r.summary.id).join(', ')}`);
 }
 
 const metricOf = (r: RoundRecord, metric: Metric): number | null => {
