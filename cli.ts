@@ -24,6 +24,8 @@ import { locateRun, openResumePoint, type ResumePoint } from './coordinator/resu
 import { CODE_VERSION } from './shared/version.ts';
 import { simulate } from './simulations/simulate.ts';
 import { runsCommand } from './cli/runs.ts';
+import { RoundProgress } from './cli/progress.ts';
+import { jsonSummary } from './cli/run-summary.ts';
 import { tuneCommand } from './cli/tune.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { cleaningLines, dataCommand, dataSummary, parseClassNames } from './cli/data.ts';
@@ -46,8 +48,27 @@ const program = new Command()
 /** coordinator and simulate: the file their flags are layered over. */
 const CONFIG_HELP = 'run config (YAML); flags override it';
 
+/** The run's status line on a terminal, while one is shown: log lines are written above it. */
+let progress: RoundProgress | undefined;
+
 function logger(level: string | undefined, fallback: LogLevel) {
-  return createLogger((level as LogLevel | undefined) ?? fallback, { pretty: process.stderr.isTTY });
+  return createLogger((level as LogLevel | undefined) ?? fallback, {
+    pretty: process.stderr.isTTY,
+    write: (line) => (progress ? progress.above(line, process.stderr) : void process.stderr.write(line)),
+  });
+}
+
+/** A status line for a run of `config.rounds` rounds, `done` of them already run, where stdout and stderr are a terminal and the output is not --json. */
+function startProgress(config: RunConfig, done: number): RoundProgress | undefined {
+  if (!RoundProgress.wanted(process.stdout, process.stderr, config.output.json)) return undefined;
+  progress = new RoundProgress(process.stdout, process.stderr, config.rounds, done);
+  progress.start();
+  return progress;
+}
+
+function stopProgress(): void {
+  progress?.finish();
+  progress = undefined;
 }
 
 /**
@@ -122,7 +143,7 @@ function finalScore(last: RoundRecord | null, test: { accuracy?: number; mae?: n
   return `accuracy ${last?.accuracy?.toFixed(4) ?? 'n/a'}${testPart}`;
 }
 
-/** The per-round line a person reads, or one JSON object per round with --json. */
+/** The per-round line a person reads (above the status line on a terminal), or one JSON object per round with --json. */
 function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
   const width = String(config.rounds).length;
   return (r) => {
@@ -148,10 +169,11 @@ function roundPrinter(config: RunConfig): (r: RoundRecord) => void {
     const unamplified = r.epsilonUnamplifiedMax !== undefined ? `; without amplification up to ε ${r.epsilonUnamplifiedMax.toFixed(2)}` : '';
     const privacy = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)} (δ ${r.delta!.toExponential(0)}${unamplified})` : '';
     const skipNote = r.skipped ? `  (skipped: ${r.skipReason ?? 'model unchanged'})` : '';
-    process.stdout.write(
+    const line =
       `round ${String(r.round).padStart(width)}/${config.rounds}  ${score}  loss ${loss}  ${r.seconds.toFixed(2)} s  ` +
-        `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${skipNote}\n`,
-    );
+      `in ${(r.bytesIn / MB).toFixed(2)} MB  out ${(r.bytesOut / MB).toFixed(2)} MB  clients ${r.clients}${fail}${federated}${privacy}${skipNote}\n`;
+    if (progress) progress.round(line, r.round, score.replace(/ {2,}/g, ' ').trim());
+    else process.stdout.write(line);
   };
 }
 
@@ -216,12 +238,15 @@ addRunFlags(
   const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config), resume });
   if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
   stopOnSignals(() => coordinator.stop(), log);
+  startProgress(config, resume?.history.length ?? 0);
   try {
     const result = await coordinator.done;
-    if (config.output.json) return;
-    if (result.stopped) process.stdout.write(resumableLine('coordinator', coordinator.runId, result.history.rounds.length, config));
+    stopProgress();
+    if (config.output.json) process.stdout.write(`${JSON.stringify(jsonSummary('coordinator', result, config))}\n`);
+    else if (result.stopped) process.stdout.write(resumableLine('coordinator', coordinator.runId, result.history.rounds.length, config));
     else process.stdout.write(`run ${result.history.runId} complete; history in ${result.dir ?? '(not written)'}\n`);
   } finally {
+    stopProgress();
     await coordinator.close();
   }
 });
@@ -344,6 +369,7 @@ addRunFlags(
     const attack = flags.attack ? { attack: parseAttack(String(flags.attack)), attackers } : undefined;
     const stopping = new AbortController();
     stopOnSignals(() => stopping.abort(), log);
+    startProgress(config, resume?.history.length ?? 0);
     const result = await simulate(config, {
       log,
       onRound: roundPrinter(config),
@@ -352,7 +378,8 @@ addRunFlags(
       resume,
       signal: stopping.signal,
       data,
-    });
+    }).finally(stopProgress);
+    if (config.output.json) process.stdout.write(`${JSON.stringify(jsonSummary('simulate', result, config))}\n`);
     if (result.stopped) {
       if (!config.output.json) process.stdout.write(resumableLine('simulate', result.history.runId, result.history.rounds.length, config));
       return;

@@ -15,8 +15,15 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
  * A structured logger on stderr (stdout belongs to the per-round output and
  * `--json`): JSON lines, or short human lines when `pretty` (the CLI's choice on a terminal).
  */
-export function createLogger(level: LogLevel = 'info', opts: { name?: string; pretty?: boolean } = {}): Logger {
-  const dest = opts.pretty ? prettyStderr() : pino.destination({ fd: 2, sync: true });
+export function createLogger(
+  level: LogLevel = 'info',
+  opts: {
+    name?: string;
+    pretty?: boolean /** Where pretty lines go (stderr when absent): a terminal's status line may need to step aside. */;
+    write?: (line: string) => void;
+  } = {},
+): Logger {
+  const dest = opts.pretty ? prettyStderr(opts.write) : pino.destination({ fd: 2, sync: true });
   return pino({ name: opts.name ?? 'starling', level, base: undefined, hooks: { streamWrite: escapeJsonLine } }, dest) as unknown as Logger;
 }
 
@@ -40,8 +47,8 @@ export function formatPrettyLine(jsonLine: string): string {
   return `${t} ${escapeControls(level)} ${escapeControls(typeof o.msg === 'string' ? o.msg : String(o.msg ?? ''))}\n`;
 }
 
-function prettyStderr(): { write(line: string): void } {
-  return { write: (line: string) => void process.stderr.write(formatPrettyLine(line)) };
+function prettyStderr(write: (line: string) => void = (line) => void process.stderr.write(line)): { write(line: string): void } {
+  return { write: (line: string) => write(formatPrettyLine(line)) };
 }
 
 /**

@@ -32,6 +32,14 @@ export function starling(
   return { done, stdout: () => stdout, child };
 }
 
+/** The round objects a finished `--json` run printed (without the summary it ends with). */
+export function jsonRounds<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"round"'))
+    .map((l) => JSON.parse(l) as T);
+}
+
 /** The rounds a `--json` run has printed so far. */
 export function printedRounds(run: { stdout: () => string }): { round: number; accuracy: number | null }[] {
   return run

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { probeBackend } from '../../shared/backend.ts';
 import { freePort, waitForHealth } from '../../simulations/loopback.ts';
 import { runDirectories } from '../../coordinator/history.ts';
-import { starling } from './cli-process.ts';
+import { jsonRounds, starling } from './cli-process.ts';
 
 describe('the starling command', () => {
   it('doctor lists every backend and the one it selects', async () => {
@@ -74,10 +74,7 @@ describe('the starling command', () => {
       metrics: Record<string, number>;
       perClient: { client: string; numExamples: number; metrics: Record<string, number> }[];
     };
-    const lines = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { round: number; federated: Fed });
+    const lines = jsonRounds<{ round: number; federated: Fed }>(r.stdout);
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
     for (const { federated: f } of lines) {
       expect(f.perClient.map((c) => c.client)).toEqual(['client-1', 'client-2', 'client-3']);
@@ -95,6 +92,21 @@ describe('the starling command', () => {
     };
     expect(history.config.localValidation).toBe(0.2);
     expect(history.rounds.map((x) => x.federated)).toEqual(lines.map((l) => l.federated));
+    // --json ends with a summary: the run, how it ended, its last scores and where its files are
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown> & { files: Record<string, string>; last: { round: number } };
+    expect(summary).toMatchObject({
+      kind: 'summary',
+      command: 'simulate',
+      runId: runDir,
+      status: 'complete',
+      rounds: 2,
+      roundsPlanned: 2,
+      dir: join(out, runDir!),
+      store: join(out, 'starling.db'),
+    });
+    expect(summary.last.round).toBe(2);
+    for (const file of Object.values(summary.files)) expect(existsSync(file)).toBe(true);
+    expect(Object.keys(summary.files)).toEqual(['history', 'model', 'weights']);
     const human = await starling(['simulate', '--clients', '2', '--rounds', '1', '--local-validation', '0.1', '--out', out]).done;
     expect(human.stdout).toMatch(/round 1\/1 .* fed accuracy 0\.\d{4} \(2 clients\)/);
     const bad = await starling(['simulate', '--local-validation', '0.7']).done;
@@ -125,7 +137,7 @@ describe('the starling command', () => {
       '2',
     ]).done;
     expect(r.code).toBe(0);
-    const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { clients: number; secaggErrorBound: number; accuracy: number };
+    const line = jsonRounds<{ clients: number; secaggErrorBound: number; accuracy: number }>(r.stdout).at(-1)!;
     expect(line.clients).toBe(3);
     expect(line.secaggErrorBound).toBeGreaterThan(0);
     expect(line.secaggErrorBound).toBeLessThan(1e-6);
@@ -169,7 +181,7 @@ describe('the starling command', () => {
     expect(summary.test.accuracy).toBeGreaterThan(0.5);
     const replay = await starling(['simulate', '--config', summary.best.configFile, '--json', '--out', join(dir, 'replay')]).done;
     expect(replay.code).toBe(0);
-    expect((JSON.parse(replay.stdout.trim().split('\n').at(-1)!) as { accuracy: number }).accuracy).toBe(summary.best.score);
+    expect(jsonRounds<{ accuracy: number }>(replay.stdout).at(-1)!.accuracy).toBe(summary.best.score);
     // the human table, resumed from the same record: nothing runs again
     const table = await starling(['tune', '--space', space, '--method', 'random', '--trials', '3', '--out', out]).done;
     expect(table.code).toBe(0);
@@ -241,10 +253,7 @@ describe('the starling command', () => {
     expect(a!.code).toBe(0);
     expect(b!.code).toBe(0);
     expect(c.code).toBe(0);
-    const lines = c.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = jsonRounds<Record<string, number>>(c.stdout);
     expect(lines.map((l) => l.round)).toEqual([1, 2]);
     for (const l of lines) {
       const f = l.federated as unknown as { clients: number; failures: number; numExamples: number; perClient: { client: string; numExamples: number }[] };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runDirectories } from '../../coordinator/history.ts';
-import { starling } from './cli-process.ts';
+import { jsonRounds, starling } from './cli-process.ts';
 
 const IRIS = new URL('../../examples/data/iris.csv', import.meta.url).pathname;
 
@@ -40,13 +40,7 @@ describe('simulate and data inspect on a CSV file with named labels (iris)', () 
     const run = async () => {
       const r = await starling([...args, '--rounds', '12', '--json', '--out', out]).done;
       expect(r.code, r.stderr).toBe(0);
-      const rounds = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => {
-          const { seconds: _, ...round } = JSON.parse(l) as { round: number; accuracy: number; loss: number; seconds: number };
-          return round;
-        });
+      const rounds = jsonRounds<{ round: number; accuracy: number; loss: number; seconds: number }>(r.stdout).map(({ seconds: _, ...round }) => round);
       return { rounds, weights: readFileSync(join(out, runDirectories(out).at(-1)!, 'final-weights.f32')) };
     };
     const first = await run();

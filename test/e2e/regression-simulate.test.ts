@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runDirectories } from '../../coordinator/history.ts';
 import { mulberry32 } from '../../shared/rng.ts';
-import { starling } from './cli-process.ts';
+import { jsonRounds, starling } from './cli-process.ts';
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'starling-regression-sim-'));
@@ -46,13 +46,7 @@ describe('simulate --task regression on a CSV file', () => {
     const run = async () => {
       const r = await starling([...args, '--json', '--out', out, '--local-validation', '0.2']).done;
       expect(r.code, r.stderr).toBe(0);
-      const rounds = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => {
-          const { seconds: _, ...round } = JSON.parse(l) as JsonRound & { seconds: number };
-          return round;
-        });
+      const rounds = jsonRounds<JsonRound & { seconds: number }>(r.stdout).map(({ seconds: _, ...round }) => round);
       return { rounds, weights: readFileSync(join(out, runDirectories(out).at(-1)!, 'final-weights.f32')) };
     };
     const first = await run();
