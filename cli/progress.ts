@@ -68,7 +68,8 @@ export class RoundProgress {
     const seconds = (performance.now() - this.started) / 1000;
     const left = ran > 0 && this.done < this.total ? `  ~${formatSeconds((seconds / ran) * (this.total - this.done))} left` : '';
     const text = `[${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] round ${this.done}/${this.total}${this.score ? `  ${this.score}` : ''}${left}`;
-    const width = this.status.columns ?? 80;
+    // a terminal that reports no size (0, as some pseudo-terminals do) is taken as 80 wide
+    const width = this.status.columns || 80;
     this.status.write(`\r\x1b[K${text.length > width - 1 ? text.slice(0, width - 1) : text}`);
     this.shown = true;
   }

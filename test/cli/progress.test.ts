@@ -53,5 +53,8 @@ describe('RoundProgress', () => {
     const p = new RoundProgress(stream(true), err, 10, 3);
     p.start();
     expect(err.text).toBe(`\r\x1b[K${'[#######-----------------] round 3/10'.slice(0, 29)}`);
+    const unsized = stream(true, 0);
+    new RoundProgress(stream(true), unsized, 10, 3).start();
+    expect(unsized.text).toBe('\r\x1b[K[#######-----------------] round 3/10');
   });
 });
