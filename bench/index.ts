@@ -7,6 +7,8 @@
  *   npm run bench -- --quick      # one run each, for a smoke test
  *   npm run bench -- --scale      # only scale: simulations of 10 … 100,000 clients (bench/scale-bench.ts) and a
  *                                 # coordinator with 10 and 1,000 real WebSocket clients (bench/ws-scale-bench.ts)
+ *   npm run bench -- --out DIR    # also write DIR/bench.json, bench.md (a table per benchmark) and the figures
+ *                                 # (rounds.svg; scale-rss.svg with --scale): bench/report.ts
  */
 import { parseArgs } from 'node:util';
 import { cnnBench } from './cnn-bench.ts';
@@ -18,14 +20,26 @@ import { hostileBench } from './hostile-bench.ts';
 import { storeBench } from './store-bench.ts';
 import { scaleBench } from './scale-bench.ts';
 import { wsScaleBench } from './ws-scale-bench.ts';
+import { roundsFigure, writeBenchReport } from './report.ts';
+import { scalePlot } from './scale-plot.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, scale: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, scale: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
+/** Prints the report; with --out, writes it there too, as JSON, Markdown tables and figures. */
+function publish(report: readonly Record<string, unknown>[], title: string, figures: Record<string, string | undefined>): void {
+  publish(report as Record<string, unknown>[], 'Starling benchmarks', { 'rounds.svg': roundsFigure(report as Record<string, unknown>[]) });
+  if (!values.out) return;
+  const files = writeBenchReport(values.out, report, `${title}, ${new Date().toISOString().slice(0, 10)}`, figures);
+  process.stderr.write(`wrote ${files.join(', ')}\n`);
+}
 const runs = values.quick ? 1 : 3;
 if (values.scale) {
   const scale = await scaleBench(runs);
   // and a deployed coordinator's memory with 10 and 1,000 real WebSocket clients (4 client processes × 250 agents)
   const sockets = await wsScaleBench({ clients: [10, 1000], runs, perHost: 250, rounds: 2 });
-  process.stdout.write(`${JSON.stringify([...scale, ...sockets], null, 2)}\n`);
+  const report = [...scale, ...sockets] as unknown as Record<string, unknown>[];
+  publish(report, 'Starling scale benchmark', { 'scale-rss.svg': scalePlot(report as unknown as Parameters<typeof scalePlot>[0]) });
   process.exit(0);
 }
 
