@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { addRunFlags, int, runFlagOption, runFlags } from './cli/flags.ts';
@@ -59,10 +59,10 @@ function logger(level: string | undefined, fallback: LogLevel) {
 }
 
 /** A status line for a run of `config.rounds` rounds, `done` of them already run, where stdout and stderr are a terminal and the output is not --json. */
-function startProgress(config: RunConfig, done: number): RoundProgress | undefined {
+function startProgress(config: RunConfig, done: number, note: string): RoundProgress | undefined {
   if (!RoundProgress.wanted(process.stdout, process.stderr, config.output.json)) return undefined;
   progress = new RoundProgress(process.stdout, process.stderr, config.rounds, done);
-  progress.start();
+  progress.start(note);
   return progress;
 }
 
@@ -238,7 +238,7 @@ addRunFlags(
   const coordinator = await startCoordinator(config, { log, onRound: roundPrinter(config), resume });
   if (!config.output.json) process.stdout.write(`coordinator listening on ${coordinator.url}; waiting for ${config.clients} clients\n`);
   stopOnSignals(() => coordinator.stop(), log);
-  startProgress(config, resume?.history.length ?? 0);
+  startProgress(config, resume?.history.length ?? 0, `waiting for ${config.clients} clients`);
   try {
     const result = await coordinator.done;
     stopProgress();
@@ -369,7 +369,12 @@ addRunFlags(
     const attack = flags.attack ? { attack: parseAttack(String(flags.attack)), attackers } : undefined;
     const stopping = new AbortController();
     stopOnSignals(() => stopping.abort(), log);
-    startProgress(config, resume?.history.length ?? 0);
+    const workers = (flags.workers as number | undefined) ?? Math.min(availableParallelism(), config.clients);
+    startProgress(
+      config,
+      resume?.history.length ?? 0,
+      `starting ${workers} training worker${workers === 1 ? '' : 's'}${config.server.insecure ? '' : ` and ${config.clients} client identities`}`,
+    );
     const result = await simulate(config, {
       log,
       onRound: roundPrinter(config),

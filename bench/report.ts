@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { svgChart, type Series } from '../cli/svg-chart.ts';
+import { svgChart, type Series } from '../shared/plot/svg-chart.ts';
 
 type Row = Record<string, unknown> & { readonly bench?: string };
 

@@ -8,7 +8,7 @@
  *   npx tsx bench/scale-plot.ts /tmp/scale.json docs/scale-rss.svg
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { svgChart } from '../cli/svg-chart.ts';
+import { svgChart } from '../shared/plot/svg-chart.ts';
 
 interface Row {
   readonly bench: string;

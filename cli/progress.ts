@@ -51,8 +51,9 @@ export class RoundProgress {
     this.draw();
   }
 
-  /** Shows the status line before the first round ends (a waiting bar). */
-  start(): void {
+  /** Shows the status line before the first round ends, with what the run is doing meanwhile (starting its workers, waiting for clients). */
+  start(note = ''): void {
+    this.score = note;
     this.draw();
   }
 

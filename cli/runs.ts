@@ -5,7 +5,7 @@ import { type RunSummary, RunStore, type StoredRun } from '../coordinator/store/
 import { atomicWrite } from '../shared/atomic-file.ts';
 import { errorMessage, StarlingError } from '../shared/errors.ts';
 import { curveChart } from './curve-chart.ts';
-import { svgChart } from './svg-chart.ts';
+import { svgChart } from '../shared/plot/svg-chart.ts';
 
 const DEFAULT_STORE = 'runs/starling.db';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { svgChart } from '../../cli/svg-chart.ts';
+import { svgChart } from '../../shared/plot/svg-chart.ts';
 import { StarlingError } from '../../shared/errors.ts';
 import { roundRecord, runStart, runs, tempDir, writeRun } from './run-store-fixture.ts';
 

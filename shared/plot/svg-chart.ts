@@ -1,7 +1,7 @@
 /**
  * Line charts as standalone SVG, no dependencies: one or more panels side by side, each with
  * its axes (linear or log₁₀), grid, a line per series (broken where a value is missing, a dot
- * at each point) and a legend. `starling runs plot` draws learning curves with it, the
+ * at each point of a short one) and a legend. `starling runs plot` draws learning curves with it, the
  * benchmarks their figures. Text is escaped; the same input gives the same bytes.
  */
 export interface Series {
@@ -25,6 +25,8 @@ export interface Panel {
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
 const PANEL_W = 480;
+/** Series longer than this are drawn as lines only. */
+const MAX_DOTS = 40;
 const PANEL_H = 320;
 const M = { left: 64, right: 16, top: 34, bottom: 46 };
 
@@ -35,9 +37,15 @@ export function svgChart(panels: readonly Panel[], title: string): string {
   const colour = new Map(labels.map((l, i) => [l, PALETTE[i % PALETTE.length]!]));
   const legendRows = labels.length;
   // wide enough for the longest legend entry (about 7 px a character at 12 px sans-serif)
-  const width = Math.max(PANEL_W * panels.length, M.left + 30 + Math.max(...labels.map((l) => l.length)) * 7 + M.right);
+  // a panel is wide enough for its bold title (about 7.5 px a character), the document for the longest legend entry (about 7)
+  const widths = panels.map((p) => Math.max(PANEL_W, Math.ceil(M.left + p.title.length * 7.5 + M.right)));
+  const lefts = widths.map((_, i) => widths.slice(0, i).reduce((a, w) => a + w, 0));
+  const width = Math.max(
+    widths.reduce((a, w) => a + w, 0),
+    M.left + 30 + Math.max(...labels.map((l) => l.length)) * 7 + M.right,
+  );
   const height = PANEL_H + 12 + legendRows * 18;
-  const body = panels.map((p, i) => panel(p, i * PANEL_W, colour));
+  const body = panels.map((p, i) => panel(p, lefts[i]!, widths[i]!, colour));
   const legend = labels.map((l, i) => {
     const y = PANEL_H + 10 + i * 18;
     const dashed = panels.some((p) => p.series.some((s) => s.label === l && s.dashed));
@@ -54,7 +62,7 @@ ${[...body, ...legend].join('\n')}
 `;
 }
 
-function panel(p: Panel, left: number, colour: ReadonlyMap<string, string>): string {
+function panel(p: Panel, left: number, panelWidth: number, colour: ReadonlyMap<string, string>): string {
   const points = p.series.flatMap((s) => s.points.filter((q): q is { x: number; y: number } => q.y !== null && Number.isFinite(q.y)));
   if ((p.logX && points.some((q) => q.x <= 0)) || (p.logY && points.some((q) => q.y <= 0)))
     throw new Error(`svgChart: "${p.title}" has a value ≤ 0 on a log axis`);
@@ -70,7 +78,7 @@ function panel(p: Panel, left: number, colour: ReadonlyMap<string, string>): str
     p.logY ?? false,
     false,
   );
-  const plotW = PANEL_W - M.left - M.right;
+  const plotW = panelWidth - M.left - M.right;
   const plotH = PANEL_H - M.top - M.bottom;
   const px = (x: number) => left + M.left + ((fx(x) - xAxis.lo) / (xAxis.hi - xAxis.lo)) * plotW;
   const py = (y: number) => M.top + plotH - ((fy(y) - yAxis.lo) / (yAxis.hi - yAxis.lo)) * plotH;
@@ -97,6 +105,8 @@ function panel(p: Panel, left: number, colour: ReadonlyMap<string, string>): str
       if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${run.join(' ')}"/>`);
       run = [];
     };
+    // a dot at each point while they are few enough to tell apart
+    const dots = s.points.length <= MAX_DOTS;
     for (const q of s.points) {
       if (q.y === null || !Number.isFinite(q.y)) {
         flush();
@@ -104,7 +114,7 @@ function panel(p: Panel, left: number, colour: ReadonlyMap<string, string>): str
       }
       const [x, y] = [f(px(q.x)), f(py(q.y))];
       run.push(`${x},${y}`);
-      out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${c}"/>`);
+      if (dots) out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${c}"/>`);
     }
     flush();
   }
