@@ -206,6 +206,7 @@ function stopOnSignals(stop: () => void, log: Logger): void {
   let signals = 0;
   const onSignal = (name: string) => {
     if (++signals > 1) {
+      stopProgress();
       process.stderr.write(`starling: ${name} again: exiting now (the rounds committed so far are kept)\n`);
       process.exit(130);
     }

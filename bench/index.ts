@@ -28,7 +28,7 @@ const { values } = parseArgs({
 });
 /** Prints the report; with --out, writes it there too, as JSON, Markdown tables and figures. */
 function publish(report: readonly Record<string, unknown>[], title: string, figures: Record<string, string | undefined>): void {
-  publish(report as Record<string, unknown>[], 'Starling benchmarks', { 'rounds.svg': roundsFigure(report as Record<string, unknown>[]) });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   if (!values.out) return;
   const files = writeBenchReport(values.out, report, `${title}, ${new Date().toISOString().slice(0, 10)}`, figures);
   process.stderr.write(`wrote ${files.join(', ')}\n`);
@@ -62,4 +62,4 @@ const tenClients = report.find((r): r is { bench: 'round'; secure: boolean; engi
 report.push(...(await storeBench(values.quick ? 5 : 30, tenClients?.secondsPerRoundMedian)));
 // what hostile peers cost an honest run: coordinator RSS and seconds per round under each attack
 report.push(...(await hostileBench(values.quick ? 2 : 5)));
-process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+publish(report as Record<string, unknown>[], 'Starling benchmarks', { 'rounds.svg': roundsFigure(report as Record<string, unknown>[]) });

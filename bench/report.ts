@@ -15,13 +15,18 @@ type Row = Record<string, unknown> & { readonly bench?: string };
 export function cell(v: unknown): string | undefined {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  if (typeof v === 'string' || typeof v === 'boolean') return String(v).replace(/\|/g, '\\|');
+  if (typeof v === 'string' || typeof v === 'boolean') return markdownText(String(v));
   if (Array.isArray(v)) return v.every((x) => typeof x === 'number' || x === null) ? v.map((x) => cell(x)).join(' / ') : undefined;
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.median === 'number' && typeof o.min === 'number' && typeof o.max === 'number') return `${cell(o.median)} (${cell(o.min)}–${cell(o.max)})`;
   }
   return undefined;
+}
+
+/** Text inside a Markdown table cell: backslashes and pipes escaped, line breaks as spaces. */
+function markdownText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
 /** The columns of a row: its scalar fields, and one level into objects that are not spreads (`timingsMedian.collect`). */
@@ -51,7 +56,7 @@ export function benchMarkdown(report: readonly Row[], title: string): string {
   for (const [name, rows] of groups) {
     const cells = rows.map((r) => new Map(columns(r)));
     const keys = [...new Set(cells.flatMap((c) => [...c.keys()]))];
-    md += `\n## ${name}\n\n| ${keys.join(' | ')} |\n|${keys.map(() => '---').join('|')}|\n`;
+    md += `\n## ${markdownText(name)}\n\n| ${keys.map(markdownText).join(' | ')} |\n|${keys.map(() => '---').join('|')}|\n`;
     for (const c of cells) md += `| ${keys.map((k) => c.get(k) ?? '').join(' | ')} |\n`;
   }
   return md;

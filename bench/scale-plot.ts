@@ -2,7 +2,7 @@
  * Draws the README's plot of peak RSS against clients from `npm run bench -- --scale`'s JSON:
  * Starling's simulation (plain and secure, the in-memory transport above 100 clients) beside
  * Flower's memory for the same clients training at once (one ≈ 280 MiB process each). Log–log
- * axes; plain SVG (cli/svg-chart.ts).
+ * axes; plain SVG (shared/plot/svg-chart.ts).
  *
  *   npm run bench -- --scale > /tmp/scale.json
  *   npx tsx bench/scale-plot.ts /tmp/scale.json docs/scale-rss.svg

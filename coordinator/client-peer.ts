@@ -161,7 +161,8 @@ export class ClientPeer implements ClientHandle {
           done();
           // an answer to it that still turns up (on a later session) is a repeat, not a result
           this.ledger.settled(key);
-          return reject(new TaskError(signal.aborted ? 'deadline' : 'disconnected', failure));
+          // its session was lost and it did not come back (or the run ended meanwhile): not a deadline a connected client missed
+          return reject(new TaskError(this.ended !== undefined ? 'other' : 'disconnected', failure));
         }
         const session = this.session;
         if (!session) return;

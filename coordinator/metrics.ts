@@ -103,15 +103,19 @@ export class CoordinatorMetrics {
       },
     });
     // counters of what the transport has counted all along: each scrape adds what came since the last
+    // (a count that went down — a transport counting afresh — adds what it holds now: a counter never falls)
     const counted = { bytesIn: 0, bytesOut: 0 };
+    const since = (key: keyof typeof counted, now: number): number => {
+      const added = now >= counted[key] ? now - counted[key] : now;
+      counted[key] = now;
+      return added;
+    };
     new Counter({
       name: 'starling_received_bytes_total',
       help: 'Bytes of WebSocket frames received.',
       registers,
       collect() {
-        const now = sources.traffic().bytesIn;
-        this.inc(now - counted.bytesIn);
-        counted.bytesIn = now;
+        this.inc(since('bytesIn', sources.traffic().bytesIn));
       },
     });
     new Counter({
@@ -119,13 +123,9 @@ export class CoordinatorMetrics {
       help: 'Bytes of WebSocket frames sent.',
       registers,
       collect() {
-        const now = sources.traffic().bytesOut;
-        this.inc(now - counted.bytesOut);
-        counted.bytesOut = now;
+        this.inc(since('bytesOut', sources.traffic().bytesOut));
       },
     });
-    // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_seconds, nodejs_gc_duration_seconds, …
-    collectDefaultMetrics({ register: this.registry });
   }
 
   /** A round's results and failures, as they are collected. */
@@ -159,8 +159,24 @@ export class CoordinatorMetrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text. */
+  /** The exposition text: this coordinator's metrics, then the process's. */
   render(): Promise<string> {
-    return this.registry.metrics();
+    return Registry.merge([this.registry, processRegistry()]).metrics();
   }
+}
+
+let processMetrics: Registry | undefined;
+
+/**
+ * The process's own metrics (process_cpu_seconds_total, process_resident_memory_bytes,
+ * nodejs_eventloop_lag_seconds, nodejs_gc_duration_seconds, …), collected once per process: each
+ * collection installs observers nothing removes, so one per coordinator would pile up in a
+ * process that starts many (tune, a program).
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
 }

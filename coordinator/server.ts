@@ -270,13 +270,14 @@ export class CoordinatorServer implements Transport {
         return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
       return reply(200, { runId: this.opts.runId, clients: this.connected().map((c) => ({ id: c.id, name: c.name })), ...this.opts.status?.() });
     }
-    if (req.method === 'GET' && req.url === '/metrics') {
+    // a scraper may ask HEAD, or add a query string
+    if ((req.method === 'GET' || req.method === 'HEAD') && String(req.url).split('?')[0] === '/metrics') {
       const { metrics } = this.opts;
       if (!metrics) return reply(404, { error: 'GET /metrics is off; start the coordinator with --metrics-endpoint (metricsEndpoint: true) to serve it' });
       metrics.render().then(
         (text) => {
           res.writeHead(200, { 'content-type': metrics.contentType });
-          res.end(text);
+          res.end(req.method === 'HEAD' ? undefined : text);
         },
         (err: unknown) => reply(500, { error: `metrics: ${errorMessage(err)}` }),
       );

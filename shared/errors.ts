@@ -107,9 +107,10 @@ export class TaskError extends StarlingError {
   }
 }
 
-/** The kind of a task's failure: a TaskError's own, 'other' for any other error. */
+/** The kind of a task's failure: a TaskError's own, 'protocol' for a broken protocol (an invalid result, a frame timeout), 'other' for any other error. */
 export function taskFailureKind(err: unknown): TaskFailureKind {
-  return err instanceof TaskError ? err.kind : 'other';
+  if (err instanceof TaskError) return err.kind;
+  return err instanceof ProtocolError ? 'protocol' : 'other';
 }
 
 /** The other side reported an error (`E_REMOTE`) and closed: `remoteCode` is the code it sent, the message says what it said. */

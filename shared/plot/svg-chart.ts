@@ -103,6 +103,11 @@ function panel(p: Panel, left: number, panelWidth: number, colour: ReadonlyMap<s
     let run: string[] = [];
     const flush = () => {
       if (run.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${run.join(' ')}"/>`);
+      // a value alone between gaps is a dot even on a long series
+      else if (run.length === 1 && !dots) {
+        const [x, y] = run[0]!.split(',');
+        out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${c}"/>`);
+      }
       run = [];
     };
     // a dot at each point while they are few enough to tell apart
@@ -153,6 +158,8 @@ function f(v: number): string {
   return v.toFixed(2);
 }
 
+/** Text as XML character data: markup characters as references, controls XML cannot hold as a space. */
 function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the controls are what is replaced
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ').replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -14,6 +14,7 @@ describe('the bench report (npm run bench -- --out DIR)', () => {
     expect(cell({ median: 0.0652, min: 0.0621, max: 0.0653, n: 7 })).toBe('0.0652 (0.0621–0.0653)');
     expect(cell([0.061, 0.068])).toBe('0.061 / 0.068');
     expect(cell('a | b')).toBe('a \\| b');
+    expect(cell('a\nb \\ c')).toBe('a b \\\\ c');
     expect(cell(null)).toBe('');
     expect(cell({ nested: { deep: 1 } })).toBeUndefined();
   });

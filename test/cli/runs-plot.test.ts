@@ -89,6 +89,12 @@ describe('starling runs plot', () => {
       't',
     );
     expect(svg).toContain('a &#60; b &#38; &#34;c&#34;');
+    expect(svgChart([{ title: 'bell\u0007', xLabel: 'x', yLabel: 'y', series: [] }], 't')).toContain('>bell </text>');
+    // a long series has no dots, but a value alone between gaps still shows
+    const points = Array.from({ length: 50 }, (_, i) => ({ x: i, y: i === 20 ? 1 : i === 19 || i === 21 ? null : 2 }));
+    const long = svgChart([{ title: 'p', xLabel: 'x', yLabel: 'y', series: [{ label: 's', points }] }], 't');
+    expect((long.match(/<circle /g) ?? []).length).toBe(1);
+    expect((long.match(/<polyline /g) ?? []).length).toBe(2);
     for (const tick of ['>10<', '>100<', '>1k<', '>10k<']) expect(svg).toContain(tick);
     expect(() => svgChart([{ title: 'p', xLabel: 'x', yLabel: 'y', logY: true, series: [{ label: 's', points: [{ x: 1, y: 0 }] }] }], 't')).toThrow(
       /"p" has a value ≤ 0 on a log axis/,

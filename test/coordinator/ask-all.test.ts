@@ -31,7 +31,7 @@ describe('askAll', () => {
       block(120);
       expect(await replies).toEqual([
         { target: 'a', value: 'answer' },
-        { target: 'late', reason: 'missed the deadline' },
+        { target: 'late', reason: 'missed the deadline', kind: 'other' },
       ]);
     } finally {
       client.destroy();

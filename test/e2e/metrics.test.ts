@@ -94,6 +94,14 @@ describe('GET /metrics', () => {
       expect(m.get('starling_sent_bytes_total')).toBeGreaterThanOrEqual(record.bytesOut);
       expect(m.get('process_resident_memory_bytes')).toBeGreaterThan(0);
       expect(m.has('nodejs_eventloop_lag_seconds')).toBe(true);
+      // scraped again (a query string, as some scrapers add): the counters hold, none counted twice; HEAD answers without a body
+      const again = parseExposition(await (await fetch(`${coordinator.url.replace('ws://', 'http://')}/metrics?scrape=2`)).text());
+      expect(again.get('starling_client_results_total')).toBe(2);
+      expect(again.get('starling_received_bytes_total')).toBeGreaterThanOrEqual(m.get('starling_received_bytes_total')!);
+      expect(again.get('starling_received_bytes_total')! - m.get('starling_received_bytes_total')!).toBeLessThan(record.bytesIn);
+      const head = await fetch(`${coordinator.url.replace('ws://', 'http://')}/metrics`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
     } finally {
       open();
       await Promise.allSettled(agents);
