@@ -251,6 +251,12 @@ const RUN_FLAGS: readonly RunFlag[] = [
     commands: ['coordinator'],
   },
   {
+    flag: '--dashboard',
+    path: 'dashboard',
+    help: 'serve the live dashboard at http://HOST:PORT/dashboard (loopback only: it has no authentication of its own; reach a remote one through an SSH tunnel)',
+    commands: ['coordinator'],
+  },
+  {
     flag: '--heartbeat-interval <ms>',
     path: 'heartbeatIntervalMs',
     parse: integer,

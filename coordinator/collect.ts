@@ -83,7 +83,7 @@ export async function collectPlain(
     const client = { id: reply.target.client.id, name: reply.target.client.name };
     if (!('value' in reply)) failures.push({ client, reason: reply.reason, kind: reply.kind });
     else {
-      results.push(reply.value.record);
+      results.push({ ...reply.value.record, seconds: reply.value.seconds });
       slowestClientTrain = Math.max(slowestClientTrain, reply.value.seconds);
     }
   }

@@ -27,6 +27,7 @@ import type { Checkpoint } from './store/checkpoint-file.ts';
 import type { FitFailure, ResultRecord, Strategy, StrategyContext } from './strategies/strategy.ts';
 import { runRounds, type RoundRecord } from './round-loop.ts';
 import { CoordinatorMetrics } from './metrics.ts';
+import { DashboardFeed } from './dashboard/feed.ts';
 import { CoordinatorServer } from './server.ts';
 import { SECAGG_PLUS_ABOVE } from './secagg-round.ts';
 import { maskWorkers } from '../shared/secagg/index.ts';
@@ -353,6 +354,25 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         )
       : undefined;
   if (net.metricsEndpoint && opts.transport) log.warn('metricsEndpoint: the in-memory transport serves no HTTP, so there is no GET /metrics');
+  // the dashboard has no authentication of its own: it is served on loopback only (a remote one is reached through an SSH tunnel)
+  if (net.dashboard && !opts.transport && !isLoopback(net.host))
+    throw new ConfigError(`--dashboard is served on loopback only (it has no authentication of its own), and the coordinator listens on ${net.host}`);
+  const dashboard =
+    net.dashboard && !opts.transport
+      ? new DashboardFeed(
+          {
+            runId,
+            strategy: strategyName,
+            model: config.model.type,
+            data: formatDataSpec(config.data.source),
+            roundsPlanned: config.rounds,
+            secure: security !== undefined,
+            privacy: dp !== undefined,
+          },
+          () => listening?.connected().map((c) => c.name) ?? [],
+          resume?.history,
+        )
+      : undefined;
   const served = opts.transport
     ? Promise.resolve().then(() => opts.transport!(runId))
     : CoordinatorServer.listen({
@@ -370,6 +390,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         security,
         status: () => ({ round, rounds: config.rounds, secure: security !== undefined }),
         metrics,
+        dashboard,
       }).then((s) => {
         listening = s;
         return s;
@@ -410,10 +431,11 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
       evaluate: engine && evaluation ? (w) => engine.evaluate(config.model, w, { dataset: evaluation }) : undefined,
       federatedEvaluation: config.data.localValidation !== undefined,
       onClients:
-        recorder || metrics || opts.onClients
+        recorder || metrics || dashboard || opts.onClients
           ? (n, results, failures) => {
               recorder?.onClients(n, results, failures);
               metrics?.onClients(results, failures);
+              dashboard?.onClients(n, results, failures);
               opts.onClients?.(n, results, failures);
             }
           : undefined,
@@ -423,6 +445,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         round = r.round;
         recorder?.onRound(r, { runId, round: r.round, weights: model.weights, best: model.best, strategy: strategy.snapshot() });
         metrics?.onRound(r);
+        dashboard?.onRound(r);
         opts.onRound?.(r);
       },
       firstRoundClients: config.clients,
@@ -434,6 +457,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
       maxUpdateNorm: config.strategy.maxUpdateNorm,
       maxUpdateNormAction: config.strategy.maxUpdateNormAction,
     });
+    dashboard?.end(stopped ? 'stopped' : 'complete');
     // stopped: the clients' connections close as in a restart, so they may come back to the resumed run
     if (stopped) await server.close();
     else await server.finish('run complete', history.length);
@@ -465,6 +489,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
     await recorder?.finish({ status: stopped ? 'stopped' : 'complete', finishedAt: record.finishedAt, finalWeightsSha256: record.finalWeightsSha256 });
     return { history: record, weights, dir, ...(stopped ? { stopped } : {}) };
   })().catch(async (e: unknown) => {
+    dashboard?.end('failed');
     // recorded before `done` rejects: the caller may exit as soon as it does
     await failed(e);
     throw e;

@@ -56,6 +56,7 @@ const RESUMABLE_OVERRIDES = new Set([
   'maxUnauthenticatedPerAddress',
   'statusEndpoint',
   'metricsEndpoint',
+  'dashboard',
   'json',
   'logLevel',
   'out',

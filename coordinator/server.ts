@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, StarlingError, errorMessage } from '../shared/errors.ts';
+import type { DashboardFeed } from './dashboard/feed.ts';
+import { dashboardRoute } from './dashboard/routes.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Admission } from '../shared/crypto/handshake.ts';
 import type { Identity } from '../shared/crypto/primitives.ts';
@@ -40,6 +42,8 @@ export interface ServerOptions {
   readonly security?: { readonly identity: Identity; readonly admission: Admission };
   /** Extra fields for GET /status. */
   readonly status?: () => Record<string, unknown>;
+  /** The dashboard's data (coordinator/dashboard/): GET /dashboard and its state, events and assets; absent: off. */
+  readonly dashboard?: DashboardFeed;
   /** GET /metrics's text and content type (coordinator/metrics.ts); absent: the endpoint is off. */
   readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
@@ -269,6 +273,10 @@ export class CoordinatorServer implements Transport {
       if (!this.opts.statusEndpoint)
         return reply(404, { error: 'GET /status is off; start the coordinator with --status-endpoint (statusEndpoint: true) to serve it' });
       return reply(200, { runId: this.opts.runId, clients: this.connected().map((c) => ({ id: c.id, name: c.name })), ...this.opts.status?.() });
+    }
+    if (String(req.url).startsWith('/dashboard')) {
+      if (!this.opts.dashboard) return reply(404, { error: 'the dashboard is off; start the coordinator with --dashboard (dashboard: true) to serve it' });
+      if (dashboardRoute(this.opts.dashboard, req, res)) return;
     }
     // a scraper may ask HEAD, or add a query string
     if ((req.method === 'GET' || req.method === 'HEAD') && String(req.url).split('?')[0] === '/metrics') {

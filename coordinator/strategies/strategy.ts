@@ -33,8 +33,8 @@ export interface FitOutcome {
   readonly partial?: boolean;
 }
 
-/** What a round keeps of a result once its update is combined: who, how many examples, its metrics (the history and the run store record these). */
-export type ResultRecord = Omit<FitOutcome, 'delta'>;
+/** What a round keeps of a result once its update is combined: who, how many examples, its metrics (the history and the run store record these), and the seconds the client says it trained. */
+export type ResultRecord = Omit<FitOutcome, 'delta'> & { readonly seconds?: number };
 
 export interface FitFailure {
   readonly client: ClientInfo;

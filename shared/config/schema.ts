@@ -190,6 +190,8 @@ export const runConfigInputSchema = z.strictObject({
   statusEndpoint: z.boolean().default(false),
   /** Serve GET /metrics (Prometheus text format: rounds, durations, clients, failures by kind, bytes, ε, process) without authentication. */
   metricsEndpoint: z.boolean().default(false),
+  /** Serve the live dashboard (GET /dashboard: curves, round times, bytes, ε, the clients table); loopback only. */
+  dashboard: z.boolean().default(false),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 export type RunConfigInput = z.input<typeof runConfigInputSchema>;

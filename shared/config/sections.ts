@@ -70,6 +70,7 @@ export function sections(f: RunConfigFields) {
       maxUnauthenticatedPerAddress: f.maxUnauthenticatedPerAddress,
       statusEndpoint: f.statusEndpoint,
       metricsEndpoint: f.metricsEndpoint,
+      dashboard: f.dashboard,
     },
     output: { out: f.out, store: f.store === undefined ? join(f.out, 'starling.db') : f.store, json: f.json, logLevel: f.logLevel },
   };
