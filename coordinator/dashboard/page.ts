@@ -70,7 +70,8 @@ function draw() {
     const opts = {
       width: Math.max(480, el.parentElement.clientWidth - 24), height: 240,
       scales: { x: { time: false }, ...(FROM_ZERO.has(id) ? { y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } } : {}) },
-      axes: [{ label: "round" }, {}],
+      // rounds are whole: no tick between two
+      axes: [{ label: "round", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, {}],
       series: [{ label: "round" }, ...series.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2, points: { size: 5 } }))],
     };
     plots[id] = new uPlot(opts, data, el);
