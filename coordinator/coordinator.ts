@@ -457,7 +457,6 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
       maxUpdateNorm: config.strategy.maxUpdateNorm,
       maxUpdateNormAction: config.strategy.maxUpdateNormAction,
     });
-    dashboard?.end(stopped ? 'stopped' : 'complete');
     // stopped: the clients' connections close as in a restart, so they may come back to the resumed run
     if (stopped) await server.close();
     else await server.finish('run complete', history.length);
@@ -487,6 +486,8 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
     const dir = opts.writeHistory === false ? undefined : runDir;
     if (dir) writeRun(dir, record, weights);
     await recorder?.finish({ status: stopped ? 'stopped' : 'complete', finishedAt: record.finishedAt, finalWeightsSha256: record.finalWeightsSha256 });
+    // the pages are told once everything is written (a failure before this tells them 'failed')
+    dashboard?.end(stopped ? 'stopped' : 'complete');
     return { history: record, weights, dir, ...(stopped ? { stopped } : {}) };
   })().catch(async (e: unknown) => {
     dashboard?.end('failed');

@@ -276,7 +276,7 @@ export class CoordinatorServer implements Transport {
     }
     if (String(req.url).startsWith('/dashboard')) {
       if (!this.opts.dashboard) return reply(404, { error: 'the dashboard is off; start the coordinator with --dashboard (dashboard: true) to serve it' });
-      if (dashboardRoute(this.opts.dashboard, req, res)) return;
+      if (dashboardRoute(this.opts.dashboard, req, res, (socket) => this.gate.authenticated(socket))) return;
     }
     // a scraper may ask HEAD, or add a query string
     if ((req.method === 'GET' || req.method === 'HEAD') && String(req.url).split('?')[0] === '/metrics') {

@@ -44,8 +44,12 @@ interface Tally {
   examples: number | null;
 }
 
-/** Seconds between the comments that keep an idle event stream open through proxies. */
+/** Milliseconds between the comments that keep an idle event stream open through proxies. */
 const KEEPALIVE_MS = 15_000;
+/** Open pages at once: the streams are not authenticated (loopback only), so they are counted. */
+export const MAX_STREAMS = 16;
+/** A page that reads nothing is cut off once this much waits for it (it reconnects and gets the whole state). */
+const MAX_UNREAD_BYTES = 1024 * 1024;
 
 /**
  * The dashboard's data: the run, its rounds as they end, and a table of its clients, served as
@@ -105,20 +109,27 @@ export class DashboardFeed {
     return { run: this.run, status: this.status, rounds: this.rounds, clients: this.clients() };
   }
 
-  /** Answers GET /dashboard/events: the state now, then each round as it ends. */
-  subscribe(res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  /** Answers GET /dashboard/events: the state now, then each round as it ends; false (nothing written) when MAX_STREAMS pages are open. */
+  subscribe(res: ServerResponse): boolean {
+    if (this.status === 'running' && this.streams.size >= MAX_STREAMS) return false;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+    });
     res.write(event('state', this.state()));
     if (this.status !== 'running') {
       res.end();
-      return;
+      return true;
     }
     this.streams.add(res);
-    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS).unref();
+    const keepalive = setInterval(() => this.write(res, ': keep-alive\n\n'), KEEPALIVE_MS).unref();
     res.on('close', () => {
       clearInterval(keepalive);
       this.streams.delete(res);
     });
+    return true;
   }
 
   /** The clients table: every client a round has heard of and every one connected now, by name. */
@@ -142,7 +153,17 @@ export class DashboardFeed {
   private send(name: string, data: unknown): void {
     if (this.streams.size === 0) return;
     const text = event(name, data);
-    for (const res of this.streams) res.write(text);
+    for (const res of this.streams) this.write(res, text);
+  }
+
+  /** Writes to one page, or cuts it off when it has stopped reading (what waits for it would only grow). */
+  private write(res: ServerResponse, text: string): void {
+    if (res.writableLength > MAX_UNREAD_BYTES) {
+      this.streams.delete(res);
+      res.destroy();
+      return;
+    }
+    res.write(text);
   }
 }
 

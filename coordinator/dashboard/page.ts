@@ -4,45 +4,8 @@
  * uPlot (served from the package, no network), and the clients table. Every value a peer chose
  * (client names, failure reasons) is set as text, never as markup.
  */
-export const DASHBOARD_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Starling run</title>
-<link rel="stylesheet" href="/dashboard/uPlot.min.css">
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #1d1d1f; background: #fafafa; }
-  h1 { font-size: 20px; margin: 0 0 4px; }
-  #meta { color: #555; margin-bottom: 12px; }
-  #status { font-weight: 600; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
-  .card { background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 8px 12px; }
-  .card h2 { font-size: 14px; margin: 4px 0 8px; }
-  table { border-collapse: collapse; width: 100%; background: #fff; }
-  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; font-variant-numeric: tabular-nums; }
-  th { font-weight: 600; background: #f3f3f3; }
-  td.away { color: #b00020; }
-  .hidden { display: none; }
-</style>
-</head>
-<body>
-<h1>Starling run <span id="run"></span></h1>
-<div id="meta"><span id="status">connecting…</span> · <span id="progress"></span> · <span id="about"></span></div>
-<div class="grid">
-  <div class="card"><h2>accuracy</h2><div id="accuracy" class="chart"></div></div>
-  <div class="card"><h2>loss</h2><div id="loss" class="chart"></div></div>
-  <div class="card"><h2>where a round's seconds went</h2><div id="timings" class="chart"></div></div>
-  <div class="card"><h2>MB per round</h2><div id="bytes" class="chart"></div></div>
-  <div class="card hidden" id="privacy-card"><h2>privacy spent (ε)</h2><div id="privacy" class="chart"></div></div>
-</div>
-<h2 style="font-size:16px;margin:20px 0 8px">clients</h2>
-<table id="clients">
-  <thead><tr><th>client</th><th>state</th><th>last seen</th><th>rounds answered</th><th>failures</th><th>last failure</th><th>seconds (last)</th><th>examples (last)</th></tr></thead>
-  <tbody></tbody>
-</table>
-<script src="/dashboard/uPlot.iife.min.js"></script>
-<script>
+/** The page's own script: the CSP names it by its hash (routes.ts). */
+export const DASHBOARD_SCRIPT = `
 "use strict";
 const COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
 const fed = (r, metric) => (r.federated && r.federated.metrics ? r.federated.metrics[metric] : null);
@@ -122,6 +85,8 @@ events.addEventListener("state", (e) => {
   draw();
   table(state.clients);
   progress(state.status);
+  // a run that has ended sends nothing more
+  if (state.status !== "running") events.close();
 });
 events.addEventListener("round", (e) => {
   const { record, clients } = JSON.parse(e.data);
@@ -136,8 +101,50 @@ events.addEventListener("end", (e) => {
   progress(status);
   events.close();
 });
-events.onerror = () => { if (events.readyState === EventSource.CLOSED) progress("disconnected"); };
-</script>
+// the stream dropped: the browser tries again (the coordinator sends the whole state anew), or gave up
+events.onerror = () => progress(events.readyState === EventSource.CLOSED ? "disconnected" : "reconnecting…");
+`;
+
+export const DASHBOARD_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Starling run</title>
+<link rel="stylesheet" href="/dashboard/uPlot.min.css">
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #1d1d1f; background: #fafafa; }
+  h1 { font-size: 20px; margin: 0 0 4px; }
+  #meta { color: #555; margin-bottom: 12px; }
+  #status { font-weight: 600; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
+  .card { background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 8px 12px; }
+  .card h2 { font-size: 14px; margin: 4px 0 8px; }
+  table { border-collapse: collapse; width: 100%; background: #fff; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; font-variant-numeric: tabular-nums; }
+  th { font-weight: 600; background: #f3f3f3; }
+  td.away { color: #b00020; }
+  .hidden { display: none; }
+  h2.section { font-size: 16px; margin: 20px 0 8px; }
+</style>
+</head>
+<body>
+<h1>Starling run <span id="run"></span></h1>
+<div id="meta"><span id="status">connecting…</span> · <span id="progress"></span> · <span id="about"></span></div>
+<div class="grid">
+  <div class="card"><h2>accuracy</h2><div id="accuracy" class="chart"></div></div>
+  <div class="card"><h2>loss</h2><div id="loss" class="chart"></div></div>
+  <div class="card"><h2>where a round's seconds went</h2><div id="timings" class="chart"></div></div>
+  <div class="card"><h2>MB per round</h2><div id="bytes" class="chart"></div></div>
+  <div class="card hidden" id="privacy-card"><h2>privacy spent (ε)</h2><div id="privacy" class="chart"></div></div>
+</div>
+<h2 class="section">clients</h2>
+<table id="clients">
+  <thead><tr><th>client</th><th>state</th><th>last seen</th><th>rounds answered</th><th>failures</th><th>last failure</th><th>seconds (last)</th><th>examples (last)</th></tr></thead>
+  <tbody></tbody>
+</table>
+<script src="/dashboard/uPlot.iife.min.js"></script>
+<script>${DASHBOARD_SCRIPT}</script>
 </body>
 </html>
 `;

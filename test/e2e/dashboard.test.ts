@@ -1,8 +1,9 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ClientAgent } from '../../client/agent.ts';
 import type { Trainer } from '../../client/trainer.ts';
 import { startCoordinator } from '../../coordinator/coordinator.ts';
-import type { DashboardState } from '../../coordinator/dashboard/feed.ts';
+import { DashboardFeed, type DashboardState } from '../../coordinator/dashboard/feed.ts';
 import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
@@ -100,5 +101,102 @@ describe('the dashboard', () => {
       await Promise.allSettled(agents);
       await coordinator.close();
     }
+  });
+});
+
+/** A GET with the Host header given (fetch will not set one). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the dashboard against hostile use', () => {
+  it('answers only a loopback Host (no DNS rebinding), holds at most 16 pages, and keeps a page open past the unauthenticated deadline', async () => {
+    const coordinator = await startCoordinator(testConfig({ clients: 1, rounds: 1, dashboard: true, handshakeTimeoutMs: 300 }), {
+      log: silentLogger,
+      writeHistory: false,
+      security: keys.coordinator,
+    });
+    const http = coordinator.url.replace('ws://', 'http://');
+    const opened: AbortController[] = [];
+    try {
+      const rebound = await getWithHost(`${http}/dashboard/state`, 'evil.example:7070');
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toContain('only requests addressed to a loopback name');
+      expect((await getWithHost(`${http}/dashboard/state`, `localhost:${coordinator.port}`)).status).toBe(200);
+      expect((await getWithHost(`${http}/dashboard/state`, `[::1]:${coordinator.port}`)).status).toBe(200);
+      // 16 pages; a 17th is told to come back later
+      for (let i = 0; i < 16; i++) {
+        const abort = new AbortController();
+        opened.push(abort);
+        const res = await fetch(`${http}/dashboard/events`, { signal: abort.signal });
+        expect(res.status).toBe(200);
+      }
+      const refused = await fetch(`${http}/dashboard/events`);
+      expect(refused.status).toBe(503);
+      // past twice the handshake deadline the unauthenticated gate would have cut them: the pages are still served
+      await new Promise((r) => setTimeout(r, 900));
+      const state = (await (await fetch(`${http}/dashboard/state`)).json()) as DashboardState;
+      expect(state.status).toBe('running');
+      expect((await fetch(`${http}/dashboard/events`)).status).toBe(503);
+      // a page closed frees its place
+      opened.pop()!.abort();
+      await new Promise((r) => setTimeout(r, 100));
+      const again = new AbortController();
+      opened.push(again);
+      expect((await fetch(`${http}/dashboard/events`, { signal: again.signal })).status).toBe(200);
+    } finally {
+      for (const a of opened) a.abort();
+      await coordinator.close();
+    }
+  });
+
+  it('a page that stops reading is cut off once 1 MiB waits for it; the others go on', () => {
+    const feed = new DashboardFeed({ runId: 'r', strategy: 'fedavg', model: 'mlp', data: 'mnist', roundsPlanned: 5, secure: true, privacy: false }, () => []);
+    const page = (unread: number) => {
+      const written: string[] = [];
+      let destroyed = false;
+      const res = {
+        writableLength: unread,
+        writeHead() {},
+        write: (t: string) => written.push(t) > 0,
+        on() {},
+        end() {},
+        destroy() {
+          destroyed = true;
+        },
+      };
+      feed.subscribe(res as never);
+      return { written, destroyed: () => destroyed, res };
+    };
+    const stalled = page(2 * 1024 * 1024);
+    const reading = page(0);
+    feed.onRound({
+      round: 1,
+      accuracy: 0.5,
+      loss: 1,
+      seconds: 0.1,
+      bytesIn: 1,
+      bytesOut: 1,
+      clients: 1,
+      failures: 0,
+      partial: 0,
+      trainLoss: null,
+      trainAccuracy: null,
+      federated: null,
+      timings: { collect: 0, slowestClientTrain: 0, aggregate: 0, evaluate: 0, federatedEvaluate: 0 },
+    });
+    expect(stalled.destroyed()).toBe(true);
+    expect(stalled.written).toHaveLength(1);
+    expect(reading.written.map((t) => t.split('\n')[0])).toEqual(['event: state', 'event: round']);
   });
 });
