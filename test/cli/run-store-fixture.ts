@@ -107,3 +107,13 @@ export async function runs(args: string[]): Promise<{ stdout: string; stderr: st
   }
   return { stdout, stderr };
 }
+
+/** r-alpha: 3 rounds of accuracy 0.5, 0.7, 0.9 (loss 1 − accuracy), complete. */
+export function writeAlpha(store: string): void {
+  writeRun(
+    store,
+    runStart('r-alpha'),
+    [0.5, 0.7, 0.9].map((a, i) => ({ record: roundRecord(i + 1, a, { loss: 1 - a }) })),
+    'complete',
+  );
+}

@@ -2,17 +2,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StarlingError } from '../../shared/errors.ts';
 import { starling } from '../e2e/cli-process.ts';
-import { roundRecord, runStart, runs, tempDir, writeRun } from './run-store-fixture.ts';
+import { roundRecord, runStart, runs, tempDir, writeAlpha, writeRun } from './run-store-fixture.ts';
 
 const dir = tempDir('starling-runs-compare-');
 const store = join(dir, 'starling.db');
 // r-alpha: 3 rounds, complete; r-beta: 5 of 10 rounds (no accuracy in round 3), then its process died
-writeRun(
-  store,
-  runStart('r-alpha'),
-  [0.5, 0.7, 0.9].map((a, i) => ({ record: roundRecord(i + 1, a, { loss: 1 - a }) })),
-  'complete',
-);
+writeAlpha(store);
 writeRun(
   store,
   runStart('r-beta', { strategy: 'fedprox', model: 'cnn', roundsPlanned: 10 }),

@@ -3,16 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { svgChart } from '../../shared/plot/svg-chart.ts';
 import { StarlingError } from '../../shared/errors.ts';
-import { roundRecord, runStart, runs, tempDir, writeRun } from './run-store-fixture.ts';
+import { roundRecord, runStart, runs, tempDir, writeAlpha, writeRun } from './run-store-fixture.ts';
 
 const dir = tempDir('starling-runs-plot-');
 const store = join(dir, 'starling.db');
-writeRun(
-  store,
-  runStart('r-alpha'),
-  [0.5, 0.7, 0.9].map((a, i) => ({ record: roundRecord(i + 1, a, { loss: 1 - a }) })),
-  'complete',
-);
+writeAlpha(store);
 writeRun(
   store,
   runStart('r-beta', { strategy: 'fedprox' }),
