@@ -66,6 +66,12 @@ function startProgress(config: RunConfig, done: number, note: string): RoundProg
   return progress;
 }
 
+/** A line for the person on stderr, above the status line when there is one. */
+function say(line: string): void {
+  if (progress) progress.above(line, process.stderr);
+  else process.stderr.write(line);
+}
+
 function stopProgress(): void {
   progress?.finish();
   progress = undefined;
@@ -379,6 +385,8 @@ addRunFlags(
     const result = await simulate(config, {
       log,
       onRound: roundPrinter(config),
+      // its port is ephemeral: the address is said once the coordinator listens
+      onListening: config.server.dashboard ? (url) => say(`dashboard at ${url.replace('ws://', 'http://')}/dashboard\n`) : undefined,
       workers: flags.workers as number | undefined,
       attack,
       resume,

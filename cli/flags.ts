@@ -254,7 +254,7 @@ const RUN_FLAGS: readonly RunFlag[] = [
     flag: '--dashboard',
     path: 'dashboard',
     help: 'serve the live dashboard at http://HOST:PORT/dashboard (loopback only: it has no authentication of its own; reach a remote one through an SSH tunnel)',
-    commands: ['coordinator'],
+    commands: ['coordinator', 'simulate'],
   },
   {
     flag: '--heartbeat-interval <ms>',

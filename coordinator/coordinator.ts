@@ -354,6 +354,7 @@ export async function startCoordinator(given: RunConfig, opts: CoordinatorOption
         )
       : undefined;
   if (net.metricsEndpoint && opts.transport) log.warn('metricsEndpoint: the in-memory transport serves no HTTP, so there is no GET /metrics');
+  if (net.dashboard && opts.transport) log.warn('dashboard: the in-memory transport serves no HTTP, so there is no dashboard (--transport ws serves one)');
   // the dashboard has no authentication of its own: it is served on loopback only (a remote one is reached through an SSH tunnel)
   if (net.dashboard && !opts.transport && !isLoopback(net.host))
     throw new ConfigError(`--dashboard is served on loopback only (it has no authentication of its own), and the coordinator listens on ${net.host}`);

@@ -24,6 +24,8 @@ export interface SimulateOptions {
   readonly onRound?: (record: RoundRecord) => void;
   /** Each round's results and failures by client, as they are collected (CoordinatorOptions.onClients). */
   readonly onClients?: CoordinatorOptions['onClients'];
+  /** Over WebSockets: the coordinator listens at `url` (an ephemeral loopback port), before any client connects. */
+  readonly onListening?: (url: string) => void;
   /** Training workers; default min(cores, clients). */
   readonly workers?: number;
   /** Per-client trainer override (tests use it to inject faulty clients). */
@@ -131,7 +133,7 @@ export async function simulate(config: RunConfig, opts: SimulateOptions): Promis
       }));
     } else {
       const rows = Array.from({ length: config.clients }, (_, i) => rowsOf(i));
-      run = await overWebSockets(config, coordinatorOptions, stopOn, {
+      run = await overWebSockets(config, coordinatorOptions, stopOn, opts.onListening, {
         shards: rows.map((r) => r.train),
         holdouts: fraction === undefined ? undefined : rows.map((r) => r.holdout!),
         pool,
@@ -178,6 +180,7 @@ async function overWebSockets(
   config: RunConfig,
   coordinatorOptions: CoordinatorOptions,
   stopOn: (running: RunningCoordinator) => void,
+  onListening: ((url: string) => void) | undefined,
   agents: Omit<VirtualClientsOptions, 'url' | 'securityFor'>,
 ): Promise<Omit<SimulationResult, 'workers' | 'engine'>> {
   let coordinator: RunningCoordinator | undefined;
@@ -196,6 +199,7 @@ async function overWebSockets(
       { ...coordinatorOptions, security: keys?.coordinator },
     );
     stopOn(coordinator);
+    onListening?.(coordinator.url);
     const coordinatorKey = keys?.coordinator.identity.publicKey;
     const settled = runVirtualClients({
       ...agents,

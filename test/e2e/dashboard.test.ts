@@ -7,6 +7,7 @@ import { DashboardFeed, type DashboardState } from '../../coordinator/dashboard/
 import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
+import { simulate } from '../../simulations/simulate.ts';
 import { testConfig, testKeys } from './helpers.ts';
 
 const keys = testKeys(3);
@@ -198,5 +199,54 @@ describe('the dashboard against hostile use', () => {
     expect(stalled.destroyed()).toBe(true);
     expect(stalled.written).toHaveLength(1);
     expect(reading.written.map((t) => t.split('\n')[0])).toEqual(['event: state', 'event: round']);
+  });
+});
+
+describe('the dashboard of a simulation', () => {
+  it('simulate --dashboard serves it on the ephemeral port it names; the page follows the simulated rounds', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let listening!: (url: string) => void;
+    const url = new Promise<string>((resolve) => {
+      listening = resolve;
+    });
+    let roundOne!: () => void;
+    const firstRound = new Promise<void>((resolve) => {
+      roundOne = resolve;
+    });
+    // every client waits at its second task until the page has been read
+    const held = (t: Trainer): Trainer => {
+      let tasks = 0;
+      return {
+        evaluate: (spec, weights) => t.evaluate(spec, weights),
+        async fit(spec, weights, config, seed) {
+          if (++tasks > 1) await gate;
+          return t.fit(spec, weights, config, seed);
+        },
+      };
+    };
+    const run = simulate(testConfig({ clients: 2, rounds: 2, dashboard: true, transport: 'ws' }), {
+      log: silentLogger,
+      writeHistory: false,
+      trainerFor: (_i, t) => held(t),
+      onListening: listening,
+      onRound: (r) => (r.round === 1 ? roundOne() : undefined),
+    });
+    try {
+      const http = (await url).replace('ws://', 'http://');
+      await firstRound;
+      const state = (await (await fetch(`${http}/dashboard/state`)).json()) as DashboardState;
+      expect(state.status).toBe('running');
+      expect(state.rounds.map((r) => r.round)).toEqual([1]);
+      expect(state.clients.map((c) => [c.name, c.state, c.rounds])).toEqual([
+        ['client-1', 'ready', 1],
+        ['client-2', 'ready', 1],
+      ]);
+    } finally {
+      open();
+    }
+    expect((await run).history.rounds).toHaveLength(2);
   });
 });
