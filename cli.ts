@@ -25,7 +25,7 @@ import { CODE_VERSION } from './shared/version.ts';
 import { simulate } from './simulations/simulate.ts';
 import { runsCommand } from './cli/runs.ts';
 import { RoundProgress } from './cli/progress.ts';
-import { jsonSummary } from './cli/run-summary.ts';
+import { jsonSummary, resumeCommand } from './cli/run-summary.ts';
 import { tuneCommand } from './cli/tune.ts';
 import { parseAttack } from './simulations/attacks.ts';
 import { cleaningLines, dataCommand, dataSummary, parseClassNames } from './cli/data.ts';
@@ -54,16 +54,15 @@ let progress: RoundProgress | undefined;
 function logger(level: string | undefined, fallback: LogLevel) {
   return createLogger((level as LogLevel | undefined) ?? fallback, {
     pretty: process.stderr.isTTY,
-    write: (line) => (progress ? progress.above(line, process.stderr) : void process.stderr.write(line)),
+    write: say,
   });
 }
 
 /** A status line for a run of `config.rounds` rounds, `done` of them already run, where stdout and stderr are a terminal and the output is not --json. */
-function startProgress(config: RunConfig, done: number, note: string): RoundProgress | undefined {
-  if (!RoundProgress.wanted(process.stdout, process.stderr, config.output.json)) return undefined;
+function startProgress(config: RunConfig, done: number, note: string): void {
+  if (!RoundProgress.wanted(process.stdout, process.stderr, config.output.json)) return;
   progress = new RoundProgress(process.stdout, process.stderr, config.rounds, done);
   progress.start(note);
-  return progress;
 }
 
 /** A line for the person on stderr, above the status line when there is one. */
@@ -226,9 +225,7 @@ function stopOnSignals(stop: () => void, log: Logger): void {
 /** The line a stopped run ends with: how to take it up again. */
 function resumableLine(command: 'coordinator' | 'simulate', runId: string, rounds: number, config: RunConfig): string {
   if (config.output.store === false) return `run ${runId} stopped after round ${rounds} of ${config.rounds} (store: false, so it cannot be resumed)\n`;
-  // --resume finds runs/starling.db by itself; any other store is named
-  const store = config.output.store === join('runs', 'starling.db') ? '' : ` --store ${config.output.store}`;
-  return `run ${runId} stopped after round ${rounds} of ${config.rounds}; resumable with \`starling ${command} --resume ${runId}${store}\`\n`;
+  return `run ${runId} stopped after round ${rounds} of ${config.rounds}; resumable with \`${resumeCommand(command, runId, config.output.store)}\`\n`;
 }
 
 addRunFlags(

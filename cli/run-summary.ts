@@ -2,6 +2,11 @@ import { join } from 'node:path';
 import type { RunHistory } from '../coordinator/history.ts';
 import type { RunConfig } from '../shared/config.ts';
 
+/** The command that continues a stopped run: --resume finds runs/starling.db by itself; any other store is named. */
+export function resumeCommand(command: 'coordinator' | 'simulate', runId: string, store: string): string {
+  return `starling ${command} --resume ${runId}${store === join('runs', 'starling.db') ? '' : ` --store ${store}`}`;
+}
+
 /**
  * What a --json run ends with, after its round objects: `kind: "summary"` (as tune --json ends), the run id, how it
  * ended, its last scores, and where its files are (null where none were written).
@@ -29,8 +34,6 @@ export function jsonSummary(
     dir: dir ?? null,
     files: dir ? { history: join(dir, 'history.json'), model: join(dir, 'model.json'), weights: join(dir, 'final-weights.f32') } : null,
     store,
-    ...(result.stopped && store !== null
-      ? { resume: `starling ${command} --resume ${history.runId}${store === join('runs', 'starling.db') ? '' : ` --store ${store}`}` }
-      : {}),
+    ...(result.stopped && store !== null ? { resume: resumeCommand(command, history.runId, store) } : {}),
   };
 }

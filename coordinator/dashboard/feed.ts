@@ -94,13 +94,13 @@ export class DashboardFeed {
   /** A completed round: kept, and sent to every open page with the clients table. */
   onRound(record: RoundRecord): void {
     this.rounds.push(record);
-    this.send('round', { record, clients: this.clients() });
+    this.send('round', () => ({ record, clients: this.clients() }));
   }
 
   /** The run ended: every open page is told how, and its stream closed. */
   end(status: Exclude<DashboardState['status'], 'running'>): void {
     this.status = status;
-    this.send('end', { status, clients: this.clients() });
+    this.send('end', () => ({ status, clients: this.clients() }));
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -150,9 +150,10 @@ export class DashboardFeed {
     return t;
   }
 
-  private send(name: string, data: unknown): void {
+  /** Sends an event to every open page; its data (the clients table, say) is made only when a page is open. */
+  private send(name: string, data: () => unknown): void {
     if (this.streams.size === 0) return;
-    const text = event(name, data);
+    const text = event(name, data());
     for (const res of this.streams) this.write(res, text);
   }
 

@@ -8,15 +8,10 @@ import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
 import { simulate } from '../../simulations/simulate.ts';
-import { testConfig, testKeys } from './helpers.ts';
+import { deferred, fixedDelta, heldFromSecondTask, testConfig, testKeys } from './helpers.ts';
 
 const keys = testKeys(3);
 
-/** A client that trains nothing: a small fixed delta, at once. */
-const quick: Trainer = {
-  evaluate: () => Promise.reject(new Error('no evaluation')),
-  fit: async (_spec, weights) => ({ delta: new Float32Array(weights.length).fill(1e-4), numExamples: 10, metrics: { loss: 1, accuracy: 0.5, epochs: 1 } }),
-};
 const failing: Trainer = { evaluate: () => Promise.reject(new Error('no evaluation')), fit: () => Promise.reject(new Error('disk full')) };
 
 /** The server-sent events a stream carries, until it ends: each name with its parsed data. */
@@ -72,7 +67,7 @@ describe('the dashboard', () => {
     expect((await uplot.text()).length).toBeGreaterThan(10_000);
     // a page open before any client: its stream carries the whole run
     const stream = await readEvents(`${http}/dashboard/events`);
-    const agents = [quick, quick, failing].map((trainer, i) =>
+    const agents = [fixedDelta, fixedDelta, failing].map((trainer, i) =>
       new ClientAgent({ url: coordinator.url, name: `client-${i}`, trainer, log: silentLogger, security: keys.client(i) }).run(),
     );
     for (const a of agents) a.catch(() => undefined);
@@ -204,39 +199,20 @@ describe('the dashboard against hostile use', () => {
 
 describe('the dashboard of a simulation', () => {
   it('simulate --dashboard serves it on the ephemeral port it names; the page follows the simulated rounds', async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    let listening!: (url: string) => void;
-    const url = new Promise<string>((resolve) => {
-      listening = resolve;
-    });
-    let roundOne!: () => void;
-    const firstRound = new Promise<void>((resolve) => {
-      roundOne = resolve;
-    });
-    // every client waits at its second task until the page has been read
-    const held = (t: Trainer): Trainer => {
-      let tasks = 0;
-      return {
-        evaluate: (spec, weights) => t.evaluate(spec, weights),
-        async fit(spec, weights, config, seed) {
-          if (++tasks > 1) await gate;
-          return t.fit(spec, weights, config, seed);
-        },
-      };
-    };
+    const gate = deferred();
+    const url = deferred<string>();
+    const roundOne = deferred();
     const run = simulate(testConfig({ clients: 2, rounds: 2, dashboard: true, transport: 'ws' }), {
       log: silentLogger,
       writeHistory: false,
-      trainerFor: (_i, t) => held(t),
-      onListening: listening,
-      onRound: (r) => (r.round === 1 ? roundOne() : undefined),
+      // every client waits at its second task until the page has been read
+      trainerFor: (_i, t) => heldFromSecondTask(t, gate.promise),
+      onListening: url.resolve,
+      onRound: (r) => (r.round === 1 ? roundOne.resolve() : undefined),
     });
     try {
-      const http = (await url).replace('ws://', 'http://');
-      await firstRound;
+      const http = (await url.promise).replace('ws://', 'http://');
+      await roundOne.promise;
       const state = (await (await fetch(`${http}/dashboard/state`)).json()) as DashboardState;
       expect(state.status).toBe('running');
       expect(state.rounds.map((r) => r.round)).toEqual([1]);
@@ -245,7 +221,7 @@ describe('the dashboard of a simulation', () => {
         ['client-2', 'ready', 1],
       ]);
     } finally {
-      open();
+      gate.resolve();
     }
     expect((await run).history.rounds).toHaveLength(2);
   });

@@ -1,4 +1,5 @@
 import { WebSocket, type ClientOptions } from 'ws';
+import type { Trainer } from '../../client/trainer.ts';
 import { resolveRunConfig, type RunConfig, type RunConfigInput } from '../../shared/config.ts';
 import { decodeMessage, encodeMessage } from '../../shared/protocol/codec.ts';
 import { fromFrame, toFrame } from '../../shared/protocol/frame.ts';
@@ -111,4 +112,31 @@ export class SecurePeer extends RawPeer {
   async nextMessage(): Promise<ToClient> {
     return fromFrame(await this.nextFrame(30_000), toClientSchema, this.sealer!, 1 << 30);
   }
+}
+
+/** A promise and the function that settles it (a test holds a run at a point, or waits for one). */
+export function deferred<T = void>(): { readonly promise: Promise<T>; readonly resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** A client that trains nothing: a small fixed delta over 10 examples, at once. */
+export const fixedDelta: Trainer = {
+  evaluate: () => Promise.reject(new Error('no evaluation')),
+  fit: async (_spec, weights) => ({ delta: new Float32Array(weights.length).fill(1e-4), numExamples: 10, metrics: { loss: 1, accuracy: 0.5, epochs: 1 } }),
+};
+
+/** `t`, except that from its second task on it waits for `gate` (the test looks at the run after round 1). */
+export function heldFromSecondTask(t: Trainer, gate: Promise<void>): Trainer {
+  let tasks = 0;
+  return {
+    evaluate: (spec, weights) => t.evaluate(spec, weights),
+    async fit(spec, weights, config, seed) {
+      if (++tasks > 1) await gate;
+      return t.fit(spec, weights, config, seed);
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { startCoordinator } from '../../coordinator/coordinator.ts';
 import type { RoundRecord } from '../../coordinator/round-loop.ts';
 import { SimdEngine } from '../../shared/engine/simd/simd-engine.ts';
 import { silentLogger } from '../../shared/log.ts';
-import { testConfig, testKeys } from './helpers.ts';
+import { deferred, fixedDelta, heldFromSecondTask, testConfig, testKeys } from './helpers.ts';
 
 /** The samples of a Prometheus text exposition: `name{labels}` → value (comments and types skipped). */
 function parseExposition(text: string): Map<string, number> {
@@ -17,18 +17,6 @@ function parseExposition(text: string): Map<string, number> {
     samples.set(m[1]!, Number(m[2]));
   }
   return samples;
-}
-
-/** A client that trains nothing: a small fixed delta, at once; from its second task it waits for `gate`. */
-function quick(gate: Promise<void>): Trainer {
-  let tasks = 0;
-  return {
-    evaluate: () => Promise.reject(new Error('no evaluation')),
-    async fit(_spec, weights) {
-      if (++tasks > 1) await gate;
-      return { delta: new Float32Array(weights.length).fill(1e-4), numExamples: 10, metrics: { loss: 1, accuracy: 0.5, epochs: 1 } };
-    },
-  };
 }
 
 const keys = testKeys(3);
@@ -44,29 +32,23 @@ describe('GET /metrics', () => {
       await off.close();
     }
 
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    let first!: (r: RoundRecord) => void;
-    const roundOne = new Promise<RoundRecord>((resolve) => {
-      first = resolve;
-    });
+    const gate = deferred();
+    const roundOne = deferred<RoundRecord>();
     const coordinator = await startCoordinator(testConfig({ clients: 3, rounds: 2, minFitClients: 2, metricsEndpoint: true }), {
       log: silentLogger,
       engine: SimdEngine.create(),
       writeHistory: false,
       security: keys.coordinator,
-      onRound: (r) => (r.round === 1 ? first(r) : undefined),
+      onRound: (r) => (r.round === 1 ? roundOne.resolve(r) : undefined),
     });
     const failing: Trainer = { evaluate: () => Promise.reject(new Error('no evaluation')), fit: () => Promise.reject(new Error('out of memory')) };
-    const agents = [quick(gate), quick(gate), failing].map((trainer, i) =>
+    const agents = [heldFromSecondTask(fixedDelta, gate.promise), heldFromSecondTask(fixedDelta, gate.promise), failing].map((trainer, i) =>
       new ClientAgent({ url: coordinator.url, name: `client-${i}`, trainer, log: silentLogger, security: keys.client(i) }).run(),
     );
     // the failing agent's run ends in its error: settled here, looked at below
     for (const a of agents) a.catch(() => undefined);
     try {
-      const record = await roundOne;
+      const record = await roundOne.promise;
       // round 2's clients are held at the gate: the scrape sees round 1 complete, not yet round 2
       const response = await fetch(`${coordinator.url.replace('ws://', 'http://')}/metrics`);
       expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -103,7 +85,7 @@ describe('GET /metrics', () => {
       expect(head.status).toBe(200);
       expect(await head.text()).toBe('');
     } finally {
-      open();
+      gate.resolve();
       await Promise.allSettled(agents);
       await coordinator.done.catch(() => undefined);
       await coordinator.close();
