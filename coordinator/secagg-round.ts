@@ -297,12 +297,11 @@ export async function runSecAggRound(options: SecAggRoundOptions): Promise<SecAg
       included: result.included.map(info),
       failures,
       metrics: meanMetrics(
-        [...result.included]
-          .sort((a, b) => a - b)
-          .flatMap((i) => {
-            const m = metrics.get(i);
-            return m ? [m] : [];
-          }),
+        // in index order: the server keeps its survivors sorted
+        result.included.flatMap((i) => {
+          const m = metrics.get(i);
+          return m ? [m] : [];
+        }),
       ),
       slowestClientTrain,
       errorBound: bound,

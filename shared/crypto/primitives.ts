@@ -15,7 +15,7 @@ export const NONCE_BYTES = 32;
 const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-/** `x` of a private JWK, which node:crypto requires and does not use (x25519PrivateKeyObject). */
+/** `x` of a private JWK, which node:crypto requires and does not use (okpPrivate). */
 const JWK_PLACEHOLDER_X = Buffer.alloc(KEY_BYTES).toString('base64url');
 
 export interface Identity {
@@ -42,8 +42,32 @@ export function generateIdentity(): Identity {
 /** The Ed25519 public key of a seed (tweetnacl's sign.keyPair.fromSeed(seed).publicKey, byte for byte). */
 export function ed25519PublicKeyOf(seed: Uint8Array): Uint8Array {
   if (seed.length !== KEY_BYTES) throw new InvalidArgumentError(`an Ed25519 seed is ${KEY_BYTES} bytes, not ${seed.length}`);
-  const { x } = createPublicKey(ed25519Private(seed)).export({ format: 'jwk' });
-  return new Uint8Array(Buffer.from(x!, 'base64url'));
+  return rawPublicKey(createPublicKey(ed25519Private(seed)));
+}
+
+/** A public KeyObject's raw 32 bytes, read as its JWK `x` (exporting SPKI DER costs ~60× as much). */
+function rawPublicKey(key: KeyObject): Uint8Array {
+  return new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url'));
+}
+
+/** A raw OKP public key (Ed25519 or X25519) as a KeyObject, imported as JWK (~10× faster than SPKI DER on OpenSSL 3). */
+function okpPublic(crv: 'Ed25519' | 'X25519', raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv, x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+}
+
+/**
+ * A raw OKP private key (an Ed25519 seed, an X25519 secret) as a KeyObject, imported as JWK.
+ * A private JWK must carry `x` as well, which node:crypto checks is a string but does not use
+ * (the key is built from `d` alone), and `x` is what the caller is about to compute: a
+ * placeholder goes in. Should a Node version ever insist on a matching `x`, the PKCS#8 import
+ * (slower, same key) takes over.
+ */
+function okpPrivate(crv: 'Ed25519' | 'X25519', secret: Uint8Array, pkcs8Prefix: Buffer): KeyObject {
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv, d: Buffer.from(secret).toString('base64url'), x: JWK_PLACEHOLDER_X }, format: 'jwk' });
+  } catch {
+    return createPrivateKey({ key: Buffer.concat([pkcs8Prefix, secret]), format: 'der', type: 'pkcs8' });
+  }
 }
 
 /**
@@ -54,27 +78,13 @@ export function ed25519PublicKeyOf(seed: Uint8Array): Uint8Array {
  */
 const ed25519Keys = new WeakMap<Uint8Array, { readonly seed: Buffer; readonly key: KeyObject }>();
 
-/**
- * The private KeyObject of a seed, imported as JWK (d = the seed; OpenSSL derives the public
- * half from it, so `x` gets a placeholder, as x25519PrivateKeyObject explains), with the
- * PKCS#8 import, slower and the same key, behind it.
- */
+/** The private KeyObject of a seed (okpPrivate: d = the seed; OpenSSL derives the public half from it), kept per seed array. */
 function ed25519Private(seed: Uint8Array): KeyObject {
   const held = ed25519Keys.get(seed);
   if (held?.seed.equals(seed)) return held.key;
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: JWK_PLACEHOLDER_X }, format: 'jwk' });
-  } catch {
-    key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
-  }
+  const key = okpPrivate('Ed25519', seed, ED25519_PKCS8);
   ed25519Keys.set(seed, { seed: Buffer.from(seed), key });
   return key;
-}
-
-/** A peer's Ed25519 public key, imported as JWK (~10× faster than SPKI DER on OpenSSL 3). */
-function ed25519Public(key: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') }, format: 'jwk' });
 }
 
 export function signDetached(message: Uint8Array, seed: Uint8Array): Uint8Array {
@@ -85,7 +95,7 @@ export function signDetached(message: Uint8Array, seed: Uint8Array): Uint8Array 
 export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== KEY_BYTES) return false;
   try {
-    return verify(null, message, ed25519Public(publicKey), signature);
+    return verify(null, message, okpPublic('Ed25519', publicKey), signature);
   } catch {
     return false;
   }
@@ -98,35 +108,16 @@ export interface EphemeralKeyPair {
 
 export function generateEphemeral(): EphemeralKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  // the raw key as JWK's x: exporting SPKI DER costs ~60× as much
-  return { publicKey: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')), privateKey };
+  return { publicKey: rawPublicKey(publicKey), privateKey };
 }
 
-/**
- * X25519 keys enter node:crypto as JWK, not DER: on Node 20 (OpenSSL 3) importing a DER
- * (SPKI/PKCS#8) key goes through OpenSSL's generic decoder and costs ~0.2 ms for a public key
- * and ~0.6 ms for a private one, 8–10× the JWK import of the same 32 bytes, and secure
- * aggregation imports two peer keys per neighbour and two key pairs per client each round.
- * The bytes are the same either way (the JWK fields are the raw keys, base64url).
+/*
+ * X25519 keys enter node:crypto as JWK, not DER (okpPublic, okpPrivate): on Node 20 (OpenSSL 3)
+ * importing a DER (SPKI/PKCS#8) key goes through OpenSSL's generic decoder and costs ~0.2 ms for
+ * a public key and ~0.6 ms for a private one, 8–10× the JWK import of the same 32 bytes, and
+ * secure aggregation imports two peer keys per neighbour and two key pairs per client each
+ * round. The bytes are the same either way (the JWK fields are the raw keys, base64url).
  */
-function x25519PublicKeyObject(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
-}
-
-/**
- * The private KeyObject of a raw X25519 secret. A private JWK must carry `x` as well, which
- * node:crypto checks is a string but does not use (the key is built from `d` alone), and `x`
- * is what we are about to compute: a placeholder goes in, and the real public key comes out
- * of the private key. Should a Node version ever insist on a matching `x`, the PKCS#8 import
- * (slower, same key) takes over.
- */
-function x25519PrivateKeyObject(secret: Uint8Array): KeyObject {
-  try {
-    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: JWK_PLACEHOLDER_X }, format: 'jwk' });
-  } catch {
-    return createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secret]), format: 'der', type: 'pkcs8' });
-  }
-}
 
 /**
  * The X25519 key pair of 32 given secret bytes (X25519 clamps any 32 bytes into a valid
@@ -136,9 +127,8 @@ function x25519PrivateKeyObject(secret: Uint8Array): KeyObject {
  */
 export function x25519FromSecret(secret: Uint8Array): EphemeralKeyPair {
   if (secret.length !== KEY_BYTES) throw new InvalidArgumentError(`an X25519 secret is ${KEY_BYTES} bytes, not ${secret.length}`);
-  const privateKey = x25519PrivateKeyObject(secret);
-  const { x } = createPublicKey(privateKey).export({ format: 'jwk' });
-  return { privateKey, publicKey: new Uint8Array(Buffer.from(x!, 'base64url')) };
+  const privateKey = okpPrivate('X25519', secret, X25519_PKCS8);
+  return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)) };
 }
 
 /**
@@ -149,7 +139,7 @@ export function x25519FromSecret(secret: Uint8Array): EphemeralKeyPair {
 export function agree(ours: KeyObject, theirs: Uint8Array): Uint8Array | null {
   if (theirs.length !== KEY_BYTES) return null;
   try {
-    const shared = new Uint8Array(diffieHellman({ privateKey: ours, publicKey: x25519PublicKeyObject(theirs) }));
+    const shared = new Uint8Array(diffieHellman({ privateKey: ours, publicKey: okpPublic('X25519', theirs) }));
     return shared.every((b) => b === 0) ? null : shared;
   } catch {
     return null;

@@ -26,7 +26,7 @@ import { type AgreementRequest, type MaskReply, packAgreements, packTerms, type 
  */
 
 /** The most mask workers a process starts: masking a round's vectors saturates memory bandwidth long before 8 cores. */
-export const MAX_MASK_WORKERS = 8;
+const MAX_MASK_WORKERS = 8;
 
 export interface MaskWorkersOptions {
   /** Worker threads; default and cap min(availableParallelism(), MAX_MASK_WORKERS). */
@@ -41,7 +41,7 @@ export interface MaskWorkersOptions {
   readonly entry?: URL;
 }
 
-export const DEFAULT_SYNC_BELOW = 1 << 18;
+const DEFAULT_SYNC_BELOW = 1 << 18;
 /** No worker gets a range shorter than this (64 KiB): shorter ones cost more in messages than they save. */
 const MIN_RANGE_WORDS = 16_384;
 /** Ranges start on a 64-byte ChaCha20 block (16 words), so no worker reads a partial block twice. */

@@ -63,16 +63,6 @@ export function pairwiseMaskRemoval(u: number, v: number, pairSeed: Uint8Array, 
   return maskTerm(pairSeed, salt, pairwiseLabel(u, v), pairSign(u, v) === 1 ? -1 : 1);
 }
 
-/** sum ← sum − PRG(b_u), removing a survivor's self-mask. */
-export function removeSelfMask(sum: Uint32Array, selfSeed: Uint8Array, salt: Uint8Array): void {
-  applyMasks(sum, [selfMaskRemoval(selfSeed, salt)]);
-}
-
-/** sum ← sum − sign_u(v)·PRG(s_uv): cancels survivor u's mask with dropped client v. */
-export function removePairwiseMask(sum: Uint32Array, u: number, v: number, pairSeed: Uint8Array, salt: Uint8Array): void {
-  applyMasks(sum, [pairwiseMaskRemoval(u, v, pairSeed, salt)]);
-}
-
 /** SecAgg+ parameters: each client is paired with `degree` others (degree/2 each side on a seeded ring). */
 export interface NeighbourGraph {
   readonly degree: number;

@@ -1,7 +1,7 @@
 import { SecAggError } from '../errors.ts';
 import { chacha20Keystream } from '../crypto/keystream.ts';
 import { hkdf, KEY_BYTES } from '../crypto/primitives.ts';
-import { applyMasks, type MaskTerm } from './mask-kernel.ts';
+import type { MaskTerm } from './mask-kernel.ts';
 
 /**
  * The PRG that expands a 32-byte seed into a mask of m words mod 2^32: the ChaCha20
@@ -34,11 +34,6 @@ export function expandMask(seed: Uint8Array, salt: Uint8Array, label: string, le
   const out = new Uint32Array(length);
   for (let i = 0; i < length; i++) out[i] = view.getUint32(4 * i, true);
   return out;
-}
-
-/** target ← target + sign · PRG(seed) mod 2^32, in place (sign +1 or −1), without materializing the mask. */
-export function addMask(target: Uint32Array, seed: Uint8Array, salt: Uint8Array, label: string, sign: 1 | -1): void {
-  applyMasks(target, [maskTerm(seed, salt, label, sign)]);
 }
 
 /** The term applyMasks() adds (sign +1) or subtracts (sign −1) for PRG(seed) under (salt, label). */
